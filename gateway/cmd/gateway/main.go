@@ -1,0 +1,67 @@
+// Command gateway runs Accord's HTTP edge alone.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/accordchat/accord/gateway"
+	"github.com/accordchat/accord/platform/app"
+	"github.com/accordchat/accord/platform/config"
+	"github.com/accordchat/accord/platform/logging"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "gateway:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	cfg, err := config.Load(nil)
+	if err != nil {
+		return err
+	}
+	if len(os.Args) > 1 && os.Args[1] == "health" {
+		return gateway.HealthCheck(cfg.HTTPAddr)
+	}
+	log := logging.New(os.Stderr, cfg.LogFormat, cfg.LogLevel).With("service", "gateway")
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	peers, err := app.DialPeers(cfg)
+	if err != nil {
+		return err
+	}
+	defer peers.Close()
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	h, err := gateway.New(ctx, gateway.Options{Log: log, Peers: peers, Registry: reg, WebDir: cfg.WebDir})
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Addr: cfg.HTTPAddr, Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ListenAndServe() }()
+	log.Info("serving HTTP", "addr", cfg.HTTPAddr)
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

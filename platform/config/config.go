@@ -1,0 +1,164 @@
+// Package config reads Accord's configuration from ACCORD_* environment
+// variables. Every setting has a default that works on one machine.
+package config
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Default addresses of the services on one machine.
+const (
+	DefaultUserAddr     = "127.0.0.1:50051"
+	DefaultServerAddr   = "127.0.0.1:50052"
+	DefaultPresenceAddr = "127.0.0.1:50053"
+	DefaultStatsAddr    = "127.0.0.1:50054"
+	DefaultHTTPAddr     = ":8080"
+)
+
+// Config is the whole configuration; each service reads the parts it needs.
+type Config struct {
+	// LogFormat is "text" or "json" (ACCORD_LOG_FORMAT).
+	LogFormat string
+	// LogLevel is debug, info, warn or error (ACCORD_LOG_LEVEL).
+	LogLevel string
+
+	// ListenAddr is where a standalone service binary serves gRPC
+	// (ACCORD_LISTEN_ADDR); empty means the port of its peer address on all
+	// interfaces.
+	ListenAddr string
+	// MetricsAddr is where a standalone service serves /metrics and /healthz
+	// (ACCORD_METRICS_ADDR); "off" disables it.
+	MetricsAddr string
+	// HTTPAddr is where the gateway serves HTTP (ACCORD_HTTP_ADDR).
+	HTTPAddr string
+
+	// Peer addresses of the services (ACCORD_USER_ADDR, ACCORD_SERVER_ADDR,
+	// ACCORD_PRESENCE_ADDR, ACCORD_STATS_ADDR).
+	UserAddr, ServerAddr, PresenceAddr, StatsAddr string
+
+	// MongoURI is the MongoDB connection string (ACCORD_MONGO_URI).
+	MongoURI string
+	// MongoDB is the database name (ACCORD_MONGO_DB).
+	MongoDB string
+	// RedisURL is the Redis URL (ACCORD_REDIS_URL).
+	RedisURL string
+	// RedisPrefix is put before every Redis key and channel (ACCORD_REDIS_PREFIX).
+	RedisPrefix string
+
+	// DataDir holds local state: the dev signing key and the embedded
+	// database (ACCORD_DATA_DIR).
+	DataDir string
+	// SigningKeyFile is a PEM PKCS#8 Ed25519 private key (ACCORD_SIGNING_KEY_FILE).
+	// Empty means <DataDir>/signing.key, created when missing.
+	SigningKeyFile string
+	// AccessTokenTTL is how long access tokens live (ACCORD_ACCESS_TOKEN_TTL).
+	AccessTokenTTL time.Duration
+	// RefreshTokenTTL is how long refresh tokens live (ACCORD_REFRESH_TOKEN_TTL).
+	RefreshTokenTTL time.Duration
+	// Operators are logins that get the operator role (ACCORD_OPERATORS, comma-separated).
+	Operators []string
+
+	// WebDir holds the built web app the gateway serves (ACCORD_WEB_DIR).
+	WebDir string
+	// ShutdownTimeout bounds graceful shutdown (ACCORD_SHUTDOWN_TIMEOUT).
+	ShutdownTimeout time.Duration
+}
+
+// Load reads the environment through getenv (os.Getenv when nil).
+func Load(getenv func(string) string) (Config, error) {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	str := func(key, def string) string {
+		if v := strings.TrimSpace(getenv(key)); v != "" {
+			return v
+		}
+		return def
+	}
+	var errs []string
+	dur := func(key string, def time.Duration) time.Duration {
+		v := getenv(key)
+		if v == "" {
+			return def
+		}
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			errs = append(errs, fmt.Sprintf("%s: want a positive duration such as 15m, got %q", key, v))
+			return def
+		}
+		return d
+	}
+	c := Config{
+		LogFormat:       str("ACCORD_LOG_FORMAT", "text"),
+		LogLevel:        str("ACCORD_LOG_LEVEL", "info"),
+		ListenAddr:      str("ACCORD_LISTEN_ADDR", ""),
+		MetricsAddr:     str("ACCORD_METRICS_ADDR", ""),
+		HTTPAddr:        str("ACCORD_HTTP_ADDR", DefaultHTTPAddr),
+		UserAddr:        str("ACCORD_USER_ADDR", DefaultUserAddr),
+		ServerAddr:      str("ACCORD_SERVER_ADDR", DefaultServerAddr),
+		PresenceAddr:    str("ACCORD_PRESENCE_ADDR", DefaultPresenceAddr),
+		StatsAddr:       str("ACCORD_STATS_ADDR", DefaultStatsAddr),
+		MongoURI:        str("ACCORD_MONGO_URI", "mongodb://127.0.0.1:27017"),
+		MongoDB:         str("ACCORD_MONGO_DB", "accord"),
+		RedisURL:        str("ACCORD_REDIS_URL", "redis://127.0.0.1:6379/0"),
+		RedisPrefix:     str("ACCORD_REDIS_PREFIX", ""),
+		DataDir:         str("ACCORD_DATA_DIR", "data"),
+		SigningKeyFile:  str("ACCORD_SIGNING_KEY_FILE", ""),
+		AccessTokenTTL:  dur("ACCORD_ACCESS_TOKEN_TTL", 15*time.Minute),
+		RefreshTokenTTL: dur("ACCORD_REFRESH_TOKEN_TTL", 30*24*time.Hour),
+		WebDir:          str("ACCORD_WEB_DIR", "web/dist"),
+		ShutdownTimeout: dur("ACCORD_SHUTDOWN_TIMEOUT", 10*time.Second),
+	}
+	for _, l := range strings.Split(getenv("ACCORD_OPERATORS"), ",") {
+		if l = strings.ToLower(strings.TrimSpace(l)); l != "" {
+			c.Operators = append(c.Operators, l)
+		}
+	}
+	switch c.LogFormat {
+	case "text", "json":
+	default:
+		errs = append(errs, fmt.Sprintf("ACCORD_LOG_FORMAT: want text or json, got %q", c.LogFormat))
+	}
+	if len(errs) > 0 {
+		return c, fmt.Errorf("config: %s", strings.Join(errs, "; "))
+	}
+	return c, nil
+}
+
+// ListenFor returns the address a standalone binary listens on for a service
+// whose peer address is peer: ListenAddr if set, else ":<port of peer>".
+func (c Config) ListenFor(peer string) string {
+	if c.ListenAddr != "" {
+		return c.ListenAddr
+	}
+	if i := strings.LastIndexByte(peer, ':'); i >= 0 {
+		return peer[i:]
+	}
+	return peer
+}
+
+// MetricsFor returns the /metrics address of a standalone service whose gRPC
+// port is grpcPort: MetricsAddr if set, else grpcPort-41000 (50051 -> 9051).
+// It returns "" when metrics are off.
+func (c Config) MetricsFor(peer string) string {
+	switch c.MetricsAddr {
+	case "off":
+		return ""
+	case "":
+	default:
+		return c.MetricsAddr
+	}
+	i := strings.LastIndexByte(peer, ':')
+	if i < 0 {
+		return ""
+	}
+	port, err := strconv.Atoi(peer[i+1:])
+	if err != nil || port <= 41000 {
+		return ""
+	}
+	return ":" + strconv.Itoa(port-41000)
+}
