@@ -1,0 +1,2 @@
+// Package bench holds Accord's load tools; each lives in its own folder.
+package bench

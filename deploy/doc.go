@@ -1,0 +1,2 @@
+// Package deploy checks the production topology (docker compose, images).
+package deploy
