@@ -1,0 +1,260 @@
+package grpcx_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	serverv1 "github.com/accordchat/accord/gen/accord/server/v1"
+	userv1 "github.com/accordchat/accord/gen/accord/user/v1"
+	"github.com/accordchat/accord/platform/auth"
+	"github.com/accordchat/accord/platform/errs"
+	"github.com/accordchat/accord/platform/platformtest"
+)
+
+// stub is a tiny UserService whose Register misbehaves on demand.
+type stub struct {
+	userv1.UnimplementedUserServiceServer
+	userv1.UnimplementedUserInternalServiceServer
+	serverv1.UnimplementedServerServiceServer
+	calls atomic.Int64
+}
+
+func (s *stub) Register(ctx context.Context, req *userv1.RegisterRequest) (*userv1.RegisterResponse, error) {
+	s.calls.Add(1)
+	switch req.GetLogin() {
+	case "panics":
+		panic("secret panic text")
+	case "fails":
+		return nil, errors.New("secret database detail")
+	case "taken":
+		return nil, errs.AlreadyExists("login taken").WithReason("LOGIN_TAKEN")
+	case "limited":
+		return nil, errs.ResourceExhausted(3*time.Second, "too many attempts")
+	}
+	return &userv1.RegisterResponse{User: &userv1.User{Login: req.GetLogin()}}, nil
+}
+
+func (s *stub) GetCurrentUser(ctx context.Context, _ *userv1.GetCurrentUserRequest) (*userv1.GetCurrentUserResponse, error) {
+	p, err := auth.User(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &userv1.GetCurrentUserResponse{User: &userv1.User{Id: p.UserID}}, nil
+}
+
+func (s *stub) CheckRelationships(ctx context.Context, _ *userv1.CheckRelationshipsRequest) (*userv1.CheckRelationshipsResponse, error) {
+	return &userv1.CheckRelationshipsResponse{}, nil
+}
+
+func (s *stub) StreamEvents(_ *serverv1.StreamEventsRequest, stream grpc.ServerStreamingServer[serverv1.StreamEventsResponse]) error {
+	p, err := auth.User(stream.Context())
+	if err != nil {
+		return err
+	}
+	return stream.Send(&serverv1.StreamEventsResponse{Event: &serverv1.Event{Scope: "user:" + p.UserID}})
+}
+
+func start(t *testing.T) (*platformtest.Env, *stub, *grpc.ClientConn) {
+	env := platformtest.New(t)
+	s := &stub{}
+	conn := env.Serve(func(gs *grpc.Server) {
+		userv1.RegisterUserServiceServer(gs, s)
+		userv1.RegisterUserInternalServiceServer(gs, s)
+		serverv1.RegisterServerServiceServer(gs, s)
+	})
+	return env, s, conn
+}
+
+func TestValidationNamesTheField(t *testing.T) {
+	env, s, conn := start(t)
+	c := userv1.NewUserServiceClient(conn)
+	_, err := c.Register(env.Ctx(""), &userv1.RegisterRequest{Login: "", Password: "long enough password"})
+	st := status.Convert(err)
+	if st.Code() != codes.InvalidArgument {
+		t.Fatalf("code = %v, want InvalidArgument", st.Code())
+	}
+	var fields []string
+	for _, d := range st.Details() {
+		if br, ok := d.(*errdetails.BadRequest); ok {
+			for _, v := range br.GetFieldViolations() {
+				fields = append(fields, v.GetField())
+			}
+		}
+	}
+	if len(fields) == 0 || fields[0] != "login" || !strings.Contains(st.Message(), "login") {
+		t.Fatalf("fields = %v, message %q", fields, st.Message())
+	}
+	if n := s.calls.Load(); n != 0 {
+		t.Fatalf("handler ran %d times on invalid input", n)
+	}
+}
+
+func TestAuthentication(t *testing.T) {
+	env, _, conn := start(t)
+	c := userv1.NewUserServiceClient(conn)
+	other := platformtest.New(t) // different signing key
+	expired, _, _ := env.Signer.WithClock(func() time.Time { return time.Now().Add(-time.Hour) }).UserToken("u1", "s1", false, time.Minute)
+	tests := []struct {
+		name   string
+		token  string
+		code   codes.Code
+		reason string
+	}{
+		{"no token", "", codes.Unauthenticated, "TOKEN_MISSING"},
+		{"malformed", "abc.def", codes.Unauthenticated, "TOKEN_INVALID"},
+		{"wrong signer", other.UserToken("u1"), codes.Unauthenticated, "TOKEN_INVALID"},
+		{"expired", expired, codes.Unauthenticated, "TOKEN_EXPIRED"},
+		{"valid", env.UserToken("u1"), codes.OK, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res, err := c.GetCurrentUser(env.Ctx(tt.token), &userv1.GetCurrentUserRequest{})
+			if got := status.Code(err); got != tt.code {
+				t.Fatalf("code = %v, want %v (%v)", got, tt.code, err)
+			}
+			if tt.code == codes.OK {
+				if res.GetUser().GetId() != "u1" {
+					t.Fatalf("principal not passed: %v", res)
+				}
+				return
+			}
+			if r := reason(err); r != tt.reason {
+				t.Fatalf("reason = %q, want %q", r, tt.reason)
+			}
+		})
+	}
+	t.Run("stream without token", func(t *testing.T) {
+		s, err := serverv1.NewServerServiceClient(conn).StreamEvents(env.Ctx(""), &serverv1.StreamEventsRequest{})
+		if err == nil {
+			_, err = s.Recv()
+		}
+		if status.Code(err) != codes.Unauthenticated {
+			t.Fatalf("got %v", err)
+		}
+	})
+	t.Run("stream with token", func(t *testing.T) {
+		s, err := serverv1.NewServerServiceClient(conn).StreamEvents(env.Ctx(env.UserToken("u2")), &serverv1.StreamEventsRequest{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := s.Recv()
+		if err != nil || res.GetEvent().GetScope() != "user:u2" {
+			t.Fatalf("got %v, %v", res, err)
+		}
+	})
+	t.Run("open method needs no token", func(t *testing.T) {
+		if _, err := c.Register(env.Ctx(""), &userv1.RegisterRequest{Login: "alice", Password: "long enough password"}); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+func TestRevokedSessionRefused(t *testing.T) {
+	env, _, conn := start(t)
+	c := userv1.NewUserServiceClient(conn)
+	tok, _, _ := env.Signer.UserToken("u1", "sess-1", false, time.Minute)
+	if _, err := c.GetCurrentUser(env.Ctx(tok), &userv1.GetCurrentUserRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := env.Revocations.Revoke(env.Ctx(""), "sess-1", time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	_, err := c.GetCurrentUser(env.Ctx(tok), &userv1.GetCurrentUserRequest{})
+	if status.Code(err) != codes.Unauthenticated || reason(err) != "SESSION_REVOKED" {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestInternalMethodsNeedServiceToken(t *testing.T) {
+	env, _, conn := start(t)
+	c := userv1.NewUserInternalServiceClient(conn)
+	req := &userv1.CheckRelationshipsRequest{UserId: platformtest.NewID(), OtherIds: []string{platformtest.NewID()}}
+	if _, err := c.CheckRelationships(env.Ctx(""), req); status.Code(err) != codes.Unauthenticated {
+		t.Errorf("no token: %v", err)
+	}
+	if _, err := c.CheckRelationships(env.Ctx(env.UserToken("u1")), req); status.Code(err) != codes.PermissionDenied {
+		t.Errorf("user token: %v", err)
+	}
+	if _, err := c.CheckRelationships(env.Ctx(""), req, grpc.PerRPCCredentials(auth.NewServiceCredentials(env.Signer, "server"))); err != nil {
+		t.Errorf("service token: %v", err)
+	}
+}
+
+func TestErrorsAreMapped(t *testing.T) {
+	env, _, conn := start(t)
+	c := userv1.NewUserServiceClient(conn)
+	call := func(login string) error {
+		_, err := c.Register(env.Ctx(""), &userv1.RegisterRequest{Login: login, Password: "long enough password"})
+		return err
+	}
+	t.Run("panic becomes INTERNAL without its text", func(t *testing.T) {
+		err := call("panics")
+		if status.Code(err) != codes.Internal || strings.Contains(err.Error(), "secret") {
+			t.Fatalf("got %v", err)
+		}
+		if err := call("alice"); err != nil {
+			t.Fatalf("server unusable after a panic: %v", err)
+		}
+	})
+	t.Run("unknown error is masked", func(t *testing.T) {
+		err := call("fails")
+		if status.Code(err) != codes.Internal || strings.Contains(err.Error(), "secret") || !strings.Contains(err.Error(), "ref ") {
+			t.Fatalf("got %v", err)
+		}
+	})
+	t.Run("domain error keeps code and reason", func(t *testing.T) {
+		err := call("taken")
+		if status.Code(err) != codes.AlreadyExists || reason(err) != "LOGIN_TAKEN" {
+			t.Fatalf("got %v", err)
+		}
+	})
+	t.Run("rate limit carries the retry delay", func(t *testing.T) {
+		err := call("limited")
+		var delay time.Duration
+		for _, d := range status.Convert(err).Details() {
+			if ri, ok := d.(*errdetails.RetryInfo); ok {
+				delay = ri.GetRetryDelay().AsDuration()
+			}
+		}
+		if status.Code(err) != codes.ResourceExhausted || delay != 3*time.Second {
+			t.Fatalf("got %v, delay %v", err, delay)
+		}
+	})
+}
+
+func TestEnvsAreIsolated(t *testing.T) {
+	a, b := platformtest.New(t), platformtest.New(t)
+	if a.DB.Name() == b.DB.Name() || a.Prefix == b.Prefix {
+		t.Fatalf("shared names: %s/%s %s/%s", a.DB.Name(), b.DB.Name(), a.Prefix, b.Prefix)
+	}
+	ctx := a.Ctx("")
+	if _, err := a.DB.Collection("things").InsertOne(ctx, bson.D{{Key: "x", Value: 1}}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := b.DB.Collection("things").CountDocuments(ctx, bson.D{}); err != nil || n != 0 {
+		t.Fatalf("b sees a's documents: %d %v", n, err)
+	}
+	a.Redis.Set(ctx, a.Prefix+"k", "a", time.Minute)
+	if v, _ := b.Redis.Get(ctx, b.Prefix+"k").Result(); v != "" {
+		t.Fatalf("b sees a's key: %q", v)
+	}
+}
+
+func reason(err error) string {
+	for _, d := range status.Convert(err).Details() {
+		if ei, ok := d.(*errdetails.ErrorInfo); ok {
+			return ei.GetReason()
+		}
+	}
+	return ""
+}
