@@ -1,0 +1,277 @@
+// Package store keeps presence in Redis: sessions with expiry, the status
+// users choose, the connection log, and the change announcements.
+//
+// Keys (all after the configured prefix):
+//
+//	presence:z:<user>        sorted set of the user's session ids, scored by expiry (ms)
+//	presence:u:<user>        hash: on, st (chosen status), t, vt (change times, ms), v (version)
+//	presence:s:<session>     hash: u (owner), c (client), d ("1" once ended: a tombstone)
+//	presence:expiry          sorted set of "<user>:<session>" by expiry, walked by sweepers
+//	presence:changes         pub/sub channel of changes ("user|on|st|t|vt|v")
+//	connections              stream of opened sessions (user_id, session_id, client, ts)
+//	presence:connections:<yyyymmdd>  sorted set: sessions opened per user that day (UTC)
+//
+// Every key has a TTL or empties itself: session keys live for the expiry
+// plus the tombstone time, a user's state for StatusTTL after their last
+// activity, the day counters for DayTTL; the expiry set and the stream are
+// bounded by the live sessions and by MAXLEN.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/accordchat/accord/platform/events"
+)
+
+// Chosen statuses, as numbers of accord.presence.v1.Status.
+const (
+	StatusOnline    = 2
+	StatusIdle      = 3
+	StatusDND       = 4
+	StatusInvisible = 5
+)
+
+// Config sets the store's keys and lifetimes.
+type Config struct {
+	// Prefix starts every key and channel.
+	Prefix string
+	// Expiry is how long a session lives after its last heartbeat.
+	Expiry time.Duration
+	// Tombstone is how long an ended session is remembered, so that a late
+	// heartbeat gets NOT_FOUND rather than reviving it.
+	Tombstone time.Duration
+	// StatusTTL is how long a user's chosen status outlives their last activity.
+	StatusTTL time.Duration
+	// ConnectionsMaxLen bounds the connections stream (approximately).
+	ConnectionsMaxLen int64
+	// DayTTL is how long the per-day connection counters are kept.
+	DayTTL time.Duration
+}
+
+// Store is presence in Redis.
+type Store struct {
+	rdb redis.UniversalClient
+	cfg Config
+}
+
+// New returns a Store on rdb.
+func New(rdb redis.UniversalClient, cfg Config) *Store {
+	return &Store{rdb: rdb, cfg: cfg}
+}
+
+// State is one user's presence as stored: what the user chose and whether a
+// session lives. Views for a given caller are computed from it.
+type State struct {
+	UserID string
+	// Online tells whether a session lives.
+	Online bool
+	// Status is the chosen status (StatusOnline .. StatusInvisible).
+	Status int32
+	// SelfTime is when the state last changed as the user sees it;
+	// OthersTime is when it last changed as others see it (zero: never).
+	SelfTime, OthersTime time.Time
+	// Version grows with every announced change of the user (it restarts
+	// when Redis loses its data; SelfTime then orders the states).
+	Version int64
+}
+
+// Newer reports whether s is a later state of the same user than o.
+func (s State) Newer(o State) bool {
+	return s.Version > o.Version || s.SelfTime.After(o.SelfTime)
+}
+
+func (s *Store) key(parts ...string) string {
+	return s.cfg.Prefix + "presence:" + strings.Join(parts, ":")
+}
+
+func (s *Store) sessionsKey(uid string) string { return s.key("z", uid) }
+func (s *Store) userKey(uid string) string     { return s.key("u", uid) }
+func (s *Store) sessionKey(sid string) string  { return s.key("s", sid) }
+func (s *Store) expiryKey() string             { return s.key("expiry") }
+
+// Channel is the pub/sub channel of changes.
+func (s *Store) Channel() string { return s.key("changes") }
+
+// ConnectionsKey is the connections stream.
+func (s *Store) ConnectionsKey() string { return s.cfg.Prefix + events.Connections }
+
+// DayKey is the sorted set counting the sessions each user opened on the
+// (UTC) day of t.
+func (s *Store) DayKey(t time.Time) string {
+	return s.key("connections", t.UTC().Format("20060102"))
+}
+
+func ms(t time.Time) string         { return strconv.FormatInt(t.UnixMilli(), 10) }
+func dms(d time.Duration) string    { return strconv.FormatInt(d.Milliseconds(), 10) }
+func member(uid, sid string) string { return uid + ":" + sid }
+
+func (s *Store) sessTTL() string { return dms(s.cfg.Expiry + s.cfg.Tombstone) }
+
+// Open starts session sid of user uid at now, logs it in the connections
+// stream and counts it, and announces the user online if they were not.
+// It returns the session's expiry.
+func (s *Store) Open(ctx context.Context, uid, sid, client string, now time.Time) (time.Time, error) {
+	exp := now.Add(s.cfg.Expiry)
+	err := openScript.Run(ctx, s.rdb,
+		[]string{s.sessionsKey(uid), s.userKey(uid), s.sessionKey(sid), s.expiryKey(), s.ConnectionsKey(), s.DayKey(now)},
+		uid, sid, client, ms(now), ms(exp), s.sessTTL(), dms(s.cfg.StatusTTL), s.Channel(), member(uid, sid),
+		s.cfg.ConnectionsMaxLen, dms(s.cfg.DayTTL)).Err()
+	if err != nil {
+		return time.Time{}, fmt.Errorf("open session: %w", err)
+	}
+	return exp, nil
+}
+
+// HeartbeatResult tells what a heartbeat did.
+type HeartbeatResult int
+
+// Heartbeat results.
+const (
+	// NotFound: the session is not the caller's, or it ended (closed or expired).
+	NotFound HeartbeatResult = -1
+	// Renewed: the session lives on.
+	Renewed HeartbeatResult = 0
+	// Reregistered: nothing was known of the session (Redis lost its data,
+	// or its tombstone is gone): it was registered again.
+	Reregistered HeartbeatResult = 1
+)
+
+// Heartbeat keeps session sid of uid alive until now+Expiry.
+func (s *Store) Heartbeat(ctx context.Context, uid, sid string, now time.Time) (HeartbeatResult, time.Time, error) {
+	exp := now.Add(s.cfg.Expiry)
+	r, err := heartbeatScript.Run(ctx, s.rdb,
+		[]string{s.sessionsKey(uid), s.userKey(uid), s.sessionKey(sid), s.expiryKey()},
+		uid, sid, ms(now), ms(exp), s.sessTTL(), dms(s.cfg.StatusTTL), s.Channel(), member(uid, sid), dms(s.cfg.Tombstone)).Int()
+	if err != nil {
+		return 0, time.Time{}, fmt.Errorf("heartbeat: %w", err)
+	}
+	return HeartbeatResult(r), exp, nil
+}
+
+// Close ends session sid of uid. It reports false when the session is not
+// the caller's (or unknown); closing an ended session again succeeds.
+func (s *Store) Close(ctx context.Context, uid, sid string, now time.Time) (bool, error) {
+	r, err := closeScript.Run(ctx, s.rdb,
+		[]string{s.sessionsKey(uid), s.userKey(uid), s.sessionKey(sid), s.expiryKey()},
+		uid, sid, ms(now), dms(s.cfg.StatusTTL), s.Channel(), member(uid, sid), dms(s.cfg.Tombstone)).Int()
+	if err != nil {
+		return false, fmt.Errorf("close session: %w", err)
+	}
+	return r >= 0, nil
+}
+
+// SetStatus sets the status uid chose and returns their state.
+func (s *Store) SetStatus(ctx context.Context, uid string, status int32, now time.Time) (State, error) {
+	r, err := statusScript.Run(ctx, s.rdb, []string{s.userKey(uid)},
+		uid, status, ms(now), dms(s.cfg.StatusTTL), s.Channel()).Slice()
+	if err != nil {
+		return State{}, fmt.Errorf("set status: %w", err)
+	}
+	st := stateFromFields(uid, r)
+	return st, nil
+}
+
+// Get returns the states of uids (in order) in one round trip. A user is
+// online when a session lives at now, even if its expiry was not swept yet.
+func (s *Store) Get(ctx context.Context, uids []string, now time.Time) ([]State, error) {
+	pipe := s.rdb.Pipeline()
+	fields := make([]*redis.SliceCmd, len(uids))
+	counts := make([]*redis.IntCmd, len(uids))
+	nowMS := ms(now)
+	for i, uid := range uids {
+		fields[i] = pipe.HMGet(ctx, s.userKey(uid), "on", "st", "t", "vt", "v")
+		counts[i] = pipe.ZCount(ctx, s.sessionsKey(uid), nowMS, "+inf")
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("get presence: %w", err)
+	}
+	out := make([]State, len(uids))
+	for i, uid := range uids {
+		out[i] = stateFromFields(uid, fields[i].Val())
+		out[i].Online = counts[i].Val() > 0
+	}
+	return out, nil
+}
+
+// Sweep ends the sessions whose expiry passed by now, at most batch of
+// them, and tells how many it looked at. Sweepers of several instances may
+// run at once: each session is ended (and announced) by one of them only.
+func (s *Store) Sweep(ctx context.Context, now time.Time, batch int64) (int, error) {
+	members, err := s.rdb.ZRangeByScore(ctx, s.expiryKey(), &redis.ZRangeBy{
+		Min: "-inf", Max: ms(now), Count: batch,
+	}).Result()
+	if err != nil {
+		return 0, fmt.Errorf("sweep: %w", err)
+	}
+	if len(members) == 0 {
+		return 0, nil
+	}
+	// Make sure the script is cached, then send every EVALSHA in one pipeline.
+	if err := sweepScript.Load(ctx, s.rdb).Err(); err != nil {
+		return 0, fmt.Errorf("sweep: %w", err)
+	}
+	pipe := s.rdb.Pipeline()
+	for _, m := range members {
+		uid, sid, ok := strings.Cut(m, ":")
+		if !ok {
+			pipe.ZRem(ctx, s.expiryKey(), m)
+			continue
+		}
+		sweepScript.EvalSha(ctx, pipe,
+			[]string{s.sessionsKey(uid), s.userKey(uid), s.sessionKey(sid), s.expiryKey()},
+			uid, sid, ms(now), dms(s.cfg.StatusTTL), s.Channel(), m, dms(s.cfg.Tombstone))
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return 0, fmt.Errorf("sweep: %w", err)
+	}
+	return len(members), nil
+}
+
+// stateFromFields reads the on, st, t, vt, v fields of a user's hash.
+func stateFromFields(uid string, f []any) State {
+	st := State{UserID: uid, Status: StatusOnline}
+	str := func(i int) string {
+		if i < len(f) {
+			if s, ok := f[i].(string); ok {
+				return s
+			}
+		}
+		return ""
+	}
+	st.Online = str(0) == "1"
+	if n, err := strconv.ParseInt(str(1), 10, 32); err == nil && n >= StatusOnline && n <= StatusInvisible {
+		st.Status = int32(n)
+	}
+	st.SelfTime = msTime(str(2))
+	st.OthersTime = msTime(str(3))
+	st.Version, _ = strconv.ParseInt(str(4), 10, 64)
+	return st
+}
+
+func msTime(s string) time.Time {
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n <= 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(n)
+}
+
+// ParseChange decodes a message of the changes channel.
+func ParseChange(payload string) (State, error) {
+	p := strings.Split(payload, "|")
+	if len(p) != 6 || p[0] == "" {
+		return State{}, fmt.Errorf("bad presence change %q", payload)
+	}
+	f := make([]any, 5)
+	for i := range f {
+		f[i] = p[i+1]
+	}
+	return stateFromFields(p[0], f), nil
+}
