@@ -1,0 +1,129 @@
+package mongo
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/accordchat/accord/platform/errs"
+	"github.com/accordchat/accord/platform/mongox"
+	"github.com/accordchat/accord/services/user/internal/account"
+)
+
+type sessionDoc struct {
+	ID        bson.ObjectID `bson:"_id"`
+	UserID    string        `bson:"user_id"`
+	Client    string        `bson:"client"`
+	CreatedAt time.Time     `bson:"created_at"`
+	Revoked   bool          `bson:"revoked"`
+	RevokedAt *time.Time    `bson:"revoked_at,omitempty"`
+}
+
+// tokenDoc is one refresh token, keyed by its hash: the token itself is
+// never stored.
+type tokenDoc struct {
+	Hash      string     `bson:"_id"`
+	SessionID string     `bson:"session_id"`
+	UserID    string     `bson:"user_id"`
+	ExpiresAt time.Time  `bson:"expires_at"`
+	Spent     bool       `bson:"spent"`
+	SpentAt   *time.Time `bson:"spent_at,omitempty"`
+}
+
+func (d tokenDoc) token() account.RefreshToken {
+	return account.RefreshToken{Hash: d.Hash, SessionID: d.SessionID, UserID: d.UserID, ExpiresAt: d.ExpiresAt.UTC(), Spent: d.Spent}
+}
+
+var errSessionNotFound = errs.NotFound("session not found")
+
+// CreateSession implements account.SessionStore.
+func (s *Store) CreateSession(ctx context.Context, sess *account.Session) error {
+	d := sessionDoc{ID: bson.NewObjectID(), UserID: sess.UserID, Client: sess.Client, CreatedAt: utc(sess.CreatedAt)}
+	if _, err := s.sessions.InsertOne(ctx, d); err != nil {
+		return fmt.Errorf("insert session: %w", err)
+	}
+	sess.ID, sess.CreatedAt = d.ID.Hex(), d.CreatedAt
+	return nil
+}
+
+// SessionByID implements account.SessionStore.
+func (s *Store) SessionByID(ctx context.Context, id string) (account.Session, error) {
+	o, err := oid(id, "session")
+	if err != nil {
+		return account.Session{}, err
+	}
+	var d sessionDoc
+	if err := s.sessions.FindOne(ctx, bson.D{{Key: "_id", Value: o}}).Decode(&d); err != nil {
+		if mongox.IsNotFound(err) {
+			return account.Session{}, errSessionNotFound
+		}
+		return account.Session{}, fmt.Errorf("find session: %w", err)
+	}
+	return account.Session{ID: d.ID.Hex(), UserID: d.UserID, Client: d.Client, CreatedAt: d.CreatedAt.UTC(), Revoked: d.Revoked}, nil
+}
+
+// RevokeSession implements account.SessionStore.
+func (s *Store) RevokeSession(ctx context.Context, userID, id string) error {
+	o, err := oid(id, "session")
+	if err != nil {
+		return err
+	}
+	now := utc(time.Now())
+	res, err := s.sessions.UpdateOne(ctx,
+		bson.D{{Key: "_id", Value: o}, {Key: "user_id", Value: userID}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "revoked", Value: true}, {Key: "revoked_at", Value: now}}}})
+	if err != nil {
+		return fmt.Errorf("revoke session: %w", err)
+	}
+	if res.MatchedCount == 0 {
+		return errSessionNotFound
+	}
+	return nil
+}
+
+// CreateRefreshToken implements account.SessionStore.
+func (s *Store) CreateRefreshToken(ctx context.Context, t account.RefreshToken) error {
+	d := tokenDoc{Hash: t.Hash, SessionID: t.SessionID, UserID: t.UserID, ExpiresAt: utc(t.ExpiresAt)}
+	if _, err := s.tokens.InsertOne(ctx, d); err != nil {
+		return fmt.Errorf("insert refresh token: %w", err)
+	}
+	return nil
+}
+
+// SpendRefreshToken implements account.SessionStore. Marking the token
+// spent is one conditional update, so of two concurrent uses only one wins;
+// the other is treated as reuse.
+func (s *Store) SpendRefreshToken(ctx context.Context, hash string) (account.RefreshToken, error) {
+	now := utc(time.Now())
+	var d tokenDoc
+	err := s.tokens.FindOneAndUpdate(ctx,
+		bson.D{{Key: "_id", Value: hash}, {Key: "spent", Value: false}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "spent", Value: true}, {Key: "spent_at", Value: now}}}}).Decode(&d)
+	if err == nil {
+		return d.token(), nil
+	}
+	if !mongox.IsNotFound(err) {
+		return account.RefreshToken{}, fmt.Errorf("spend refresh token: %w", err)
+	}
+	if err := s.tokens.FindOne(ctx, bson.D{{Key: "_id", Value: hash}}).Decode(&d); err != nil {
+		if mongox.IsNotFound(err) {
+			return account.RefreshToken{}, errs.NotFound("refresh token not found")
+		}
+		return account.RefreshToken{}, fmt.Errorf("find refresh token: %w", err)
+	}
+	return d.token(), account.ErrTokenSpent
+}
+
+// PurgeRefreshTokens implements account.SessionStore.
+func (s *Store) PurgeRefreshTokens(ctx context.Context, sessionID string, t time.Time) error {
+	_, err := s.tokens.DeleteMany(ctx, bson.D{
+		{Key: "session_id", Value: sessionID},
+		{Key: "expires_at", Value: bson.D{{Key: "$lt", Value: utc(t)}}},
+	})
+	if err != nil {
+		return fmt.Errorf("purge refresh tokens: %w", err)
+	}
+	return nil
+}
