@@ -73,7 +73,9 @@ var (
 
 func (s *Service) now() time.Time { return s.opts.Now().UTC() }
 
-func (s *Service) isOperator(loginKey string) bool { return slices.Contains(s.opts.Operators, loginKey) }
+func (s *Service) isOperator(loginKey string) bool {
+	return slices.Contains(s.opts.Operators, loginKey)
+}
 
 // Register creates an account and opens a session for it.
 func (s *Service) Register(ctx context.Context, login, password, displayName, client string) (Auth, error) {
