@@ -62,6 +62,12 @@ type Config struct {
 	// Operators are logins that get the operator role (ACCORD_OPERATORS, comma-separated).
 	Operators []string
 
+	// MessageRateLimit is how many messages a user may send to one channel
+	// per MessageRateWindow (ACCORD_MESSAGE_RATE_LIMIT, ACCORD_MESSAGE_RATE_WINDOW);
+	// 0 disables the limit.
+	MessageRateLimit  int
+	MessageRateWindow time.Duration
+
 	// WebDir holds the built web app the gateway serves (ACCORD_WEB_DIR).
 	WebDir string
 	// ShutdownTimeout bounds graceful shutdown (ACCORD_SHUTDOWN_TIMEOUT).
@@ -93,29 +99,39 @@ func Load(getenv func(string) string) (Config, error) {
 		return d
 	}
 	c := Config{
-		LogFormat:       str("ACCORD_LOG_FORMAT", "text"),
-		LogLevel:        str("ACCORD_LOG_LEVEL", "info"),
-		ListenAddr:      str("ACCORD_LISTEN_ADDR", ""),
-		MetricsAddr:     str("ACCORD_METRICS_ADDR", ""),
-		HTTPAddr:        str("ACCORD_HTTP_ADDR", DefaultHTTPAddr),
-		UserAddr:        str("ACCORD_USER_ADDR", DefaultUserAddr),
-		ServerAddr:      str("ACCORD_SERVER_ADDR", DefaultServerAddr),
-		PresenceAddr:    str("ACCORD_PRESENCE_ADDR", DefaultPresenceAddr),
-		StatsAddr:       str("ACCORD_STATS_ADDR", DefaultStatsAddr),
-		MongoURI:        str("ACCORD_MONGO_URI", "mongodb://127.0.0.1:27017"),
-		MongoDB:         str("ACCORD_MONGO_DB", "accord"),
-		RedisURL:        str("ACCORD_REDIS_URL", "redis://127.0.0.1:6379/0"),
-		RedisPrefix:     str("ACCORD_REDIS_PREFIX", ""),
-		DataDir:         str("ACCORD_DATA_DIR", "data"),
-		SigningKeyFile:  str("ACCORD_SIGNING_KEY_FILE", ""),
-		AccessTokenTTL:  dur("ACCORD_ACCESS_TOKEN_TTL", 15*time.Minute),
-		RefreshTokenTTL: dur("ACCORD_REFRESH_TOKEN_TTL", 30*24*time.Hour),
-		WebDir:          str("ACCORD_WEB_DIR", "web/dist"),
-		ShutdownTimeout: dur("ACCORD_SHUTDOWN_TIMEOUT", 10*time.Second),
+		LogFormat:         str("ACCORD_LOG_FORMAT", "text"),
+		LogLevel:          str("ACCORD_LOG_LEVEL", "info"),
+		ListenAddr:        str("ACCORD_LISTEN_ADDR", ""),
+		MetricsAddr:       str("ACCORD_METRICS_ADDR", ""),
+		HTTPAddr:          str("ACCORD_HTTP_ADDR", DefaultHTTPAddr),
+		UserAddr:          str("ACCORD_USER_ADDR", DefaultUserAddr),
+		ServerAddr:        str("ACCORD_SERVER_ADDR", DefaultServerAddr),
+		PresenceAddr:      str("ACCORD_PRESENCE_ADDR", DefaultPresenceAddr),
+		StatsAddr:         str("ACCORD_STATS_ADDR", DefaultStatsAddr),
+		MongoURI:          str("ACCORD_MONGO_URI", "mongodb://127.0.0.1:27017"),
+		MongoDB:           str("ACCORD_MONGO_DB", "accord"),
+		RedisURL:          str("ACCORD_REDIS_URL", "redis://127.0.0.1:6379/0"),
+		RedisPrefix:       str("ACCORD_REDIS_PREFIX", ""),
+		DataDir:           str("ACCORD_DATA_DIR", "data"),
+		SigningKeyFile:    str("ACCORD_SIGNING_KEY_FILE", ""),
+		AccessTokenTTL:    dur("ACCORD_ACCESS_TOKEN_TTL", 15*time.Minute),
+		RefreshTokenTTL:   dur("ACCORD_REFRESH_TOKEN_TTL", 30*24*time.Hour),
+		MessageRateLimit:  10,
+		MessageRateWindow: dur("ACCORD_MESSAGE_RATE_WINDOW", 10*time.Second),
+		WebDir:            str("ACCORD_WEB_DIR", "web/dist"),
+		ShutdownTimeout:   dur("ACCORD_SHUTDOWN_TIMEOUT", 10*time.Second),
 	}
 	for _, l := range strings.Split(getenv("ACCORD_OPERATORS"), ",") {
 		if l = strings.ToLower(strings.TrimSpace(l)); l != "" {
 			c.Operators = append(c.Operators, l)
+		}
+	}
+	if v := getenv("ACCORD_MESSAGE_RATE_LIMIT"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			errs = append(errs, fmt.Sprintf("ACCORD_MESSAGE_RATE_LIMIT: want a count >= 0, got %q", v))
+		} else {
+			c.MessageRateLimit = n
 		}
 	}
 	switch c.LogFormat {
