@@ -1,0 +1,22 @@
+// The root: the sign-in screen or the signed-in app, following the session.
+import { useEffect, useState } from 'react'
+import type { Accord } from './api/accord'
+import type { Session } from './api/client'
+import { AuthScreen } from './components/AuthScreen'
+import { Shell } from './components/Shell'
+
+export function App({ api }: { api: Accord }) {
+  const [session, setSession] = useState<Session | null>(api.http.current)
+  useEffect(() => api.http.onSession(setSession), [api])
+  // Another tab signing in or out changes localStorage; follow it.
+  useEffect(() => {
+    const on = (e: StorageEvent) => {
+      if (e.key === 'accord.session' && !e.newValue) window.location.reload()
+    }
+    window.addEventListener('storage', on)
+    return () => window.removeEventListener('storage', on)
+  }, [])
+  if (!session) return <AuthScreen http={api.http} />
+  // Keyed by user, so switching accounts starts from a clean state.
+  return <Shell key={session.user.id} api={api} me={session.user} />
+}

@@ -1,0 +1,167 @@
+// Typed wrappers for the REST endpoints the app uses (paths from the OpenAPI document).
+import type { ApiClient } from './client'
+import type {
+  ActivityPoint,
+  Channel,
+  Invite,
+  Member,
+  Message,
+  Metric,
+  Presence,
+  ReadState,
+  Relationship,
+  Role,
+  Server,
+  ServerCount,
+  Status,
+  User,
+  UserCount,
+  Window,
+} from './types'
+
+const e = encodeURIComponent
+
+/** Accord is the app's view of the API. */
+export class Accord {
+  readonly http: ApiClient
+  constructor(http: ApiClient) {
+    this.http = http
+  }
+
+  // Users and relationships.
+  me = () => this.http.get<{ user: User }>('/v1/me').then((r) => r.user)
+  updateMe = (display_name: string) =>
+    this.http.patch<{ user: User }>('/v1/me', { user: { display_name }, update_mask: 'display_name' }).then((r) => r.user)
+  batchGetUsers = (ids: string[]) =>
+    this.http.get<{ users?: User[] }>('/v1/users:batchGet', { user_ids: ids }).then((r) => r.users ?? [])
+  async listRelationships(): Promise<Relationship[]> {
+    const out: Relationship[] = []
+    let page_token = ''
+    do {
+      const r = await this.http.get<{ relationships?: Relationship[]; next_page_token?: string }>('/v1/relationships', {
+        page_size: 1000,
+        page_token,
+      })
+      out.push(...(r.relationships ?? []))
+      page_token = r.next_page_token ?? ''
+    } while (page_token)
+    return out
+  }
+  sendFriendRequest = (login: string) =>
+    this.http
+      .post<{ relationship: Relationship }>('/v1/relationships:sendFriendRequest', { login })
+      .then((r) => r.relationship)
+  acceptFriend = (id: string) => this.http.post<{ relationship: Relationship }>(`/v1/relationships/${e(id)}:accept`)
+  declineFriend = (id: string) => this.http.post(`/v1/relationships/${e(id)}:decline`)
+  cancelFriend = (id: string) => this.http.post(`/v1/relationships/${e(id)}:cancel`)
+  removeFriend = (id: string) => this.http.del(`/v1/relationships/${e(id)}`)
+  block = (id: string) => this.http.post<{ relationship: Relationship }>(`/v1/relationships/${e(id)}:block`)
+  unblock = (id: string) => this.http.post(`/v1/relationships/${e(id)}:unblock`)
+
+  // Servers.
+  async listServers(): Promise<Server[]> {
+    const out: Server[] = []
+    let page_token = ''
+    do {
+      const r = await this.http.get<{ servers?: Server[]; next_page_token?: string }>('/v1/servers', {
+        page_size: 500,
+        page_token,
+      })
+      out.push(...(r.servers ?? []))
+      page_token = r.next_page_token ?? ''
+    } while (page_token)
+    return out
+  }
+  createServer = (name: string) => this.http.post<{ server: Server }>('/v1/servers', { name }).then((r) => r.server)
+  renameServer = (id: string, name: string) =>
+    this.http
+      .patch<{ server: Server }>(`/v1/servers/${e(id)}`, { server: { name }, update_mask: 'name' })
+      .then((r) => r.server)
+  deleteServer = (id: string) => this.http.del(`/v1/servers/${e(id)}`)
+  leaveServer = (id: string) => this.http.post(`/v1/servers/${e(id)}:leave`)
+  async listMembers(id: string): Promise<Member[]> {
+    const out: Member[] = []
+    let page_token = ''
+    do {
+      const r = await this.http.get<{ members?: Member[]; next_page_token?: string }>(`/v1/servers/${e(id)}/members`, {
+        page_size: 1000,
+        page_token,
+      })
+      out.push(...(r.members ?? []))
+      page_token = r.next_page_token ?? ''
+    } while (page_token)
+    return out
+  }
+  kick = (serverId: string, userId: string) => this.http.del(`/v1/servers/${e(serverId)}/members/${e(userId)}`)
+  setRole = (serverId: string, userId: string, role: Role) =>
+    this.http.post<{ member: Member }>(`/v1/servers/${e(serverId)}/members/${e(userId)}:setRole`, { role })
+  listInvites = (id: string) =>
+    this.http.get<{ invites?: Invite[] }>(`/v1/servers/${e(id)}/invites`).then((r) => r.invites ?? [])
+  createInvite = (id: string, ttl_seconds = 0, max_uses = 0) =>
+    this.http
+      .post<{ invite: Invite }>(`/v1/servers/${e(id)}/invites`, { ttl_seconds: String(ttl_seconds), max_uses })
+      .then((r) => r.invite)
+  deleteInvite = (id: string, code: string) => this.http.del(`/v1/servers/${e(id)}/invites/${e(code)}`)
+  getInvite = (code: string) =>
+    this.http.get<{ invite: Invite; server_id: string; server_name?: string; member_count?: string }>(
+      `/v1/invites/${e(code)}`,
+    )
+  acceptInvite = (code: string) =>
+    this.http.post<{ server: Server }>(`/v1/invites/${e(code)}:accept`).then((r) => r.server)
+
+  // Channels.
+  listChannels = (serverId: string) =>
+    this.http.get<{ channels?: Channel[] }>(`/v1/servers/${e(serverId)}/channels`).then((r) => r.channels ?? [])
+  createChannel = (serverId: string, name: string) =>
+    this.http.post<{ channel: Channel }>(`/v1/servers/${e(serverId)}/channels`, { name }).then((r) => r.channel)
+  renameChannel = (id: string, name: string) =>
+    this.http
+      .patch<{ channel: Channel }>(`/v1/channels/${e(id)}`, { channel: { name }, update_mask: 'name' })
+      .then((r) => r.channel)
+  deleteChannel = (id: string) => this.http.del(`/v1/channels/${e(id)}`)
+  reorderChannels = (serverId: string, channel_ids: string[]) =>
+    this.http
+      .post<{ channels?: Channel[] }>(`/v1/servers/${e(serverId)}/channels:reorder`, { channel_ids })
+      .then((r) => r.channels ?? [])
+  openConversation = (user_id: string) =>
+    this.http.post<{ server: Server; channel: Channel; created?: boolean }>('/v1/conversations', { user_id })
+
+  // Messages.
+  listMessages = (channelId: string, before?: string, page_size = 50) =>
+    this.http.get<{ messages?: Message[]; has_more?: boolean }>(`/v1/channels/${e(channelId)}/messages`, {
+      before,
+      page_size,
+    })
+  sendMessage = (channelId: string, content: string, request_id: string, reply_to_id?: string) =>
+    this.http
+      .post<{ message: Message }>(`/v1/channels/${e(channelId)}/messages`, { content, request_id, reply_to_id })
+      .then((r) => r.message)
+  editMessage = (channelId: string, messageId: string, content: string) =>
+    this.http
+      .patch<{ message: Message }>(`/v1/channels/${e(channelId)}/messages/${e(messageId)}`, { content })
+      .then((r) => r.message)
+  deleteMessage = (channelId: string, messageId: string) =>
+    this.http.del(`/v1/channels/${e(channelId)}/messages/${e(messageId)}`)
+  markRead = (channelId: string, message_id: string) =>
+    this.http.post<{ read_state: ReadState }>(`/v1/channels/${e(channelId)}:markRead`, { message_id })
+  listReadStates = (server_id?: string) =>
+    this.http.get<{ read_states?: ReadState[] }>('/v1/readStates', { server_id }).then((r) => r.read_states ?? [])
+  sendTyping = (channelId: string) => this.http.post(`/v1/channels/${e(channelId)}:typing`)
+
+  // Presence.
+  batchGetPresence = (user_ids: string[]) =>
+    this.http.post<{ presences?: Presence[] }>('/v1/presence:batchGet', { user_ids }).then((r) => r.presences ?? [])
+  setStatus = (status: Status) => this.http.post('/v1/presence:setStatus', { status })
+
+  // Stats.
+  topUsers = (metric: Metric, window: Window, server_id?: string, limit = 10) =>
+    this.http
+      .get<{ rows?: UserCount[] }>('/v1/stats/topUsers', { metric, window, server_id, limit })
+      .then((r) => r.rows ?? [])
+  topServers = (window: Window, limit = 10) =>
+    this.http.get<{ rows?: ServerCount[] }>('/v1/stats/topServers', { window, limit }).then((r) => r.rows ?? [])
+  activity = (metric: Metric, window: Window, opts: { server_id?: string; user_id?: string; granularity?: string }) =>
+    this.http
+      .get<{ points?: ActivityPoint[] }>('/v1/stats/activity', { metric, window, ...opts })
+      .then((r) => r.points ?? [])
+}
