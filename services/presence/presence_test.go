@@ -533,3 +533,8 @@ func TestWatchAcrossInstances(t *testing.T) {
 	default:
 	}
 }
+
+func withHeartbeat(o presence.Options, d time.Duration) presence.Options {
+	o.HeartbeatInterval = d
+	return o
+}
