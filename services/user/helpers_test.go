@@ -10,7 +10,7 @@ import (
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
+	grpcstatus "google.golang.org/grpc/status"
 
 	userv1 "github.com/accordchat/accord/gen/accord/user/v1"
 	"github.com/accordchat/accord/platform/platformtest"
@@ -89,7 +89,7 @@ func (f *fixture) register(login string) account {
 // wantCode fails unless err has code want.
 func wantCode(t testing.TB, err error, want codes.Code) {
 	t.Helper()
-	if got := status.Code(err); got != want {
+	if got := grpcstatus.Code(err); got != want {
 		t.Fatalf("code = %v (%v), want %v", got, err, want)
 	}
 }
@@ -97,7 +97,7 @@ func wantCode(t testing.TB, err error, want codes.Code) {
 // badFields returns the fields an INVALID_ARGUMENT status names.
 func badFields(err error) []string {
 	var fields []string
-	for _, d := range status.Convert(err).Details() {
+	for _, d := range grpcstatus.Convert(err).Details() {
 		if br, ok := d.(*errdetails.BadRequest); ok {
 			for _, v := range br.GetFieldViolations() {
 				fields = append(fields, v.GetField())
@@ -118,7 +118,7 @@ func wantInvalid(t testing.TB, err error, field string) {
 
 // reason returns the ErrorInfo reason of err.
 func reason(err error) string {
-	for _, d := range status.Convert(err).Details() {
+	for _, d := range grpcstatus.Convert(err).Details() {
 		if ei, ok := d.(*errdetails.ErrorInfo); ok {
 			return ei.GetReason()
 		}
@@ -128,10 +128,13 @@ func reason(err error) string {
 
 // retryDelay returns the RetryInfo delay of err.
 func retryDelay(err error) (time.Duration, error) {
-	for _, d := range status.Convert(err).Details() {
+	for _, d := range grpcstatus.Convert(err).Details() {
 		if ri, ok := d.(*errdetails.RetryInfo); ok {
 			return ri.GetRetryDelay().AsDuration(), nil
 		}
 	}
 	return 0, errors.New("no RetryInfo")
 }
+
+// status is the code of err.
+func status(err error) codes.Code { return grpcstatus.Code(err) }

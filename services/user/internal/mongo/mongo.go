@@ -20,6 +20,7 @@ const (
 	UsersCollection         = "users"
 	SessionsCollection      = "sessions"
 	RefreshTokensCollection = "refresh_tokens"
+	RefreshUsesCollection   = "refresh_token_uses"
 	RelationshipsCollection = "relationships"
 )
 
@@ -36,6 +37,9 @@ func Indexes() []mongox.Index {
 		{Collection: RefreshTokensCollection, Model: mongo.IndexModel{
 			Keys: bson.D{{Key: "session_id", Value: 1}, {Key: "expires_at", Value: 1}}, Options: options.Index().SetName("session_expiry"),
 		}},
+		{Collection: RefreshUsesCollection, Model: mongo.IndexModel{
+			Keys: bson.D{{Key: "session_id", Value: 1}, {Key: "expires_at", Value: 1}}, Options: options.Index().SetName("session_expiry"),
+		}},
 		{Collection: RelationshipsCollection, Model: mongo.IndexModel{
 			Keys: bson.D{{Key: "user_id", Value: 1}, {Key: "other_id", Value: 1}}, Options: options.Index().SetUnique(true).SetName("pair_unique"),
 		}},
@@ -47,7 +51,7 @@ func Indexes() []mongox.Index {
 
 // Store implements the account package's stores over one database.
 type Store struct {
-	users, sessions, tokens, rels *mongo.Collection
+	users, sessions, tokens, uses, rels *mongo.Collection
 }
 
 // New returns a Store over db after ensuring its indexes.
@@ -59,6 +63,7 @@ func New(ctx context.Context, db *mongo.Database) (*Store, error) {
 		users:    db.Collection(UsersCollection),
 		sessions: db.Collection(SessionsCollection),
 		tokens:   db.Collection(RefreshTokensCollection),
+		uses:     db.Collection(RefreshUsesCollection),
 		rels:     db.Collection(RelationshipsCollection),
 	}, nil
 }

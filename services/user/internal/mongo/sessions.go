@@ -92,37 +92,55 @@ func (s *Store) CreateRefreshToken(ctx context.Context, t account.RefreshToken) 
 	return nil
 }
 
-// SpendRefreshToken implements account.SessionStore. Marking the token
-// spent is one conditional update, so of two concurrent uses only one wins;
-// the other is treated as reuse.
+// useDoc records that a refresh token was spent. Spending inserts it under
+// the token's hash: the unique _id makes that atomic on any wire-compatible
+// server (FerretDB does not run findAndModify atomically), so of two
+// concurrent uses exactly one wins and the other is seen as reuse.
+type useDoc struct {
+	Hash      string    `bson:"_id"`
+	SessionID string    `bson:"session_id"`
+	ExpiresAt time.Time `bson:"expires_at"`
+	UsedAt    time.Time `bson:"used_at"`
+}
+
+// SpendRefreshToken implements account.SessionStore.
 func (s *Store) SpendRefreshToken(ctx context.Context, hash string) (account.RefreshToken, error) {
-	now := utc(time.Now())
 	var d tokenDoc
-	err := s.tokens.FindOneAndUpdate(ctx,
-		bson.D{{Key: "_id", Value: hash}, {Key: "spent", Value: false}},
-		bson.D{{Key: "$set", Value: bson.D{{Key: "spent", Value: true}, {Key: "spent_at", Value: now}}}}).Decode(&d)
-	if err == nil {
-		return d.token(), nil
-	}
-	if !mongox.IsNotFound(err) {
-		return account.RefreshToken{}, fmt.Errorf("spend refresh token: %w", err)
-	}
 	if err := s.tokens.FindOne(ctx, bson.D{{Key: "_id", Value: hash}}).Decode(&d); err != nil {
 		if mongox.IsNotFound(err) {
 			return account.RefreshToken{}, errs.NotFound("refresh token not found")
 		}
 		return account.RefreshToken{}, fmt.Errorf("find refresh token: %w", err)
 	}
-	return d.token(), account.ErrTokenSpent
+	now := utc(time.Now())
+	_, err := s.uses.InsertOne(ctx, useDoc{Hash: hash, SessionID: d.SessionID, ExpiresAt: d.ExpiresAt, UsedAt: now})
+	if mongox.IsDuplicateKey(err) {
+		d.Spent = true
+		return d.token(), account.ErrTokenSpent
+	}
+	if err != nil {
+		return account.RefreshToken{}, fmt.Errorf("spend refresh token: %w", err)
+	}
+	// The flag is informational (the use document decides); a failure to
+	// set it changes nothing.
+	_, _ = s.tokens.UpdateOne(ctx, bson.D{{Key: "_id", Value: hash}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "spent", Value: true}, {Key: "spent_at", Value: now}}}})
+	d.Spent = true
+	return d.token(), nil
 }
 
 // PurgeRefreshTokens implements account.SessionStore.
 func (s *Store) PurgeRefreshTokens(ctx context.Context, sessionID string, t time.Time) error {
-	_, err := s.tokens.DeleteMany(ctx, bson.D{
+	filter := bson.D{
 		{Key: "session_id", Value: sessionID},
 		{Key: "expires_at", Value: bson.D{{Key: "$lt", Value: utc(t)}}},
-	})
-	if err != nil {
+	}
+	// Uses go first: a token whose use record is gone but which still
+	// exists would be spendable again.
+	if _, err := s.uses.DeleteMany(ctx, filter); err != nil {
+		return fmt.Errorf("purge refresh token uses: %w", err)
+	}
+	if _, err := s.tokens.DeleteMany(ctx, filter); err != nil {
 		return fmt.Errorf("purge refresh tokens: %w", err)
 	}
 	return nil
