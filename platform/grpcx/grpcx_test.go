@@ -173,6 +173,16 @@ func TestRevokedSessionRefused(t *testing.T) {
 	if status.Code(err) != codes.Unauthenticated || reason(err) != "SESSION_REVOKED" {
 		t.Fatalf("got %v", err)
 	}
+	// On an internal method the ended session is the answer, not the role.
+	_, err = userv1.NewUserInternalServiceClient(conn).CheckRelationships(env.Ctx(tok),
+		&userv1.CheckRelationshipsRequest{UserId: platformtest.NewID(), OtherIds: []string{platformtest.NewID()}})
+	if status.Code(err) != codes.Unauthenticated {
+		t.Fatalf("internal method with an ended session: %v", err)
+	}
+	// Open methods ignore a stale token: signing in again must work.
+	if _, err := c.Register(env.Ctx(tok), &userv1.RegisterRequest{Login: "again", Password: "long enough password"}); err != nil {
+		t.Fatalf("open method with an ended session: %v", err)
+	}
 }
 
 func TestInternalMethodsNeedServiceToken(t *testing.T) {

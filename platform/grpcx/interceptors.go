@@ -64,6 +64,15 @@ func (a *Authenticator) authenticate(ctx context.Context, method string) (contex
 		return nil, errs.Unauthenticated("missing access token").WithReason("TOKEN_MISSING")
 	}
 	p, err := a.Verifier.Verify(token)
+	if err == nil && !p.IsService() && a.Revocations != nil {
+		revoked, rerr := a.Revocations.IsRevoked(ctx, p.SessionID)
+		switch {
+		case rerr != nil:
+			err = errs.Unavailable("session check unavailable")
+		case revoked:
+			err = errs.Unauthenticated("session ended; sign in again").WithReason("SESSION_REVOKED")
+		}
+	}
 	if err != nil {
 		if OpenMethods[method] {
 			// A stale token on Login or Register must not lock the user out.
@@ -73,15 +82,6 @@ func (a *Authenticator) authenticate(ctx context.Context, method string) (contex
 	}
 	if isInternal(method) && !p.IsService() {
 		return nil, errs.PermissionDenied("internal method")
-	}
-	if !p.IsService() && a.Revocations != nil {
-		revoked, err := a.Revocations.IsRevoked(ctx, p.SessionID)
-		if err != nil {
-			return nil, errs.Unavailable("session check unavailable")
-		}
-		if revoked {
-			return nil, errs.Unauthenticated("session ended; sign in again").WithReason("SESSION_REVOKED")
-		}
 	}
 	return auth.WithPrincipal(ctx, p), nil
 }
