@@ -1,0 +1,180 @@
+package guild
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"time"
+
+	serverv1 "github.com/accordchat/accord/gen/accord/server/v1"
+	"github.com/accordchat/accord/platform/errs"
+)
+
+// InviteCodeLen is the length of invite codes: 10 base62 characters carry
+// about 59 bits, far beyond guessing through a rate-limited API.
+const InviteCodeLen = 10
+
+const base62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+// NewInviteCode returns a random code from crypto/rand, without modulo bias.
+func NewInviteCode() (string, error) {
+	out := make([]byte, 0, InviteCodeLen)
+	buf := make([]byte, 2*InviteCodeLen)
+	for len(out) < InviteCodeLen {
+		if _, err := rand.Read(buf); err != nil {
+			return "", err
+		}
+		for _, b := range buf {
+			// 248 = 4*62: bytes above are rejected so each symbol is uniform.
+			if b < 248 && len(out) < InviteCodeLen {
+				out = append(out, base62[int(b)%62])
+			}
+		}
+	}
+	return string(out), nil
+}
+
+// CreateInvite creates an invite (owner and admins); ttl 0 never expires,
+// maxUses 0 is unlimited.
+func (s *Service) CreateInvite(ctx context.Context, caller, serverID string, ttl time.Duration, maxUses int32) (*serverv1.Invite, error) {
+	if _, _, err := s.authorize(ctx, serverID, caller, serverv1.Role_ROLE_ADMIN, true); err != nil {
+		return nil, err
+	}
+	now := s.now()
+	inv := Invite{ServerID: serverID, CreatorID: caller, MaxUses: maxUses, UsesLeft: maxUses, CreatedAt: now}
+	if ttl > 0 {
+		exp := now.Add(ttl)
+		inv.ExpiresAt = &exp
+	}
+	// A collision of 59-bit codes is astronomically rare; retry anyway.
+	for attempt := 0; ; attempt++ {
+		code, err := NewInviteCode()
+		if err != nil {
+			return nil, err
+		}
+		inv.Code = code
+		err = s.store.InsertInvite(ctx, inv)
+		if err == nil {
+			break
+		}
+		if !errorsIsAlreadyExists(err) || attempt >= 3 {
+			return nil, err
+		}
+	}
+	return InviteProto(inv), nil
+}
+
+// ListInvites pages a server's live invites (owner and admins).
+func (s *Service) ListInvites(ctx context.Context, caller, serverID string, size int32, token string) ([]*serverv1.Invite, string, error) {
+	after, err := decodeToken(token)
+	if err != nil {
+		return nil, "", err
+	}
+	if _, _, err := s.authorize(ctx, serverID, caller, serverv1.Role_ROLE_ADMIN, true); err != nil {
+		return nil, "", err
+	}
+	limit := pageSize(size, DefaultInvitePage, MaxInvitePage)
+	invs, err := s.store.Invites(ctx, serverID, after, limit+1)
+	if err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if len(invs) > limit {
+		invs = invs[:limit]
+		next = encodeToken(invs[limit-1].Code)
+	}
+	now := s.now()
+	// Dead invites are filtered here rather than in the query: comparing
+	// uses with max_uses needs $expr, which FerretDB lacks. Pages may come
+	// out short; the token still moves on.
+	out := make([]*serverv1.Invite, 0, len(invs))
+	for _, inv := range invs {
+		if inv.Live(now) {
+			out = append(out, InviteProto(inv))
+		}
+	}
+	return out, next, nil
+}
+
+// DeleteInvite revokes an invite (owner and admins).
+func (s *Service) DeleteInvite(ctx context.Context, caller, serverID, code string) error {
+	if _, _, err := s.authorize(ctx, serverID, caller, serverv1.Role_ROLE_ADMIN, true); err != nil {
+		return err
+	}
+	ok, err := s.store.DeleteInvite(ctx, serverID, code)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return errs.NotFound("invite not found")
+	}
+	return nil
+}
+
+// liveInvite returns the invite if it exists and may be used.
+func (s *Service) liveInvite(ctx context.Context, code string) (Invite, error) {
+	inv, err := s.store.Invite(ctx, code)
+	if err != nil {
+		if errorsIsNotFound(err) {
+			return inv, errs.NotFound("invite not found")
+		}
+		return inv, err
+	}
+	if inv.ExpiresAt != nil && !s.now().Before(*inv.ExpiresAt) {
+		return inv, errs.FailedPrecondition("this invite has expired").WithReason("INVITE_EXPIRED")
+	}
+	if inv.MaxUses > 0 && inv.UsesLeft <= 0 {
+		return inv, errs.FailedPrecondition("this invite has been used up").WithReason("INVITE_USED_UP")
+	}
+	return inv, nil
+}
+
+// GetInvite previews an invite's server; any signed-in user may ask.
+func (s *Service) GetInvite(ctx context.Context, code string) (*serverv1.Invite, string, string, int64, error) {
+	inv, err := s.liveInvite(ctx, code)
+	if err != nil {
+		return nil, "", "", 0, err
+	}
+	srv, err := s.store.Server(ctx, inv.ServerID)
+	if err != nil {
+		if errorsIsNotFound(err) {
+			return nil, "", "", 0, errs.NotFound("invite not found")
+		}
+		return nil, "", "", 0, err
+	}
+	return InviteProto(inv), inv.ServerID, srv.Name, srv.MemberCount, nil
+}
+
+// AcceptInvite joins the invite's server. A use is taken with a conditional
+// update before the membership is inserted, so concurrent joins never pass
+// max_uses; if the insert fails (already a member) the use is given back.
+func (s *Service) AcceptInvite(ctx context.Context, caller, code string) (*serverv1.Server, error) {
+	inv, err := s.liveInvite(ctx, code)
+	if err != nil {
+		return nil, err
+	}
+	// Members are told before a use is spent on them.
+	if _, err := s.store.Member(ctx, inv.ServerID, caller); err == nil {
+		return nil, errs.AlreadyExists("already a member").WithReason("ALREADY_MEMBER")
+	} else if !errorsIsNotFound(err) {
+		return nil, err
+	}
+	ok, err := s.store.UseInvite(ctx, inv)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, errs.FailedPrecondition("this invite has been used up").WithReason("INVITE_USED_UP")
+	}
+	names, _ := s.names(ctx, []string{caller})
+	_, srv, err := s.join(ctx, inv.ServerID, caller, names[caller])
+	if err != nil {
+		cctx, cancel := cleanupCtx(ctx)
+		defer cancel()
+		if uerr := s.store.UnuseInvite(cctx, inv); uerr != nil {
+			err = errors.Join(err, uerr)
+		}
+		return nil, err
+	}
+	return ServerProto(srv, serverv1.Role_ROLE_MEMBER), nil
+}
