@@ -100,7 +100,7 @@ type harness struct {
 	n        int
 }
 
-type user struct {
+type acct struct {
 	id, login string
 	ctx       context.Context
 }
@@ -131,15 +131,15 @@ func newHarness(t testing.TB) *harness {
 	}
 }
 
-func (h *harness) newUser(name string) user {
+func (h *harness) newUser(name string) acct {
 	h.n++
 	id := platformtest.NewID()
 	login := fmt.Sprintf("%s%d", name, h.n)
 	h.users.add(guild.UserInfo{ID: id, Login: login, DisplayName: strings.ToUpper(name)})
-	return user{id: id, login: login, ctx: h.env.Ctx(h.env.UserToken(id))}
+	return acct{id: id, login: login, ctx: h.env.Ctx(h.env.UserToken(id))}
 }
 
-func (h *harness) createServer(u user, name string) (*serverv1.Server, *serverv1.Channel) {
+func (h *harness) createServer(u acct, name string) (*serverv1.Server, *serverv1.Channel) {
 	h.t.Helper()
 	r, err := h.api.CreateServer(u.ctx, &serverv1.CreateServerRequest{Name: name})
 	if err != nil {
@@ -148,14 +148,14 @@ func (h *harness) createServer(u user, name string) (*serverv1.Server, *serverv1
 	return r.GetServer(), r.GetChannel()
 }
 
-func (h *harness) addMember(by user, serverID string, u user) {
+func (h *harness) addMember(by acct, serverID string, u acct) {
 	h.t.Helper()
 	if _, err := h.api.AddMember(by.ctx, &serverv1.AddMemberRequest{ServerId: serverID, Login: u.login}); err != nil {
 		h.t.Fatalf("AddMember %s: %v", u.login, err)
 	}
 }
 
-func (h *harness) setRole(by user, serverID string, u user, r serverv1.Role) {
+func (h *harness) setRole(by acct, serverID string, u acct, r serverv1.Role) {
 	h.t.Helper()
 	if _, err := h.api.SetMemberRole(by.ctx, &serverv1.SetMemberRoleRequest{ServerId: serverID, UserId: u.id, Role: r}); err != nil {
 		h.t.Fatalf("SetMemberRole: %v", err)

@@ -13,8 +13,8 @@ import (
 // fixture is a server with one member of each role, a second member to act
 // on, a user to add, an invite and a second channel.
 type fixture struct {
-	owner, admin, member, outsider, anon user
-	target, newbie, friend               user
+	owner, admin, member, outsider, anon acct
+	target, newbie, friend               acct
 	server                               *serverv1.Server
 	general, extra                       *serverv1.Channel
 	invite                               *serverv1.Invite
@@ -27,10 +27,10 @@ func (h *harness) fixture() fixture {
 		outsider: h.newUser("outsider"), target: h.newUser("target"), newbie: h.newUser("newbie"),
 		friend: h.newUser("friend"),
 	}
-	f.anon = user{ctx: h.env.Ctx("")}
+	f.anon = acct{ctx: h.env.Ctx("")}
 	f.server, f.general = h.createServer(f.owner, "Fixture")
 	sid := f.server.GetId()
-	for _, u := range []user{f.admin, f.member, f.target} {
+	for _, u := range []acct{f.admin, f.member, f.target} {
 		h.addMember(f.owner, sid, u)
 	}
 	h.setRole(f.owner, sid, f.admin, serverv1.Role_ROLE_ADMIN)
@@ -44,7 +44,7 @@ func (h *harness) fixture() fixture {
 		h.t.Fatal(err)
 	}
 	f.invite = inv.GetInvite()
-	for _, u := range []user{f.owner, f.admin, f.member, f.outsider} {
+	for _, u := range []acct{f.owner, f.admin, f.member, f.outsider} {
 		h.users.befriend(u.id, f.friend.id)
 	}
 	return f
@@ -66,104 +66,104 @@ func TestPermissionMatrix(t *testing.T) {
 		AE  = codes.AlreadyExists
 		any = -1
 	)
-	type call func(f fixture, u user) error
+	type call func(f fixture, u acct) error
 	cases := []struct {
 		name string
 		call call
 		want [5]codes.Code // owner, admin, member, non-member, no token
 	}{
-		{"GetServer", func(f fixture, u user) error {
+		{"GetServer", func(f fixture, u acct) error {
 			_, err := h.api.GetServer(u.ctx, &serverv1.GetServerRequest{ServerId: f.server.GetId()})
 			return err
 		}, [5]codes.Code{OK, OK, OK, NF, UA}},
-		{"ListServers", func(f fixture, u user) error {
+		{"ListServers", func(f fixture, u acct) error {
 			_, err := h.api.ListServers(u.ctx, &serverv1.ListServersRequest{})
 			return err
 		}, [5]codes.Code{OK, OK, OK, OK, UA}},
-		{"UpdateServer", func(f fixture, u user) error {
+		{"UpdateServer", func(f fixture, u acct) error {
 			_, err := h.api.UpdateServer(u.ctx, &serverv1.UpdateServerRequest{ServerId: f.server.GetId(),
 				Server: &serverv1.ServerUpdate{Name: "Renamed"}, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"name"}}})
 			return err
 		}, [5]codes.Code{OK, OK, PD, NF, UA}},
-		{"DeleteServer", func(f fixture, u user) error {
+		{"DeleteServer", func(f fixture, u acct) error {
 			_, err := h.api.DeleteServer(u.ctx, &serverv1.DeleteServerRequest{ServerId: f.server.GetId()})
 			return err
 		}, [5]codes.Code{OK, PD, PD, NF, UA}},
-		{"TransferOwnership", func(f fixture, u user) error {
+		{"TransferOwnership", func(f fixture, u acct) error {
 			_, err := h.api.TransferOwnership(u.ctx, &serverv1.TransferOwnershipRequest{ServerId: f.server.GetId(), UserId: f.target.id})
 			return err
 		}, [5]codes.Code{OK, PD, PD, NF, UA}},
-		{"AddMember", func(f fixture, u user) error {
+		{"AddMember", func(f fixture, u acct) error {
 			_, err := h.api.AddMember(u.ctx, &serverv1.AddMemberRequest{ServerId: f.server.GetId(), Login: f.newbie.login})
 			return err
 		}, [5]codes.Code{OK, OK, PD, NF, UA}},
-		{"ListMembers", func(f fixture, u user) error {
+		{"ListMembers", func(f fixture, u acct) error {
 			_, err := h.api.ListMembers(u.ctx, &serverv1.ListMembersRequest{ServerId: f.server.GetId()})
 			return err
 		}, [5]codes.Code{OK, OK, OK, NF, UA}},
-		{"RemoveMember", func(f fixture, u user) error {
+		{"RemoveMember", func(f fixture, u acct) error {
 			_, err := h.api.RemoveMember(u.ctx, &serverv1.RemoveMemberRequest{ServerId: f.server.GetId(), UserId: f.target.id})
 			return err
 		}, [5]codes.Code{OK, OK, PD, NF, UA}},
-		{"SetMemberRole", func(f fixture, u user) error {
+		{"SetMemberRole", func(f fixture, u acct) error {
 			_, err := h.api.SetMemberRole(u.ctx, &serverv1.SetMemberRoleRequest{ServerId: f.server.GetId(), UserId: f.target.id, Role: serverv1.Role_ROLE_ADMIN})
 			return err
 		}, [5]codes.Code{OK, PD, PD, NF, UA}},
-		{"LeaveServer", func(f fixture, u user) error {
+		{"LeaveServer", func(f fixture, u acct) error {
 			_, err := h.api.LeaveServer(u.ctx, &serverv1.LeaveServerRequest{ServerId: f.server.GetId()})
 			return err
 		}, [5]codes.Code{FP, OK, OK, NF, UA}},
-		{"CreateInvite", func(f fixture, u user) error {
+		{"CreateInvite", func(f fixture, u acct) error {
 			_, err := h.api.CreateInvite(u.ctx, &serverv1.CreateInviteRequest{ServerId: f.server.GetId(), MaxUses: 3, TtlSeconds: 60})
 			return err
 		}, [5]codes.Code{OK, OK, PD, NF, UA}},
-		{"ListInvites", func(f fixture, u user) error {
+		{"ListInvites", func(f fixture, u acct) error {
 			_, err := h.api.ListInvites(u.ctx, &serverv1.ListInvitesRequest{ServerId: f.server.GetId()})
 			return err
 		}, [5]codes.Code{OK, OK, PD, NF, UA}},
-		{"DeleteInvite", func(f fixture, u user) error {
+		{"DeleteInvite", func(f fixture, u acct) error {
 			_, err := h.api.DeleteInvite(u.ctx, &serverv1.DeleteInviteRequest{ServerId: f.server.GetId(), Code: f.invite.GetCode()})
 			return err
 		}, [5]codes.Code{OK, OK, PD, NF, UA}},
-		{"GetInvite", func(f fixture, u user) error {
+		{"GetInvite", func(f fixture, u acct) error {
 			_, err := h.api.GetInvite(u.ctx, &serverv1.GetInviteRequest{Code: f.invite.GetCode()})
 			return err
 		}, [5]codes.Code{OK, OK, OK, OK, UA}},
-		{"AcceptInvite", func(f fixture, u user) error {
+		{"AcceptInvite", func(f fixture, u acct) error {
 			_, err := h.api.AcceptInvite(u.ctx, &serverv1.AcceptInviteRequest{Code: f.invite.GetCode()})
 			return err
 		}, [5]codes.Code{AE, AE, AE, OK, UA}},
-		{"CreateChannel", func(f fixture, u user) error {
+		{"CreateChannel", func(f fixture, u acct) error {
 			_, err := h.api.CreateChannel(u.ctx, &serverv1.CreateChannelRequest{ServerId: f.server.GetId(), Name: "new-one", Topic: "t"})
 			return err
 		}, [5]codes.Code{OK, OK, PD, NF, UA}},
-		{"ListChannels", func(f fixture, u user) error {
+		{"ListChannels", func(f fixture, u acct) error {
 			_, err := h.api.ListChannels(u.ctx, &serverv1.ListChannelsRequest{ServerId: f.server.GetId()})
 			return err
 		}, [5]codes.Code{OK, OK, OK, NF, UA}},
-		{"UpdateChannel", func(f fixture, u user) error {
+		{"UpdateChannel", func(f fixture, u acct) error {
 			_, err := h.api.UpdateChannel(u.ctx, &serverv1.UpdateChannelRequest{ChannelId: f.extra.GetId(),
 				Channel: &serverv1.ChannelUpdate{Name: "renamed", Topic: "new topic"}, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"name", "topic"}}})
 			return err
 		}, [5]codes.Code{OK, OK, PD, NF, UA}},
-		{"DeleteChannel", func(f fixture, u user) error {
+		{"DeleteChannel", func(f fixture, u acct) error {
 			_, err := h.api.DeleteChannel(u.ctx, &serverv1.DeleteChannelRequest{ChannelId: f.extra.GetId()})
 			return err
 		}, [5]codes.Code{OK, OK, PD, NF, UA}},
-		{"ReorderChannels", func(f fixture, u user) error {
+		{"ReorderChannels", func(f fixture, u acct) error {
 			_, err := h.api.ReorderChannels(u.ctx, &serverv1.ReorderChannelsRequest{ServerId: f.server.GetId(), ChannelIds: []string{f.extra.GetId(), f.general.GetId()}})
 			return err
 		}, [5]codes.Code{OK, OK, PD, NF, UA}},
-		{"OpenConversation", func(f fixture, u user) error {
+		{"OpenConversation", func(f fixture, u acct) error {
 			_, err := h.api.OpenConversation(u.ctx, &serverv1.OpenConversationRequest{UserId: f.friend.id})
 			return err
 		}, [5]codes.Code{OK, OK, OK, OK, UA}},
 		// Internal methods take service tokens only: every user is refused.
-		{"FilterSharedUsers", func(f fixture, u user) error {
+		{"FilterSharedUsers", func(f fixture, u acct) error {
 			_, err := h.internal.FilterSharedUsers(u.ctx, &serverv1.FilterSharedUsersRequest{UserId: f.owner.id, UserIds: []string{f.member.id}})
 			return err
 		}, [5]codes.Code{PD, PD, PD, PD, UA}},
-		{"GetMemberRole", func(f fixture, u user) error {
+		{"GetMemberRole", func(f fixture, u acct) error {
 			_, err := h.internal.GetMemberRole(u.ctx, &serverv1.GetMemberRoleRequest{ServerId: f.server.GetId(), UserId: f.owner.id})
 			return err
 		}, [5]codes.Code{PD, PD, PD, PD, UA}},
@@ -178,7 +178,7 @@ func TestPermissionMatrix(t *testing.T) {
 				if i > 0 && c.want[i-1] == OK {
 					f = h.fixture()
 				}
-				u := []user{f.owner, f.admin, f.member, f.outsider, f.anon}[i]
+				u := []acct{f.owner, f.admin, f.member, f.outsider, f.anon}[i]
 				before := h.snapshot()
 				err := c.call(f, u)
 				if got := status.Code(err); got != c.want[i] {
