@@ -1,0 +1,264 @@
+package grpcapi_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"sync"
+	"testing"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	serverv1 "github.com/accordchat/accord/gen/accord/server/v1"
+	"github.com/accordchat/accord/platform/events"
+	"github.com/accordchat/accord/platform/platformtest"
+	"github.com/accordchat/accord/services/server/internal/access"
+	"github.com/accordchat/accord/services/server/internal/chat"
+	"github.com/accordchat/accord/services/server/internal/feed"
+	"github.com/accordchat/accord/services/server/internal/grpcapi"
+)
+
+// unimpl sits one level deeper than ChatAPI so its methods lose, as the
+// service package does with GuildAPI.
+type unimpl struct {
+	serverv1.UnimplementedServerServiceServer
+}
+
+type chatOnly struct {
+	unimpl
+	*grpcapi.ChatAPI
+}
+
+// world is a test's chat deployment: one database and Redis, any number of
+// ChatAPI instances, fixtures written straight into the guild collections.
+type world struct {
+	t      testing.TB
+	env    *platformtest.Env
+	names  *chat.StaticNames
+	opts   grpcapi.ChatOptions
+	log    *events.Log
+	tokens map[string]string
+	mu     sync.Mutex
+}
+
+type worldOpt func(*grpcapi.ChatOptions)
+
+func newWorld(t testing.TB, opts ...worldOpt) *world {
+	env := platformtest.New(t)
+	w := &world{t: t, env: env, names: chat.NewStaticNames(), tokens: map[string]string{}}
+	cfg := chat.DefaultConfig()
+	cfg.RateLimit = 0
+	fo := feed.DefaultOptions()
+	w.opts = grpcapi.ChatOptions{Names: w.names, Chat: &cfg, Feed: &fo, Events: events.NewLog(env.Redis, env.Prefix)}
+	for _, o := range opts {
+		o(&w.opts)
+	}
+	w.log = w.opts.Events
+	return w
+}
+
+// instance starts one ChatAPI with its feed reader and returns a client.
+func (w *world) instance() serverv1.ServerServiceClient {
+	ctx, cancel := context.WithCancel(context.Background())
+	api, err := grpcapi.NewChatAPIWith(ctx, w.env.Deps("server"), w.opts)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = api.Run(ctx)
+	}()
+	conn := w.env.Serve(func(s *grpc.Server) { serverv1.RegisterServerServiceServer(s, chatOnly{ChatAPI: api}) })
+	w.t.Cleanup(func() { cancel(); <-done })
+	return serverv1.NewServerServiceClient(conn)
+}
+
+func (w *world) user(name string) string {
+	id := platformtest.NewID()
+	w.names.Set(id, name)
+	w.mu.Lock()
+	w.tokens[id] = w.env.UserToken(id)
+	w.mu.Unlock()
+	return id
+}
+
+func (w *world) ctx(userID string) context.Context {
+	w.mu.Lock()
+	tok := w.tokens[userID]
+	w.mu.Unlock()
+	return w.env.Ctx(tok)
+}
+
+func (w *world) server(ownerID string) string {
+	id := bson.NewObjectID()
+	_, err := w.env.DB.Collection(access.Servers).InsertOne(context.Background(), access.ServerDoc{
+		ID: id, Name: "s", Kind: access.KindGuild, OwnerID: ownerID, CreatedAt: time.Now()})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	w.member(id.Hex(), ownerID, serverv1.Role_ROLE_OWNER)
+	return id.Hex()
+}
+
+func (w *world) member(serverID, userID string, role serverv1.Role) {
+	_, err := w.env.DB.Collection(access.Members).InsertOne(context.Background(), access.MemberDoc{
+		ID: bson.NewObjectID(), ServerID: serverID, UserID: userID, Role: int32(role), JoinedAt: time.Now()})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+// kick does what the guild half does on RemoveMember.
+func (w *world) kick(serverID, userID string) {
+	ctx := context.Background()
+	if _, err := w.env.DB.Collection(access.Members).DeleteOne(ctx, bson.D{{Key: "server_id", Value: serverID}, {Key: "user_id", Value: userID}}); err != nil {
+		w.t.Fatal(err)
+	}
+	if _, err := w.log.Append(ctx, events.UserScope(userID), &serverv1.Event{Payload: &serverv1.Event_ServerLeft{ServerLeft: &serverv1.ServerLeft{ServerId: serverID, Reason: "kicked"}}}); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+// join does what the guild half does on AcceptInvite.
+func (w *world) join(serverID, userID string) {
+	w.member(serverID, userID, serverv1.Role_ROLE_MEMBER)
+	if _, err := w.log.Append(context.Background(), events.UserScope(userID), &serverv1.Event{Payload: &serverv1.Event_ServerJoined{ServerJoined: &serverv1.Server{Id: serverID}}}); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+func (w *world) channel(serverID string) string {
+	id := bson.NewObjectID()
+	_, err := w.env.DB.Collection(access.Channels).InsertOne(context.Background(), access.ChannelDoc{
+		ID: id, ServerID: serverID, Name: "c" + id.Hex()[18:], CreatedAt: time.Now()})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return id.Hex()
+}
+
+// stream collects one StreamEvents call's events in the background.
+type stream struct {
+	mu     sync.Mutex
+	events []*serverv1.Event
+	err    error
+	done   chan struct{}
+	cancel context.CancelFunc
+}
+
+func openStream(t testing.TB, c serverv1.ServerServiceClient, ctx context.Context, cursors ...*serverv1.Cursor) *stream {
+	t.Helper()
+	ctx, cancel := context.WithCancel(ctx)
+	t.Cleanup(cancel)
+	st, err := c.StreamEvents(ctx, &serverv1.StreamEventsRequest{Cursors: cursors})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &stream{done: make(chan struct{}), cancel: cancel}
+	go func() {
+		defer close(s.done)
+		for {
+			r, err := st.Recv()
+			if err != nil {
+				s.mu.Lock()
+				if !errors.Is(err, io.EOF) {
+					s.err = err
+				}
+				s.mu.Unlock()
+				return
+			}
+			s.mu.Lock()
+			s.events = append(s.events, r.GetEvent())
+			s.mu.Unlock()
+		}
+	}()
+	return s
+}
+
+func (s *stream) snapshot() []*serverv1.Event {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]*serverv1.Event(nil), s.events...)
+}
+
+// created returns the ids of message_created events received, in order.
+func (s *stream) created() []*serverv1.Message {
+	var out []*serverv1.Message
+	for _, e := range s.snapshot() {
+		if m := e.GetMessageCreated(); m != nil {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// stop ends the stream and returns the last cursor seen per scope.
+func (s *stream) stop() map[string]string {
+	s.cancel()
+	<-s.done
+	cur := map[string]string{}
+	for _, e := range s.snapshot() {
+		if e.GetCursor() != "" {
+			cur[e.GetScope()] = e.GetCursor()
+		}
+	}
+	return cur
+}
+
+// awaitLive waits until the stream delivers something after opening, by
+// sending typing from another member: StreamEvents has then subscribed.
+func awaitLive(t testing.TB, s *stream, poke func()) {
+	t.Helper()
+	platformtest.Eventually(t, 10*time.Second, func() bool {
+		for _, e := range s.snapshot() {
+			if e.GetTyping() != nil {
+				return true
+			}
+		}
+		poke()
+		return false
+	}, "the stream to go live")
+}
+
+func cursors(m map[string]string) []*serverv1.Cursor {
+	var out []*serverv1.Cursor
+	for s, p := range m {
+		out = append(out, &serverv1.Cursor{Scope: s, Position: p})
+	}
+	return out
+}
+
+// fieldOf returns the code and the first field violation of err.
+func fieldOf(err error) (codes.Code, string) {
+	st := status.Convert(err)
+	for _, d := range st.Details() {
+		if br, ok := d.(*errdetails.BadRequest); ok && len(br.GetFieldViolations()) > 0 {
+			return st.Code(), br.GetFieldViolations()[0].GetField()
+		}
+	}
+	return st.Code(), ""
+}
+
+// history pages through the whole channel, newest first.
+func history(t testing.TB, c serverv1.ServerServiceClient, ctx context.Context, channelID string) []*serverv1.Message {
+	t.Helper()
+	var out []*serverv1.Message
+	before := ""
+	for {
+		r, err := c.ListMessages(ctx, &serverv1.ListMessagesRequest{ChannelId: channelID, PageSize: 100, Before: before})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, r.GetMessages()...)
+		if !r.GetHasMore() {
+			return out
+		}
+		before = r.GetMessages()[len(r.GetMessages())-1].GetId()
+	}
+}
