@@ -37,7 +37,7 @@ func TestSlowWatcherIsDroppedOthersGoOn(t *testing.T) {
 	other := h.Watch([]string{"u3"})
 	got := 0
 	for i := 1; i <= 10; i++ {
-		publish(fmt.Sprintf("u1|1|2|%d|%d|%d", i, i, i))
+		publish(fmt.Sprintf("u1|1|2|%d|%d|%d|0", i, i, i))
 		select {
 		case st := <-fast.Changes():
 			if st.UserID != "u1" || st.Version != int64(i) {
@@ -74,7 +74,7 @@ func TestBadMessagesAreIgnored(t *testing.T) {
 	h, publish := startHub(t, 4)
 	w := h.Watch([]string{"u1"})
 	publish("garbage")
-	publish("u1|1|2|5|5|7")
+	publish("u1|1|2|5|5|7|0")
 	select {
 	case st := <-w.Changes():
 		if st.Version != 7 || !st.Online {

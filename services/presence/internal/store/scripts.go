@@ -8,11 +8,28 @@ import "github.com/redis/go-redis/v9"
 // heartbeat) see each other's effects in a total order: only the first to
 // remove a session announces anything.
 //
-// A user's state hash U has: on ("1" while a session lives, as far as the
-// announcements go), st (chosen status, "2".."5"), t (ms of the last change
-// the user themselves could see), vt (ms of the last change others could
-// see) and v (a counter bumped on every announced change).
+// A user's state U is one string "on|st|t|vt|v|x" (so that a batch read is
+// one MGET): on ("1" while a session lives, as far as the announcements go),
+// st (chosen status, 2..5), t (ms of the last change the user themselves
+// could see), vt (ms of the last change others could see), v (a counter
+// bumped on every announced change) and x (the latest session expiry, ms:
+// readers treat an "on" whose x passed as offline, so a stalled sweeper
+// cannot keep anyone online).
 const luaCommon = `
+local function load(U)
+  local raw = redis.call('GET', U)
+  if raw then
+    local on, st, t, vt, v, x = string.match(raw, '^(%d)|(%d)|(%d+)|(%d+)|(%d+)|(%d+)$')
+    if on then return {on = on, st = st, t = t, vt = vt, v = tonumber(v), x = x} end
+  end
+  return {on = '0', st = '2', t = '0', vt = '0', v = 0, x = '0'}
+end
+local function pack(s)
+  return s.on .. '|' .. s.st .. '|' .. s.t .. '|' .. s.vt .. '|' .. string.format('%d', s.v) .. '|' .. s.x
+end
+local function save(U, s, ttl)
+  redis.call('SET', U, pack(s), 'PX', ttl)
+end
 local function view_self(on, st)
   if on ~= '1' then return '1' end
   return st
@@ -21,40 +38,31 @@ local function view_others(on, st)
   if on ~= '1' or st == '5' then return '1' end
   return st
 end
--- change moves the user to (on, st) and publishes the change when either
--- view of it changed.
-local function change(U, uid, on, st, now, ttl, channel)
-  local old = redis.call('HMGET', U, 'on', 'st', 't', 'vt', 'v')
-  local oon = old[1] or '0'
-  local ost = old[2] or '2'
-  local t = old[3] or '0'
-  local vt = old[4] or '0'
-  local v = tonumber(old[5] or '0')
+-- change moves state s of uid to (on, st) and publishes the change when
+-- either view of it changed. The caller saves s.
+local function change(s, uid, on, st, now, channel)
   local changed = false
-  if view_self(oon, ost) ~= view_self(on, st) then t = now; changed = true end
-  if view_others(oon, ost) ~= view_others(on, st) then vt = now; changed = true end
-  if changed then v = v + 1 end
-  redis.call('HSET', U, 'on', on, 'st', st, 't', t, 'vt', vt, 'v', v)
-  redis.call('PEXPIRE', U, ttl)
+  if view_self(s.on, s.st) ~= view_self(on, st) then s.t = now; changed = true end
+  if view_others(s.on, s.st) ~= view_others(on, st) then s.vt = now; changed = true end
+  s.on, s.st = on, st
   if changed then
-    redis.call('PUBLISH', channel, uid .. '|' .. on .. '|' .. st .. '|' .. t .. '|' .. vt .. '|' .. v)
+    s.v = s.v + 1
+    redis.call('PUBLISH', channel, uid .. '|' .. pack(s))
   end
 end
--- settle announces the user offline once no session is alive.
-local function settle(Z, U, uid, now, ttl, channel)
-  if redis.call('ZCOUNT', Z, now, '+inf') == 0 then
-    local st = redis.call('HGET', U, 'st') or '2'
-    change(U, uid, '0', st, now, ttl, channel)
-  end
-end
--- bury removes a session and leaves a tombstone, so that a late heartbeat
--- is told NOT_FOUND instead of reviving it.
+-- bury removes a session, leaves a tombstone so that a late heartbeat is
+-- told NOT_FOUND instead of reviving it, and announces the user offline
+-- once no session is left alive.
 local function bury(Z, U, S, G, uid, sid, member, now, ttl, tomb, channel)
   redis.call('ZREM', Z, sid)
   redis.call('ZREM', G, member)
   redis.call('HSET', S, 'u', uid, 'd', '1')
   redis.call('PEXPIRE', S, tomb)
-  settle(Z, U, uid, now, ttl, channel)
+  if redis.call('ZCOUNT', Z, now, '+inf') == 0 then
+    local s = load(U)
+    change(s, uid, '0', s.st, now, channel)
+    save(U, s, ttl)
+  end
 end
 -- live registers (or renews) a session until exp.
 local function live(Z, S, G, sid, member, exp, sessTTL)
@@ -73,7 +81,10 @@ local uid, sid, client, now, exp = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local sessTTL, ttl, channel, member = ARGV[6], ARGV[7], ARGV[8], ARGV[9]
 redis.call('HSET', S, 'u', uid, 'c', client)
 live(Z, S, G, sid, member, exp, sessTTL)
-change(U, uid, '1', redis.call('HGET', U, 'st') or '2', now, ttl, channel)
+local s = load(U)
+s.x = exp
+change(s, uid, '1', s.st, now, channel)
+save(U, s, ttl)
 redis.call('XADD', X, 'MAXLEN', '~', ARGV[10], '*', 'user_id', uid, 'session_id', sid, 'client', client, 'ts', now)
 redis.call('ZINCRBY', D, 1, uid)
 redis.call('PEXPIRE', D, ARGV[11])
@@ -87,9 +98,9 @@ var heartbeatScript = redis.NewScript(luaCommon + `
 local Z, U, S, G = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local uid, sid, now, exp = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local sessTTL, ttl, channel, member, tomb = ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9]
-local s = redis.call('HMGET', S, 'u', 'd')
-if s[1] and s[1] ~= uid then return -1 end
-if s[2] == '1' then return -1 end
+local owner = redis.call('HMGET', S, 'u', 'd')
+if owner[1] and owner[1] ~= uid then return -1 end
+if owner[2] == '1' then return -1 end
 local sc = redis.call('ZSCORE', Z, sid)
 if sc and tonumber(sc) < tonumber(now) then
   -- Expired before a sweeper came by: end it here, as the sweeper would.
@@ -97,17 +108,19 @@ if sc and tonumber(sc) < tonumber(now) then
   return -1
 end
 local reg = 0
-if not s[1] then
+if not owner[1] then
   redis.call('HSET', S, 'u', uid, 'c', '')
   reg = 1
 end
 live(Z, S, G, sid, member, exp, sessTTL)
+local s = load(U)
+s.x = exp
 if reg == 1 or not sc then
-  change(U, uid, '1', redis.call('HGET', U, 'st') or '2', now, ttl, channel)
-  return 1
+  change(s, uid, '1', s.st, now, channel)
+  reg = 1
 end
-redis.call('PEXPIRE', U, ttl)
-return 0
+save(U, s, ttl)
+return reg
 `)
 
 // closeScript: KEYS Z U S G; ARGV uid sid now statusTTL channel member tomb.
@@ -115,9 +128,9 @@ return 0
 var closeScript = redis.NewScript(luaCommon + `
 local Z, U, S, G = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local uid, sid, now, ttl, channel, member, tomb = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
-local s = redis.call('HMGET', S, 'u', 'd')
-if s[1] ~= uid then return -1 end
-if s[2] == '1' then return 0 end
+local owner = redis.call('HMGET', S, 'u', 'd')
+if owner[1] ~= uid then return -1 end
+if owner[2] == '1' then return 0 end
 bury(Z, U, S, G, uid, sid, member, now, ttl, tomb, channel)
 return 1
 `)
@@ -141,10 +154,12 @@ return 1
 `)
 
 // statusScript: KEYS U; ARGV uid st now statusTTL channel. Returns the
-// user's state fields on st t vt v.
+// user's packed state.
 var statusScript = redis.NewScript(luaCommon + `
 local U = KEYS[1]
 local uid, st, now, ttl, channel = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
-change(U, uid, redis.call('HGET', U, 'on') or '0', st, now, ttl, channel)
-return redis.call('HMGET', U, 'on', 'st', 't', 'vt', 'v')
+local s = load(U)
+change(s, uid, s.on, st, now, channel)
+save(U, s, ttl)
+return pack(s)
 `)

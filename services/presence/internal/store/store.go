@@ -4,10 +4,10 @@
 // Keys (all after the configured prefix):
 //
 //	presence:z:<user>        sorted set of the user's session ids, scored by expiry (ms)
-//	presence:u:<user>        hash: on, st (chosen status), t, vt (change times, ms), v (version)
+//	presence:u:<user>        string "on|st|t|vt|v|x": the user's state (see luaCommon)
 //	presence:s:<session>     hash: u (owner), c (client), d ("1" once ended: a tombstone)
 //	presence:expiry          sorted set of "<user>:<session>" by expiry, walked by sweepers
-//	presence:changes         pub/sub channel of changes ("user|on|st|t|vt|v")
+//	presence:changes         pub/sub channel of changes ("user|on|st|t|vt|v|x")
 //	connections              stream of opened sessions (user_id, session_id, client, ts)
 //	presence:connections:<yyyymmdd>  sorted set: sessions opened per user that day (UTC)
 //
@@ -19,7 +19,6 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -170,32 +169,31 @@ func (s *Store) Close(ctx context.Context, uid, sid string, now time.Time) (bool
 // SetStatus sets the status uid chose and returns their state.
 func (s *Store) SetStatus(ctx context.Context, uid string, status int32, now time.Time) (State, error) {
 	r, err := statusScript.Run(ctx, s.rdb, []string{s.userKey(uid)},
-		uid, status, ms(now), dms(s.cfg.StatusTTL), s.Channel()).Slice()
+		uid, status, ms(now), dms(s.cfg.StatusTTL), s.Channel()).Text()
 	if err != nil {
 		return State{}, fmt.Errorf("set status: %w", err)
 	}
-	st := stateFromFields(uid, r)
-	return st, nil
+	return unpack(uid, r, now), nil
 }
 
-// Get returns the states of uids (in order) in one round trip. A user is
-// online when a session lives at now, even if its expiry was not swept yet.
+// Get returns the states of uids (in order) in one round trip: a single
+// MGET. (On Redis Cluster this would be split by hash slot.)
 func (s *Store) Get(ctx context.Context, uids []string, now time.Time) ([]State, error) {
-	pipe := s.rdb.Pipeline()
-	fields := make([]*redis.SliceCmd, len(uids))
-	counts := make([]*redis.IntCmd, len(uids))
-	nowMS := ms(now)
-	for i, uid := range uids {
-		fields[i] = pipe.HMGet(ctx, s.userKey(uid), "on", "st", "t", "vt", "v")
-		counts[i] = pipe.ZCount(ctx, s.sessionsKey(uid), nowMS, "+inf")
+	if len(uids) == 0 {
+		return nil, nil
 	}
-	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+	keys := make([]string, len(uids))
+	for i, uid := range uids {
+		keys[i] = s.userKey(uid)
+	}
+	vals, err := s.rdb.MGet(ctx, keys...).Result()
+	if err != nil {
 		return nil, fmt.Errorf("get presence: %w", err)
 	}
 	out := make([]State, len(uids))
 	for i, uid := range uids {
-		out[i] = stateFromFields(uid, fields[i].Val())
-		out[i].Online = counts[i].Val() > 0
+		raw, _ := vals[i].(string)
+		out[i] = unpack(uid, raw, now)
 	}
 	return out, nil
 }
@@ -234,24 +232,29 @@ func (s *Store) Sweep(ctx context.Context, now time.Time, batch int64) (int, err
 	return len(members), nil
 }
 
-// stateFromFields reads the on, st, t, vt, v fields of a user's hash.
-func stateFromFields(uid string, f []any) State {
+// unpack reads a user's packed state "on|st|t|vt|v|x" as of now: a user
+// whose every session expired (x passed) is offline even before a sweeper
+// announced it. A missing or unreadable state is offline, status online.
+func unpack(uid, raw string, now time.Time) State {
 	st := State{UserID: uid, Status: StatusOnline}
-	str := func(i int) string {
-		if i < len(f) {
-			if s, ok := f[i].(string); ok {
-				return s
+	var f [6]string
+	for i := range f {
+		var ok bool
+		if i < len(f)-1 {
+			if f[i], raw, ok = strings.Cut(raw, "|"); !ok {
+				return st
 			}
+		} else {
+			f[i] = raw
 		}
-		return ""
 	}
-	st.Online = str(0) == "1"
-	if n, err := strconv.ParseInt(str(1), 10, 32); err == nil && n >= StatusOnline && n <= StatusInvisible {
+	if n, err := strconv.ParseInt(f[1], 10, 32); err == nil && n >= StatusOnline && n <= StatusInvisible {
 		st.Status = int32(n)
 	}
-	st.SelfTime = msTime(str(2))
-	st.OthersTime = msTime(str(3))
-	st.Version, _ = strconv.ParseInt(str(4), 10, 64)
+	st.SelfTime = msTime(f[2])
+	st.OthersTime = msTime(f[3])
+	st.Version, _ = strconv.ParseInt(f[4], 10, 64)
+	st.Online = f[0] == "1" && !msTime(f[5]).Before(now)
 	return st
 }
 
@@ -263,15 +266,12 @@ func msTime(s string) time.Time {
 	return time.UnixMilli(n)
 }
 
-// ParseChange decodes a message of the changes channel.
+// ParseChange decodes a message of the changes channel, "user|state". The
+// state is read as announced, whatever the clock of the reader.
 func ParseChange(payload string) (State, error) {
-	p := strings.Split(payload, "|")
-	if len(p) != 6 || p[0] == "" {
+	uid, raw, ok := strings.Cut(payload, "|")
+	if !ok || uid == "" || strings.Count(raw, "|") != 5 {
 		return State{}, fmt.Errorf("bad presence change %q", payload)
 	}
-	f := make([]any, 5)
-	for i := range f {
-		f[i] = p[i+1]
-	}
-	return stateFromFields(p[0], f), nil
+	return unpack(uid, raw, time.Time{}), nil
 }
