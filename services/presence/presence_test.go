@@ -538,3 +538,23 @@ func withHeartbeat(o presence.Options, d time.Duration) presence.Options {
 	o.HeartbeatInterval = d
 	return o
 }
+
+func TestLateHeartbeatEndsExpiredSession(t *testing.T) {
+	f := newFixture(t)
+	o := testOptions(f.vis)
+	o.SweepInterval = time.Hour // no sweeper: the heartbeat itself must notice
+	in := f.start(app.Deps{}, o)
+	a, b := platformtest.NewID(), platformtest.NewID()
+	actx, bctx := f.as(a), f.as(b)
+	w := in.watch(t, bctx, a)
+	sid := in.open(t, actx)
+	platformtest.Eventually(t, 2*time.Second, func() bool { return w.now(a) == online }, "online")
+	// Readers see the expiry at once, before anyone announced it.
+	platformtest.Eventually(t, 2*time.Second, func() bool { return in.status(t, bctx, a) == offline }, "expired reads offline")
+	_, err := in.client.Heartbeat(actx, &presencev1.HeartbeatRequest{SessionId: sid})
+	wantCode(t, err, codes.NotFound)
+	platformtest.Eventually(t, 2*time.Second, func() bool { return w.now(a) == offline }, "offline announced")
+	// The client opens a new session as told.
+	in.open(t, actx)
+	platformtest.Eventually(t, 2*time.Second, func() bool { return w.now(a) == online }, "online again")
+}
