@@ -95,9 +95,11 @@ type Presence struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// User id.
 	UserId string `protobuf:"bytes,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
-	// Status as the caller may see it (never INVISIBLE).
+	// Status as the caller may see it: INVISIBLE only in the caller's own
+	// presence; others see an invisible user OFFLINE.
 	Status Status `protobuf:"varint,2,opt,name=status,proto3,enum=accord.presence.v1.Status" json:"status,omitempty"`
-	// When it last changed.
+	// When it last changed as the caller could see it (unset for users the
+	// caller may not see, and for users never seen online).
 	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
