@@ -32,14 +32,17 @@ export class ApiError extends Error {
   readonly field?: string
   /** ErrorInfo reason, if any. */
   readonly reason?: string
+  /** Every field violation: field (leaf name) -> description. */
+  readonly fields: Record<string, string>
 
-  constructor(status: number, code: string, message: string, field?: string, reason?: string) {
+  constructor(status: number, code: string, message: string, field?: string, reason?: string, fields: Record<string, string> = {}) {
     super(message)
     this.name = 'ApiError'
     this.status = status
     this.code = code
     this.field = field
     this.reason = reason
+    this.fields = fields
   }
 
   /** Whether retrying the same request later may succeed. */
@@ -68,17 +71,23 @@ export function decodeError(status: number, body: unknown): ApiError {
   let field = typeof b.field === 'string' && b.field ? b.field : undefined
   let reason = typeof b.reason === 'string' ? b.reason : undefined
   const details = Array.isArray(b.details) ? (b.details as Detail[]) : []
+  const fields: Record<string, string> = {}
+  // Field paths may be nested ("user.display_name"); forms care about the leaf.
+  const leaf = (f: string) => (f.includes('.') ? f.slice(f.lastIndexOf('.') + 1) : f)
   for (const d of details) {
-    const violations = d.field_violations ?? d.fieldViolations
-    if (violations && violations.length > 0 && !field) {
+    const violations = d.field_violations ?? d.fieldViolations ?? []
+    for (const v of violations) {
+      if (v.field && !(leaf(v.field) in fields)) fields[leaf(v.field)] = v.description ?? 'is invalid'
+    }
+    if (violations.length > 0 && !field) {
       field = violations[0].field
       if (violations[0].description && !b.message) message = violations[0].description
     }
     if (d.reason && !reason) reason = d.reason
   }
-  // Field paths may be nested ("user.display_name"); forms care about the leaf.
-  if (field && field.includes('.')) field = field.slice(field.lastIndexOf('.') + 1)
-  return new ApiError(status, code, message, field, reason)
+  if (field) field = leaf(field)
+  if (field && !(field in fields)) fields[field] = message
+  return new ApiError(status, code, message, field, reason, fields)
 }
 
 /** Session is what a signed-in tab keeps. */

@@ -27,14 +27,22 @@ export function validate(mode: Mode, login: string, password: string, displayNam
   return e
 }
 
+const LABELS = { login: 'Login', password: 'Password', display_name: 'Display name' }
+
 /** apiFieldErrors places an API error next to the field it names. */
 export function apiFieldErrors(err: unknown): FieldErrors {
   if (err instanceof ApiError) {
     if (err.code === 'ALREADY_EXISTS') return { login: 'That login is taken.' }
     if (err.code === 'UNAUTHENTICATED' || err.code === 'NOT_FOUND') return { form: 'Wrong login or password.' }
     if (err.code === 'RESOURCE_EXHAUSTED') return { form: 'Too many attempts. Wait a moment and try again.' }
-    if (err.field === 'login' || err.field === 'password' || err.field === 'display_name') return { [err.field]: err.message }
-    return { form: err.message }
+    const out: FieldErrors = {}
+    for (const f of ['login', 'password', 'display_name'] as const) {
+      const d = err.fields[f]
+      // Descriptions from the API are phrased after the field ("must be at least 3 characters").
+      if (d) out[f] = /^[a-z]/.test(d) ? `${LABELS[f]} ${d}.`.replace(/\.\.$/, '.') : d
+    }
+    if (Object.keys(out).length === 0) out.form = err.message
+    return out
   }
   return { form: err instanceof Error ? err.message : String(err) }
 }

@@ -6,6 +6,7 @@ import { errorText } from '../state/controller'
 import { displayName, messagesOf, pendingOf, presenceOf, type PendingMessage } from '../state/reducer'
 import { useStore } from '../state/store'
 import { Avatar, formatTime, PresenceDot, shortTime } from './common'
+import { MembersIcon } from './icons'
 
 /** GROUP_GAP_MS: consecutive messages of one author within this gap share a header. */
 const GROUP_GAP_MS = 7 * 60 * 1000
@@ -58,7 +59,7 @@ export function ChatPane({
         <span className="spacer" />
         {onToggleMembers && (
           <button type="button" className="icon-button" aria-pressed={membersShown} aria-label="Show member list" title="Member list" onClick={onToggleMembers}>
-            👥
+            <MembersIcon />
           </button>
         )}
       </header>

@@ -3,6 +3,7 @@ import type { Member, Role } from '../api/types'
 import { displayName, presenceOf } from '../state/reducer'
 import { useStore } from '../state/store'
 import { AvatarWithPresence } from './common'
+import { CrownIcon } from './icons'
 
 const ROLE_ORDER: Record<Role, number> = { ROLE_OWNER: 0, ROLE_ADMIN: 1, ROLE_MEMBER: 2, ROLE_UNSPECIFIED: 3 }
 
@@ -31,7 +32,7 @@ export function MemberList({ serverId }: { serverId: string }) {
                   <span className="member-name">{name(m)}</span>
                   {m.role === 'ROLE_OWNER' && (
                     <span className="role-tag" title="Owner" aria-label="owner">
-                      👑
+                      <CrownIcon />
                     </span>
                   )}
                   {m.role === 'ROLE_ADMIN' && <span className="role-tag small">admin</span>}

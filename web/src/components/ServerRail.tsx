@@ -45,7 +45,7 @@ export function ServerRail({ route, onAdd }: { route: Route; onAdd: () => void }
       <button type="button" className="rail-item add" onClick={onAdd} aria-label="Create or join a server" title="Create or join a server">
         <span className="rail-icon">+</span>
       </button>
-      <a href={routeHref({ name: 'stats' })} className={'rail-item stats' + (route.name === 'stats' ? ' active' : '')} aria-label="Stats" title="Stats" aria-current={route.name === 'stats' ? 'page' : undefined}>
+      <a href={routeHref({ name: 'stats' })} className={'rail-item rail-stats' + (route.name === 'stats' ? ' active' : '')} aria-label="Stats" title="Stats" aria-current={route.name === 'stats' ? 'page' : undefined}>
         <span className="rail-icon" aria-hidden="true">
           <svg width="22" height="22" viewBox="0 0 24 24" fill="currentColor">
             <rect x="3" y="12" width="4" height="9" rx="1" />

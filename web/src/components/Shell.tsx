@@ -115,8 +115,13 @@ export function Shell({ api, me }: { api: Accord; me: User }) {
 
   useEffect(() => {
     const on = () => ctl.socket.reconnectNow()
+    const off = () => ctl.socket.drop()
     window.addEventListener('online', on)
-    return () => window.removeEventListener('online', on)
+    window.addEventListener('offline', off)
+    return () => {
+      window.removeEventListener('online', on)
+      window.removeEventListener('offline', off)
+    }
   }, [ctl])
 
   const store: Store = useMemo(() => ({ state, ctl, api, signOut }), [state, ctl, api, signOut])

@@ -7,6 +7,7 @@ import { errorText } from '../state/controller'
 import { useStore } from '../state/store'
 import { navigate } from '../lib/route'
 import { AvatarWithPresence, Badge } from './common'
+import { FriendsIcon, GearIcon, LeaveIcon, SignOutIcon } from './icons'
 
 export function Sidebar({
   route,
@@ -41,7 +42,7 @@ function ChannelList({ serverId, channelId, onSettings }: { serverId: string; ch
         <h2 title={server.name}>{server.name}</h2>
         {canManage ? (
           <button type="button" className="icon-button" aria-label="Server settings" title="Server settings" onClick={() => onSettings(serverId)}>
-            ⚙
+            <GearIcon />
           </button>
         ) : (
           <button
@@ -59,7 +60,7 @@ function ChannelList({ serverId, channelId, onSettings }: { serverId: string; ch
               }
             }}
           >
-            ⎋
+            <LeaveIcon />
           </button>
         )}
       </header>
@@ -106,7 +107,7 @@ function HomeList({ route }: { route: Route }) {
           <li>
             <a href={routeHref({ name: 'home' })} className={'channel-link' + (route.name === 'home' ? ' active' : '')} aria-current={route.name === 'home' ? 'page' : undefined}>
               <span className="hash" aria-hidden="true">
-                ☺
+                <FriendsIcon />
               </span>
               <span className="channel-name">Friends</span>
               <Badge count={incoming} label={`${incoming} pending requests`} />
@@ -173,7 +174,7 @@ function UserPanel() {
         </select>
       </div>
       <button type="button" className="icon-button" onClick={signOut} aria-label="Sign out" title="Sign out">
-        ⏻
+        <SignOutIcon />
       </button>
     </div>
   )

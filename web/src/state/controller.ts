@@ -28,6 +28,8 @@ export class Controller {
   private stale = new Set<string>()
   private loadedMembers = new Set<string>()
   private lastTyping = 0
+  /** Last read marker sent per channel. */
+  private sentRead = new Map<string, string>()
   private watched = ''
   private started = false
 
@@ -248,6 +250,8 @@ export class Controller {
   async send(channelId: string, content: string, replyTo?: Message): Promise<void> {
     const ch = this.getState().channels[channelId]
     const request_id = newRequestId()
+    // The message ends the typing indicator on the other side; the next keystroke starts a new one.
+    this.lastTyping = 0
     const reply: MessagePreview | undefined = replyTo
       ? { id: replyTo.id, author_id: replyTo.author_id, author_name: replyTo.author_name, content: replyTo.content.slice(0, 200) }
       : undefined
@@ -335,12 +339,13 @@ export class Controller {
     const s = this.getState()
     const ch = s.messages[channelId]
     const last = ch?.ids[ch.ids.length - 1]
-    const rs = s.readStates[channelId]
     if (!last) return
-    if (rs && !idAfter(last, rs.last_read_message_id) && (rs.unread_count ?? 0) === 0) return
+    // Viewing already zeroes the local count, so what was sent to the server is tracked apart.
+    if (!idAfter(last, this.sentRead.get(channelId))) return
+    this.sentRead.set(channelId, last)
     this.dispatch({ type: 'read', channelId, messageId: last })
     if (!this.socket.send({ type: 'mark_read', channel_id: channelId, message_id: last })) {
-      void this.api.markRead(channelId, last).catch(() => undefined)
+      void this.api.markRead(channelId, last).catch(() => this.sentRead.delete(channelId))
     }
   }
 

@@ -213,14 +213,14 @@ describe('EventSocket', () => {
   it('queues state frames until ready and drops stale typing', async () => {
     const t = setup()
     t.client.start()
-    expect(t.client.send({ type: 'watch_presence', user_ids: ['x'] })).toBe(false)
-    expect(t.client.send({ type: 'watch_presence', user_ids: ['y'] })).toBe(false)
+    expect(t.client.send({ type: 'set_status', status: 'STATUS_IDLE' })).toBe(false)
+    expect(t.client.send({ type: 'set_status', status: 'STATUS_DND' })).toBe(false)
     expect(t.client.send({ type: 'typing', channel_id: 'c' })).toBe(false)
     await flush()
     const s = t.sockets[0]
     s.open()
     s.frame({ type: 'ready', user })
-    expect(s.sent.slice(1)).toEqual([{ type: 'watch_presence', user_ids: ['y'] }])
+    expect(s.sent.slice(1)).toEqual([{ type: 'set_status', status: 'STATUS_DND' }])
   })
 
   it('stops reconnecting after stop()', async () => {

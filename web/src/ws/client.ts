@@ -163,16 +163,27 @@ export class EventSocket {
       return true
     }
     // Typing and pings are stale by the time we reconnect; state frames are not.
-    if (frame.type === 'set_status' || frame.type === 'watch_presence' || frame.type === 'mark_read') {
+    // (The watch set is re-sent by the app on every ready.)
+    if (frame.type === 'set_status' || frame.type === 'mark_read') {
       this.queue = this.queue.filter((f) => f.type !== frame.type || frame.type === 'mark_read')
       this.queue.push(frame)
     }
     return false
   }
 
+  /** drop closes the current socket and reconnects with backoff (the browser went offline). */
+  drop(): void {
+    const ws = this.ws
+    if (!ws || this.stopped) return
+    ws.onclose = null
+    ws.close(4000, 'offline')
+    this.closed(ws, 4000, 'offline')
+  }
+
   /** reconnectNow skips the backoff wait (e.g. when the browser goes back online). */
   reconnectNow(): void {
     if (this.stopped || this.ws) return
+    this.attempts = 0
     this.o.clearTimer(this.retryTimer)
     this.connect()
   }

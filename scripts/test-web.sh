@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# Tests the web app: npm ci, typecheck, lint, unit tests (vitest), build, then
+# the browser test: the real all-in-one (go run ./cmd/accord) on free ports with
+# its data in a temporary folder, driven by playwright-core and Debian's
+# chromium (installed when missing). Screenshots go to web/test-results/.
+#
+# Prints "web: N passed, M failed" at the end and exits non-zero on failure.
+# WEB_E2E=0 skips the browser test (unit checks only).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+passed=0
+failed=0
+failures=()
+step() { printf '\n== web: %s\n' "$*"; }
+ok() { passed=$((passed + $1)); }
+fail() { failed=$((failed + 1)); failures+=("$1"); }
+finish() {
+  echo
+  if [ "${#failures[@]}" -gt 0 ]; then printf 'web: failed: %s\n' "${failures[*]}"; fi
+  echo "web: $passed passed, $failed failed"
+  [ "$failed" = 0 ]
+}
+
+step "npm ci"
+(cd web && npm ci --no-audit --no-fund --loglevel=error) || { fail "npm ci"; finish; exit 1; }
+
+step "typecheck"
+if (cd web && npm run --silent typecheck); then ok 1; else fail typecheck; fi
+
+step "lint"
+if (cd web && npm run --silent lint); then ok 1; else fail lint; fi
+
+step "unit tests"
+log=$(mktemp)
+if (cd web && npx vitest run --reporter=default 2>&1 | tee "$log"); then
+  n=$(sed -n 's/.*Tests *\([0-9]\+\) passed.*/\1/p' "$log" | sed 's/\x1b\[[0-9;]*m//g' | tail -1)
+  ok "${n:-1}"
+else
+  fail vitest
+fi
+rm -f "$log"
+
+step "build"
+if (cd web && npm run --silent build >/dev/null); then ok 1; else fail build; finish; exit 1; fi
+
+if [ "${WEB_E2E:-1}" = 0 ]; then
+  finish
+  exit $?
+fi
+
+step "browser test"
+if [ ! -x /usr/bin/chromium ]; then
+  echo "installing chromium"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
+scripts/redis.sh >/dev/null
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+tmp=$(mktemp -d)
+port=$(free_port)
+export ACCORD_DATA_DIR="$tmp/data"
+export ACCORD_HTTP_ADDR="127.0.0.1:$port"
+export ACCORD_USER_ADDR="127.0.0.1:$(free_port)"
+export ACCORD_SERVER_ADDR="127.0.0.1:$(free_port)"
+export ACCORD_PRESENCE_ADDR="127.0.0.1:$(free_port)"
+export ACCORD_STATS_ADDR="127.0.0.1:$(free_port)"
+export ACCORD_METRICS_ADDR=off
+export ACCORD_WEB_DIR="$root/web/dist"
+export ACCORD_REDIS_PREFIX="webtest$$:"
+export ACCORD_OPERATORS="${ACCORD_OPERATORS:-}"
+
+(cd "$root" && go build -o "$tmp/accord" ./cmd/accord) || { fail "go build ./cmd/accord"; finish; exit 1; }
+"$tmp/accord" >"$tmp/accord.log" 2>&1 &
+pid=$!
+cleanup() {
+  kill "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+up=0
+for _ in $(seq 300); do
+  if curl -fsS "http://$ACCORD_HTTP_ADDR/healthz" >/dev/null 2>&1; then up=1; break; fi
+  if ! kill -0 "$pid" 2>/dev/null; then break; fi
+  sleep 0.2
+done
+if [ "$up" != 1 ]; then
+  echo "the all-in-one did not become healthy; its log:" >&2
+  tail -50 "$tmp/accord.log" >&2
+  fail "all-in-one health"
+  finish
+  exit 1
+fi
+
+mkdir -p web/test-results
+if (cd web && ACCORD_URL="http://$ACCORD_HTTP_ADDR" node e2e/run.mjs); then
+  ok 1
+else
+  fail "browser test"
+  echo "last lines of the all-in-one's log:" >&2
+  tail -40 "$tmp/accord.log" >&2
+fi
+finish
