@@ -79,9 +79,9 @@ func parseMillis(s string) (time.Time, error) {
 	return time.UnixMilli(ms).UTC(), nil
 }
 
-// op is one increment: of member in a sorted set ("z") or of a hash field
-// ("h"), in the key named by suffix, which expires at expireAt (Unix
-// seconds; 0 = never).
+// op is one increment: of member in a sorted set ("z"), of a hash field
+// ("h") or of member in a materialized window if that exists ("w"), in the
+// key named by suffix, which expires at expireAt (Unix seconds; 0 = never).
 type op struct {
 	typ, suffix, member string
 	expireAt            int64
@@ -100,6 +100,7 @@ func ops(e Entry, now time.Time) []op {
 		if hourly {
 			out = append(out, op{"z", family + ":" + hour, member, exp})
 		}
+		out = append(out, windowOps(family, member, h, now)...)
 	}
 	if e.Metric == Connections {
 		add("cu", e.UserID)

@@ -254,6 +254,9 @@ func (w *writer) reset() {
 // add counts e n times, in the same buckets the live path uses.
 func (w *writer) add(ctx context.Context, e Entry, n int64) error {
 	for _, o := range ops(e, w.now) {
+		if o.typ == "w" {
+			continue // a new generation has no materialized windows yet
+		}
 		m := w.z
 		if o.typ == "h" {
 			m = w.h

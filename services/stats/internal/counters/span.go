@@ -4,8 +4,11 @@
 // Every count lives in a sorted set (or, for global totals, a hash) per
 // bucket: per UTC day for as long as the data goes, per UTC hour for the
 // last HourRetention, plus an all-time set. A report therefore reads a
-// handful of keys (unioned in Redis when a window spans several) instead of
-// every message.
+// handful of keys instead of every message: a window of several buckets
+// (the last 24 hours, 7 or 30 days) is unioned once into a materialized
+// window key (…:w24:<hour>, :w7:<day>, :w30:<day>), which every later
+// increment inside the window also updates, so that a ranking is a single
+// sorted-set range read.
 //
 // Keys live under <prefix>stats:v<generation>:, and <prefix>stats:cur names
 // the current generation. A rebuild writes a complete new generation and

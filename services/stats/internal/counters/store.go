@@ -59,7 +59,8 @@ var (
 	// creation: a count may dip below zero for a moment (reads skip it),
 	// and a member is removed only when its count is exactly zero.
 	// KEYS: stream, cur. ARGV: group ("" = no guard), id, base, delta,
-	// then (type, suffix, member, expireAt) quads.
+	// then (type, suffix, member, expireAt) quads; type "z" is a sorted
+	// set, "h" a hash, "w" a materialized window (only if it exists).
 	applyScript = redis.NewScript(`
 if ARGV[1] ~= '' then
   if redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
@@ -69,7 +70,11 @@ local base = ARGV[3] .. gen .. ':'
 local delta = tonumber(ARGV[4])
 for i = 5, #ARGV, 4 do
   local key = base .. ARGV[i+1]
-  if ARGV[i] == 'z' then
+  if ARGV[i] == 'w' then
+    if redis.call('EXISTS', key) == 1 then
+      if tonumber(redis.call('ZINCRBY', key, delta, ARGV[i+2])) == 0 then redis.call('ZREM', key, ARGV[i+2]) end
+    end
+  elseif ARGV[i] == 'z' then
     if tonumber(redis.call('ZINCRBY', key, delta, ARGV[i+2])) == 0 then redis.call('ZREM', key, ARGV[i+2]) end
   else
     if redis.call('HINCRBY', key, ARGV[i+2], delta) == 0 then redis.call('HDEL', key, ARGV[i+2]) end
@@ -80,21 +85,25 @@ end
 return 1
 `)
 
-	// topScript ranks the union of some sorted sets (positive counts only).
-	// KEYS: cur. ARGV: base, offset, count, suffixes...
+	// topScript ranks a window. A window of several buckets is read from
+	// its materialized union, built here on first read; the apply script
+	// keeps it up to date from then on (both are atomic, so no increment
+	// falls between). Only positive counts are ranked.
+	// KEYS: cur. ARGV: base, offset, count, materialized suffix ("" to read
+	// the single source), its expireAt, source suffixes...
 	topScript = redis.NewScript(`
 local gen = redis.call('GET', KEYS[1]) or '0'
 local base = ARGV[1] .. gen .. ':'
-if #ARGV == 4 then
-  return redis.call('ZREVRANGEBYSCORE', base .. ARGV[4], '+inf', '(0', 'WITHSCORES', 'LIMIT', ARGV[2], ARGV[3])
+local key = base .. ARGV[6]
+if ARGV[4] ~= '' then
+  key = base .. ARGV[4]
+  if redis.call('EXISTS', key) == 0 then
+    local keys = {}
+    for i = 6, #ARGV do keys[#keys+1] = base .. ARGV[i] end
+    if redis.call('ZUNIONSTORE', key, #keys, unpack(keys)) > 0 then redis.call('EXPIREAT', key, ARGV[5]) end
+  end
 end
-local keys = {}
-for i = 4, #ARGV do keys[#keys+1] = base .. ARGV[i] end
-local tmp = base .. 'tmp'
-redis.call('ZUNIONSTORE', tmp, #keys, unpack(keys))
-local r = redis.call('ZREVRANGEBYSCORE', tmp, '+inf', '(0', 'WITHSCORES', 'LIMIT', ARGV[2], ARGV[3])
-redis.call('DEL', tmp)
-return r
+return redis.call('ZREVRANGEBYSCORE', key, '+inf', '(0', 'WITHSCORES', 'LIMIT', ARGV[2], ARGV[3])
 `)
 
 	// scoresScript reads many single counts.
@@ -140,44 +149,71 @@ func totalsKey(m Metric) string {
 	return "tm"
 }
 
-// windowKeys lists the keys of family that a ranking over w reads at now.
-func windowKeys(family string, w Window, now time.Time) []string {
+// windowKeys names what a ranking of family over w reads at now: the
+// window's materialized union (built on first read, then kept up to date
+// by every increment that falls inside it; "" for All), when that key
+// expires, and the bucket keys it is the union of.
+func windowKeys(family string, w Window, now time.Time) (mat string, expireAt int64, sources []string) {
 	switch w {
 	case Day:
-		keys := make([]string, 0, 24)
-		for h := WindowStart(Day, now); !h.After(now); h = h.Add(time.Hour) {
-			keys = append(keys, family+":h:"+HourID(h))
+		h := HourStart(now)
+		for b := WindowStart(Day, now); !b.After(now); b = b.Add(time.Hour) {
+			sources = append(sources, family+":h:"+HourID(b))
 		}
-		return keys
+		return family + ":w24:" + HourID(h), h.Add(2 * time.Hour).Unix(), sources
 	case Week, Month:
-		var keys []string
-		for d := WindowStart(w, now); !d.After(now); d = d.AddDate(0, 0, 1) {
-			keys = append(keys, family+":d:"+DayID(d))
+		d := DayStart(now)
+		for b := WindowStart(w, now); !b.After(now); b = b.AddDate(0, 0, 1) {
+			sources = append(sources, family+":d:"+DayID(b))
 		}
-		return keys
+		return family + ":w" + strconv.Itoa(len(sources)) + ":" + DayID(d), d.AddDate(0, 0, 2).Unix(), sources
 	}
-	return []string{family + ":all"}
+	return "", 0, []string{family + ":all"}
+}
+
+// windowOps are the increments of the materialized windows that an entry
+// in the hour starting at h falls into. Windows ending the hour or day
+// before and after now are included, so that replicas whose clocks differ
+// a little around midnight keep each other's windows right.
+func windowOps(family, member string, h, now time.Time) []op {
+	var out []op
+	day := DayStart(h)
+	for _, e := range []time.Time{DayStart(now).AddDate(0, 0, -1), DayStart(now), DayStart(now).AddDate(0, 0, 1)} {
+		for _, n := range []int{7, 30} {
+			if !day.After(e) && !day.Before(e.AddDate(0, 0, -(n-1))) {
+				out = append(out, op{"w", family + ":w" + strconv.Itoa(n) + ":" + DayID(e), member, 0})
+			}
+		}
+	}
+	for _, e := range []time.Time{HourStart(now).Add(-time.Hour), HourStart(now), HourStart(now).Add(time.Hour)} {
+		if !h.After(e) && !h.Before(e.Add(-23*time.Hour)) {
+			out = append(out, op{"w", family + ":w24:" + HourID(e), member, 0})
+		}
+	}
+	return out
 }
 
 // TopUsers ranks users by m over w at now, highest first, from offset on;
 // serverID, when set, limits a message ranking to one server.
 func (s *Store) TopUsers(ctx context.Context, m Metric, w Window, serverID string, now time.Time, offset, limit int) ([]Count, error) {
-	return s.top(ctx, windowKeys(userFamily(m, serverID), w, now), offset, limit)
+	mat, exp, sources := windowKeys(userFamily(m, serverID), w, now)
+	return s.top(ctx, mat, exp, sources, offset, limit)
 }
 
 // TopServers ranks servers by messages over w at now, highest first, from
 // offset on. Private conversations are included; callers filter them.
 func (s *Store) TopServers(ctx context.Context, w Window, now time.Time, offset, limit int) ([]Count, error) {
-	return s.top(ctx, windowKeys("ms", w, now), offset, limit)
+	mat, exp, sources := windowKeys("ms", w, now)
+	return s.top(ctx, mat, exp, sources, offset, limit)
 }
 
-func (s *Store) top(ctx context.Context, suffixes []string, offset, limit int) ([]Count, error) {
+func (s *Store) top(ctx context.Context, mat string, expireAt int64, sources []string, offset, limit int) ([]Count, error) {
 	if limit <= 0 {
 		return nil, nil
 	}
-	args := make([]any, 0, 3+len(suffixes))
-	args = append(args, s.genBase(), offset, limit)
-	for _, k := range suffixes {
+	args := make([]any, 0, 5+len(sources))
+	args = append(args, s.genBase(), offset, limit, mat, expireAt)
+	for _, k := range sources {
 		args = append(args, k)
 	}
 	res, err := topScript.Run(ctx, s.rdb, []string{s.curKey()}, args...).StringSlice()
