@@ -4,8 +4,11 @@ import (
 	"context"
 	"runtime"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -19,13 +22,17 @@ import (
 )
 
 // Benchmarks report their figures with a baseline measured in the same run
-// on the same Redis: raw PING round trips. Run them with
+// on the same Redis (a redis-server of the benchmark's own): raw PING round
+// trips. Run them with
 //
 //	go test -run '^$' -bench . -benchtime 3s ./
 //
-// heartbeats/s (gRPC, through the full interceptor chain, and direct calls
-// of the handler) against pings/s at the same concurrency; BatchGet of
-// 1,000 users p50/p99 against the p50/p99 of one PING.
+// BenchmarkHeartbeat: heartbeats/s through gRPC (full interceptor chain:
+// token check, revocation lookup, validation) and by direct calls of the
+// handler, against pings/s at the same concurrency (ratio), plus the
+// load-independent costs: CPU of this process and Redis CPU per heartbeat.
+// BenchmarkBatchGet1000: p50/p99 of BatchGetPresence of 1,000 users through
+// gRPC against the p50/p99 of one PING, plus CPU per call.
 
 // benchWorld is a presence instance with users that each hold a session.
 type benchWorld struct {
@@ -35,13 +42,20 @@ type benchWorld struct {
 	sessions []string
 	grpcCtx  []context.Context
 	direct   []context.Context
+	rdb      *redis.Client
 }
 
 func newBenchWorld(b *testing.B, users int, onlineEvery int) *benchWorld {
 	b.Helper()
 	f := &fixture{env: platformtest.New(b), vis: presence.NewStaticVisibility(true)}
 	w := &benchWorld{f: f}
+	// A Redis of the benchmark's own, so that its command statistics are
+	// ours alone.
+	own := startOwnRedis(b)
+	w.rdb = redis.NewClient(&redis.Options{Addr: own.addr(), PoolSize: 64})
+	b.Cleanup(func() { _ = w.rdb.Close() })
 	d := f.env.Deps("presence")
+	d.Redis = w.rdb
 	svc, err := presence.NewService(context.Background(), d, presence.Options{Visibility: f.vis})
 	if err != nil {
 		b.Fatal(err)
@@ -115,9 +129,11 @@ func BenchmarkHeartbeat(b *testing.B) {
 	for _, mode := range []string{"grpc", "direct"} {
 		b.Run(mode, func(b *testing.B) {
 			procs := testingProcs()
-			base := pingRate(b, w.f.env.Redis, par*procs, 300*time.Millisecond)
+			base := pingRate(b, w.rdb, par*procs, 500*time.Millisecond)
+			resetStats(b, w.rdb)
 			var next atomic.Int64
 			b.SetParallelism(par)
+			cpu0 := cpuTime()
 			b.ResetTimer()
 			start := time.Now()
 			b.RunParallel(func(pb *testing.PB) {
@@ -139,11 +155,51 @@ func BenchmarkHeartbeat(b *testing.B) {
 			})
 			rate := float64(b.N) / time.Since(start).Seconds()
 			b.StopTimer()
+			cpu := cpuTime() - cpu0
 			b.ReportMetric(rate, "heartbeats/s")
 			b.ReportMetric(base, "pings/s")
 			b.ReportMetric(rate/base, "ratio")
+			// Load-independent costs: CPU of this process (client, gRPC and
+			// service) and of Redis per heartbeat.
+			b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "proc-cpu-us/op")
+			b.ReportMetric(usecPerCall(b, w.rdb, "evalsha"), "redis-us/op")
 		})
 	}
+}
+
+// resetStats clears the Redis command statistics.
+func resetStats(b *testing.B, rdb *redis.Client) {
+	b.Helper()
+	if err := rdb.ConfigResetStat(context.Background()).Err(); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// usecPerCall reads the average Redis CPU time of command cmd.
+func usecPerCall(b *testing.B, rdb *redis.Client, cmd string) float64 {
+	b.Helper()
+	info, err := rdb.Info(context.Background(), "commandstats").Result()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, line := range strings.Split(info, "\n") {
+		if rest, ok := strings.CutPrefix(strings.TrimSpace(line), "cmdstat_"+cmd+":"); ok {
+			for _, kv := range strings.Split(rest, ",") {
+				if v, ok := strings.CutPrefix(kv, "usec_per_call="); ok {
+					f, _ := strconv.ParseFloat(v, 64)
+					return f
+				}
+			}
+		}
+	}
+	return 0
+}
+
+// cpuTime is the CPU time this process used so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func BenchmarkBatchGet1000(b *testing.B) {
@@ -159,12 +215,14 @@ func BenchmarkBatchGet1000(b *testing.B) {
 	pings := make([]time.Duration, 0, 1000)
 	for range 1000 {
 		t0 := time.Now()
-		if err := w.f.env.Redis.Ping(context.Background()).Err(); err != nil {
+		if err := w.rdb.Ping(context.Background()).Err(); err != nil {
 			b.Fatal(err)
 		}
 		pings = append(pings, time.Since(t0))
 	}
 	lat := make([]time.Duration, 0, b.N)
+	resetStats(b, w.rdb)
+	cpu0 := cpuTime()
 	b.ResetTimer()
 	for range b.N {
 		t0 := time.Now()
@@ -178,6 +236,7 @@ func BenchmarkBatchGet1000(b *testing.B) {
 		}
 	}
 	b.StopTimer()
+	cpu := cpuTime() - cpu0
 	p50, p99 := percentiles(lat)
 	b50, b99 := percentiles(pings)
 	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
@@ -186,6 +245,8 @@ func BenchmarkBatchGet1000(b *testing.B) {
 	b.ReportMetric(ms(b50), "ping-p50-ms")
 	b.ReportMetric(ms(b99), "ping-p99-ms")
 	b.ReportMetric(float64(p99)/float64(b99), "p99-ratio")
+	b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "proc-cpu-us/op")
+	b.ReportMetric(usecPerCall(b, w.rdb, "mget"), "redis-us/op")
 }
 
 func percentiles(d []time.Duration) (p50, p99 time.Duration) {

@@ -18,12 +18,12 @@ import (
 // ownRedis is a redis-server of the test's own, without persistence, so
 // that a restart loses every key.
 type ownRedis struct {
-	t    *testing.T
+	t    testing.TB
 	port int
 	cmd  *exec.Cmd
 }
 
-func startOwnRedis(t *testing.T) *ownRedis {
+func startOwnRedis(t testing.TB) *ownRedis {
 	t.Helper()
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
