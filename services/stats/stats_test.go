@@ -872,3 +872,44 @@ func TestBadInput(t *testing.T) {
 		t.Errorf("bad input wrote %v", keys)
 	}
 }
+
+func TestRebuildKeepsTrimmedConnections(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	stream := f.env.Prefix + events.Connections
+	// Presence appends in time order; the stream ids carry the time.
+	for _, c := range []struct {
+		user string
+		ago  time.Duration
+		n    int
+	}{{f.bob, 20 * 24 * time.Hour, 4}, {f.eve, 48 * time.Hour, 2}, {f.alice, 3 * time.Hour, 1}, {f.eve, time.Hour, 3}} {
+		for range c.n {
+			ts := f.now.Add(-c.ago).UnixMilli()
+			err := f.env.Redis.XAdd(ctx, &redis.XAddArgs{
+				Stream: stream, ID: fmt.Sprintf("%d-*", ts),
+				Values: []any{"user_id", c.user, "session_id", platformtest.RandomHex(8), "client", "web", "ts", ts},
+			}).Err()
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	f.drained()
+	live := f.snapshot()
+	// Presence trims the stream: Bob's old sessions are gone from it.
+	if err := f.env.Redis.XTrimMinID(ctx, stream, fmt.Sprint(f.now.Add(-5*24*time.Hour).UnixMilli())).Err(); err != nil {
+		t.Fatal(err)
+	}
+	rb, err := f.client.RebuildCounters(f.op(), &statsv1.RebuildCountersRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Eve's sessions of two days ago are on the stream's first, partly
+	// trimmed day: they are kept too, and the last four are recounted.
+	if rb.GetConnections() != 4 {
+		t.Errorf("recounted %d connections, want 4", rb.GetConnections())
+	}
+	sameSnapshots(t, f.snapshot(), live)
+	res, err := f.client.GetTopUsers(f.op(), &statsv1.GetTopUsersRequest{Metric: statsv1.Metric_METRIC_CONNECTIONS, Window: statsv1.Window_WINDOW_ALL})
+	equalRows(t, "all time", userRows(t, res, err), []row{{"Eve", 5}, {"Bob", 4}, {"Alice", 1}})
+}

@@ -47,6 +47,9 @@ type RebuildResult struct {
 // at once. Messages are counted per hour while hourly buckets are kept and
 // per day before that, one aggregation per bucket.
 //
+// When the connections stream has been trimmed, the connection counters of
+// the days it no longer fully holds are kept as they were.
+//
 // Entries counted by the consumer while a rebuild runs land in the old
 // generation and are lost at the switch unless the rebuild saw them; run
 // it when things are quiet, or again.
@@ -92,11 +95,20 @@ func (s *Store) Rebuild(ctx context.Context, msgs MessageCounter, now time.Time)
 	if res.Messages, err = s.rebuildMessages(ctx, w, msgs, now); err != nil {
 		return res, err
 	}
-	if res.Connections, err = s.rebuildConnections(ctx, w, now); err != nil {
+	cutoff, err := s.connectionsCutoff(ctx)
+	if err != nil {
+		return res, err
+	}
+	if res.Connections, err = s.rebuildConnections(ctx, w, cutoff, now); err != nil {
 		return res, err
 	}
 	if err := w.flush(ctx); err != nil {
 		return res, err
+	}
+	if !cutoff.IsZero() {
+		if err := s.keepConnections(ctx, cur, gen, cutoff); err != nil {
+			return res, err
+		}
 	}
 	if err := s.rdb.Set(ctx, s.curKey(), gen, 0).Err(); err != nil {
 		return res, fmt.Errorf("switch generation: %w", err)
@@ -149,7 +161,84 @@ func (s *Store) rebuildMessages(ctx context.Context, w *writer, msgs MessageCoun
 	return total, nil
 }
 
-func (s *Store) rebuildConnections(ctx context.Context, w *writer, now time.Time) (int64, error) {
+// connectionsCutoff is, when the connections stream has been trimmed, the
+// start of the day after its oldest entry: connections before it can no
+// longer be recounted, so the rebuild keeps their counters. It is zero when
+// the stream holds everything ever added.
+func (s *Store) connectionsCutoff(ctx context.Context) (time.Time, error) {
+	info, err := s.rdb.XInfoStream(ctx, s.prefix+events.Connections).Result()
+	if err != nil {
+		if strings.Contains(err.Error(), "no such key") {
+			return time.Time{}, nil
+		}
+		return time.Time{}, fmt.Errorf("inspect connections: %w", err)
+	}
+	if info.EntriesAdded <= info.Length || info.FirstEntry.ID == "" {
+		return time.Time{}, nil
+	}
+	ms, err := strconv.ParseInt(strings.SplitN(info.FirstEntry.ID, "-", 2)[0], 10, 64)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("inspect connections: first id %q", info.FirstEntry.ID)
+	}
+	return DayStart(time.UnixMilli(ms)).AddDate(0, 0, 1), nil
+}
+
+// keepConnections copies the connection counters of the buckets before
+// cutoff from generation from to generation to, and recomputes the
+// all-time ranking from the day rankings.
+func (s *Store) keepConnections(ctx context.Context, from, to int64, cutoff time.Time) error {
+	src := s.genBase() + strconv.FormatInt(from, 10) + ":"
+	dst := s.genBase() + strconv.FormatInt(to, 10) + ":"
+	before := func(bucket string) bool {
+		layout := "20060102"
+		if len(bucket) == len("2006010215") {
+			layout = "2006010215"
+		}
+		t, err := time.Parse(layout, bucket)
+		return err == nil && t.Before(cutoff)
+	}
+	var days []string
+	for _, pattern := range []string{"cu:d:*", "cu:h:*"} {
+		iter := s.rdb.Scan(ctx, 0, src+pattern, 1000).Iterator()
+		for iter.Next(ctx) {
+			suffix := strings.TrimPrefix(iter.Val(), src)
+			if !before(suffix[len("cu:d:"):]) {
+				continue
+			}
+			// COPY keeps the hourly keys' expiry.
+			if err := s.rdb.Copy(ctx, src+suffix, dst+suffix, 0, false).Err(); err != nil {
+				return fmt.Errorf("keep connections: %w", err)
+			}
+			if strings.HasPrefix(suffix, "cu:d:") {
+				days = append(days, dst+suffix)
+			}
+		}
+		if err := iter.Err(); err != nil {
+			return fmt.Errorf("keep connections: %w", err)
+		}
+	}
+	totals, err := s.rdb.HGetAll(ctx, src+"tc").Result()
+	if err != nil {
+		return fmt.Errorf("keep connections: %w", err)
+	}
+	for f, v := range totals {
+		if _, bucket, ok := strings.Cut(f, ":"); ok && before(bucket) {
+			n, _ := strconv.ParseInt(v, 10, 64)
+			if err := s.rdb.HIncrBy(ctx, dst+"tc", f, n).Err(); err != nil {
+				return fmt.Errorf("keep connections: %w", err)
+			}
+		}
+	}
+	if len(days) == 0 {
+		return nil
+	}
+	if err := s.rdb.ZUnionStore(ctx, dst+"cu:all", &redis.ZStore{Keys: append(days, dst+"cu:all")}).Err(); err != nil {
+		return fmt.Errorf("keep connections: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) rebuildConnections(ctx context.Context, w *writer, cutoff, now time.Time) (int64, error) {
 	stream := s.prefix + events.Connections
 	// Stop at the entry that was last when the rebuild began, so that a
 	// busy stream does not keep it going.
@@ -171,6 +260,9 @@ func (s *Store) rebuildConnections(ctx context.Context, w *writer, now time.Time
 			e, err := ParseConnection(m.Values)
 			if err != nil {
 				continue // the consumer skips it too
+			}
+			if e.Time.Before(cutoff) {
+				continue // kept from the old counters
 			}
 			total++
 			if err := w.add(ctx, e, 1); err != nil {
