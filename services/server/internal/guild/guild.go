@@ -51,16 +51,15 @@ type Invite struct {
 	CreatorID string     `bson:"creator_id"`
 	ExpiresAt *time.Time `bson:"expire_at,omitempty"`
 	MaxUses   int32      `bson:"max_uses"`
-	Uses      int32      `bson:"uses"`
-	// UsesLeft is MaxUses-Uses for limited invites; a use is taken with a
-	// conditional $inc on uses_left > 0, which needs no $expr (FerretDB).
-	UsesLeft  int32     `bson:"uses_left"`
+	// Uses counts joins ($inc after each). It is for display: the limit is
+	// enforced by use slots (see Store.ClaimInviteUse).
+	Uses      int32     `bson:"uses"`
 	CreatedAt time.Time `bson:"created_at"`
 }
 
 // Live reports whether the invite may still be used at now.
 func (i Invite) Live(now time.Time) bool {
-	return (i.ExpiresAt == nil || now.Before(*i.ExpiresAt)) && (i.MaxUses == 0 || i.UsesLeft > 0)
+	return (i.ExpiresAt == nil || now.Before(*i.ExpiresAt)) && (i.MaxUses == 0 || i.Uses < i.MaxUses)
 }
 
 // Store is the storage the guild half needs. Ids are hex strings; a
@@ -107,14 +106,21 @@ type Store interface {
 	Invite(ctx context.Context, code string) (Invite, error)
 	// Invites pages a server's invites in code order after the given code.
 	Invites(ctx context.Context, serverID, after string, limit int) ([]Invite, error)
+	// DeleteInvite deletes an invite and its use slots.
 	DeleteInvite(ctx context.Context, serverID, code string) (bool, error)
-	// UseInvite takes one use: false when none is left.
-	UseInvite(ctx context.Context, inv Invite) (bool, error)
-	// UnuseInvite gives a use back.
-	UnuseInvite(ctx context.Context, inv Invite) error
+	// ClaimInviteUse takes one of a limited invite's MaxUses use slots for
+	// userID: false when all are taken. Each slot is a document with a
+	// unique _id, so the limit holds under concurrency on any server that
+	// enforces unique indexes (FerretDB's conditional updates are not
+	// atomic, unique inserts are).
+	ClaimInviteUse(ctx context.Context, inv Invite, userID string) (bool, error)
+	// InviteUses counts the slots taken.
+	InviteUses(ctx context.Context, code string) (int32, error)
+	// CountInviteUse adds one to the displayed uses.
+	CountInviteUse(ctx context.Context, code string) error
 
-	// DeleteServerData deletes a server's members, channels, invites,
-	// messages and read states.
+	// DeleteServerData deletes a server's members, channels, invites (with
+	// their use slots), messages and read states.
 	DeleteServerData(ctx context.Context, serverID string) error
 	// DeleteChannelData deletes a channel's messages and read states.
 	DeleteChannelData(ctx context.Context, channelID string) error

@@ -3,7 +3,6 @@ package guild
 import (
 	"context"
 	"crypto/rand"
-	"errors"
 	"time"
 
 	serverv1 "github.com/accordchat/accord/gen/accord/server/v1"
@@ -41,7 +40,7 @@ func (s *Service) CreateInvite(ctx context.Context, caller, serverID string, ttl
 		return nil, err
 	}
 	now := s.now()
-	inv := Invite{ServerID: serverID, CreatorID: caller, MaxUses: maxUses, UsesLeft: maxUses, CreatedAt: now}
+	inv := Invite{ServerID: serverID, CreatorID: caller, MaxUses: maxUses, CreatedAt: now}
 	if ttl > 0 {
 		exp := now.Add(ttl)
 		inv.ExpiresAt = &exp
@@ -123,8 +122,14 @@ func (s *Service) liveInvite(ctx context.Context, code string) (Invite, error) {
 	if inv.ExpiresAt != nil && !s.now().Before(*inv.ExpiresAt) {
 		return inv, errs.FailedPrecondition("this invite has expired").WithReason("INVITE_EXPIRED")
 	}
-	if inv.MaxUses > 0 && inv.UsesLeft <= 0 {
-		return inv, errs.FailedPrecondition("this invite has been used up").WithReason("INVITE_USED_UP")
+	if inv.MaxUses > 0 {
+		n, err := s.store.InviteUses(ctx, code)
+		if err != nil {
+			return inv, err
+		}
+		if inv.Uses = max(inv.Uses, n); n >= inv.MaxUses {
+			return inv, errUsedUp()
+		}
 	}
 	return inv, nil
 }
@@ -145,35 +150,36 @@ func (s *Service) GetInvite(ctx context.Context, code string) (*serverv1.Invite,
 	return InviteProto(inv), inv.ServerID, srv.Name, srv.MemberCount, nil
 }
 
-// AcceptInvite joins the invite's server. A use is taken with a conditional
-// update before the membership is inserted, so concurrent joins never pass
-// max_uses; if the insert fails (already a member) the use is given back.
+func errUsedUp() error {
+	return errs.FailedPrecondition("this invite has been used up").WithReason("INVITE_USED_UP")
+}
+
+// AcceptInvite joins the invite's server. The membership is inserted
+// first (so a second join by the same user fails before spending a use),
+// then a use slot is claimed; with none left the membership is undone.
 func (s *Service) AcceptInvite(ctx context.Context, caller, code string) (*serverv1.Server, error) {
 	inv, err := s.liveInvite(ctx, code)
 	if err != nil {
 		return nil, err
 	}
-	// Members are told before a use is spent on them.
-	if _, err := s.store.Member(ctx, inv.ServerID, caller); err == nil {
-		return nil, errs.AlreadyExists("already a member").WithReason("ALREADY_MEMBER")
-	} else if !errorsIsNotFound(err) {
-		return nil, err
-	}
-	ok, err := s.store.UseInvite(ctx, inv)
-	if err != nil {
-		return nil, err
-	}
-	if !ok {
-		return nil, errs.FailedPrecondition("this invite has been used up").WithReason("INVITE_USED_UP")
+	claim := func(ctx context.Context) error {
+		if inv.MaxUses > 0 {
+			ok, err := s.store.ClaimInviteUse(ctx, inv, caller)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return errUsedUp()
+			}
+		}
+		if err := s.store.CountInviteUse(ctx, code); err != nil {
+			s.log.ErrorContext(ctx, "invite use not counted", "err", err)
+		}
+		return nil
 	}
 	names, _ := s.names(ctx, []string{caller})
-	_, srv, err := s.join(ctx, inv.ServerID, caller, names[caller])
+	_, srv, err := s.join(ctx, inv.ServerID, caller, names[caller], claim)
 	if err != nil {
-		cctx, cancel := cleanupCtx(ctx)
-		defer cancel()
-		if uerr := s.store.UnuseInvite(cctx, inv); uerr != nil {
-			err = errors.Join(err, uerr)
-		}
 		return nil, err
 	}
 	return ServerProto(srv, serverv1.Role_ROLE_MEMBER), nil

@@ -14,9 +14,12 @@ import (
 
 // join inserts a MEMBER membership of a guild for userID and tells the
 // server and the user. The unique (server_id, user_id) index makes a second
-// join ALREADY_EXISTS. After the insert the server is read again: if it was
-// deleted meanwhile, the membership is undone so nothing is orphaned.
-func (s *Service) join(ctx context.Context, serverID, userID string, info UserInfo) (access.MemberDoc, access.ServerDoc, error) {
+// join ALREADY_EXISTS before anything else happens. claim, when set, runs
+// after the insert (an invite's use is taken there, so that a user racing
+// with itself never spends a use); if it fails the membership is undone.
+// After that the server is read again: if it was deleted meanwhile, the
+// membership is undone so nothing is orphaned.
+func (s *Service) join(ctx context.Context, serverID, userID string, info UserInfo, claim func(context.Context) error) (access.MemberDoc, access.ServerDoc, error) {
 	m := access.MemberDoc{ID: bson.NewObjectID(), ServerID: serverID, UserID: userID, Role: int32(serverv1.Role_ROLE_MEMBER), JoinedAt: s.now()}
 	if err := s.store.InsertMember(ctx, m, access.KindGuild); err != nil {
 		if errorsIsAlreadyExists(err) {
@@ -24,18 +27,26 @@ func (s *Service) join(ctx context.Context, serverID, userID string, info UserIn
 		}
 		return m, access.ServerDoc{}, err
 	}
+	undo := func(err error) error {
+		cctx, cancel := cleanupCtx(ctx)
+		defer cancel()
+		_, derr := s.store.DeleteMember(cctx, serverID, userID, serverv1.Role_ROLE_MEMBER)
+		return errors.Join(err, derr)
+	}
+	if claim != nil {
+		if err := claim(ctx); err != nil {
+			return m, access.ServerDoc{}, undo(err)
+		}
+	}
 	if err := s.store.IncMemberCount(ctx, serverID, 1); err != nil {
 		s.log.ErrorContext(ctx, "member count not updated", "server_id", serverID, "err", err)
 	}
 	srv, err := s.store.Server(ctx, serverID)
 	if err != nil {
-		cctx, cancel := cleanupCtx(ctx)
-		defer cancel()
-		_, derr := s.store.DeleteMember(cctx, serverID, userID, serverv1.Role_ROLE_MEMBER)
 		if errorsIsNotFound(err) {
 			err = errServerNotFound()
 		}
-		return m, srv, errors.Join(err, derr)
+		return m, srv, undo(err)
 	}
 	s.publish(ctx, events.ServerScope(serverID), &serverv1.Event{Payload: &serverv1.Event_MemberAdded{MemberAdded: MemberProto(m, info)}})
 	s.publish(ctx, events.UserScope(userID), &serverv1.Event{Payload: &serverv1.Event_ServerJoined{ServerJoined: ServerProto(srv, serverv1.Role_ROLE_MEMBER)}})
@@ -51,7 +62,7 @@ func (s *Service) AddMember(ctx context.Context, caller, serverID, login string)
 	if err != nil {
 		return nil, err
 	}
-	m, _, err := s.join(ctx, serverID, u.ID, u)
+	m, _, err := s.join(ctx, serverID, u.ID, u, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -7,6 +7,8 @@ package mongo
 import (
 	"context"
 	"errors"
+	"fmt"
+	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -18,6 +20,9 @@ import (
 	"github.com/accordchat/accord/services/server/internal/access"
 	"github.com/accordchat/accord/services/server/internal/guild"
 )
+
+// InviteUses is the collection of invite use slots.
+const InviteUses = "invite_uses"
 
 // GuildStore implements guild.Store.
 type GuildStore struct {
@@ -34,6 +39,7 @@ func GuildIndexes() []mongox.Index {
 	return []mongox.Index{
 		{Collection: access.Invites, Model: mongo.IndexModel{Keys: bson.D{{Key: "server_id", Value: 1}, {Key: "_id", Value: 1}}}},
 		{Collection: access.Members, Model: mongo.IndexModel{Keys: bson.D{{Key: "user_id", Value: 1}, {Key: "kind", Value: 1}, {Key: "_id", Value: 1}}}},
+		{Collection: InviteUses, Model: mongo.IndexModel{Keys: bson.D{{Key: "server_id", Value: 1}}}},
 	}
 }
 
@@ -371,35 +377,56 @@ func (s *GuildStore) Invites(ctx context.Context, serverID, after string, limit 
 // DeleteInvite implements guild.Store.
 func (s *GuildStore) DeleteInvite(ctx context.Context, serverID, code string) (bool, error) {
 	r, err := s.c(access.Invites).DeleteOne(ctx, bson.D{{Key: "_id", Value: code}, {Key: "server_id", Value: serverID}})
+	if err != nil || r.DeletedCount == 0 {
+		return false, err
+	}
+	_, err = s.c(InviteUses).DeleteMany(ctx, useRange(code))
+	return true, err
+}
+
+// inviteUse is a taken use slot of a limited invite: _id "<code>#<slot>".
+type inviteUse struct {
+	ID       string    `bson:"_id"`
+	ServerID string    `bson:"server_id"`
+	UserID   string    `bson:"user_id"`
+	At       time.Time `bson:"at"`
+}
+
+// useRange selects an invite's slots by _id range ('#' < '$').
+func useRange(code string) bson.D {
+	return bson.D{{Key: "_id", Value: bson.D{{Key: "$gt", Value: code + "#"}, {Key: "$lt", Value: code + "$"}}}}
+}
+
+// ClaimInviteUse implements guild.Store. It starts at the number of slots
+// taken and tries the next ones: concurrent joiners collide on the unique
+// _id and move on, so k racers need at most k tries each, and no slot at
+// or past MaxUses is ever written.
+func (s *GuildStore) ClaimInviteUse(ctx context.Context, inv guild.Invite, userID string) (bool, error) {
+	n, err := s.InviteUses(ctx, inv.Code)
 	if err != nil {
 		return false, err
 	}
-	return r.DeletedCount == 1, nil
+	for slot := n; slot < inv.MaxUses; slot++ {
+		_, err := s.c(InviteUses).InsertOne(ctx, inviteUse{ID: fmt.Sprintf("%s#%06d", inv.Code, slot), ServerID: inv.ServerID, UserID: userID, At: time.Now().UTC()})
+		if err == nil {
+			return true, nil
+		}
+		if !mongox.IsDuplicateKey(err) {
+			return false, err
+		}
+	}
+	return false, nil
 }
 
-// UseInvite implements guild.Store: for a limited invite the use is taken
-// only while uses_left > 0, atomically in one document update.
-func (s *GuildStore) UseInvite(ctx context.Context, inv guild.Invite) (bool, error) {
-	f := bson.D{{Key: "_id", Value: inv.Code}}
-	inc := bson.D{{Key: "uses", Value: 1}}
-	if inv.MaxUses > 0 {
-		f = append(f, bson.E{Key: "uses_left", Value: bson.D{{Key: "$gt", Value: 0}}})
-		inc = append(inc, bson.E{Key: "uses_left", Value: -1})
-	}
-	r, err := s.c(access.Invites).UpdateOne(ctx, f, bson.D{{Key: "$inc", Value: inc}})
-	if err != nil {
-		return false, err
-	}
-	return r.MatchedCount == 1, nil
+// InviteUses implements guild.Store.
+func (s *GuildStore) InviteUses(ctx context.Context, code string) (int32, error) {
+	n, err := s.c(InviteUses).CountDocuments(ctx, useRange(code))
+	return int32(n), err
 }
 
-// UnuseInvite implements guild.Store.
-func (s *GuildStore) UnuseInvite(ctx context.Context, inv guild.Invite) error {
-	inc := bson.D{{Key: "uses", Value: -1}}
-	if inv.MaxUses > 0 {
-		inc = append(inc, bson.E{Key: "uses_left", Value: 1})
-	}
-	_, err := s.c(access.Invites).UpdateOne(ctx, bson.D{{Key: "_id", Value: inv.Code}}, bson.D{{Key: "$inc", Value: inc}})
+// CountInviteUse implements guild.Store.
+func (s *GuildStore) CountInviteUse(ctx context.Context, code string) error {
+	_, err := s.c(access.Invites).UpdateOne(ctx, bson.D{{Key: "_id", Value: code}}, bson.D{{Key: "$inc", Value: bson.D{{Key: "uses", Value: 1}}}})
 	return err
 }
 
@@ -408,7 +435,7 @@ func (s *GuildStore) UnuseInvite(ctx context.Context, inv guild.Invite) error {
 func (s *GuildStore) DeleteServerData(ctx context.Context, serverID string) error {
 	f := bson.D{{Key: "server_id", Value: serverID}}
 	var all []error
-	for _, name := range []string{access.Invites, access.Channels, access.Messages, access.ReadStates, access.Members} {
+	for _, name := range []string{access.Invites, InviteUses, access.Channels, access.Messages, access.ReadStates, access.Members} {
 		if _, err := s.c(name).DeleteMany(ctx, f); err != nil {
 			all = append(all, err)
 		}
