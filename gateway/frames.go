@@ -1,0 +1,298 @@
+package gateway
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+
+	presencev1 "github.com/accordchat/accord/gen/accord/presence/v1"
+	serverv1 "github.com/accordchat/accord/gen/accord/server/v1"
+	userv1 "github.com/accordchat/accord/gen/accord/user/v1"
+)
+
+// Limits of client frames (docs/websocket.md).
+const (
+	maxFrameBytes    = 64 << 10
+	maxCursors       = 2000
+	maxWatchedUsers  = 5000
+	maxCursorField   = 128
+	maxTokenBytes    = 4096
+	maxNonceBytes    = 128
+	maxClientNameLen = 32
+)
+
+// Client frame types.
+const (
+	frameHello         = "hello"
+	framePing          = "ping"
+	frameTyping        = "typing"
+	frameSetStatus     = "set_status"
+	frameMarkRead      = "mark_read"
+	frameWatchPresence = "watch_presence"
+	frameToken         = "token"
+)
+
+// clientCursor is a resume position as the client sends it.
+type clientCursor struct {
+	Scope    string `json:"scope"`
+	Position string `json:"position"`
+}
+
+// clientFrame is any client -> server frame; which fields count depends on Type.
+type clientFrame struct {
+	Type      string          `json:"type"`
+	Token     string          `json:"token,omitempty"`
+	Cursors   []clientCursor  `json:"cursors,omitempty"`
+	Client    string          `json:"client,omitempty"`
+	Nonce     json.RawMessage `json:"nonce,omitempty"`
+	ChannelID string          `json:"channel_id,omitempty"`
+	Status    string          `json:"status,omitempty"`
+	MessageID string          `json:"message_id,omitempty"`
+	UserIDs   []string        `json:"user_ids,omitempty"`
+}
+
+// errBadFrame is a frame the socket cannot survive: close 4002.
+var errBadFrame = errors.New("bad frame")
+
+// fieldError is a well-formed frame with a bad field: answered by an error
+// frame, the socket stays open.
+type fieldError struct {
+	Field, Message string
+}
+
+func (e *fieldError) Error() string { return e.Field + ": " + e.Message }
+
+// parseClientFrame decodes one text frame. Errors wrapping errBadFrame mean
+// the frame is not JSON, not an object, has no known type or is too large;
+// a *fieldError means a known frame whose fields are invalid.
+func parseClientFrame(data []byte) (*clientFrame, error) {
+	if len(data) > maxFrameBytes {
+		return nil, fmt.Errorf("%w: frame over %d bytes", errBadFrame, maxFrameBytes)
+	}
+	var f clientFrame
+	if err := json.Unmarshal(data, &f); err != nil {
+		return nil, fmt.Errorf("%w: invalid JSON", errBadFrame)
+	}
+	switch f.Type {
+	case frameHello, framePing, frameTyping, frameSetStatus, frameMarkRead, frameWatchPresence, frameToken:
+	case "":
+		return nil, fmt.Errorf("%w: missing type", errBadFrame)
+	default:
+		return nil, fmt.Errorf("%w: unknown type %q", errBadFrame, truncate(f.Type, 32))
+	}
+	if err := f.validate(); err != nil {
+		return &f, err
+	}
+	return &f, nil
+}
+
+// validate checks the fields the frame's type uses.
+func (f *clientFrame) validate() *fieldError {
+	switch f.Type {
+	case frameHello:
+		if len(f.Token) > maxTokenBytes {
+			return &fieldError{"token", "too long"}
+		}
+		if len(f.Cursors) > maxCursors {
+			return &fieldError{"cursors", fmt.Sprintf("at most %d cursors", maxCursors)}
+		}
+		for i, c := range f.Cursors {
+			if c.Scope == "" || len(c.Scope) > maxCursorField || len(c.Position) > maxCursorField {
+				return &fieldError{fmt.Sprintf("cursors[%d]", i), "scope must be 1-128 characters and position at most 128"}
+			}
+		}
+		if len(f.Client) > maxClientNameLen || !isClientName(f.Client) {
+			return &fieldError{"client", "1-32 characters of a-z, 0-9, '_' and '-'"}
+		}
+	case frameToken:
+		if f.Token == "" || len(f.Token) > maxTokenBytes {
+			return &fieldError{"token", "required, at most 4096 bytes"}
+		}
+	case framePing:
+		if len(f.Nonce) > 0 && !isScalarJSON(f.Nonce) {
+			return &fieldError{"nonce", "a string or a number of at most 128 bytes"}
+		}
+	case frameTyping:
+		if !isID(f.ChannelID) {
+			return &fieldError{"channel_id", "must be 24 lower-case hex characters"}
+		}
+	case frameMarkRead:
+		if !isID(f.ChannelID) {
+			return &fieldError{"channel_id", "must be 24 lower-case hex characters"}
+		}
+		if !isID(f.MessageID) {
+			return &fieldError{"message_id", "must be 24 lower-case hex characters"}
+		}
+	case frameSetStatus:
+		if _, ok := settableStatus(f.Status); !ok {
+			return &fieldError{"status", "one of STATUS_ONLINE, STATUS_IDLE, STATUS_DND, STATUS_INVISIBLE"}
+		}
+	case frameWatchPresence:
+		if len(f.UserIDs) > maxWatchedUsers {
+			return &fieldError{"user_ids", fmt.Sprintf("at most %d users", maxWatchedUsers)}
+		}
+		for i, id := range f.UserIDs {
+			if !isID(id) {
+				return &fieldError{fmt.Sprintf("user_ids[%d]", i), "must be 24 lower-case hex characters"}
+			}
+		}
+	}
+	return nil
+}
+
+// settableStatus parses a status a user may choose.
+func settableStatus(s string) (presencev1.Status, bool) {
+	switch s {
+	case "STATUS_ONLINE":
+		return presencev1.Status_STATUS_ONLINE, true
+	case "STATUS_IDLE":
+		return presencev1.Status_STATUS_IDLE, true
+	case "STATUS_DND":
+		return presencev1.Status_STATUS_DND, true
+	case "STATUS_INVISIBLE":
+		return presencev1.Status_STATUS_INVISIBLE, true
+	}
+	return 0, false
+}
+
+func isID(s string) bool {
+	if len(s) != 24 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+func isClientName(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '_' && c != '-' {
+			return false
+		}
+	}
+	return true
+}
+
+// isScalarJSON reports a short JSON string or number.
+func isScalarJSON(b json.RawMessage) bool {
+	if len(b) > maxNonceBytes {
+		return false
+	}
+	var v any
+	if err := json.Unmarshal(b, &v); err != nil {
+		return false
+	}
+	switch v.(type) {
+	case string, float64:
+		return true
+	}
+	return false
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}
+
+// Server -> client frames. Resources are protobuf JSON with proto field
+// names, exactly as the REST API renders them.
+
+var pj = protojson.MarshalOptions{UseProtoNames: true}
+
+// frameBuilder writes one JSON object frame.
+type frameBuilder struct {
+	b     bytes.Buffer
+	first bool
+}
+
+func newFrame(typ string) *frameBuilder {
+	f := &frameBuilder{}
+	f.b.Grow(256)
+	f.b.WriteString(`{"type":`)
+	f.b.WriteString(strconv.Quote(typ))
+	return f
+}
+
+func (f *frameBuilder) raw(key string, v []byte) *frameBuilder {
+	f.b.WriteByte(',')
+	f.b.WriteString(strconv.Quote(key))
+	f.b.WriteByte(':')
+	f.b.Write(v)
+	return f
+}
+
+func (f *frameBuilder) str(key, v string) *frameBuilder {
+	j, _ := json.Marshal(v)
+	return f.raw(key, j)
+}
+
+func (f *frameBuilder) msg(key string, m proto.Message) *frameBuilder {
+	j, err := pj.Marshal(m)
+	if err != nil {
+		j = []byte("{}")
+	}
+	return f.raw(key, j)
+}
+
+func (f *frameBuilder) bytes() []byte {
+	f.b.WriteByte('}')
+	return f.b.Bytes()
+}
+
+func readyFrame(u *userv1.User, sessionID string, heartbeatMS int64) []byte {
+	return newFrame("ready").msg("user", u).str("session_id", sessionID).
+		raw("heartbeat_interval_ms", strconv.AppendInt(nil, heartbeatMS, 10)).bytes()
+}
+
+func eventFrame(ev *serverv1.Event) []byte {
+	return newFrame("event").msg("event", ev).bytes()
+}
+
+func presenceFrame(snapshot bool, ps []*presencev1.Presence) []byte {
+	var b bytes.Buffer
+	b.WriteByte('[')
+	for i, p := range ps {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		j, err := pj.Marshal(p)
+		if err != nil {
+			j = []byte("{}")
+		}
+		b.Write(j)
+	}
+	b.WriteByte(']')
+	return newFrame("presence").raw("snapshot", strconv.AppendBool(nil, snapshot)).raw("presences", b.Bytes()).bytes()
+}
+
+func pongFrame(nonce json.RawMessage) []byte {
+	f := newFrame("pong")
+	if len(nonce) > 0 {
+		f.raw("nonce", nonce)
+	}
+	return f.bytes()
+}
+
+func errorFrame(code codes.Code, message, field, request string) []byte {
+	f := newFrame("error").str("code", codeName(code)).str("message", message)
+	if field != "" {
+		f.str("field", field)
+	}
+	if request != "" {
+		f.str("request", request)
+	}
+	return f.bytes()
+}

@@ -1,0 +1,175 @@
+package gateway
+
+import (
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	presencev1 "github.com/accordchat/accord/gen/accord/presence/v1"
+	serverv1 "github.com/accordchat/accord/gen/accord/server/v1"
+	userv1 "github.com/accordchat/accord/gen/accord/user/v1"
+)
+
+const hexID = "0123456789abcdef01234567"
+
+func TestParseClientFrame(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		in    string
+		bad   bool   // closes the socket (4002)
+		field string // answered by an error frame naming this field
+	}{
+		{"hello minimal", `{"type":"hello"}`, false, ""},
+		{"hello full", `{"type":"hello","token":"a.b.c","client":"web","cursors":[{"scope":"user:1","position":"1-0"}]}`, false, ""},
+		{"hello unknown fields ignored", `{"type":"hello","future":true}`, false, ""},
+		{"hello bad client", `{"type":"hello","client":"Web App"}`, false, "client"},
+		{"hello empty scope", `{"type":"hello","cursors":[{"scope":"","position":"1"}]}`, false, "cursors[0]"},
+		{"hello too many cursors", `{"type":"hello","cursors":[` + strings.Repeat(`{"scope":"s","position":"1"},`, 2000) + `{"scope":"s","position":"1"}]}`, false, "cursors"},
+		{"ping", `{"type":"ping"}`, false, ""},
+		{"ping string nonce", `{"type":"ping","nonce":"n1"}`, false, ""},
+		{"ping number nonce", `{"type":"ping","nonce":17}`, false, ""},
+		{"ping object nonce", `{"type":"ping","nonce":{}}`, false, "nonce"},
+		{"typing", `{"type":"typing","channel_id":"` + hexID + `"}`, false, ""},
+		{"typing upper-case id", `{"type":"typing","channel_id":"` + strings.ToUpper(hexID) + `"}`, false, "channel_id"},
+		{"typing no channel", `{"type":"typing"}`, false, "channel_id"},
+		{"set_status", `{"type":"set_status","status":"STATUS_IDLE"}`, false, ""},
+		{"set_status offline refused", `{"type":"set_status","status":"STATUS_OFFLINE"}`, false, "status"},
+		{"set_status number refused", `{"type":"set_status","status":2}`, true, ""},
+		{"mark_read", `{"type":"mark_read","channel_id":"` + hexID + `","message_id":"` + hexID + `"}`, false, ""},
+		{"mark_read no message", `{"type":"mark_read","channel_id":"` + hexID + `"}`, false, "message_id"},
+		{"watch_presence", `{"type":"watch_presence","user_ids":["` + hexID + `"]}`, false, ""},
+		{"watch_presence empty", `{"type":"watch_presence","user_ids":[]}`, false, ""},
+		{"watch_presence bad id", `{"type":"watch_presence","user_ids":["` + hexID + `","x"]}`, false, "user_ids[1]"},
+		{"token", `{"type":"token","token":"abc"}`, false, ""},
+		{"token empty", `{"type":"token"}`, false, "token"},
+		{"not JSON", `hello`, true, ""},
+		{"array", `[]`, true, ""},
+		{"no type", `{}`, true, ""},
+		{"unknown type", `{"type":"dance"}`, true, ""},
+		{"type not a string", `{"type":1}`, true, ""},
+		{"null", `null`, true, ""},
+		{"too large", `{"type":"ping","nonce":"` + strings.Repeat("x", maxFrameBytes) + `"}`, true, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f, err := parseClientFrame([]byte(tc.in))
+			if tc.bad {
+				if !errors.Is(err, errBadFrame) {
+					t.Fatalf("err = %v, want a bad frame", err)
+				}
+				return
+			}
+			var fe *fieldError
+			switch {
+			case tc.field == "" && err != nil:
+				t.Fatalf("err = %v, want none", err)
+			case tc.field != "" && !errors.As(err, &fe):
+				t.Fatalf("err = %v, want a field error on %s", err, tc.field)
+			case tc.field != "" && fe.Field != tc.field:
+				t.Fatalf("field = %q, want %q", fe.Field, tc.field)
+			}
+			if f == nil || f.Type == "" {
+				t.Fatalf("frame = %+v", f)
+			}
+		})
+	}
+}
+
+func TestServerFrames(t *testing.T) {
+	decode := func(b []byte) map[string]any {
+		t.Helper()
+		var m map[string]any
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatalf("%s: %v", b, err)
+		}
+		return m
+	}
+	r := decode(readyFrame(&userv1.User{Id: hexID, DisplayName: "Ann"}, "sess", 20000))
+	if r["type"] != "ready" || r["session_id"] != "sess" || r["heartbeat_interval_ms"] != float64(20000) || r["user"].(map[string]any)["display_name"] != "Ann" {
+		t.Errorf("ready = %v", r)
+	}
+	ev := decode(eventFrame(&serverv1.Event{Scope: "server:1", Cursor: "5-0", CreateTime: timestamppb.New(timestamppb.Now().AsTime()),
+		Payload: &serverv1.Event_MessageDeleted{MessageDeleted: &serverv1.MessageDeleted{ServerId: "1", ChannelId: "2", MessageId: "3"}}}))
+	e := ev["event"].(map[string]any)
+	if ev["type"] != "event" || e["scope"] != "server:1" || e["cursor"] != "5-0" || e["message_deleted"].(map[string]any)["message_id"] != "3" {
+		t.Errorf("event = %v", ev)
+	}
+	p := decode(presenceFrame(false, []*presencev1.Presence{{UserId: "u", Status: presencev1.Status_STATUS_DND}}))
+	if p["snapshot"] != false || p["presences"].([]any)[0].(map[string]any)["status"] != "STATUS_DND" {
+		t.Errorf("presence = %v", p)
+	}
+	if got := string(pongFrame(json.RawMessage(`"x"`))); got != `{"type":"pong","nonce":"x"}` {
+		t.Errorf("pong = %s", got)
+	}
+	if got := string(errorFrame(codes.NotFound, `no "such" channel`, "channel_id", "typing")); got != `{"type":"error","code":"NOT_FOUND","message":"no \"such\" channel","field":"channel_id","request":"typing"}` {
+		t.Errorf("error = %s", got)
+	}
+}
+
+// FuzzClientFrame checks that no input panics the parser, that anything it
+// accepts is a known frame within limits, and that the pong echo of an
+// accepted nonce is valid JSON.
+func FuzzClientFrame(f *testing.F) {
+	for _, s := range []string{
+		`{"type":"hello","token":"t","cursors":[{"scope":"server:1","position":"1-0"}],"client":"web"}`,
+		`{"type":"ping","nonce":"1"}`,
+		`{"type":"ping","nonce":1e3}`,
+		`{"type":"typing","channel_id":"` + hexID + `"}`,
+		`{"type":"set_status","status":"STATUS_DND"}`,
+		`{"type":"mark_read","channel_id":"` + hexID + `","message_id":"` + hexID + `"}`,
+		`{"type":"watch_presence","user_ids":["` + hexID + `"]}`,
+		`{"type":"token","token":"x"}`,
+		`{"type":"nope"}`,
+		`{"type":"ping","nonce":{"a":[1,2]}}`,
+		`[1,2,3]`,
+		`{"type":"hello","cursors":null}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fr, err := parseClientFrame(data)
+		if errors.Is(err, errBadFrame) {
+			if fr != nil {
+				t.Fatalf("bad frame returned a frame")
+			}
+			return
+		}
+		if fr == nil {
+			t.Fatalf("no frame and no bad-frame error: %v", err)
+		}
+		switch fr.Type {
+		case frameHello, framePing, frameTyping, frameSetStatus, frameMarkRead, frameWatchPresence, frameToken:
+		default:
+			t.Fatalf("accepted unknown type %q", fr.Type)
+		}
+		if err != nil {
+			var fe *fieldError
+			if !errors.As(err, &fe) || fe.Field == "" {
+				t.Fatalf("unexpected error %v", err)
+			}
+			return
+		}
+		switch fr.Type {
+		case framePing:
+			var v any
+			if err := json.Unmarshal(pongFrame(fr.Nonce), &v); err != nil {
+				t.Fatalf("pong for %q is not JSON: %v", fr.Nonce, err)
+			}
+		case frameTyping, frameMarkRead:
+			if !isID(fr.ChannelID) {
+				t.Fatalf("accepted channel id %q", fr.ChannelID)
+			}
+		case frameWatchPresence:
+			if len(fr.UserIDs) > maxWatchedUsers {
+				t.Fatalf("accepted %d users", len(fr.UserIDs))
+			}
+		case frameHello:
+			if len(fr.Cursors) > maxCursors {
+				t.Fatalf("accepted %d cursors", len(fr.Cursors))
+			}
+		}
+	})
+}
