@@ -34,8 +34,8 @@ if (cd web && npm run --silent lint); then ok 1; else fail lint; fi
 
 step "unit tests"
 log=$(mktemp)
-if (cd web && npx vitest run --reporter=default 2>&1 | tee "$log"); then
-  n=$(sed -n 's/.*Tests *\([0-9]\+\) passed.*/\1/p' "$log" | sed 's/\x1b\[[0-9;]*m//g' | tail -1)
+if (cd web && NO_COLOR=1 npx vitest run 2>&1 | tee "$log"; exit "${PIPESTATUS[0]}"); then
+  n=$(sed 's/\x1b\[[0-9;]*m//g' "$log" | sed -n 's/^ *Tests *\([0-9]\+\) passed.*/\1/p' | tail -1)
   ok "${n:-1}"
 else
   fail vitest
@@ -70,6 +70,8 @@ export ACCORD_METRICS_ADDR=off
 export ACCORD_WEB_DIR="$root/web/dist"
 export ACCORD_REDIS_PREFIX="webtest$$:"
 export ACCORD_OPERATORS="${ACCORD_OPERATORS:-}"
+# The browser test posts a long history quickly.
+export ACCORD_MESSAGE_RATE_LIMIT=0
 
 (cd "$root" && go build -o "$tmp/accord" ./cmd/accord) || { fail "go build ./cmd/accord"; finish; exit 1; }
 "$tmp/accord" >"$tmp/accord.log" 2>&1 &
@@ -96,9 +98,13 @@ if [ "$up" != 1 ]; then
 fi
 
 mkdir -p web/test-results
-if (cd web && ACCORD_URL="http://$ACCORD_HTTP_ADDR" node e2e/run.mjs); then
-  ok 1
+log=$(mktemp)
+if (cd web && ACCORD_URL="http://$ACCORD_HTTP_ADDR" node e2e/run.mjs 2>&1 | tee "$log"; exit "${PIPESTATUS[0]}"); then
+  n=$(sed -n 's/^e2e: \([0-9]\+\) steps passed.*/\1/p' "$log" | tail -1)
+  ok "${n:-1}"
+  rm -f "$log"
 else
+  rm -f "$log"
   fail "browser test"
   echo "last lines of the all-in-one's log:" >&2
   tail -40 "$tmp/accord.log" >&2

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { AccordEvent, Message, ReadState } from '../api/types'
-import { initialState, messagesOf, pendingOf, reducer, unreadOfChannel, unreadOfServer, type Action, type State } from './reducer'
+import { channelsOf, initialState, messagesOf, pendingOf, reducer, unreadOfChannel, unreadOfServer, type Action, type State } from './reducer'
 
 const ME = 'a'.repeat(24)
 const BOB = 'b'.repeat(24)
@@ -153,6 +153,11 @@ describe('event reducer', () => {
     expect(s.servers[SRV].my_role).toBe('ROLE_OWNER')
     s = run([ev({ member_updated: { server_id: SRV, user_id: ME, role: 'ROLE_ADMIN' } })], s)
     expect(s.servers[SRV].my_role).toBe('ROLE_ADMIN')
+  })
+
+  it('reads omitted zero fields of a moved channel as zero', () => {
+    const s = run([ev({ channel_updated: { id: CH2, server_id: SRV, name: 'random' } }), ev({ channel_updated: { id: CH, server_id: SRV, name: 'general', position: 1 } })])
+    expect(channelsOf(s, SRV).map((c) => c.name)).toEqual(['random', 'general'])
   })
 
   it('shows typing until it expires or the typist sends', () => {

@@ -238,7 +238,8 @@ function removeServer(s: State, serverId: string): State {
 }
 
 function upsertChannel(s: State, c: Channel): State {
-  return { ...s, channels: { ...s.channels, [c.id]: { ...s.channels[c.id], ...c } } }
+  // A channel in an event or answer is complete; fields at their zero value (position 0, no topic) are omitted.
+  return { ...s, channels: { ...s.channels, [c.id]: { ...c, position: c.position ?? 0 } } }
 }
 
 function removeChannel(s: State, channelId: string): State {
