@@ -6,6 +6,7 @@ package chat
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"strings"
 	"sync"
@@ -151,23 +152,18 @@ func (s *Service) Send(ctx context.Context, in SendInput) (*serverv1.Message, er
 	var reqKey string
 	if in.RequestID != "" {
 		reqKey = in.UserID + "/" + in.RequestID
-		if orig, err := s.byRequestKey(ctx, reqKey); err == nil {
-			return s.toProto(ctx, orig)
-		} else if !mongox.IsNotFound(err) {
+		if orig, ok, err := s.sentBefore(ctx, reqKey); err != nil {
 			return nil, err
+		} else if ok {
+			return s.toProto(ctx, orig)
 		}
 	}
 	if in.ReplyToID != "" {
-		rid, err := bson.ObjectIDFromHex(in.ReplyToID)
-		if err != nil {
-			return nil, errs.Invalid("reply_to_id", "not a message of this channel")
-		}
-		n, err := s.msgs.CountDocuments(ctx, bson.D{{Key: "_id", Value: rid}, {Key: "channel_id", Value: in.ChannelID}})
-		if err != nil {
+		if _, err := s.message(ctx, in.ChannelID, in.ReplyToID); err != nil {
+			if errors.Is(err, errs.ErrNotFound) {
+				return nil, errs.Invalid("reply_to_id", "not a message of this channel")
+			}
 			return nil, err
-		}
-		if n == 0 {
-			return nil, errs.Invalid("reply_to_id", "not a message of this channel")
 		}
 	}
 	if err := s.allow(ctx, in.UserID, in.ChannelID); err != nil {
@@ -187,13 +183,20 @@ func (s *Service) Send(ctx context.Context, in SendInput) (*serverv1.Message, er
 	if _, err := s.msgs.InsertOne(ctx, doc); err != nil {
 		if mongox.IsDuplicateKey(err) && reqKey != "" {
 			// A concurrent retry won the race: return its message.
-			orig, err := s.byRequestKey(ctx, reqKey)
-			if err != nil {
+			var orig MessageDoc
+			if err := s.msgs.FindOne(ctx, bson.D{{Key: "request_key", Value: reqKey}}).Decode(&orig); err != nil {
 				return nil, err
 			}
 			return s.toProto(ctx, orig)
 		}
 		return nil, err
+	}
+	if reqKey != "" {
+		// The unique index is the guarantee; this record only saves a retry
+		// the query on request_key.
+		if err := s.rdb.Set(ctx, s.prefix+"msgreq:"+reqKey, doc.ID.Hex(), requestTTL).Err(); err != nil {
+			s.log.WarnContext(ctx, "request id record failed", "err", err)
+		}
 	}
 	m, err := s.toProto(ctx, doc)
 	if err != nil {
@@ -222,10 +225,29 @@ func (s *Service) activity(ctx context.Context, kind string, d MessageDoc) {
 	}
 }
 
-func (s *Service) byRequestKey(ctx context.Context, key string) (MessageDoc, error) {
+// requestTTL is how long a retry is answered from the Redis record; after
+// it, or if Redis lost it, the unique index still catches the retry.
+const requestTTL = 24 * time.Hour
+
+// sentBefore finds the message stored earlier with this request key.
+func (s *Service) sentBefore(ctx context.Context, key string) (MessageDoc, bool, error) {
 	var d MessageDoc
-	err := s.msgs.FindOne(ctx, bson.D{{Key: "request_key", Value: key}}).Decode(&d)
-	return d, err
+	hexID, err := s.rdb.Get(ctx, s.prefix+"msgreq:"+key).Result()
+	if errors.Is(err, redis.Nil) {
+		return d, false, nil
+	}
+	if err != nil {
+		return d, false, err
+	}
+	id, err := bson.ObjectIDFromHex(hexID)
+	if err != nil {
+		return d, false, nil
+	}
+	err = s.msgs.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d)
+	if mongox.IsNotFound(err) {
+		return d, false, nil // deleted since: a retry sends it anew
+	}
+	return d, err == nil, err
 }
 
 // message loads a message of the channel, or NotFound.
@@ -235,9 +257,10 @@ func (s *Service) message(ctx context.Context, channelID, messageID string) (Mes
 	if err != nil {
 		return d, errs.NotFound("message not found")
 	}
-	err = s.msgs.FindOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "channel_id", Value: channelID}}).Decode(&d)
-	if mongox.IsNotFound(err) {
-		return d, errs.NotFound("message not found")
+	// By _id alone, the one lookup every backend serves from an index.
+	err = s.msgs.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d)
+	if mongox.IsNotFound(err) || (err == nil && d.ChannelID != channelID) {
+		return MessageDoc{}, errs.NotFound("message not found")
 	}
 	return d, err
 }

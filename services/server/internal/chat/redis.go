@@ -102,7 +102,7 @@ func (s *Service) lockChannel(ctx context.Context, channelID string) (*channelLo
 		local: local,
 	}
 	deadline := time.Now().Add(lockTTL)
-	backoff := 200 * time.Microsecond
+	backoff := 100 * time.Microsecond
 	for {
 		res, err := lockScript.Run(ctx, s.rdb, l.keys, l.tok, lockTTL.Milliseconds()).Slice()
 		if err != nil {
@@ -125,7 +125,7 @@ func (s *Service) lockChannel(ctx context.Context, channelID string) (*channelLo
 			return nil, ctx.Err()
 		case <-t.C:
 		}
-		backoff = min(backoff*2, 5*time.Millisecond)
+		backoff = min(backoff*2, time.Millisecond)
 	}
 }
 

@@ -159,12 +159,8 @@ func (ss *session) resume(ctx context.Context, scope, position string) error {
 	switch {
 	case perr != nil:
 		reason = "invalid"
-	case err == nil && info.MaxDeletedEntryID != "":
-		// Trimming records the newest id it removed: anything after the
-		// cursor up to that id is gone.
-		if maxDel, e := ParseID(info.MaxDeletedEntryID); e == nil && from.Compare(maxDel) < 0 {
-			reason = "retention"
-		}
+	case err == nil && lost(info, from):
+		reason = "retention"
 	}
 	if reason == "" {
 		return ss.replay(ctx, scope, from)
@@ -205,6 +201,21 @@ func (ss *session) replay(ctx context.Context, scope string, from StreamID) erro
 		}
 		start = "(" + msgs[len(msgs)-1].ID
 	}
+}
+
+// lost reports whether entries after from may have been trimmed away. Once
+// the stream was trimmed, a cursor before its first entry is taken as a gap
+// (the one case it is not, a cursor exactly at the last trimmed entry, costs
+// a needless resync); an entry deleted outright counts the same way.
+func lost(info *redis.XInfoStream, from StreamID) bool {
+	if maxDel, err := ParseID(info.MaxDeletedEntryID); err == nil && from.Compare(maxDel) < 0 {
+		return true
+	}
+	if info.EntriesAdded <= info.Length {
+		return false // never trimmed
+	}
+	first, err := ParseID(info.FirstEntry.ID)
+	return err == nil && from.Compare(first) < 0
 }
 
 func isNoSuchKey(err error) bool {

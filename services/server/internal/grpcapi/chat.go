@@ -187,3 +187,9 @@ func (c *ChatAPI) StreamEvents(req *serverv1.StreamEventsRequest, stream grpc.Se
 		return stream.Send(&serverv1.StreamEventsResponse{Event: ev})
 	})
 }
+
+// FeedSubscribers tells how many StreamEvents calls this instance serves.
+func (c *ChatAPI) FeedSubscribers() int {
+	_, n := c.hub.Subscribers()
+	return n
+}

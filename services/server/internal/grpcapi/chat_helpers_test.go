@@ -64,6 +64,11 @@ func newWorld(t testing.TB, opts ...worldOpt) *world {
 
 // instance starts one ChatAPI with its feed reader and returns a client.
 func (w *world) instance() serverv1.ServerServiceClient {
+	c, _ := w.instanceAPI()
+	return c
+}
+
+func (w *world) instanceAPI() (serverv1.ServerServiceClient, *grpcapi.ChatAPI) {
 	ctx, cancel := context.WithCancel(context.Background())
 	api, err := grpcapi.NewChatAPIWith(ctx, w.env.Deps("server"), w.opts)
 	if err != nil {
@@ -76,7 +81,7 @@ func (w *world) instance() serverv1.ServerServiceClient {
 	}()
 	conn := w.env.Serve(func(s *grpc.Server) { serverv1.RegisterServerServiceServer(s, chatOnly{ChatAPI: api}) })
 	w.t.Cleanup(func() { cancel(); <-done })
-	return serverv1.NewServerServiceClient(conn)
+	return serverv1.NewServerServiceClient(conn), api
 }
 
 func (w *world) user(name string) string {
@@ -209,6 +214,31 @@ func (s *stream) stop() map[string]string {
 		}
 	}
 	return cur
+}
+
+// ping appends a harmless event to the user's scope.
+func (w *world) ping(userID, tag string) {
+	if _, err := w.log.Append(context.Background(), events.UserScope(userID), &serverv1.Event{
+		Payload: &serverv1.Event_RelationshipRemoved{RelationshipRemoved: &serverv1.RelationshipRemoved{UserId: tag}}}); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+// awaitPing waits for a ping with tag: the stream has then subscribed to
+// every scope it started with.
+// Pings are repeated because a stream without cursors starts live: one
+// appended before it subscribed is rightly never delivered.
+func (s *stream) awaitPing(t testing.TB, w *world, userID, tag string) {
+	t.Helper()
+	platformtest.Eventually(t, 15*time.Second, func() bool {
+		for _, e := range s.snapshot() {
+			if e.GetRelationshipRemoved().GetUserId() == tag {
+				return true
+			}
+		}
+		w.ping(userID, tag)
+		return false
+	}, "ping", tag)
 }
 
 // awaitLive waits until the stream delivers something after opening, by

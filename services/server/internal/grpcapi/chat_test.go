@@ -190,6 +190,7 @@ func TestIdempotentSend(t *testing.T) {
 	srv := w.server(alice)
 	ch := w.channel(srv)
 	s := openStream(t, a, w.ctx(alice))
+	s.awaitPing(t, w, alice, "ready")
 	ids := make([]string, 10)
 	var wg sync.WaitGroup
 	for i := range ids {
@@ -213,6 +214,10 @@ func TestIdempotentSend(t *testing.T) {
 		if id != ids[0] {
 			t.Fatalf("retries returned different messages: %v", ids)
 		}
+	}
+	again, err := b.SendMessage(w.ctx(alice), &serverv1.SendMessageRequest{ChannelId: ch, Content: "once", RequestId: "req-1"})
+	if err != nil || again.GetMessage().GetId() != ids[0] {
+		t.Fatalf("later retry = %v, %v", again, err)
 	}
 	n, err := w.env.DB.Collection(access.Messages).CountDocuments(context.Background(), bson.D{})
 	if err != nil || n != 1 {
