@@ -149,6 +149,15 @@ func (s *Store) rebuildMessages(ctx context.Context, w *writer, msgs MessageCoun
 			}
 			continue
 		}
+		// Hourly buckets are still kept: count per hour, but only on days
+		// that have messages at all.
+		rows, err := msgs.Count(ctx, d, next)
+		if err != nil {
+			return 0, err
+		}
+		if len(rows) == 0 {
+			continue
+		}
 		for h := d; h.Before(next); h = h.Add(time.Hour) {
 			if err := count(h, h.Add(time.Hour)); err != nil {
 				return 0, err
