@@ -22,7 +22,7 @@ func TestRandomSessionsMatchModel(t *testing.T) {
 		opsPerWork = 400
 	)
 	f := newFixture(t)
-	o := withHeartbeat(testOptions(f.vis), time.Minute) // no expiry during the test
+	o := testOptions(f.vis)
 	o.WatchQueue = 1 << 15
 	in := f.start(f.env.Deps("presence"), o)
 
