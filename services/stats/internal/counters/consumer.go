@@ -35,6 +35,8 @@ type Consumer struct {
 	// Now tells the time (hourly buckets older than the retention are
 	// skipped).
 	Now func() time.Time
+
+	lastClaim time.Time
 }
 
 // NewConsumer returns a consumer named name over the store's streams.
@@ -66,8 +68,14 @@ func (c *Consumer) Setup(ctx context.Context) error {
 // unread entries wait in the streams.
 func (c *Consumer) Run(ctx context.Context) error {
 	backoff := 100 * time.Millisecond
+	ready := false
 	for {
-		err := c.Setup(ctx)
+		var err error
+		if !ready {
+			// Again after any failure: the streams may have been deleted.
+			err = c.Setup(ctx)
+			ready = err == nil
+		}
 		if err == nil {
 			err = c.Step(ctx)
 		}
@@ -78,6 +86,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 			backoff = 100 * time.Millisecond
 			continue
 		}
+		ready = false
 		c.log.Warn("stats consumer failed; retrying", "err", err, "backoff", backoff)
 		select {
 		case <-ctx.Done():
@@ -88,13 +97,20 @@ func (c *Consumer) Run(ctx context.Context) error {
 	}
 }
 
-// Step claims entries left pending too long by other consumers, then reads
-// and counts one batch of new entries (waiting up to Block for them). It
-// returns how many entries it handled.
+// Step claims entries left pending too long by other consumers (at most
+// every ClaimIdle/2), then reads and counts one batch of new entries
+// (waiting up to Block for them).
 func (c *Consumer) Step(ctx context.Context) error {
 	a, cn := c.streams()
 	var batch []StreamEntry
+	claim := time.Since(c.lastClaim) >= c.ClaimIdle/2
+	if claim {
+		c.lastClaim = time.Now()
+	}
 	for _, s := range []string{a, cn} {
+		if !claim {
+			break
+		}
 		msgs, _, err := c.rdb.XAutoClaim(ctx, &redis.XAutoClaimArgs{
 			Stream: s, Group: Group, Consumer: c.Name, MinIdle: c.ClaimIdle, Start: "0-0", Count: c.Batch,
 		}).Result()

@@ -22,10 +22,24 @@
 //	cu:{...}                                      connections (presence sessions) per user
 //	tm, tc (hashes, fields d:<day>, h:<hour>)     all messages / connections per bucket
 //
-// Deletions count: a message_deleted entry takes one off the buckets of the
-// message's creation time, so the counters always equal what a rebuild
-// computes from the messages that still exist. Members whose count drops
-// to zero are removed; reports show positive counts only.
+// Deletions count: a message_deleted entry (whose user_id is the message's
+// author) takes one off the buckets of the message's creation time, so the
+// counters always equal what a rebuild computes from the messages that
+// still exist. Members whose count drops to zero are removed; reports show
+// positive counts only.
+//
+// Private conversations ("dm" servers) count for their authors' message
+// totals and have their own server counters, but the busiest-servers
+// report leaves them out.
+//
+// Deployment notes: the scripts build key names from their arguments
+// under the configured prefix, which is right on a single Redis or a
+// replicated one; on Redis Cluster the prefix must carry a hash tag
+// ("{accord}:") so that every key shares a slot. Day buckets are kept for
+// ever (a few sorted sets per day, plus one per server and day). A rebuild
+// runs one aggregation per hour for the days whose hourly buckets are kept
+// and one per day before that; on MongoDB at scale an index on
+// messages.created_at makes each of them a range scan.
 package counters
 
 import (
