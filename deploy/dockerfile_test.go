@@ -366,25 +366,50 @@ func TestDockerfileMatchesRepository(t *testing.T) {
 		}
 	})
 
-	t.Run("every module of go.work is copied before go mod download", func(t *testing.T) {
-		copied := map[string]bool{}
+	t.Run("every module of go.work is in the build stage", func(t *testing.T) {
+		var copied []string
 		for _, in := range build.ins {
-			if in.cmd == "COPY" && len(in.args) == 2 && strings.HasSuffix(in.args[0], "/go.*") {
-				copied[strings.TrimSuffix(in.args[0], "/go.*")] = true
-			}
-			if in.cmd == "RUN" && strings.Contains(in.raw, "go mod download") {
-				break
+			if in.cmd == "COPY" && in.flags["from"] == "" {
+				copied = append(copied, in.args[:len(in.args)-1]...)
 			}
 		}
-		for _, m := range mods {
-			if !copied[m] {
-				t.Errorf("module %s: no `COPY %s/go.* %s/` before go mod download", m, m, m)
+		for _, m := range append([]string{"."}, mods...) {
+			for _, f := range []string{"go.mod", "go.sum"} {
+				file := path.Join(m, f)
+				if m == "." {
+					file = "go.work"
+				}
+				if _, err := os.Stat(filepath.Join(repoRoot, file)); err != nil && f == "go.sum" {
+					continue // a module without dependencies has no go.sum
+				}
+				in := slices.ContainsFunc(copied, func(src string) bool {
+					src = path.Clean(src)
+					return src == "." || src == file || strings.HasPrefix(file, src+"/")
+				})
+				if !in || len(contextFiles(t, pm, file)) == 0 {
+					t.Errorf("%s: not copied into the build stage (go.work needs every module)", file)
+				}
 			}
-			delete(copied, m)
 		}
-		for m := range copied {
-			t.Errorf("COPY %s/go.*: not a module of go.work", m)
-		}
+		// Files that Go code embeds must be in the context too.
+		_ = filepath.WalkDir(repoRoot, func(file string, e os.DirEntry, err error) error {
+			if err != nil || e.IsDir() && (e.Name() == "node_modules" || e.Name() == ".git") {
+				return filepath.SkipDir
+			}
+			if e.IsDir() || !strings.HasSuffix(file, ".go") || strings.HasSuffix(file, "_test.go") {
+				return nil
+			}
+			b, _ := os.ReadFile(file)
+			for _, m := range regexp.MustCompile(`(?m)^//go:embed (.+)$`).FindAllStringSubmatch(string(b), -1) {
+				for _, pat := range strings.Fields(m[1]) {
+					rel, _ := filepath.Rel(repoRoot, filepath.Join(filepath.Dir(file), pat))
+					if len(contextFiles(t, pm, filepath.ToSlash(rel))) == 0 {
+						t.Errorf("%s embeds %s, which is not in the build context", file, pat)
+					}
+				}
+			}
+			return nil
+		})
 	})
 
 	t.Run("runtime targets run and health-check a built binary", func(t *testing.T) {
