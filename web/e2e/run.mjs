@@ -322,10 +322,10 @@ async function main() {
       await list.evaluate((el) => (el.scrollTop = 0))
       return (await messageContents(b)).includes('history 1')
     }, 'the oldest message after scrolling up')
-    await shot(b, '10-history')
     const hist = (await messageContents(b)).filter((t) => t.startsWith('history '))
     if (hist.length !== 60 || hist[0] !== 'history 1' || hist[59] !== 'history 60') throw new Error('history out of order or incomplete: ' + hist.length)
     await b.getByText('This is the beginning of #history.').waitFor({ timeout: TIMEOUT })
+    await shot(b, '10-history')
 
     step("bob closes the tab: alice sees bob's dot turn grey")
     await b.close()

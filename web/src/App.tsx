@@ -16,6 +16,16 @@ export function App({ api }: { api: Accord }) {
     window.addEventListener('storage', on)
     return () => window.removeEventListener('storage', on)
   }, [])
+  // Refresh the access token a minute before it expires, so sockets and requests never wait for it.
+  const expires = session?.tokens.access_token_expire_time
+  useEffect(() => {
+    if (!expires) return
+    const ms = Math.max(5_000, Date.parse(expires) - Date.now() - 60_000)
+    const t = setTimeout(() => {
+      api.http.accessToken().catch(() => undefined)
+    }, ms)
+    return () => clearTimeout(t)
+  }, [api, expires])
   if (!session) return <AuthScreen http={api.http} />
   // Keyed by user, so switching accounts starts from a clean state.
   return <Shell key={session.user.id} api={api} me={session.user} />

@@ -81,6 +81,16 @@ function MessageList({ channelId, title, onReply }: { channelId: string; title: 
   const fromBottom = useRef(0)
   const [editing, setEditing] = useState<string | null>(null)
   const [error, setError] = useState<string | null>(null)
+  const meIdForEdit = state.me?.id
+  useEffect(() => {
+    // The composer asks (ArrowUp in an empty box) to edit the newest own message.
+    const on = (e: Event) => {
+      const own = [...messages].reverse().find((m) => m.author_id === meIdForEdit)
+      if (own && (e as CustomEvent).detail === channelId) setEditing(own.id)
+    }
+    window.addEventListener('accord:edit-last', on)
+    return () => window.removeEventListener('accord:edit-last', on)
+  }, [messages, meIdForEdit, channelId])
 
   // Keep the view anchored: at the bottom while following, in place when older pages arrive.
   useLayoutEffect(() => {
@@ -354,6 +364,9 @@ function Composer({
       onClearReply()
     } else if (e.key === 'Escape' && replyTo) {
       onClearReply()
+    } else if (e.key === 'ArrowUp' && !text) {
+      e.preventDefault()
+      window.dispatchEvent(new CustomEvent('accord:edit-last', { detail: channelId }))
     }
   }
   return (

@@ -124,6 +124,30 @@ export function Shell({ api, me }: { api: Accord; me: User }) {
     }
   }, [ctl])
 
+  // Alt+ArrowUp / Alt+ArrowDown move between the channels (or conversations) of the sidebar.
+  useEffect(() => {
+    const on = (e: KeyboardEvent) => {
+      if (!e.altKey || (e.key !== 'ArrowUp' && e.key !== 'ArrowDown')) return
+      const s = stateRef.current
+      const d = e.key === 'ArrowUp' ? -1 : 1
+      if (route.name === 'server') {
+        const list = channelsOf(s, route.serverId)
+        const i = list.findIndex((c) => c.id === channelId)
+        const next = list[i + d]
+        if (next) navigate({ name: 'server', serverId: route.serverId, channelId: next.id })
+      } else if (route.name === 'dm' || route.name === 'home') {
+        const dms = s.serverOrder.filter((id) => s.servers[id] && !isGuild(s.servers[id]))
+        const i = route.name === 'dm' ? dms.indexOf(route.serverId) : -1
+        const next = dms[i + d]
+        if (next) navigate({ name: 'dm', serverId: next })
+        else if (i + d < 0) navigate({ name: 'home' })
+      }
+      e.preventDefault()
+    }
+    window.addEventListener('keydown', on)
+    return () => window.removeEventListener('keydown', on)
+  }, [route, channelId])
+
   const store: Store = useMemo(() => ({ state, ctl, api, signOut }), [state, ctl, api, signOut])
 
   let main
