@@ -241,6 +241,7 @@ func (svc *Service) WatchPresence(req *presencev1.WatchPresenceRequest, stream p
 		case <-ctx.Done():
 			return nil
 		case <-w.Dropped():
+			svc.log.InfoContext(ctx, "presence watcher dropped: too slow", "user", p.UserID, "users", len(ids))
 			return errs.ResourceExhausted(0, "presence watcher fell behind; watch again").WithReason("WATCHER_TOO_SLOW")
 		case st := <-w.Changes():
 			out = ws.apply(out, st, false)
