@@ -236,6 +236,28 @@ func TestPaging(t *testing.T) {
 	if !slices.Equal(got, joined) {
 		t.Fatalf("members = %v, want %v", got, joined)
 	}
+
+	// Page sizes above the max are clamped (1000 for members).
+	ctx := context.Background()
+	batch := make([]any, 1000)
+	for i := range batch {
+		batch[i] = bson.D{{Key: "_id", Value: bson.NewObjectID()}, {Key: "server_id", Value: sid}, {Key: "user_id", Value: platformtest.NewID()},
+			{Key: "role", Value: int32(serverv1.Role_ROLE_MEMBER)}, {Key: "joined_at", Value: time.Now().UTC()}, {Key: "kind", Value: access.KindGuild}}
+	}
+	if _, err := h.env.DB.Collection(access.Members).InsertMany(ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+	r, err := h.api.ListMembers(u.ctx, &serverv1.ListMembersRequest{ServerId: sid, PageSize: 5000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.GetMembers()) != 1000 || r.GetNextPageToken() == "" {
+		t.Fatalf("clamped page: %d members, token %q", len(r.GetMembers()), r.GetNextPageToken())
+	}
+	r, err = h.api.ListMembers(u.ctx, &serverv1.ListMembersRequest{ServerId: sid})
+	if err != nil || len(r.GetMembers()) != 100 {
+		t.Fatalf("default page: %d members, %v", len(r.GetMembers()), err)
+	}
 }
 
 func TestChannels(t *testing.T) {
@@ -414,7 +436,8 @@ func TestConversation(t *testing.T) {
 		}
 	}
 
-	// Strangers, unknown users and blocks get one answer.
+	// Strangers, unknown users and blocks get one answer, and nothing is made.
+	refused := h.snapshot()
 	var msgs []string
 	for _, other := range []string{c.id, blocker.id, platformtest.NewID()} {
 		_, err := h.api.OpenConversation(a.ctx, &serverv1.OpenConversationRequest{UserId: other})
@@ -423,6 +446,9 @@ func TestConversation(t *testing.T) {
 	}
 	if msgs[0] != msgs[1] || msgs[1] != msgs[2] {
 		t.Fatalf("answers differ: %q", msgs)
+	}
+	if h.snapshot() != refused {
+		t.Fatal("refused opens changed state")
 	}
 	_, err = h.api.OpenConversation(a.ctx, &serverv1.OpenConversationRequest{UserId: a.id})
 	if code, fl, _ := badField(err); code != codes.InvalidArgument || fl != "user_id" {
