@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"math/rand/v2"
@@ -542,7 +543,15 @@ func (s *wsSession) pumpEvents(cursors map[string]string) {
 	bo := backoff{max: h.o.RetryMax}
 	var failingSince time.Time
 	first := true
+	// Scopes the client gave no cursor for start live upstream. Should the
+	// stream break, such a quiet scope resumes from shortly before the
+	// first open (stream positions are milliseconds), so that its events
+	// of the break are not lost; the margin allows for clock skew with Redis.
+	quietFrom := fmt.Sprintf("%d-0", time.Now().Add(-quietMargin).UnixMilli())
 	for s.ctx.Err() == nil {
+		if !first {
+			s.addQuietScopes(cursors, quietFrom)
+		}
 		req := &serverv1.StreamEventsRequest{Cursors: make([]*serverv1.Cursor, 0, len(cursors))}
 		for scope, pos := range cursors {
 			req.Cursors = append(req.Cursors, &serverv1.Cursor{Scope: scope, Position: pos})
@@ -600,6 +609,39 @@ func (s *wsSession) pumpEvents(cursors map[string]string) {
 		}
 		s.log.Debug("event stream broke; resuming", "code", st.Code().String(), "err", st.Message())
 		if !bo.wait(s.ctx) {
+			return
+		}
+	}
+}
+
+// quietMargin is how far before a socket's first stream open its quiet
+// scopes are resumed from.
+const quietMargin = 2 * time.Second
+
+// addQuietScopes gives every scope of the user that has no cursor yet (its
+// own scope, and servers without an event since the socket opened) the
+// position quietFrom. Failing to list them is not fatal: the stream still
+// resumes the scopes with cursors.
+func (s *wsSession) addQuietScopes(cursors map[string]string, quietFrom string) {
+	add := func(scope string) {
+		if _, ok := cursors[scope]; !ok && len(cursors) < maxCursors {
+			cursors[scope] = quietFrom
+		}
+	}
+	add("user:" + s.userID)
+	ctx, cancel := context.WithTimeout(s.ctx, s.h.o.CallTimeout)
+	defer cancel()
+	token := ""
+	for range maxCursors / 500 {
+		res, err := s.h.servers.ListServers(s.authCtx(ctx), &serverv1.ListServersRequest{PageSize: 500, PageToken: token})
+		if err != nil {
+			s.countUpstream("server", status.Code(err))
+			return
+		}
+		for _, srv := range res.GetServers() {
+			add("server:" + srv.GetId())
+		}
+		if token = res.GetNextPageToken(); token == "" {
 			return
 		}
 	}
