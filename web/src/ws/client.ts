@@ -182,7 +182,7 @@ export class EventSocket {
 
   /** reconnectNow skips the backoff wait (e.g. when the browser goes back online). */
   reconnectNow(): void {
-    if (this.stopped || this.ws) return
+    if (this.stopped || this.ws || this.connecting) return
     this.attempts = 0
     this.o.clearTimer(this.retryTimer)
     this.connect()
@@ -194,12 +194,17 @@ export class EventSocket {
     this.o.onStatus?.(s)
   }
 
+  private connecting = false
+
   private async connect(): Promise<void> {
+    if (this.connecting) return
     this.setStatus(this.everReady ? 'reconnecting' : 'connecting')
     let token: string
+    this.connecting = true
     try {
       token = await this.o.getToken(this.attempts > 0 && this.lastCloseAuth)
     } catch {
+      this.connecting = false
       if (this.lastCloseAuth) {
         this.stop()
         this.o.onAuthFailed?.()
@@ -208,7 +213,8 @@ export class EventSocket {
       this.scheduleRetry()
       return
     }
-    if (this.stopped) return
+    this.connecting = false
+    if (this.stopped || this.ws) return
     let ws: SocketLike
     try {
       ws = this.o.createSocket(this.o.url, ['accord.v1'])
