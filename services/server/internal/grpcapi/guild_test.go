@@ -137,6 +137,14 @@ func TestRanks(t *testing.T) {
 	if tr.GetServer().GetOwnerId() != f.target.id || tr.GetServer().GetMyRole() != serverv1.Role_ROLE_ADMIN {
 		t.Fatalf("after transfer: %v", tr.GetServer())
 	}
+	evs := h.events(events.ServerScope(sid))
+	if got := kinds(evs[len(evs)-3:]); !slices.Equal(got, []string{"server_updated", "member_updated", "member_updated"}) {
+		t.Fatalf("transfer events = %v", got)
+	}
+	if evs[len(evs)-3].GetServerUpdated().GetOwnerId() != f.target.id || evs[len(evs)-2].GetMemberUpdated().GetRole() != serverv1.Role_ROLE_OWNER ||
+		evs[len(evs)-1].GetMemberUpdated().GetRole() != serverv1.Role_ROLE_ADMIN {
+		t.Fatalf("transfer events = %v", evs[len(evs)-3:])
+	}
 	for u, want := range map[acct]serverv1.Role{f.target: serverv1.Role_ROLE_OWNER, f.owner: serverv1.Role_ROLE_ADMIN} {
 		r, err := h.internal.GetMemberRole(h.service, &serverv1.GetMemberRoleRequest{ServerId: sid, UserId: u.id})
 		if err != nil || r.GetRole() != want || r.GetServerName() != "Fixture" {

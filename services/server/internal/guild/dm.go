@@ -78,8 +78,9 @@ func (s *Service) OpenConversation(ctx context.Context, caller, other string) (*
 	return out, ChannelProto(ch), created, nil
 }
 
-// FilterSharedUsers returns, in request order, those of candidates who
-// share a server or a conversation with userID. It reads the user's
+// FilterSharedUsers returns, in request order and without repeats, those of
+// candidates who share a server or a conversation with userID (userID
+// itself too, when listed and a member of anything). It reads the user's
 // memberships through the user_id index, then the candidates' memberships
 // of those servers through the (server_id, user_id) index.
 func (s *Service) FilterSharedUsers(ctx context.Context, userID string, candidates []string) ([]string, error) {
