@@ -2,6 +2,7 @@ package presence_test
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -567,4 +568,34 @@ func TestLateHeartbeatEndsExpiredSession(t *testing.T) {
 	// The client opens a new session as told.
 	in.open(t, actx)
 	platformtest.Eventually(t, 2*time.Second, func() bool { return w.now(a) == online }, "online again")
+}
+
+func TestSlowWatcherIsDropped(t *testing.T) {
+	f := newFixture(t)
+	o := testOptions(f.vis)
+	o.WatchQueue = 1
+	in := f.start(app.Deps{}, o)
+	a, b := platformtest.NewID(), platformtest.NewID()
+	w := in.watch(t, f.as(b), a)
+	// A burst of changes of a, far faster than one stream can take them
+	// with a queue of one.
+	pipe := f.env.Redis.Pipeline()
+	for i := 1; i <= 2000; i++ {
+		pipe.Publish(context.Background(), f.env.Prefix+"presence:changes",
+			fmt.Sprintf("%s|%d|2|%d|%d|%d|0", a, i%2, i, i, i))
+	}
+	if _, err := pipe.Exec(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-w.done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("slow watcher not dropped")
+	}
+	wantCode(t, w.err, codes.ResourceExhausted)
+	// The instance serves new watches as before.
+	w2 := in.watch(t, f.as(b), a)
+	if got := w2.snapshot[a]; got != offline {
+		t.Fatalf("snapshot: got %v", got)
+	}
 }
