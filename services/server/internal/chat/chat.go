@@ -307,7 +307,8 @@ func (s *Service) List(ctx context.Context, in ListInput) ([]*serverv1.Message, 
 		dir = 1
 	}
 	cur, err := s.msgs.Find(ctx, filter, options.Find().
-		SetSort(bson.D{{Key: "channel_id", Value: dir}, {Key: "_id", Value: dir}}).
+		// Equality on channel_id then order by _id: the index's own order.
+		SetSort(bson.D{{Key: "_id", Value: dir}}).
 		SetLimit(int64(n+1)).
 		SetHint(bson.D{{Key: "channel_id", Value: 1}, {Key: "_id", Value: 1}}))
 	if err != nil {
@@ -484,7 +485,7 @@ func (s *Service) stateOf(ctx context.Context, ch access.ChannelDoc, lastRead st
 		filter = append(filter, bson.E{Key: "_id", Value: bson.D{{Key: "$gt", Value: id}}})
 	}
 	cur, err := s.msgs.Find(ctx, filter, options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}}).
-		SetSort(bson.D{{Key: "channel_id", Value: -1}, {Key: "_id", Value: -1}}).SetLimit(UnreadCap+1).SetHint(hint))
+		SetSort(bson.D{{Key: "_id", Value: -1}}).SetLimit(UnreadCap+1).SetHint(hint))
 	if err != nil {
 		return nil, err
 	}
@@ -502,7 +503,7 @@ func (s *Service) stateOf(ctx context.Context, ch access.ChannelDoc, lastRead st
 		var last MessageDoc
 		err := s.msgs.FindOne(ctx, bson.D{{Key: "channel_id", Value: chID}}, options.FindOne().
 			SetProjection(bson.D{{Key: "_id", Value: 1}}).
-			SetSort(bson.D{{Key: "channel_id", Value: -1}, {Key: "_id", Value: -1}}).SetHint(hint)).Decode(&last)
+			SetSort(bson.D{{Key: "_id", Value: -1}}).SetHint(hint)).Decode(&last)
 		if err == nil {
 			st.LastMessageId = last.ID.Hex()
 		} else if !mongox.IsNotFound(err) {

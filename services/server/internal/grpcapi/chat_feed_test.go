@@ -56,7 +56,7 @@ func TestFeedTwoInstances(t *testing.T) {
 	}
 	streams := make([]*stream, nUsers)
 	for i, u := range users {
-		streams[i] = openStream(t, inst[i%2], w.ctx(u))
+		streams[i] = openStream(t, inst[i%2], w.streamCtx(u))
 	}
 	for i, s := range streams {
 		s.awaitPing(t, w, users[i], "ready")
@@ -103,7 +103,12 @@ func TestFeedTwoInstances(t *testing.T) {
 		return true
 	})
 	for i, s := range streams {
-		platformtest.Eventually(t, 60*time.Second, func() bool { return len(s.created()) >= want[i] }, "user", fmt.Sprint(i), "to receive", fmt.Sprint(want[i]))
+		platformtest.Eventually(t, 60*time.Second, func() bool {
+			if err := s.ended(); err != nil {
+				t.Fatalf("stream %d ended: %v", i, err)
+			}
+			return len(s.created()) >= want[i]
+		}, "user", fmt.Sprint(i), "to receive", fmt.Sprint(want[i]))
 	}
 
 	t.Logf("delivered after %v", time.Since(start))
@@ -151,7 +156,7 @@ func TestFeedTwoInstances(t *testing.T) {
 				}
 			}
 		}
-		if err := s.err; err != nil {
+		if err := s.ended(); err != nil {
 			t.Fatalf("stream %d ended: %v", i, err)
 		}
 	}
@@ -169,7 +174,7 @@ func TestFeedResume(t *testing.T) {
 	ch := w.channel(srv)
 	quiet := w.server(bob) // a scope without new events
 
-	s1 := openStream(t, a, w.ctx(bob))
+	s1 := openStream(t, a, w.streamCtx(bob))
 	s1.awaitPing(t, w, bob, "one")
 
 	const n = 300
@@ -198,7 +203,7 @@ func TestFeedResume(t *testing.T) {
 	first := s1.created()
 	wg.Wait()
 
-	s2 := openStream(t, b, w.ctx(bob), cursors(cur)...)
+	s2 := openStream(t, b, w.streamCtx(bob), cursors(cur)...)
 	platformtest.Eventually(t, 30*time.Second, func() bool { return len(first)+len(s2.created()) >= n }, "the rest")
 	var got []string
 	for _, m := range append(first, s2.created()...) {
@@ -246,7 +251,7 @@ func TestFeedResync(t *testing.T) {
 		if err != nil || len(last) != 1 {
 			t.Fatal(err)
 		}
-		s := openStream(t, c, w.ctx(alice), &serverv1.Cursor{Scope: scope, Position: tc.cursor})
+		s := openStream(t, c, w.streamCtx(alice), &serverv1.Cursor{Scope: scope, Position: tc.cursor})
 		platformtest.Eventually(t, 10*time.Second, func() bool { return len(s.snapshot()) > 0 }, "resync")
 		e := s.snapshot()[0]
 		if e.GetResync().GetReason() != tc.reason || e.GetScope() != scope || e.GetCursor() != last[0].ID {
@@ -274,7 +279,7 @@ func TestFeedMembershipChanges(t *testing.T) {
 	w.member(srv, bob, serverv1.Role_ROLE_MEMBER)
 	w.member(other, bob, serverv1.Role_ROLE_MEMBER)
 	ch, otherCh, laterCh := w.channel(srv), w.channel(other), w.channel(later)
-	s := openStream(t, b, w.ctx(bob))
+	s := openStream(t, b, w.streamCtx(bob))
 	s.awaitPing(t, w, bob, "ready")
 
 	if _, err := a.SendMessage(w.ctx(alice), &serverv1.SendMessageRequest{ChannelId: ch, Content: "before kick"}); err != nil {
@@ -334,7 +339,7 @@ func TestFeedSlowSubscriber(t *testing.T) {
 	w.member(srv, bob, serverv1.Role_ROLE_MEMBER)
 	scope := events.ServerScope(srv)
 
-	fast := openStream(t, c, w.ctx(alice))
+	fast := openStream(t, c, w.streamCtx(alice))
 	ctx, cancel := context.WithCancel(w.ctx(bob))
 	defer cancel()
 	slow, err := c.StreamEvents(ctx, &serverv1.StreamEventsRequest{})

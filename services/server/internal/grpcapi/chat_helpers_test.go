@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	serverv1 "github.com/accordchat/accord/gen/accord/server/v1"
+	"github.com/accordchat/accord/platform/auth"
 	"github.com/accordchat/accord/platform/events"
 	"github.com/accordchat/accord/platform/platformtest"
 	"github.com/accordchat/accord/services/server/internal/access"
@@ -157,6 +158,15 @@ type stream struct {
 	cancel context.CancelFunc
 }
 
+// streamCtx is the caller's credentials without the one-minute limit of
+// w.ctx: streams of the long tests outlive it.
+func (w *world) streamCtx(userID string) context.Context {
+	w.mu.Lock()
+	tok := w.tokens[userID]
+	w.mu.Unlock()
+	return auth.WithBearer(context.Background(), tok)
+}
+
 func openStream(t testing.TB, c serverv1.ServerServiceClient, ctx context.Context, cursors ...*serverv1.Cursor) *stream {
 	t.Helper()
 	ctx, cancel := context.WithCancel(ctx)
@@ -184,6 +194,13 @@ func openStream(t testing.TB, c serverv1.ServerServiceClient, ctx context.Contex
 		}
 	}()
 	return s
+}
+
+// ended returns why the stream ended, if it has.
+func (s *stream) ended() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err
 }
 
 func (s *stream) snapshot() []*serverv1.Event {

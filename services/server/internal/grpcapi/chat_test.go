@@ -189,7 +189,7 @@ func TestIdempotentSend(t *testing.T) {
 	alice := w.user("Alice")
 	srv := w.server(alice)
 	ch := w.channel(srv)
-	s := openStream(t, a, w.ctx(alice))
+	s := openStream(t, a, w.streamCtx(alice))
 	s.awaitPing(t, w, alice, "ready")
 	ids := make([]string, 10)
 	var wg sync.WaitGroup
@@ -248,7 +248,7 @@ func TestNonMembersSeeNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := openStream(t, c, w.ctx(eve), &serverv1.Cursor{Scope: events.ServerScope(srv), Position: "0-0"})
+	s := openStream(t, c, w.streamCtx(eve), &serverv1.Cursor{Scope: events.ServerScope(srv), Position: "0-0"})
 	awaitLive(t, s, func() {
 		_, _ = c.SendTyping(w.ctx(friend), &serverv1.SendTypingRequest{ChannelId: evech})
 	})
@@ -378,7 +378,7 @@ func TestReadStates(t *testing.T) {
 	if len(st) != 2 || st[ch].GetUnreadCount() != 100 || st[ch].GetLastMessageId() != id(119) || st[quiet].GetUnreadCount() != 0 || st[quiet].GetLastMessageId() != "" {
 		t.Fatalf("initial states = %v", st)
 	}
-	s := openStream(t, c, w.ctx(bob))
+	s := openStream(t, c, w.streamCtx(bob))
 	awaitLive(t, s, func() { _, _ = c.SendTyping(w.ctx(alice), &serverv1.SendTypingRequest{ChannelId: quiet}) })
 
 	r, err := c.MarkRead(w.ctx(bob), &serverv1.MarkReadRequest{ChannelId: ch, MessageId: id(109)})
@@ -417,8 +417,8 @@ func TestTyping(t *testing.T) {
 	srv := w.server(alice)
 	w.member(srv, bob, serverv1.Role_ROLE_MEMBER)
 	ch := w.channel(srv)
-	sa := openStream(t, a, w.ctx(alice))
-	sb := openStream(t, b, w.ctx(bob))
+	sa := openStream(t, a, w.streamCtx(alice))
+	sb := openStream(t, b, w.streamCtx(bob))
 	var exp time.Time
 	platformtest.Eventually(t, 10*time.Second, func() bool {
 		r, err := a.SendTyping(w.ctx(alice), &serverv1.SendTypingRequest{ChannelId: ch})
