@@ -108,7 +108,7 @@ func BarChart(l Labels, bars []Bar) []byte {
 	}
 	for i, b := range bars {
 		y := top + rowH*float64(i)
-		w := plotW * float64(b.Value) / topV
+		w := plotW * float64(max(b.Value, 0)) / topV
 		s.f(`<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="#5865f2"><title>`, left, y+4, w, rowH-8)
 		_ = xml.EscapeText(&s.Buffer, []byte(fmt.Sprintf("%s: %d", b.Label, b.Value)))
 		s.f("</title></rect>\n")
@@ -146,7 +146,7 @@ func LineChart(l Labels, points []Point) []byte {
 		}
 		return left + plotW*float64(i)/float64(len(points)-1)
 	}
-	yOf := func(v int64) float64 { return top + plotH - plotH*float64(v)/topV }
+	yOf := func(v int64) float64 { return top + plotH - plotH*float64(max(v, 0))/topV }
 	if len(points) == 0 {
 		s.text(left+plotW/2, top+plotH/2, `text-anchor="middle" fill="#888"`, "no data")
 	}
