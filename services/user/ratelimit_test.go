@@ -67,6 +67,10 @@ func TestLoginRateLimitPerAddress(t *testing.T) {
 	}
 	_, err := f.users.Login(from("203.0.113.7"), &userv1.LoginRequest{Login: "victim", Password: testPassword})
 	wantCode(t, err, codes.ResourceExhausted)
+	// Only the entry the gateway appended counts: a client cannot escape
+	// the limit by sending its own x-forwarded-for.
+	_, err = f.users.Login(from("10.9.9.9, 203.0.113.7"), &userv1.LoginRequest{Login: "victim", Password: testPassword})
+	wantCode(t, err, codes.ResourceExhausted)
 	// Another address is not affected.
 	if _, err := f.users.Login(from("198.51.100.1"), &userv1.LoginRequest{Login: "victim", Password: testPassword}); err != nil {
 		t.Fatal(err)

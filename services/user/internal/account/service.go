@@ -218,7 +218,7 @@ func (s *Service) Refresh(ctx context.Context, raw string) (Auth, error) {
 		return Auth{}, errs.Unauthenticated("refresh token expired; sign in again").WithReason("REFRESH_TOKEN_EXPIRED")
 	}
 	sess, err := s.d.Sessions.SessionByID(ctx, t.SessionID)
-	if errors.Is(err, errs.ErrNotFound) || err == nil && sess.Revoked {
+	if errors.Is(err, errs.ErrNotFound) || (err == nil && sess.Revoked) {
 		return Auth{}, errs.Unauthenticated("session ended; sign in again").WithReason("SESSION_REVOKED")
 	}
 	if err != nil {
