@@ -46,6 +46,8 @@ type proc struct {
 	log  *logBuffer
 	done chan struct{} // closed when it has exited
 	err  error         // its exit status, once done
+	// crashed marks a process the test killed on purpose.
+	crashed bool
 }
 
 func (p *proc) exited() bool {
@@ -61,7 +63,7 @@ func (p *proc) exited() bool {
 // if it has not exited within grace.
 func (p *proc) stop(grace time.Duration) (clean bool) {
 	if p.exited() {
-		return false
+		return p.err == nil
 	}
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)
 	select {
@@ -117,6 +119,9 @@ func (s *suite) stopAll(grace time.Duration) (unclean []string) {
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	for _, p := range procs {
+		if p.crashed {
+			continue
+		}
 		wg.Go(func() {
 			if !p.stop(grace) {
 				mu.Lock()
@@ -277,18 +282,21 @@ func TestMultiProcess(t *testing.T) {
 	procs := map[string]*proc{
 		"gateway": s.start("gateway", bins["gateway"], envFor("gateway", map[string]string{"ACCORD_HTTP_ADDR": httpAddr})),
 	}
+	envs := map[string]map[string]string{}
 	for _, name := range slices.Backward(appServices) {
 		env := envFor(name, map[string]string{
 			"ACCORD_LISTEN_ADDR":  grpcAddr[name],
 			"ACCORD_METRICS_ADDR": metricsAddr[name],
 		})
+		envs[name] = env
 		procs[name] = s.start(name, bins[name], env)
 	}
-	s.start("devdb", bins["accord"], map[string]string{
+	devdbEnv := map[string]string{
 		"ACCORD_DEVDB_ADDR": devdbAddr,
 		"ACCORD_DATA_DIR":   filepath.Join(tmp, "devdb"),
 		"ACCORD_LOG_FORMAT": "json",
-	}, "devdb")
+	}
+	devdb := s.start("devdb", bins["accord"], devdbEnv, "devdb")
 
 	// The health checks the containers run: "<binary> health".
 	health := func(name string) error {
@@ -307,7 +315,8 @@ func TestMultiProcess(t *testing.T) {
 		}
 		return nil
 	}
-	for _, name := range append(slices.Clone(appServices), "gateway") {
+	waitHealthy := func(t *testing.T, name string) {
+		t.Helper()
 		var last error
 		var tried time.Time
 		defer func() {
@@ -318,7 +327,7 @@ func TestMultiProcess(t *testing.T) {
 		platformtest.Eventually(t, 90*time.Second, func() bool {
 			for n, p := range procs {
 				if p.exited() {
-					t.Fatalf("%s exited before becoming healthy: %v", n, p.err)
+					t.Fatalf("%s exited: %v", n, p.err)
 				}
 			}
 			// Each try runs a process; a few a second are enough.
@@ -329,6 +338,9 @@ func TestMultiProcess(t *testing.T) {
 			last = health(name)
 			return last == nil
 		}, name, "health check")
+	}
+	for _, name := range append(slices.Clone(appServices), "gateway") {
+		waitHealthy(t, name)
 	}
 	for _, name := range appServices {
 		res, err := http.Get("http://" + metricsAddr[name] + "/healthz")
@@ -341,8 +353,35 @@ func TestMultiProcess(t *testing.T) {
 		}
 	}
 
+	var chat *chatSession
 	t.Run("sign-up and chat through the gateway", func(t *testing.T) {
-		chatScenario(t, "http://"+httpAddr)
+		chat = chatScenario(t, "http://"+httpAddr)
+	})
+	if chat == nil {
+		t.FailNow()
+	}
+
+	// The database goes away and comes back (as during a failover): the
+	// services reconnect by themselves and writes succeed again.
+	t.Run("rides out a database restart", func(t *testing.T) {
+		if !devdb.stop(10 * time.Second) {
+			t.Fatalf("devdb did not stop cleanly: %v", devdb.err)
+		}
+		devdb = s.start("devdb", bins["accord"], devdbEnv, "devdb")
+		chat.sendEventually(t, "after the database restart", 60*time.Second)
+	})
+
+	// A service crashes and its replacement takes the same address (as a
+	// restarted container does): the gateway reconnects to it.
+	t.Run("rides out a service crash", func(t *testing.T) {
+		old := procs["server"]
+		old.crashed = true
+		_ = old.cmd.Process.Kill()
+		<-old.done
+		procs["server"] = s.start("server", bins["server"], envs["server"])
+		waitHealthy(t, "server")
+		chat.sendEventually(t, "after the server crash", 60*time.Second)
+		chat.expectHistory(t, "after the server crash", "after the database restart", "hi bob, carol here", "hello from bob")
 	})
 
 	// Drain as docker stop does; every process must exit 0 in time.

@@ -13,6 +13,7 @@ import (
 
 	serverv1 "github.com/accordchat/accord/gen/accord/server/v1"
 	userv1 "github.com/accordchat/accord/gen/accord/user/v1"
+	"github.com/accordchat/accord/platform/platformtest"
 )
 
 // restClient calls the gateway's REST API with the generated messages, so
@@ -67,7 +68,7 @@ func (c restClient) call(method, path, token string, in, out proto.Message, want
 // chatScenario signs three people up and has them chat in a server, every
 // call crossing process boundaries: gateway -> user/server, and server ->
 // user for logins.
-func chatScenario(t *testing.T, base string) {
+func chatScenario(t *testing.T, base string) *chatSession {
 	c := restClient{t: t, base: base, http: &http.Client{Timeout: 15 * time.Second}}
 
 	register := func(login string) *userv1.RegisterResponse {
@@ -156,5 +157,48 @@ func chatScenario(t *testing.T, base string) {
 	c.call("GET", "/v1/servers/"+srv.GetId()+"/members", bobToken, nil, &members, 0)
 	if n := len(members.GetMembers()); n != 3 {
 		t.Errorf("members: %d, want 3", n)
+	}
+	return &chatSession{base: base, token: bobToken, channelID: ch.GetId()}
+}
+
+// chatSession is a signed-in member of a channel, for the steps that follow
+// the scenario.
+type chatSession struct {
+	base, token, channelID string
+}
+
+func (s *chatSession) client(t *testing.T) restClient {
+	return restClient{t: t, base: s.base, http: &http.Client{Timeout: 15 * time.Second}}
+}
+
+// sendEventually sends content until the suite accepts it (with one
+// request id, so retries cannot duplicate it) or timeout passes.
+func (s *chatSession) sendEventually(t *testing.T, content string, timeout time.Duration) {
+	t.Helper()
+	c := s.client(t)
+	req := &serverv1.SendMessageRequest{Content: content, RequestId: fmt.Sprintf("deploy-%d", time.Now().UnixNano())}
+	var code int
+	var tried time.Time
+	platformtest.Eventually(t, timeout, func() bool {
+		if time.Since(tried) < 250*time.Millisecond {
+			return false
+		}
+		tried = time.Now()
+		code = c.call("POST", "/v1/channels/"+s.channelID+"/messages", s.token, req, nil, -1)
+		return code == http.StatusOK
+	}, "sending", fmt.Sprintf("%q", content))
+}
+
+// expectHistory checks the newest messages of the channel, newest first.
+func (s *chatSession) expectHistory(t *testing.T, newestFirst ...string) {
+	t.Helper()
+	var history serverv1.ListMessagesResponse
+	s.client(t).call("GET", fmt.Sprintf("/v1/channels/%s/messages?page_size=%d", s.channelID, len(newestFirst)), s.token, nil, &history, 0)
+	var got []string
+	for _, m := range history.GetMessages() {
+		got = append(got, m.GetContent())
+	}
+	if fmt.Sprint(got) != fmt.Sprint(newestFirst) {
+		t.Errorf("history %q, want %q", got, newestFirst)
 	}
 }
