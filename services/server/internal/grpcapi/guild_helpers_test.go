@@ -3,12 +3,12 @@ package grpcapi_test
 import (
 	"context"
 	"fmt"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"google.golang.org/grpc"
@@ -98,6 +98,8 @@ type harness struct {
 	internal serverv1.ServerInternalServiceClient
 	service  context.Context // a service token's context
 	n        int
+	// userIDs and serverIDs are what the test made, for snapshot.
+	userIDs, serverIDs []string
 }
 
 type acct struct {
@@ -135,6 +137,7 @@ func (h *harness) newUser(name string) acct {
 	h.n++
 	id := platformtest.NewID()
 	login := fmt.Sprintf("%s%d", name, h.n)
+	h.userIDs = append(h.userIDs, id)
 	h.users.add(guild.UserInfo{ID: id, Login: login, DisplayName: strings.ToUpper(name)})
 	return acct{id: id, login: login, ctx: h.env.Ctx(h.env.UserToken(id))}
 }
@@ -145,6 +148,7 @@ func (h *harness) createServer(u acct, name string) (*serverv1.Server, *serverv1
 	if err != nil {
 		h.t.Fatalf("CreateServer: %v", err)
 	}
+	h.serverIDs = append(h.serverIDs, r.GetServer().GetId())
 	return r.GetServer(), r.GetChannel()
 }
 
@@ -198,14 +202,28 @@ func (h *harness) snapshot() string {
 			fmt.Fprintf(&b, "%s %s\n", c, d.String())
 		}
 	}
-	keys, err := h.env.Redis.Keys(ctx, h.env.Prefix+"*").Result()
-	if err != nil {
-		h.t.Fatal(err)
+	// The streams of every user and server the test made (KEYS would walk
+	// the whole shared Redis).
+	log := events.NewLog(h.env.Redis, h.env.Prefix)
+	var keys []string
+	for _, id := range h.userIDs {
+		keys = append(keys, log.Key(events.UserScope(id)))
 	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		n, _ := h.env.Redis.XLen(ctx, k).Result()
-		fmt.Fprintf(&b, "%s %d\n", k, n)
+	for _, id := range h.serverIDs {
+		keys = append(keys, log.Key(events.ServerScope(id)))
+	}
+	pipe := h.env.Redis.Pipeline()
+	lens := make([]*redis.IntCmd, len(keys))
+	for i, k := range keys {
+		lens[i] = pipe.XLen(ctx, k)
+	}
+	if len(keys) > 0 {
+		if _, err := pipe.Exec(ctx); err != nil {
+			h.t.Fatal(err)
+		}
+	}
+	for i, k := range keys {
+		fmt.Fprintf(&b, "%s %d\n", k, lens[i].Val())
 	}
 	return b.String()
 }
