@@ -112,8 +112,7 @@ func (s *suite) start(name, bin string, env map[string]string, args ...string) *
 // did not exit cleanly.
 func (s *suite) stopAll(grace time.Duration) (unclean []string) {
 	s.mu.Lock()
-	procs := slices.Clone(s.procs)
-	s.procs = nil
+	procs := slices.Clone(s.procs) // kept, so their logs can still be shown
 	s.mu.Unlock()
 	slices.Reverse(procs)
 	var wg sync.WaitGroup
@@ -198,10 +197,11 @@ func buildBinaries(t *testing.T) map[string]string {
 // environment its compose service gets (container names and ports mapped to
 // loopback ports, the Mongo replica set to an `accord devdb` process, Redis
 // to the test Redis with a prefix of its own, the secret to a key file). The
-// database starts last, so the services must ride out its absence. Then it
+// database starts last, once the services have found it missing. Then it
 // waits for every health check, the same commands the containers run, plays
-// a sign-up-and-chat scenario through the gateway, and checks that every
-// process drains and exits 0 on SIGTERM.
+// a sign-up-and-chat scenario through the gateway, restarts the database and
+// crashes a service to see the suite recover, and checks that every process
+// drains and exits 0 on SIGTERM.
 func TestMultiProcess(t *testing.T) {
 	project := loadCompose(t)
 	bins := buildBinaries(t)
@@ -290,6 +290,20 @@ func TestMultiProcess(t *testing.T) {
 		})
 		envs[name] = env
 		procs[name] = s.start(name, bins[name], env)
+	}
+	// Only once the services that use MongoDB have found it missing does the
+	// database start: they must recover on their own.
+	for _, name := range appServices {
+		if !usesMongo[name] {
+			continue
+		}
+		p := procs[name]
+		platformtest.Eventually(t, 60*time.Second, func() bool {
+			if p.exited() {
+				t.Fatalf("%s exited while the database was missing: %v\n%s", name, p.err, p.log)
+			}
+			return strings.Contains(p.log.String(), "mongo not ready")
+		}, name, "to retry the missing database")
 	}
 	devdbEnv := map[string]string{
 		"ACCORD_DEVDB_ADDR": devdbAddr,
