@@ -3,6 +3,7 @@ package guild
 import (
 	"context"
 	"errors"
+	"sync"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
@@ -139,9 +140,19 @@ func (s *Service) DeleteServer(ctx context.Context, caller, serverID string) err
 		return err
 	}
 	s.publish(ctx, events.ServerScope(serverID), &serverv1.Event{Payload: &serverv1.Event_ServerDeleted{ServerDeleted: &serverv1.ServerDeleted{ServerId: serverID}}})
+	// A big server has thousands of members: tell them a few at a time
+	// rather than one round trip after another.
+	sem := make(chan struct{}, 16)
+	var wg sync.WaitGroup
 	for _, u := range users {
-		s.publish(ctx, events.UserScope(u), serverLeft(serverID, "deleted"))
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			s.publish(ctx, events.UserScope(u), serverLeft(serverID, "deleted"))
+		}()
 	}
+	wg.Wait()
 	return nil
 }
 
