@@ -5,6 +5,7 @@ go 1.26.0
 require (
 	github.com/accordchat/accord/gen v0.0.0
 	github.com/accordchat/accord/platform v0.0.0
+	github.com/accordchat/accord/services/user v0.0.0
 	github.com/redis/go-redis/v9 v9.23.0
 	go.mongodb.org/mongo-driver/v2 v2.10.0
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20261019180522-ce908d29299b
@@ -84,4 +85,5 @@ require (
 replace (
 	github.com/accordchat/accord/gen => ../../gen
 	github.com/accordchat/accord/platform => ../../platform
+	github.com/accordchat/accord/services/user => ../user
 )
