@@ -392,6 +392,19 @@ func TestMultiProcess(t *testing.T) {
 		old.crashed = true
 		_ = old.cmd.Process.Kill()
 		<-old.done
+		// The container health checks must notice: the gateway's reports
+		// the missing service, the service's own fails.
+		if err := health("server"); err == nil {
+			t.Error("server health passes with the server killed")
+		}
+		var tried time.Time
+		platformtest.Eventually(t, 30*time.Second, func() bool {
+			if time.Since(tried) < 200*time.Millisecond {
+				return false
+			}
+			tried = time.Now()
+			return health("gateway") != nil
+		}, "the gateway health check to fail without the server")
 		procs["server"] = s.start("server", bins["server"], envs["server"])
 		waitHealthy(t, "server")
 		chat.sendEventually(t, "after the server crash", 60*time.Second)
