@@ -7,8 +7,6 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
-
-	"github.com/accordchat/accord/platform/events"
 )
 
 // Activity entry kinds.
@@ -125,28 +123,6 @@ func (s *Store) applyArgs(group, id string, e Entry, now time.Time) []any {
 		args = append(args, x.typ, x.suffix, x.member, x.expireAt)
 	}
 	return args
-}
-
-// Apply counts entries directly, without a consumer group guard. It is for
-// loading counters in bulk (benchmarks, imports); the consumer uses
-// ApplyStream, which counts each stream entry once.
-func (s *Store) Apply(ctx context.Context, entries []Entry, now time.Time) error {
-	const batch = 1000
-	for len(entries) > 0 {
-		n := min(batch, len(entries))
-		if err := applyScript.Load(ctx, s.rdb).Err(); err != nil {
-			return fmt.Errorf("apply counters: %w", err)
-		}
-		pipe := s.rdb.Pipeline()
-		for _, e := range entries[:n] {
-			applyScript.EvalSha(ctx, pipe, []string{s.prefix + events.Activity, s.curKey()}, s.applyArgs("", "", e, now)...)
-		}
-		if _, err := pipe.Exec(ctx); err != nil {
-			return fmt.Errorf("apply counters: %w", err)
-		}
-		entries = entries[n:]
-	}
-	return nil
 }
 
 // StreamEntry is a pending entry of a stream read through a consumer group;

@@ -58,13 +58,11 @@ var (
 	// Increments commute, because replicas may apply a deletion before its
 	// creation: a count may dip below zero for a moment (reads skip it),
 	// and a member is removed only when its count is exactly zero.
-	// KEYS: stream, cur. ARGV: group ("" = no guard), id, base, delta,
+	// KEYS: stream, cur. ARGV: group, id, base, delta,
 	// then (type, suffix, member, expireAt) quads; type "z" is a sorted
 	// set, "h" a hash, "w" a materialized window (only if it exists).
 	applyScript = redis.NewScript(`
-if ARGV[1] ~= '' then
-  if redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
-end
+if redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
 local gen = redis.call('GET', KEYS[2]) or '0'
 local base = ARGV[3] .. gen .. ':'
 local delta = tonumber(ARGV[4])
