@@ -45,7 +45,8 @@ func (s *Service) allow(ctx context.Context, userID, channelID string) error {
 	wait, err := rateScript.Run(ctx, s.rdb, []string{key},
 		s.cfg.RateWindow.Milliseconds(), s.cfg.RateLimit, token()).Int64()
 	if err != nil {
-		return err
+		s.log.ErrorContext(ctx, "rate limit check failed", "err", err)
+		return errs.Unavailable("sending is unavailable; retry")
 	}
 	if wait > 0 {
 		d := time.Duration(wait) * time.Millisecond
@@ -107,7 +108,11 @@ func (s *Service) lockChannel(ctx context.Context, channelID string) (*channelLo
 		res, err := lockScript.Run(ctx, s.rdb, l.keys, l.tok, lockTTL.Milliseconds()).Slice()
 		if err != nil {
 			local.Unlock()
-			return nil, err
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			s.log.ErrorContext(ctx, "channel lock failed", "err", err)
+			return nil, errs.Unavailable("sending is unavailable; retry")
 		}
 		if n, _ := res[0].(int64); n == 1 {
 			l.last, _ = res[1].(string)

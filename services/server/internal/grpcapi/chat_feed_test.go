@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -399,4 +401,81 @@ func TestFeedSlowSubscriber(t *testing.T) {
 		t.Fatal(fast.err)
 	}
 	_ = feed.ErrTooSlow
+}
+
+// TestFeedSurvivesRedisReconnect kills the instance's Redis connections
+// (as a Redis restart would) while a stream is open: the reader reconnects
+// and continues from its last ids, so nothing is lost or repeated.
+func TestFeedSurvivesRedisReconnect(t *testing.T) {
+	w := newWorld(t)
+	name := "accord-test-" + platformtest.RandomHex(4)
+	opts, err := redis.ParseURL(platformtest.RedisURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.ClientName = name
+	w.rdb = redis.NewClient(opts)
+	t.Cleanup(func() { _ = w.rdb.Close() })
+	c := w.instance()
+	alice, bob := w.user("Alice"), w.user("Bob")
+	srv := w.server(alice)
+	w.member(srv, bob, serverv1.Role_ROLE_MEMBER)
+	ch := w.channel(srv)
+	s := openStream(t, c, w.streamCtx(bob))
+	s.awaitPing(t, w, bob, "ready")
+
+	send := func(k int) {
+		t.Helper()
+		// A send may meet a killed connection; the client retries on a new one.
+		platformtest.Eventually(t, 10*time.Second, func() bool {
+			_, err := c.SendMessage(w.ctx(alice), &serverv1.SendMessageRequest{ChannelId: ch, Content: fmt.Sprint(k), RequestId: fmt.Sprint("k", k)})
+			return err == nil
+		}, "send", fmt.Sprint(k))
+	}
+	for k := range 5 {
+		send(k)
+	}
+	killed := killClients(t, w.env.Redis, name)
+	if killed == 0 {
+		t.Fatal("no connection to kill")
+	}
+	for k := 5; k < 10; k++ {
+		send(k)
+	}
+	killClients(t, w.env.Redis, name)
+	for k := 10; k < 15; k++ {
+		send(k)
+	}
+	platformtest.Eventually(t, 20*time.Second, func() bool { return len(s.created()) >= 15 }, "all 15 messages")
+	for i, m := range s.created() {
+		if m.GetContent() != fmt.Sprint(i) {
+			t.Fatalf("event %d is %q", i, m.GetContent())
+		}
+	}
+	if len(s.created()) != 15 {
+		t.Fatalf("got %d events, want 15", len(s.created()))
+	}
+}
+
+// killClients closes every Redis connection named name.
+func killClients(t *testing.T, rdb *redis.Client, name string) int {
+	t.Helper()
+	list, err := rdb.ClientList(context.Background()).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, line := range strings.Split(list, "\n") {
+		if !strings.Contains(line, " name="+name+" ") {
+			continue
+		}
+		for _, f := range strings.Fields(line) {
+			if id, ok := strings.CutPrefix(f, "id="); ok {
+				if err := rdb.Do(context.Background(), "CLIENT", "KILL", "ID", id).Err(); err == nil {
+					n++
+				}
+			}
+		}
+	}
+	return n
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
@@ -45,6 +46,8 @@ type world struct {
 	log    *events.Log
 	tokens map[string]string
 	mu     sync.Mutex
+	// rdb, when set, is the instances' Redis client instead of env.Redis.
+	rdb *redis.Client
 }
 
 type worldOpt func(*grpcapi.ChatOptions)
@@ -71,7 +74,11 @@ func (w *world) instance() serverv1.ServerServiceClient {
 
 func (w *world) instanceAPI() (serverv1.ServerServiceClient, *grpcapi.ChatAPI) {
 	ctx, cancel := context.WithCancel(context.Background())
-	api, err := grpcapi.NewChatAPIWith(ctx, w.env.Deps("server"), w.opts)
+	d := w.env.Deps("server")
+	if w.rdb != nil {
+		d.Redis = w.rdb
+	}
+	api, err := grpcapi.NewChatAPIWith(ctx, d, w.opts)
 	if err != nil {
 		w.t.Fatal(err)
 	}
