@@ -38,7 +38,7 @@ func BenchmarkSend(b *testing.B) {
 			b.Fatal(err)
 		}
 		var n atomic.Int64
-		b.SetParallelism(2)
+		b.SetParallelism(8)
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
 				k := n.Add(1)
@@ -54,7 +54,7 @@ func BenchmarkSend(b *testing.B) {
 	b.Run("send_message", func(b *testing.B) {
 		ctx := w.ctx(alice)
 		var n atomic.Int64
-		b.SetParallelism(2)
+		b.SetParallelism(8)
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
 				k := n.Add(1)
@@ -157,10 +157,35 @@ func fanout(b *testing.B, n int) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var wg sync.WaitGroup
+	var streamErr atomic.Pointer[error]
+	setup := time.Now()
 	for i := range users {
 		users[i] = w.user(fmt.Sprint("u", i))
 		w.member(srv, users[i], serverv1.Role_ROLE_MEMBER)
 	}
+	got := 0
+	// Typing from the owner proves a stream subscribed.
+	awaitReady := func(upto int) {
+		for got < upto {
+			if e := streamErr.Load(); e != nil {
+				b.Fatalf("a stream ended after %d were live: %v", got, *e)
+			}
+			if _, err := c.SendTyping(w.ctx(owner), &serverv1.SendTypingRequest{ChannelId: ch}); err != nil {
+				b.Fatal(err)
+			}
+			// Drain every ready stream before typing again.
+			for drained := false; !drained && got < upto; {
+				select {
+				case <-ready:
+					got++
+				case <-time.After(50 * time.Millisecond):
+					drained = true
+				}
+			}
+		}
+	}
+	// Streams connect in waves of 100: a thousand at once is a reconnect
+	// storm, which the embedded test database answers too slowly.
 	for i := range users {
 		st, err := c.StreamEvents(auth.WithBearer(ctx, w.tokens[users[i]]), &serverv1.StreamEventsRequest{})
 		if err != nil {
@@ -173,6 +198,9 @@ func fanout(b *testing.B, n int) {
 			for {
 				r, err := st.Recv()
 				if err != nil {
+					if ctx.Err() == nil {
+						streamErr.CompareAndSwap(nil, &err)
+					}
 					return
 				}
 				if first {
@@ -188,18 +216,11 @@ func fanout(b *testing.B, n int) {
 				}
 			}
 		}()
-	}
-	// Typing from the owner proves every stream subscribed.
-	for got := 0; got < n; {
-		if _, err := c.SendTyping(w.ctx(owner), &serverv1.SendTypingRequest{ChannelId: ch}); err != nil {
-			b.Fatal(err)
-		}
-		select {
-		case <-ready:
-			got++
-		case <-time.After(50 * time.Millisecond):
+		if (i+1)%100 == 0 || i == n-1 {
+			awaitReady(i + 1)
 		}
 	}
+	b.Logf("n=%d: all live after %v", n, time.Since(setup))
 	b.ResetTimer()
 	start := time.Now()
 	sent := 0
