@@ -26,6 +26,9 @@ import (
 // ErrTooSlow ends a subscriber whose queue overflowed.
 var ErrTooSlow = errs.ResourceExhausted(0, "too slow; resume with your cursors").WithReason("SUBSCRIBER_TOO_SLOW")
 
+// ErrShuttingDown ends every subscriber when the hub stops.
+var ErrShuttingDown = errs.Unavailable("server shutting down; resume with your cursors").WithReason("FEED_SHUTTING_DOWN")
+
 // Options tune a Hub.
 type Options struct {
 	// Block is how long one XREAD waits; newly added scopes join the read
@@ -220,6 +223,20 @@ func (h *Hub) Run(ctx context.Context) error {
 	}()
 	h.runStreams(ctx)
 	wg.Wait()
+	// Without a reader nothing more would arrive: end every stream so that
+	// clients resume elsewhere instead of waiting on a silent feed, and so
+	// that a graceful stop is not held up by open streams.
+	h.mu.Lock()
+	var all []*Sub
+	for _, st := range h.scopes {
+		for s := range st.subs {
+			all = append(all, s)
+		}
+	}
+	for _, s := range all {
+		h.endLocked(s, ErrShuttingDown)
+	}
+	h.mu.Unlock()
 	return ctx.Err()
 }
 

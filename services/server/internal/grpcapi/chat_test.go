@@ -446,3 +446,59 @@ func TestTyping(t *testing.T) {
 		t.Fatalf("typing was stored: %v", n)
 	}
 }
+
+func TestHistoryPaging(t *testing.T) {
+	w := newWorld(t)
+	c := w.instance()
+	alice := w.user("Alice")
+	srv := w.server(alice)
+	ch, noise := w.channel(srv), w.channel(srv)
+	var docs []any
+	var ids []string // oldest first
+	for i := range 150 {
+		d := chat.MessageDoc{ID: bson.NewObjectID(), ServerID: srv, ChannelID: ch, AuthorID: alice, Content: fmt.Sprint(i), CreatedAt: time.Now()}
+		ids = append(ids, d.ID.Hex())
+		docs = append(docs, d, chat.MessageDoc{ID: bson.NewObjectID(), ServerID: srv, ChannelID: noise, AuthorID: alice, Content: "noise", CreatedAt: time.Now()})
+	}
+	if _, err := w.env.DB.Collection(access.Messages).InsertMany(context.Background(), docs); err != nil {
+		t.Fatal(err)
+	}
+	ctx := w.ctx(alice)
+	for _, tc := range []struct {
+		name  string
+		req   *serverv1.ListMessagesRequest
+		first string
+		n     int
+		more  bool
+	}{
+		{"default page", &serverv1.ListMessagesRequest{ChannelId: ch}, ids[149], 50, true},
+		{"clamped to 100", &serverv1.ListMessagesRequest{ChannelId: ch, PageSize: 1000}, ids[149], 100, true},
+		{"before the 10th", &serverv1.ListMessagesRequest{ChannelId: ch, Before: ids[10], PageSize: 100}, ids[9], 10, false},
+		{"after the 100th", &serverv1.ListMessagesRequest{ChannelId: ch, After: ids[99], PageSize: 20}, ids[119], 20, true},
+		{"after the newest", &serverv1.ListMessagesRequest{ChannelId: ch, After: ids[149]}, "", 0, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r, err := c.ListMessages(ctx, tc.req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ms := r.GetMessages()
+			first := ""
+			if len(ms) > 0 {
+				first = ms[0].GetId()
+			}
+			if len(ms) != tc.n || r.GetHasMore() != tc.more || first != tc.first {
+				t.Fatalf("got %d (more %v), first %q; want %d (more %v), first %q", len(ms), r.GetHasMore(), first, tc.n, tc.more, tc.first)
+			}
+			for i := 1; i < len(ms); i++ {
+				if ms[i-1].GetId() <= ms[i].GetId() || ms[i].GetChannelId() != ch || ms[i].GetAuthorName() != "Alice" {
+					t.Fatalf("page not newest first in this channel at %d", i)
+				}
+			}
+		})
+	}
+	all := history(t, c, ctx, ch)
+	if len(all) != 150 || all[0].GetId() != ids[149] || all[149].GetId() != ids[0] {
+		t.Fatalf("paged %d messages", len(all))
+	}
+}
