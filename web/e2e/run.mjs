@@ -1,4 +1,4 @@
-/* global window */
+/* global window, document */
 // Browser test of the web app against a running all-in-one (ACCORD_URL).
 // Two users in two browser contexts sign up, befriend, chat privately, create
 // a server, invite, join, chat in a channel, see presence and typing, refresh
@@ -104,6 +104,11 @@ async function main() {
     p.on('pageerror', (e) => errors.push(`${who}: ${e.message}`))
     p.on('dialog', (d) => d.accept())
     if (process.env.E2E_DEBUG) {
+      p.on('console', (m) => console.log(`    ${who} console: ${m.text()}`))
+      await p.addInitScript(() => document.addEventListener('visibilitychange', () => console.log('visibility ' + document.visibilityState)))
+      p.on('requestfailed', (r) => console.log(`    ${who} request failed: ${r.method()} ${r.url()} ${r.failure()?.errorText}`))
+      p.on('request', (r) => r.url().includes('markRead') && console.log(`    ${who} request ${r.method()} ${r.url()} ${r.postData()}`))
+      p.on('response', (r) => r.url().includes('markRead') && console.log(`    ${who} ${r.request().method()} ${r.url()} ${r.status()}`))
       p.on('websocket', (ws) => {
         ws.on('framereceived', (f) => console.log(`    ${who} < ${String(f.payload).slice(0, 240)}`))
         ws.on('framesent', (f) => console.log(`    ${who} > ${String(f.payload).slice(0, 120)}`))
@@ -248,11 +253,15 @@ async function main() {
     await waitForMessage(b, 'sent during the refresh')
     await waitForMessage(b, 'sent after the refresh')
     const want = ['hey everyone', 'welcome, bob!', 'thanks!', 'survives a blip', 'sent during the refresh', 'sent after the refresh']
-    await expectEventually(async () => JSON.stringify(await messageContents(b)) === JSON.stringify(want), 'bob to see each message once')
+    let seen = []
+    await expectEventually(async () => JSON.stringify((seen = await messageContents(b))) === JSON.stringify(want), 'bob to see each message once').catch((e) => {
+      throw new Error(`${e.message}; saw ${JSON.stringify(seen)}`)
+    })
     await shot(b, '07-after-refresh')
 
     step('unread badges count messages in other places')
     await b.getByRole('link', { name: /Home/ }).click()
+    await b.getByRole('heading', { name: 'Friends' }).waitFor({ timeout: TIMEOUT })
     await sendMessage(a, 'unread one')
     await sendMessage(a, 'unread two')
     const icon = b.getByTestId('server-icon').first()
@@ -315,6 +324,7 @@ async function main() {
       }
       return ch.id
     })
+    if (process.env.E2E_DEBUG) console.log('    history channel', historyId)
     await b.locator(`a[href$="${historyId}"]`).click()
     await waitForMessage(b, 'history 60')
     const list = b.getByTestId('message-list')
@@ -349,6 +359,31 @@ async function main() {
     // What bob read before stays read after the refresh (the markers reached the server).
     await expectEventually(async () => (await b.locator('.rail .badge').count()) === 0, 'no unread badges after reopening', 5000)
     await shot(b, '13-narrow')
+
+    step('alice sets do not disturb; bob sees her dot turn red')
+    await a.getByLabel('Your status').selectOption('STATUS_DND')
+    await b.getByRole('button', { name: 'Show member list' }).click()
+    await expectEventually(async () => (await presenceOfMember(b, alice.login)) === 'dnd', "alice's red dot")
+    await a.getByLabel('Your status').selectOption('STATUS_ONLINE')
+    await expectEventually(async () => (await presenceOfMember(b, alice.login)) === 'online', "alice's green dot again")
+
+    step('alice kicks bob; the server leaves his rail at once')
+    await a.getByTestId('server-icon').first().click()
+    await a.getByRole('button', { name: 'Server settings' }).click()
+    await a.getByRole('tab', { name: 'Members' }).click()
+    await a.locator('[data-testid=settings-member]').filter({ hasText: bob.login }).getByRole('button', { name: 'Kick' }).click()
+    await expectEventually(async () => (await b.getByTestId('server-icon').count()) === 0, "the server to leave bob's rail")
+    await a.getByRole('button', { name: 'Close' }).click()
+
+    step('alice blocks bob from her friends list')
+    await a.getByRole('link', { name: /Home/ }).click()
+    await a.getByRole('tab', { name: 'All' }).click()
+    await a.locator(`[data-testid=friend-row][data-login="${bob.login}"]`).getByRole('button', { name: 'Block' }).click()
+    await a.getByRole('tab', { name: 'Blocked' }).click()
+    await a.locator(`[data-testid=friend-row][data-login="${bob.login}"]`).waitFor({ timeout: TIMEOUT })
+    await b.getByRole('link', { name: /Home/ }).click()
+    await b.getByRole('tab', { name: 'All' }).click()
+    await expectEventually(async () => (await b.locator(`[data-testid=friend-row][data-login="${alice.login}"]`).count()) === 0, 'alice to leave bob\'s friends')
 
     step('sign out returns to the sign-in screen and stays signed out after a refresh')
     await b.getByRole('button', { name: 'Sign out' }).click()

@@ -143,7 +143,7 @@ export class Accord {
   deleteMessage = (channelId: string, messageId: string) =>
     this.http.del(`/v1/channels/${e(channelId)}/messages/${e(messageId)}`)
   markRead = (channelId: string, message_id: string) =>
-    this.http.post<{ read_state: ReadState }>(`/v1/channels/${e(channelId)}:markRead`, { message_id })
+    this.http.post<{ read_state: ReadState }>(`/v1/channels/${e(channelId)}:markRead`, { message_id }, true)
   listReadStates = (server_id?: string) =>
     this.http.get<{ read_states?: ReadState[] }>('/v1/readStates', { server_id }).then((r) => r.read_states ?? [])
   sendTyping = (channelId: string) => this.http.post(`/v1/channels/${e(channelId)}:typing`)

@@ -252,8 +252,8 @@ export class ApiClient {
   get<T>(path: string, query?: Query): Promise<T> {
     return this.call<T>('GET', path, { query })
   }
-  post<T>(path: string, body: unknown = {}): Promise<T> {
-    return this.call<T>('POST', path, { body })
+  post<T>(path: string, body: unknown = {}, keepalive = false): Promise<T> {
+    return this.call<T>('POST', path, { body, keepalive })
   }
   patch<T>(path: string, body: unknown): Promise<T> {
     return this.call<T>('PATCH', path, { body })
@@ -268,13 +268,13 @@ export class ApiClient {
     return res.blob()
   }
 
-  private async call<T>(method: string, path: string, o: { body?: unknown; query?: Query; auth?: boolean }): Promise<T> {
+  private async call<T>(method: string, path: string, o: { body?: unknown; query?: Query; auth?: boolean; keepalive?: boolean }): Promise<T> {
     const res = await this.send(method, path, o)
     const text = await res.text()
     return (text ? JSON.parse(text) : {}) as T
   }
 
-  private async send(method: string, path: string, o: { body?: unknown; query?: Query; auth?: boolean }): Promise<Response> {
+  private async send(method: string, path: string, o: { body?: unknown; query?: Query; auth?: boolean; keepalive?: boolean }): Promise<Response> {
     const auth = o.auth ?? true
     let url = this.baseUrl + path
     if (o.query) {
@@ -297,6 +297,8 @@ export class ApiClient {
           method,
           headers,
           body: o.body !== undefined ? JSON.stringify(o.body) : undefined,
+          // keepalive lets a request finish after the page is closed (read markers).
+          keepalive: o.keepalive,
         })
       } catch (e) {
         throw new ApiError(0, 'UNAVAILABLE', 'cannot reach the server: ' + (e instanceof Error ? e.message : String(e)))

@@ -24,9 +24,6 @@ export function Shell({ api, me }: { api: Accord; me: User }) {
     stateRef.current = reducer(stateRef.current, a)
     setState(stateRef.current)
   }, [])
-  const signOut = useCallback(() => {
-    void api.http.logout()
-  }, [api])
   const [ctl] = useState(
     () =>
       new Controller(api, me.id, dispatch, () => stateRef.current, () => {
@@ -35,8 +32,14 @@ export function Shell({ api, me }: { api: Accord; me: User }) {
   )
   useEffect(() => {
     ctl.start()
-    return () => ctl.stop()
+    return () => {
+      void ctl.stop()
+    }
   }, [ctl])
+  // The socket closes first: it ends the presence session, which needs the session's token.
+  const signOut = useCallback(() => {
+    void ctl.stop().then(() => api.http.logout())
+  }, [api, ctl])
 
   const route = useRoute()
   const [settingsFor, setSettingsFor] = useState<string | null>(null)
@@ -108,9 +111,9 @@ export function Shell({ api, me }: { api: Accord; me: User }) {
     return () => document.removeEventListener('visibilitychange', on)
   }, [])
   useEffect(() => {
-    if (!channelId || !lastId || !visible) return
-    const t = setTimeout(() => ctl.markRead(channelId), 300)
-    return () => clearTimeout(t)
+    // At once rather than debounced: timers of a page without focus may be throttled for
+    // seconds, and the marker must land before the tab goes away.
+    if (channelId && lastId && visible) ctl.markRead(channelId)
   }, [ctl, channelId, lastId, visible])
 
   useEffect(() => {

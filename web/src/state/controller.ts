@@ -58,9 +58,10 @@ export class Controller {
     void this.loadAll()
   }
 
-  stop(): void {
+  /** stop closes the socket; the promise settles once it is closed. */
+  stop(): Promise<void> {
     this.started = false
-    this.socket.stop()
+    return this.socket.stop()
   }
 
   private hadCursors = false
@@ -267,13 +268,28 @@ export class Controller {
         create_time: new Date().toISOString(),
       },
     })
-    await this.deliver(request_id)
+    await this.enqueue(channelId, request_id)
+  }
+
+  /** Sends per channel, one at a time: a retried message never lands after a later one. */
+  private sendChains = new Map<string, Promise<void>>()
+
+  private enqueue(channelId: string, requestId: string): Promise<void> {
+    const prev = this.sendChains.get(channelId) ?? Promise.resolve()
+    const next = prev.then(() => this.deliver(requestId))
+    this.sendChains.set(channelId, next)
+    void next.finally(() => {
+      if (this.sendChains.get(channelId) === next) this.sendChains.delete(channelId)
+    })
+    return next
   }
 
   /** retry sends a failed message again with its original request id. */
   async retry(requestId: string): Promise<void> {
+    const p = this.getState().pending[requestId]
+    if (!p) return
     this.dispatch({ type: 'pendingRetry', requestId })
-    await this.deliver(requestId)
+    await this.enqueue(p.channel_id, requestId)
   }
 
   /** dispatchRelationship applies a relationship a REST call answered with. */
@@ -305,6 +321,7 @@ export class Controller {
         return
       } catch (e) {
         if (e instanceof ApiError && e.transient && attempt < SEND_RETRIES) {
+          console.warn('send failed; retrying with the same request id', e.message)
           await new Promise((r) => setTimeout(r, Math.min(8000, 500 * 2 ** attempt)))
           continue
         }
@@ -344,9 +361,9 @@ export class Controller {
     if (!idAfter(last, this.sentRead.get(channelId))) return
     this.sentRead.set(channelId, last)
     this.dispatch({ type: 'read', channelId, messageId: last })
-    if (!this.socket.send({ type: 'mark_read', channel_id: channelId, message_id: last })) {
-      void this.api.markRead(channelId, last).catch(() => this.sentRead.delete(channelId))
-    }
+    // REST rather than the socket's mark_read: a keepalive request still lands when
+    // the tab is closed right after reading, and a refusal is seen (and retried later).
+    void this.api.markRead(channelId, last).catch(() => this.sentRead.delete(channelId))
   }
 
   setStatus(status: Status): void {

@@ -226,6 +226,17 @@ describe('unread counting', () => {
     expect(unreadOfChannel(s, CH)).toBe(0)
   })
 
+  it('keeps messages counted after a late read marker event', () => {
+    let s = run([{ type: 'activeChannel', channelId: CH }, ev({ message_created: msg(1) }), { type: 'activeChannel', channelId: null }])
+    s = run([ev({ message_created: msg(2) }), ev({ message_created: msg(3) })], s)
+    expect(unreadOfChannel(s, CH)).toBe(2)
+    // The server's answer to the read of message 1 arrives after 2 and 3.
+    s = run([{ type: 'event', event: { scope: 'user:' + ME, cursor: String(++cursor), read_state_updated: rs({ last_read_message_id: mid(1), last_message_id: mid(1), unread_count: 0 }) } }], s)
+    expect(unreadOfChannel(s, CH)).toBe(2)
+    s = run([ev({ message_created: msg(4) })], s)
+    expect(unreadOfChannel(s, CH)).toBe(3)
+  })
+
   it('uncounts a deleted unread message and caps at 100', () => {
     let s = run([ev({ message_created: msg(1) }), ev({ message_created: msg(2) })])
     s = run([ev({ message_deleted: { server_id: SRV, channel_id: CH, message_id: mid(2) } })], s)

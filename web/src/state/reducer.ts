@@ -16,7 +16,7 @@ import type {
   User,
 } from '../api/types'
 import type { SocketStatus } from '../ws/client'
-import { countDeletedMessage, countNewMessage, idAfter, markRead } from './unread'
+import { countDeletedMessage, countNewMessage, idAfter, markRead, UNREAD_CAP } from './unread'
 
 /** ChannelMessages is the loaded part of one channel's history. */
 export interface ChannelMessages {
@@ -305,7 +305,20 @@ export function applyEvent(s: State, ev: AccordEvent, now: number = Date.now()):
     const old = s.readStates[rs.channel_id]
     // The marker never moves back; an older event (replay) must not undo a newer read.
     if (old && idAfter(old.last_read_message_id, rs.last_read_message_id)) return s
-    return { ...s, readStates: { ...s.readStates, [rs.channel_id]: { ...old, ...rs, unread_count: rs.unread_count ?? 0 } } }
+    const next: ReadState = { ...old, ...rs, unread_count: rs.unread_count ?? 0 }
+    if (old && idAfter(old.last_message_id, rs.last_message_id)) {
+      // The event is older than messages already counted here: add those back on top of it.
+      const ch = s.messages[rs.channel_id]
+      let extra = 0
+      for (const id of ch?.ids ?? []) {
+        const m = ch!.byId[id]
+        if (idAfter(id, rs.last_message_id) && idAfter(id, rs.last_read_message_id) && m.author_id !== s.me?.id) extra++
+      }
+      next.last_message_id = old.last_message_id
+      next.unread_count = Math.min(UNREAD_CAP, (rs.unread_count ?? 0) + extra)
+    }
+    if (rs.channel_id === s.activeChannel) next.unread_count = 0
+    return { ...s, readStates: { ...s.readStates, [rs.channel_id]: next } }
   }
   if (ev.typing) {
     const t = ev.typing

@@ -140,20 +140,25 @@ export class EventSocket {
     this.connect()
   }
 
-  /** stop closes the socket for good (sign-out, unmount). */
-  stop(): void {
+  /** stop closes the socket for good (sign-out, unmount); the promise settles when it is closed (at most 1 s). */
+  stop(): Promise<void> {
     this.stopped = true
     this.ready = false
     this.o.clearTimer(this.retryTimer)
     this.o.clearTimer(this.pingTimer)
     const ws = this.ws
     this.ws = null
-    if (ws) {
-      ws.onclose = null
-      ws.onmessage = null
-      ws.close(1000, 'bye')
-    }
     this.setStatus('closed')
+    if (!ws) return Promise.resolve()
+    ws.onmessage = null
+    return new Promise((resolve) => {
+      const t = setTimeout(resolve, 1000)
+      ws.onclose = () => {
+        clearTimeout(t)
+        resolve()
+      }
+      ws.close(1000, 'bye')
+    })
   }
 
   /** send delivers a frame now, or after the next ready for state-setting frames. */
