@@ -72,6 +72,9 @@ export ACCORD_REDIS_PREFIX="webtest$$:"
 export ACCORD_OPERATORS="${ACCORD_OPERATORS:-}"
 # The browser test posts a long history quickly.
 export ACCORD_MESSAGE_RATE_LIMIT=0
+# Short-lived access tokens, so the run also covers token refresh (REST and the
+# socket's token frame) while the app is in use.
+export ACCORD_ACCESS_TOKEN_TTL=75s
 
 (cd "$root" && go build -o "$tmp/accord" ./cmd/accord) || { fail "go build ./cmd/accord"; finish; exit 1; }
 "$tmp/accord" >"$tmp/accord.log" 2>&1 &

@@ -193,6 +193,7 @@ export type ClientFrame =
   | { type: 'set_status'; status: Status }
   | { type: 'mark_read'; channel_id: string; message_id: string }
   | { type: 'watch_presence'; user_ids: string[] }
+  | { type: 'token'; token: string }
 
 export type ServerFrame =
   | { type: 'ready'; user: User; session_id?: string; heartbeat_interval_ms?: number }

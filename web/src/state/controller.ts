@@ -50,10 +50,22 @@ export class Controller {
     })
   }
 
+  private unsubscribeSession: (() => void) | null = null
+  private lastToken = ''
+
   /** start loads everything and opens the socket. */
   start(): void {
     if (this.started) return
     this.started = true
+    this.lastToken = this.api.http.current?.tokens.access_token ?? ''
+    // The socket outlives the access token it was opened with: hand it each new one.
+    this.unsubscribeSession = this.api.http.onSession((s) => {
+      const token = s?.tokens.access_token
+      if (token && token !== this.lastToken) {
+        this.lastToken = token
+        this.socket.send({ type: 'token', token })
+      }
+    })
     this.socket.start()
     void this.loadAll()
   }
@@ -61,6 +73,8 @@ export class Controller {
   /** stop closes the socket; the promise settles once it is closed. */
   stop(): Promise<void> {
     this.started = false
+    this.unsubscribeSession?.()
+    this.unsubscribeSession = null
     return this.socket.stop()
   }
 
@@ -158,7 +172,8 @@ export class Controller {
   /** loadOlder fetches the page before the oldest loaded message. */
   async loadOlder(channelId: string): Promise<void> {
     const ch = this.getState().messages[channelId]
-    if (!ch || !ch.hasMore || ch.ids.length === 0) return
+    // Paging back starts from the newest page; ids that only came from events may not reach it.
+    if (!ch || !ch.loaded || !ch.hasMore || ch.ids.length === 0) return
     const key = channelId + ':older'
     if (this.loadingHistory.has(key)) return
     this.loadingHistory.add(key)

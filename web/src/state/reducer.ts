@@ -413,7 +413,7 @@ export function reducer(s: State, a: Action): State {
       return {
         ...s,
         pending,
-        messages: { ...s.messages, [a.channelId]: { ...base, byId, ids, hasMore, loaded: true } },
+        messages: { ...s.messages, [a.channelId]: { ...base, byId, ids, hasMore, loaded: base.loaded || a.mode !== 'older' } },
       }
     }
     case 'pendingAdded':

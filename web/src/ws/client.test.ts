@@ -235,3 +235,30 @@ describe('EventSocket', () => {
     expect(t.client.status).toBe('closed')
   })
 })
+
+describe('EventSocket heartbeat', () => {
+  it('pings every half interval and closes a socket whose ping goes unanswered', async () => {
+    const t = setup()
+    t.client.start()
+    await flush()
+    const s = t.sockets[0]
+    s.open()
+    s.frame({ type: 'ready', user, heartbeat_interval_ms: 2000 })
+    t.timers.advance(1000)
+    expect(s.sent.at(-1)).toMatchObject({ type: 'ping' })
+    const nonce = (s.sent.at(-1) as { nonce: string }).nonce
+    s.frame({ type: 'pong', nonce })
+    t.timers.advance(1000)
+    expect(t.client.status).toBe('open')
+    // No pong for the next ping: the socket counts as dead once an interval has passed.
+    const realNow = Date.now
+    try {
+      const start = realNow()
+      Date.now = () => start + 5000
+      t.timers.advance(1000)
+      expect(t.client.status).toBe('reconnecting')
+    } finally {
+      Date.now = realNow
+    }
+  })
+})

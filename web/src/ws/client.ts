@@ -108,7 +108,6 @@ export class EventSocket {
   private ready = false
   private retryTimer: unknown = null
   private pingTimer: unknown = null
-  private lastFrameAt = 0
   private heartbeatMs = 20_000
   private statusValue: SocketStatus = 'closed'
   private queue: ClientFrame[] = []
@@ -283,7 +282,7 @@ export class EventSocket {
     } catch {
       return
     }
-    this.lastFrameAt = Date.now()
+    this.awaitingPong = false
     switch (frame.type) {
       case 'ready': {
         const resumed = this.everReady
@@ -315,19 +314,29 @@ export class EventSocket {
     this.o.onFrame?.(frame)
   }
 
+  private lastPingAt = 0
+  /** A ping was sent and no frame has come since. */
+  private awaitingPong = false
+
   private startHeartbeat(): void {
     this.o.clearTimer(this.pingTimer)
+    this.lastPingAt = 0
+    this.awaitingPong = false
     const every = Math.max(1000, Math.floor(this.heartbeatMs / 2))
     const tick = () => {
       const ws = this.ws
       if (!ws || !this.ready) return
-      // A socket silent for three intervals is dead even if the browser has not noticed.
-      if (Date.now() - this.lastFrameAt > this.heartbeatMs * 3) {
+      // Dead when a ping went unanswered for a whole interval. Measured from the ping
+      // rather than from the last frame, so a background tab whose timers are
+      // throttled to once a minute is not taken for a dead connection.
+      if (this.awaitingPong && Date.now() - this.lastPingAt > this.heartbeatMs) {
         ws.close(4000, 'timeout')
         this.closed(ws, 4000, 'timeout')
         return
       }
-      this.send({ type: 'ping', nonce: String(Date.now()) })
+      this.lastPingAt = Date.now()
+      this.awaitingPong = true
+      this.send({ type: 'ping', nonce: String(this.lastPingAt) })
       this.pingTimer = this.o.setTimer(tick, every)
     }
     this.pingTimer = this.o.setTimer(tick, every)
