@@ -1,0 +1,308 @@
+// Command wsload measures the gateway's WebSocket fan-out through the public
+// API only: N sockets (/v1/events) of members of one server, messages sent
+// to one channel through REST, at a fixed rate and unpaced. It reports
+// deliveries per second, send-to-receive latency (p50, p99), messages lost
+// (must be 0) and the gateway's memory per idle socket.
+//
+// Everything runs on loopback: the four services in this process (embedded
+// FerretDB, the Redis at ACCORD_REDIS_URL under a fresh key prefix, removed
+// afterwards) and the gateway in a child process of its own, so that its
+// memory can be read from /proc. As a baseline the same messages are also
+// received on N gRPC StreamEvents streams opened directly on the server
+// service, bypassing the gateway.
+//
+// Usage:
+//
+//	go run ./wsload -n 100,1000 -rate 50
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/accordchat/accord/gateway"
+	"github.com/accordchat/accord/platform/app"
+	"github.com/accordchat/accord/platform/auth"
+	"github.com/accordchat/accord/platform/config"
+	"github.com/accordchat/accord/platform/devdb"
+	"github.com/accordchat/accord/platform/logging"
+	"github.com/accordchat/accord/platform/redisx"
+	"github.com/accordchat/accord/services/presence"
+	"github.com/accordchat/accord/services/server"
+	"github.com/accordchat/accord/services/stats"
+	"github.com/accordchat/accord/services/user"
+)
+
+func main() {
+	if len(os.Args) > 1 && os.Args[1] == "gateway-child" {
+		if err := runChild(); err != nil {
+			fmt.Fprintln(os.Stderr, "wsload gateway:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	var o options
+	flag.StringVar(&o.sizes, "n", "100,1000", "socket counts to measure, comma-separated (at most 5000)")
+	flag.IntVar(&o.rate, "rate", 50, "messages per second in the fixed-rate phase")
+	flag.IntVar(&o.messages, "messages", 200, "messages per phase (at most 10 per sender: the service's rate limit)")
+	flag.IntVar(&o.senders, "senders", 20, "users sending in each phase")
+	flag.DurationVar(&o.timeout, "timeout", 60*time.Second, "how long to wait for deliveries per phase")
+	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, o); err != nil {
+		fmt.Fprintln(os.Stderr, "wsload:", err)
+		os.Exit(1)
+	}
+}
+
+type options struct {
+	sizes    string
+	rate     int
+	messages int
+	senders  int
+	timeout  time.Duration
+}
+
+func run(ctx context.Context, o options) error {
+	var sizes []int
+	for _, s := range strings.Split(o.sizes, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n < 1 || n > 5000 {
+			return fmt.Errorf("-n: want counts between 1 and 5000, got %q", s)
+		}
+		sizes = append(sizes, n)
+	}
+	if o.senders < 1 || o.messages < 1 || o.messages > 10*o.senders {
+		return errors.New("-messages must be between 1 and 10 x -senders (the per-user rate limit)")
+	}
+	// Errors only: the services' own noise would drown the figures.
+	log := logging.New(os.Stderr, "text", "error")
+	sys, err := startSystem(ctx, log)
+	if err != nil {
+		return err
+	}
+	defer sys.close()
+	fmt.Printf("wsload: %d CPUs, gateway pid %d at %s\n", runtime.NumCPU(), sys.child.Process.Pid, sys.base)
+
+	w, err := buildWorld(sys, o.senders)
+	if err != nil {
+		return err
+	}
+	for _, n := range sizes {
+		if err := measure(ctx, sys, w, o, n); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// system is the running services and gateway.
+type system struct {
+	base    string // gateway http://127.0.0.1:port
+	cfg     config.Config
+	peers   *app.Peers
+	child   *exec.Cmd
+	cleanup []func()
+}
+
+func (s *system) close() {
+	for i := len(s.cleanup) - 1; i >= 0; i-- {
+		s.cleanup[i]()
+	}
+}
+
+func startSystem(ctx context.Context, log *slog.Logger) (sys *system, err error) {
+	sys = &system{}
+	defer func() {
+		if err != nil {
+			sys.close()
+		}
+	}()
+	cfg, err := config.Load(nil)
+	if err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", "wsload-")
+	if err != nil {
+		return nil, err
+	}
+	sys.cleanup = append(sys.cleanup, func() { _ = os.RemoveAll(dir) })
+	cfg.DataDir = dir
+	if os.Getenv("ACCORD_MONGO_URI") == "" {
+		db, err := devdb.Start(filepath.Join(dir, "db"), "127.0.0.1:0", log)
+		if err != nil {
+			return nil, err
+		}
+		sys.cleanup = append(sys.cleanup, db.Close)
+		cfg.MongoURI = db.URI()
+	}
+	if !redisx.Answers(cfg.RedisURL, 2*time.Second) {
+		return nil, fmt.Errorf("no Redis answers at %s (run scripts/redis.sh)", cfg.RedisURL)
+	}
+	tag := strconv.FormatInt(time.Now().UnixNano(), 36)
+	cfg.RedisPrefix = "wsload:" + tag + ":"
+	cfg.MongoDB = "wsload_" + tag
+	cfg.ShutdownTimeout = 2 * time.Second
+	lis := make([]net.Listener, 4)
+	for i := range lis {
+		if lis[i], err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+			return nil, err
+		}
+	}
+	cfg.UserAddr, cfg.ServerAddr = lis[0].Addr().String(), lis[1].Addr().String()
+	cfg.PresenceAddr, cfg.StatsAddr = lis[2].Addr().String(), lis[3].Addr().String()
+	specs := []app.Spec{user.Spec("", ""), server.Spec("", ""), presence.Spec("", ""), stats.Spec("", "")}
+	for i := range specs {
+		specs[i].Listener = lis[i]
+	}
+	shared := &app.Shared{Signer: auth.NewSigner(auth.GenerateKey())}
+	rctx, cancel := context.WithCancel(ctx)
+	ready := make(chan struct{})
+	done := make(chan error, 1)
+	go func() { done <- app.Run(rctx, cfg, log, shared, specs, func() { close(ready) }) }()
+	sys.cleanup = append(sys.cleanup, func() {
+		cancel()
+		<-done
+		dropData(cfg)
+	})
+	select {
+	case <-ready:
+	case err := <-done:
+		return nil, err
+	}
+	sys.cfg = cfg
+	if sys.peers, err = app.DialPeers(cfg); err != nil {
+		return nil, err
+	}
+	sys.cleanup = append(sys.cleanup, sys.peers.Close)
+	if err := sys.startChild(); err != nil {
+		return nil, err
+	}
+	return sys, nil
+}
+
+// startChild runs the gateway in a child process (this binary, re-executed).
+func (s *system) startChild() error {
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command(exe, "gateway-child")
+	cmd.Env = append(os.Environ(),
+		"ACCORD_USER_ADDR="+s.cfg.UserAddr, "ACCORD_SERVER_ADDR="+s.cfg.ServerAddr,
+		"ACCORD_PRESENCE_ADDR="+s.cfg.PresenceAddr, "ACCORD_STATS_ADDR="+s.cfg.StatsAddr,
+		"ACCORD_LOG_LEVEL=error")
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	s.child = cmd
+	waited := make(chan struct{})
+	stopping := make(chan struct{})
+	go func() {
+		err := cmd.Wait()
+		select {
+		case <-stopping:
+		default:
+			fmt.Fprintln(os.Stderr, "wsload: the gateway child exited:", err, cmd.ProcessState)
+		}
+		close(waited)
+	}()
+	s.cleanup = append(s.cleanup, func() {
+		close(stopping)
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-waited:
+		case <-time.After(5 * time.Second):
+			_ = cmd.Process.Kill()
+			<-waited
+		}
+	})
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		return fmt.Errorf("gateway child: %w", err)
+	}
+	go func() { _, _ = io.Copy(io.Discard, out) }()
+	s.base = "http://" + strings.TrimSpace(line)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		res, err := http.Get(s.base + "/healthz")
+		if err == nil {
+			res.Body.Close()
+			if res.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return errors.New("gateway child not healthy")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// runChild is the gateway process: it serves on a loopback port, prints the
+// address, and adds /bench/mem (heap and stacks in use after a GC).
+func runChild() error {
+	cfg, err := config.Load(nil)
+	if err != nil {
+		return err
+	}
+	log := logging.New(os.Stderr, cfg.LogFormat, cfg.LogLevel)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	peers, err := app.DialPeers(cfg)
+	if err != nil {
+		return err
+	}
+	defer peers.Close()
+	h, err := gateway.New(ctx, gateway.Options{Log: log, Peers: peers, WebDir: os.TempDir()})
+	if err != nil {
+		return err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/", h)
+	mux.HandleFunc("GET /bench/mem", func(w http.ResponseWriter, r *http.Request) {
+		runtime.GC()
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		fmt.Fprintf(w, "%d %d %d\n", m.HeapInuse+m.StackInuse, runtime.NumGoroutine(), m.Sys)
+	})
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	fmt.Println(lis.Addr().String())
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		<-ctx.Done()
+		fmt.Fprintln(os.Stderr, "wsload gateway: stopping:", context.Cause(ctx))
+		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	}()
+	if err := srv.Serve(lis); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
