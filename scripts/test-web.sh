@@ -83,6 +83,11 @@ cleanup() {
   kill "$pid" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true
   rm -rf "$tmp"
+  # Leave the shared Redis as it was: drop this run's keys.
+  if command -v redis-cli >/dev/null 2>&1; then
+    redis-cli -u "${ACCORD_REDIS_URL:-redis://127.0.0.1:6379/0}" --scan --pattern "${ACCORD_REDIS_PREFIX}*" 2>/dev/null |
+      xargs -r -n 500 redis-cli -u "${ACCORD_REDIS_URL:-redis://127.0.0.1:6379/0}" del >/dev/null 2>&1 || true
+  fi
 }
 trap cleanup EXIT
 
