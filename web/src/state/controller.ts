@@ -3,7 +3,7 @@
 // resync), and performs the user's actions with optimistic updates.
 import { ApiError, newRequestId } from '../api/client'
 import type { Accord } from '../api/accord'
-import type { AccordEvent, Message, MessagePreview, ServerFrame, Status } from '../api/types'
+import type { AccordEvent, Message, MessagePreview, Relationship, Server, ServerFrame, Status } from '../api/types'
 import { CursorStore, EventSocket, eventsUrl } from '../ws/client'
 import { channelsOf, isGuild, type Action, type State } from './reducer'
 import { idAfter } from './unread'
@@ -129,7 +129,7 @@ export class Controller {
   /** loadServer (re)loads one server's channels, members and read states. */
   async loadServer(serverId: string): Promise<void> {
     try {
-      const server = (await this.api.http.get<{ server: import('../api/types').Server }>(`/v1/servers/${serverId}`)).server
+      const server = (await this.api.http.get<{ server: Server }>(`/v1/servers/${encodeURIComponent(serverId)}`)).server
       this.dispatch({ type: 'serverUpserted', server })
       await Promise.all([
         this.loadChannels(serverId),
@@ -308,7 +308,7 @@ export class Controller {
   }
 
   /** dispatchRelationship applies a relationship a REST call answered with. */
-  dispatchRelationship(relationship: import('../api/types').Relationship): void {
+  dispatchRelationship(relationship: Relationship): void {
     this.dispatch({ type: 'relationshipUpserted', relationship })
   }
 
@@ -316,7 +316,7 @@ export class Controller {
     this.dispatch({ type: 'relationshipRemoved', userId })
   }
 
-  /** dispatchAction lets screens apply REST answers (settings) directly. */
+  /** apply lets screens fold REST answers (settings) into the state. */
   apply(a: Action): void {
     this.dispatch(a)
   }
