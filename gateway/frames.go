@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -259,6 +260,54 @@ func readyFrame(u *userv1.User, sessionID string, heartbeatMS int64) []byte {
 
 func eventFrame(ev *serverv1.Event) []byte {
 	return newFrame("event").msg("event", ev).bytes()
+}
+
+// frameCache shares the JSON of identical feed events between sockets: the
+// sockets of one channel's members each get the same message event, and
+// protobuf JSON costs several times the binary encoding that identifies it.
+// Entries are keyed by the event's deterministic binary form, so events
+// that differ in any field (a personalized payload) never share a frame.
+type frameCache struct {
+	mu   sync.Mutex
+	m    map[string][]byte
+	keys []string
+	next int
+}
+
+func newFrameCache(size int) *frameCache {
+	return &frameCache{m: make(map[string][]byte, size), keys: make([]string, size)}
+}
+
+var deterministic = proto.MarshalOptions{Deterministic: true}
+
+// eventFrame returns the event's frame; the bytes must not be modified.
+func (c *frameCache) eventFrame(ev *serverv1.Event) []byte {
+	if ev.GetCursor() == "" {
+		return eventFrame(ev) // ephemeral (typing): rarely shared, not worth a slot
+	}
+	kb, err := deterministic.Marshal(ev)
+	if err != nil {
+		return eventFrame(ev)
+	}
+	key := string(kb)
+	c.mu.Lock()
+	b, ok := c.m[key]
+	c.mu.Unlock()
+	if ok {
+		return b
+	}
+	b = eventFrame(ev)
+	c.mu.Lock()
+	if _, ok := c.m[key]; !ok {
+		if old := c.keys[c.next]; old != "" {
+			delete(c.m, old)
+		}
+		c.keys[c.next] = key
+		c.m[key] = b
+		c.next = (c.next + 1) % len(c.keys)
+	}
+	c.mu.Unlock()
+	return b
 }
 
 func presenceFrame(snapshot bool, ps []*presencev1.Presence) []byte {

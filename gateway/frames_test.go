@@ -173,3 +173,31 @@ func FuzzClientFrame(f *testing.F) {
 		}
 	})
 }
+
+func TestFrameCacheSharesOnlyIdenticalEvents(t *testing.T) {
+	c := newFrameCache(2)
+	mk := func(cursor, content string) *serverv1.Event {
+		return &serverv1.Event{Scope: "server:1", Cursor: cursor,
+			Payload: &serverv1.Event_MessageCreated{MessageCreated: &serverv1.Message{Id: "m" + cursor, Content: content}}}
+	}
+	a1, a2 := c.eventFrame(mk("1", "hi")), c.eventFrame(mk("1", "hi"))
+	if &a1[0] != &a2[0] {
+		t.Error("identical events were marshaled twice")
+	}
+	// Same scope and cursor but another payload (as a personalized event
+	// would be): never the cached frame.
+	if b := c.eventFrame(mk("1", "other")); strings.Contains(string(b), `"hi"`) {
+		t.Errorf("different event got the cached frame: %s", b)
+	}
+	c.eventFrame(mk("2", "x"))
+	c.eventFrame(mk("3", "y")) // evicts the oldest
+	if len(c.m) != 2 {
+		t.Errorf("cache holds %d entries, want 2", len(c.m))
+	}
+	for _, ev := range []*serverv1.Event{mk("1", "hi"), mk("2", "x"), {Scope: "server:1", Payload: &serverv1.Event_Typing{Typing: &serverv1.Typing{UserId: "u"}}}} {
+		var m map[string]any
+		if err := json.Unmarshal(c.eventFrame(ev), &m); err != nil || m["type"] != "event" {
+			t.Errorf("frame %v: %v", m, err)
+		}
+	}
+}

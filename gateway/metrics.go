@@ -23,6 +23,22 @@ type metrics struct {
 	eventsDelivered prometheus.Counter
 	framesSent      *prometheus.CounterVec
 	upstreamErrors  *prometheus.CounterVec
+
+	// The per-type frame counters, resolved once: the write path of every
+	// socket counts each frame.
+	frameCounters map[string]prometheus.Counter
+}
+
+// frameSent counts one frame written to a socket.
+func (m *metrics) frameSent(typ string, event bool) {
+	if event {
+		m.eventsDelivered.Inc()
+	}
+	if c, ok := m.frameCounters[typ]; ok {
+		c.Inc()
+		return
+	}
+	m.framesSent.WithLabelValues(typ).Inc()
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -64,6 +80,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	m.eventsDelivered = register(reg, m.eventsDelivered)
 	m.framesSent = register(reg, m.framesSent)
 	m.upstreamErrors = register(reg, m.upstreamErrors)
+	m.frameCounters = map[string]prometheus.Counter{}
+	for _, t := range []string{"ready", "event", "presence", "pong", "error"} {
+		m.frameCounters[t] = m.framesSent.WithLabelValues(t)
+	}
 	return m
 }
 

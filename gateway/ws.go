@@ -90,6 +90,7 @@ type wsHandler struct {
 	users    userv1.UserServiceClient
 	servers  serverv1.ServerServiceClient
 	presence presencev1.PresenceServiceClient
+	frames   *frameCache
 }
 
 func newWSHandler(ctx context.Context, o Options, m *metrics) *wsHandler {
@@ -100,6 +101,7 @@ func newWSHandler(ctx context.Context, o Options, m *metrics) *wsHandler {
 		users:    userv1.NewUserServiceClient(o.Peers.User),
 		servers:  serverv1.NewServerServiceClient(o.Peers.Server),
 		presence: presencev1.NewPresenceServiceClient(o.Peers.Presence),
+		frames:   newFrameCache(4096),
 	}
 }
 
@@ -254,10 +256,9 @@ func (s *wsSession) run(bearer string) {
 	for _, c := range f.Cursors {
 		cursors[c.Scope] = c.Position
 	}
-	s.wg.Add(3)
-	go s.writeLoop()
+	s.wg.Add(2)
+	go s.writeLoop(interval, timeout, client)
 	go s.pumpEvents(cursors)
-	go s.tick(interval, timeout, client)
 	s.readLoop()
 }
 
@@ -364,9 +365,17 @@ func (s *wsSession) enqueue(f outFrame) bool {
 	}
 }
 
-// writeLoop writes queued frames in order.
-func (s *wsSession) writeLoop() {
+// writeLoop writes queued frames in order. The same goroutine keeps the
+// socket's clock (one goroutine less per socket): it heartbeats the presence
+// session, pings the client at the protocol level, and closes the socket
+// when the client falls silent or the gateway shuts down.
+func (s *wsSession) writeLoop(interval, timeout time.Duration, client string) {
 	defer s.wg.Done()
+	h := s.h
+	hb := time.NewTicker(interval)
+	defer hb.Stop()
+	check := time.NewTicker(max(min(timeout/4, interval), 10*time.Millisecond))
+	defer check.Stop()
 	for {
 		select {
 		case <-s.ctx.Done():
@@ -379,10 +388,29 @@ func (s *wsSession) writeLoop() {
 				s.cancel()
 				return
 			}
-			if f.event {
-				s.h.m.eventsDelivered.Inc()
+			h.m.frameSent(f.typ, f.event)
+		case <-h.life.Done():
+			s.close(websocket.StatusGoingAway, "server going away; reconnect")
+			return
+		case <-check.C:
+			if time.Since(time.Unix(0, s.lastSeen.Load())) > timeout {
+				s.close(CloseTimeout, "timeout")
+				return
 			}
-			s.h.m.framesSent.WithLabelValues(f.typ).Inc()
+		case <-hb.C:
+			// Both wait on the network: they must not hold up the frames.
+			s.wg.Add(1)
+			go func() {
+				defer s.wg.Done()
+				ctx, cancel := context.WithTimeout(s.ctx, interval)
+				defer cancel()
+				_ = s.conn.Ping(ctx)
+			}()
+			s.wg.Add(1)
+			go func() {
+				defer s.wg.Done()
+				s.heartbeat(client)
+			}()
 		}
 	}
 }
@@ -574,7 +602,7 @@ func (s *wsSession) pumpEvents(cursors map[string]string) {
 				if ev.GetCursor() != "" && ev.GetScope() != "" {
 					cursors[ev.GetScope()] = ev.GetCursor()
 				}
-				if !s.enqueue(outFrame{b: eventFrame(ev), event: true, typ: "event"}) {
+				if !s.enqueue(outFrame{b: h.frames.eventFrame(ev), event: true, typ: "event"}) {
 					return
 				}
 			}
@@ -719,39 +747,6 @@ func (s *wsSession) pumpPresence(ctx context.Context, gen uint64, ids []string) 
 		}
 		if !bo.wait(ctx) {
 			return
-		}
-	}
-}
-
-// tick heartbeats the presence session, pings the client at the protocol
-// level and closes the socket when the client falls silent or the gateway
-// shuts down.
-func (s *wsSession) tick(interval, timeout time.Duration, client string) {
-	defer s.wg.Done()
-	h := s.h
-	hb := time.NewTicker(interval)
-	defer hb.Stop()
-	check := time.NewTicker(max(min(timeout/4, interval), 10*time.Millisecond))
-	defer check.Stop()
-	for {
-		select {
-		case <-s.ctx.Done():
-			return
-		case <-h.life.Done():
-			s.close(websocket.StatusGoingAway, "server going away; reconnect")
-			return
-		case <-check.C:
-			if time.Since(time.Unix(0, s.lastSeen.Load())) > timeout {
-				s.close(CloseTimeout, "timeout")
-				return
-			}
-		case <-hb.C:
-			go func() {
-				ctx, cancel := context.WithTimeout(s.ctx, interval)
-				defer cancel()
-				_ = s.conn.Ping(ctx)
-			}()
-			s.heartbeat(client)
 		}
 	}
 }

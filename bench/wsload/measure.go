@@ -38,8 +38,7 @@ type account struct{ id, token string }
 // world is the users, server and channel every run shares.
 type world struct {
 	members []account    // own the sockets
-	senders [2][]account // two sets, used in turn (each set's rate window must clear)
-	lastUse [2]time.Time
+	senders [2][]account // two sets, used in turn
 	turn    int
 	phase   int
 	server  string
@@ -422,10 +421,6 @@ type result struct {
 func runPhase(ctx context.Context, w *world, sys *system, o options, rs []receiver, paced bool) (result, error) {
 	set := w.turn % 2
 	w.turn++
-	if wait := 10500*time.Millisecond - time.Since(w.lastUse[set]); wait > 0 {
-		time.Sleep(wait) // the senders' rate window must be clear
-	}
-	w.lastUse[set] = time.Now()
 	return sendAndReceive(ctx, w, sys, o, rs, paced, w.senders[set], o.messages)
 }
 
