@@ -47,11 +47,17 @@ type Config struct {
 	TypingTTL time.Duration
 	// ActivityMaxLen bounds the activity stream read by the stats service.
 	ActivityMaxLen int64
+	// OutboxInterval is how often the outbox is swept; OutboxGrace is how
+	// long a message may wait there before the sweeper announces it.
+	OutboxInterval, OutboxGrace time.Duration
 }
 
 // DefaultConfig is the production tuning.
 func DefaultConfig() Config {
-	return Config{RateLimit: 10, RateWindow: 10 * time.Second, TypingTTL: 8 * time.Second, ActivityMaxLen: 1_000_000}
+	return Config{
+		RateLimit: 10, RateWindow: 10 * time.Second, TypingTTL: 8 * time.Second, ActivityMaxLen: 1_000_000,
+		OutboxInterval: 5 * time.Second, OutboxGrace: 10 * time.Second,
+	}
 }
 
 // MessageDoc is a document of the messages collection.
@@ -155,6 +161,10 @@ func (s *Service) Send(ctx context.Context, in SendInput) (*serverv1.Message, er
 		if orig, ok, err := s.sentBefore(ctx, reqKey); err != nil {
 			return nil, err
 		} else if ok {
+			// The first attempt may have died before announcing it.
+			if err := s.announceIfPending(ctx, orig); err != nil {
+				return nil, err
+			}
 			return s.toProto(ctx, orig)
 		}
 	}
@@ -180,11 +190,24 @@ func (s *Service) Send(ctx context.Context, in SendInput) (*serverv1.Message, er
 		Content: text, CreatedAt: time.Now().UTC().Truncate(time.Millisecond),
 		ReplyToID: in.ReplyToID, RequestID: in.RequestID, RequestKey: reqKey,
 	}
+	if err := s.outboxAdd(ctx, in.ChannelID, doc.ID.Hex()); err != nil {
+		s.log.ErrorContext(ctx, "outbox add failed", "err", err)
+		return nil, errs.Unavailable("sending is unavailable; retry")
+	}
 	if _, err := s.msgs.InsertOne(ctx, doc); err != nil {
+		s.outboxDone(ctx, in.ChannelID, doc.ID.Hex()) // nothing was stored
 		if mongox.IsDuplicateKey(err) && reqKey != "" {
-			// A concurrent retry won the race: return its message.
+			// A concurrent or earlier attempt stored it first: return that
+			// message, announcing it if its sender died before doing so.
 			var orig MessageDoc
 			if err := s.msgs.FindOne(ctx, bson.D{{Key: "request_key", Value: reqKey}}).Decode(&orig); err != nil {
+				return nil, err
+			}
+			held := lock
+			if orig.ChannelID != in.ChannelID {
+				held = nil // another channel's lock: the sweeper announces it
+			}
+			if err := s.announceIfPendingHeld(ctx, orig, held); err != nil {
 				return nil, err
 			}
 			return s.toProto(ctx, orig)
@@ -202,7 +225,14 @@ func (s *Service) Send(ctx context.Context, in SendInput) (*serverv1.Message, er
 	if err != nil {
 		return nil, err
 	}
-	s.announce(ctx, ch.ServerID, &serverv1.Event{CreateTime: m.CreateTime, Payload: &serverv1.Event_MessageCreated{MessageCreated: m}})
+	ev := &serverv1.Event{CreateTime: m.CreateTime, Payload: &serverv1.Event_MessageCreated{MessageCreated: m}}
+	if _, err := s.events.Append(context.WithoutCancel(ctx), events.ServerScope(ch.ServerID), ev); err != nil {
+		// Stored but not announced: it stays in the outbox for a retry or
+		// the sweeper.
+		s.log.ErrorContext(ctx, "event append failed after commit; left in the outbox", "err", err, "server_id", ch.ServerID)
+		return m, nil
+	}
+	s.outboxDone(ctx, in.ChannelID, doc.ID.Hex())
 	s.activity(ctx, "message_created", doc)
 	return m, nil
 }

@@ -58,6 +58,7 @@ func NewChatAPIWith(ctx context.Context, d app.Deps, o ChatOptions) (*ChatAPI, e
 		o.Names = chat.NewCachedNames(next, d.Log, 5*time.Minute, 100_000)
 	}
 	cfg := chat.DefaultConfig()
+	cfg.RateLimit, cfg.RateWindow = d.Config.MessageRateLimit, d.Config.MessageRateWindow
 	if o.Chat != nil {
 		cfg = *o.Chat
 	}
@@ -77,6 +78,7 @@ func NewChatAPIWith(ctx context.Context, d app.Deps, o ChatOptions) (*ChatAPI, e
 
 // Run runs the chat half's background work (the event feed reader) until ctx ends.
 func (c *ChatAPI) Run(ctx context.Context) error {
+	go c.chat.RunOutbox(ctx)
 	return c.hub.Run(ctx)
 }
 
