@@ -1,0 +1,619 @@
+package e2e
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/accordchat/accord/e2e/proc"
+	"github.com/accordchat/accord/e2e/wsclient"
+	"github.com/accordchat/accord/platform/auth"
+	"github.com/accordchat/accord/platform/platformtest"
+)
+
+var long = flag.Bool("long", false, "run the reliability suite at full size: 100 clients in 10 servers sending 100 messages each")
+
+// suite is the multi-process deployment under test: two server instances,
+// two gateways, one of each other service, a Redis of its own.
+type suite struct {
+	redis            *proc.Redis
+	procs            map[string]*proc.Proc
+	grpcAddr         map[string]string
+	gateways         []string // base URLs
+	gatewayAlive     []atomic.Bool
+	rest             *restClient
+	bins             map[string]string
+	env              []string
+	t                *testing.T
+	faultsMu         sync.Mutex
+	recovery         []string
+	deliveryDeadline time.Duration
+}
+
+func startSuite(t *testing.T) *suite {
+	bins := proc.Build(t, "user", "server", "presence", "stats", "gateway")
+	s := &suite{t: t, bins: bins, procs: map[string]*proc.Proc{}, rest: newREST(), deliveryDeadline: 90 * time.Second}
+	s.redis = proc.StartRedis(t)
+	dir := t.TempDir()
+	keyFile := filepath.Join(dir, "signing.key")
+	if err := os.WriteFile(keyFile, auth.MarshalKey(auth.GenerateKey()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s.grpcAddr = map[string]string{}
+	for _, n := range []string{"user", "server1", "server2", "presence", "stats"} {
+		s.grpcAddr[n] = proc.FreeAddr(t)
+	}
+	gw := []string{proc.FreeAddr(t), proc.FreeAddr(t)}
+	s.env = []string{
+		"ACCORD_MONGO_URI=" + platformtest.MongoURI(t),
+		"ACCORD_MONGO_DB=rel_" + platformtest.RandomHex(4),
+		"ACCORD_REDIS_URL=" + s.redis.URL(),
+		"ACCORD_SIGNING_KEY_FILE=" + keyFile,
+		"ACCORD_USER_ADDR=" + s.grpcAddr["user"],
+		"ACCORD_PRESENCE_ADDR=" + s.grpcAddr["presence"],
+		"ACCORD_STATS_ADDR=" + s.grpcAddr["stats"],
+		"ACCORD_METRICS_ADDR=off",
+		"ACCORD_MESSAGE_RATE_LIMIT=0",
+		"ACCORD_ACCESS_TOKEN_TTL=2h",
+		"ACCORD_LOG_LEVEL=warn",
+		"ACCORD_SHUTDOWN_TIMEOUT=2s",
+		"ACCORD_DATA_DIR=" + dir,
+	}
+	start := func(name, bin string, extra ...string) {
+		s.procs[name] = proc.Start(t, name, bins[bin], append(append([]string{}, s.env...), extra...))
+	}
+	// Each gateway and each peer of the server service talks to one server
+	// instance: gateway 1 and the user and presence services to the first,
+	// gateway 2 and stats to the second.
+	start("user", "user", "ACCORD_LISTEN_ADDR="+s.grpcAddr["user"], "ACCORD_SERVER_ADDR="+s.grpcAddr["server1"])
+	start("server1", "server", "ACCORD_LISTEN_ADDR="+s.grpcAddr["server1"], "ACCORD_SERVER_ADDR="+s.grpcAddr["server1"])
+	start("server2", "server", "ACCORD_LISTEN_ADDR="+s.grpcAddr["server2"], "ACCORD_SERVER_ADDR="+s.grpcAddr["server2"])
+	start("presence", "presence", "ACCORD_LISTEN_ADDR="+s.grpcAddr["presence"], "ACCORD_SERVER_ADDR="+s.grpcAddr["server1"])
+	start("stats", "stats", "ACCORD_LISTEN_ADDR="+s.grpcAddr["stats"], "ACCORD_SERVER_ADDR="+s.grpcAddr["server2"])
+	for _, n := range []string{"user", "server1", "server2", "presence", "stats"} {
+		proc.WaitGRPC(t, s.grpcAddr[n], 60*time.Second)
+	}
+	s.gatewayAlive = make([]atomic.Bool, 2)
+	for i, addr := range gw {
+		server := s.grpcAddr["server"+strconv.Itoa(i+1)]
+		start("gateway"+strconv.Itoa(i+1), "gateway", "ACCORD_HTTP_ADDR="+addr, "ACCORD_SERVER_ADDR="+server)
+		s.gateways = append(s.gateways, "http://"+addr)
+		proc.WaitHTTP(t, "http://"+addr+"/healthz", 60*time.Second)
+		s.gatewayAlive[i].Store(true)
+	}
+	return s
+}
+
+func (s *suite) note(format string, args ...any) {
+	s.faultsMu.Lock()
+	defer s.faultsMu.Unlock()
+	s.recovery = append(s.recovery, fmt.Sprintf(format, args...))
+}
+
+// member is one simulated user with one socket.
+type member struct {
+	idx                int
+	id, login, token   string
+	serverID, channel  string
+	gw                 atomic.Int32 // index of the gateway it uses
+	mu                 sync.Mutex
+	delivered          map[string]int    // message id -> times delivered live or replayed
+	fromHistory        map[string]bool   // message ids learnt from history after a resync
+	lastCursor         map[string]string // per scope
+	reorders           int
+	reconnects         int
+	acked              []string
+	needHistory        bool
+	trace              []string // what happened to the socket, for failure reports
+	connected          atomic.Bool
+	lastConnectedSince time.Time
+}
+
+func cursorLess(a, b string) bool {
+	pa, pb := strings.SplitN(a, "-", 2), strings.SplitN(b, "-", 2)
+	if len(pa) != 2 || len(pb) != 2 {
+		return a < b
+	}
+	ma, _ := strconv.ParseUint(pa[0], 10, 64)
+	mb, _ := strconv.ParseUint(pb[0], 10, 64)
+	if ma != mb {
+		return ma < mb
+	}
+	sa, _ := strconv.ParseUint(pa[1], 10, 64)
+	sb, _ := strconv.ParseUint(pb[1], 10, 64)
+	return sa < sb
+}
+
+// listen keeps the member's socket open until ctx ends, reconnecting to a
+// live gateway with its cursors whenever the socket drops.
+func (s *suite) listen(ctx context.Context, m *member) {
+	var cursors map[string]string
+	backoff := 50 * time.Millisecond
+	for ctx.Err() == nil {
+		g := int(m.gw.Load())
+		if !s.gatewayAlive[g].Load() {
+			g = 1 - g
+			m.gw.Store(int32(g))
+		}
+		dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		conn, err := wsclient.Dial(dctx, s.gateways[g], m.token, cursors)
+		cancel()
+		if err != nil {
+			m.gw.Store(int32(1 - g))
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(backoff):
+			}
+			backoff = min(backoff*2, time.Second)
+			continue
+		}
+		backoff = 50 * time.Millisecond
+		m.connected.Store(true)
+		m.mu.Lock()
+		m.trace = append(m.trace, fmt.Sprintf("%s connected to gateway %d with cursors %v", time.Now().Format("15:04:05.000"), g+1, cursors))
+		if cursors != nil {
+			m.reconnects++
+		}
+		if cursors != nil && cursors["server:"+m.serverID] == "" {
+			// Nothing seen of the server yet: what was sent while away
+			// comes from history, as a real client does.
+			m.needHistory = true
+		}
+		m.mu.Unlock()
+		s.read(ctx, m, conn)
+		m.connected.Store(false)
+		cursors = conn.Cursors()
+		_ = conn.CloseNow()
+	}
+}
+
+func (s *suite) read(ctx context.Context, m *member, conn *wsclient.Conn) {
+	for {
+		f, err := conn.Read(ctx)
+		if err != nil {
+			return
+		}
+		if f.Type != "event" {
+			continue
+		}
+		ev, err := wsclient.DecodeEvent(f)
+		if err != nil {
+			continue
+		}
+		m.mu.Lock()
+		if ev.Cursor != "" {
+			if last := m.lastCursor[ev.Scope]; last != "" && !cursorLess(last, ev.Cursor) {
+				m.reorders++
+			}
+			m.lastCursor[ev.Scope] = ev.Cursor
+		}
+		if mc := ev.MessageCreated; mc != nil && mc.ChannelID == m.channel {
+			m.delivered[mc.ID]++
+			m.trace = append(m.trace, fmt.Sprintf("%s %s %s %s", time.Now().Format("15:04:05.000"), ev.Cursor, mc.ID, mc.RequestID))
+		}
+		if ev.Resync != nil {
+			m.needHistory = true
+		}
+		m.mu.Unlock()
+	}
+}
+
+// history returns the ids of every message of a channel, oldest first.
+func (s *suite) history(ctx context.Context, token, channel string) ([]string, error) {
+	var ids []string
+	before := ""
+	for {
+		var page struct {
+			Messages []struct {
+				ID string `json:"id"`
+			} `json:"messages"`
+			HasMore bool `json:"has_more"`
+		}
+		path := "/v1/channels/" + channel + "/messages?page_size=100"
+		if before != "" {
+			path += "&before=" + before
+		}
+		var err error
+		for _, g := range []int{1, 0} {
+			if !s.gatewayAlive[g].Load() {
+				continue
+			}
+			if err = s.rest.do(ctx, s.gateways[g], "GET", path, token, nil, &page); err == nil {
+				break
+			}
+		}
+		if err != nil {
+			return nil, err
+		}
+		for _, m := range page.Messages {
+			ids = append(ids, m.ID)
+		}
+		if !page.HasMore || len(page.Messages) == 0 {
+			break
+		}
+		before = page.Messages[len(page.Messages)-1].ID
+	}
+	for i, j := 0, len(ids)-1; i < j; i, j = i+1, j-1 {
+		ids[i], ids[j] = ids[j], ids[i]
+	}
+	return ids, nil
+}
+
+// send posts one message with retries until it is acknowledged.
+func (s *suite) send(ctx context.Context, m *member, requestID string) (string, int, error) {
+	attempts := 0
+	backoff := 20 * time.Millisecond
+	for {
+		attempts++
+		g := int(m.gw.Load())
+		if !s.gatewayAlive[g].Load() {
+			g = 1 - g
+		}
+		var res struct {
+			Message struct {
+				ID string `json:"id"`
+			} `json:"message"`
+		}
+		body := map[string]string{"content": "message " + requestID, "request_id": requestID}
+		err := s.rest.do(ctx, s.gateways[g], "POST", "/v1/channels/"+m.channel+"/messages", m.token, body, &res)
+		if err == nil {
+			return res.Message.ID, attempts, nil
+		}
+		if ctx.Err() != nil {
+			return "", attempts, err
+		}
+		if he, ok := err.(*httpError); ok && he.Status/100 == 4 && he.Status != 429 && he.Status != 408 {
+			return "", attempts, err
+		}
+		if attempts%2 == 0 {
+			m.gw.Store(int32(1 - g)) // try the other gateway too
+		}
+		time.Sleep(backoff)
+		backoff = min(backoff*2, 500*time.Millisecond)
+	}
+}
+
+func TestReliabilityUnderFaults(t *testing.T) {
+	clients, servers, perClient := 20, 4, 15
+	if *long {
+		clients, servers, perClient = 100, 10, 100
+	}
+	s := startSuite(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+	base := s.gateways[0]
+
+	// Sign up everyone, then one owner per server adds its members.
+	members := make([]*member, clients)
+	for i := range members {
+		login := fmt.Sprintf("rel%03d", i)
+		var res struct {
+			User struct {
+				ID string `json:"id"`
+			} `json:"user"`
+			Tokens struct {
+				AccessToken string `json:"access_token"`
+			} `json:"tokens"`
+		}
+		if err := s.rest.do(ctx, base, "POST", "/v1/auth:register", "", map[string]string{"login": login, "password": "password-" + login}, &res); err != nil {
+			t.Fatalf("register %s: %v", login, err)
+		}
+		members[i] = &member{idx: i, id: res.User.ID, login: login, token: res.Tokens.AccessToken,
+			delivered: map[string]int{}, fromHistory: map[string]bool{}, lastCursor: map[string]string{}}
+		members[i].gw.Store(int32(i % 2))
+	}
+	for sv := 0; sv < servers; sv++ {
+		owner := members[sv]
+		var cs struct {
+			Server struct {
+				ID string `json:"id"`
+			} `json:"server"`
+			Channel struct {
+				ID string `json:"id"`
+			} `json:"channel"`
+		}
+		if err := s.rest.do(ctx, base, "POST", "/v1/servers", owner.token, map[string]string{"name": fmt.Sprintf("server %d", sv)}, &cs); err != nil {
+			t.Fatalf("create server: %v", err)
+		}
+		for i := sv; i < clients; i += servers {
+			m := members[i]
+			m.serverID, m.channel = cs.Server.ID, cs.Channel.ID
+			if i != sv {
+				if err := s.rest.do(ctx, base, "POST", "/v1/servers/"+cs.Server.ID+"/members", owner.token, map[string]string{"login": m.login}, nil); err != nil {
+					t.Fatalf("add member: %v", err)
+				}
+			}
+		}
+	}
+
+	lctx, stopListening := context.WithCancel(ctx)
+	var lwg sync.WaitGroup
+	for _, m := range members {
+		lwg.Add(1)
+		go func() {
+			defer lwg.Done()
+			s.listen(lctx, m)
+		}()
+	}
+	platformtest.Eventually(t, 30*time.Second, func() bool {
+		for _, m := range members {
+			if !m.connected.Load() {
+				return false
+			}
+		}
+		return true
+	}, "every socket to connect")
+
+	// Send, with faults injected as the count of acknowledged messages grows.
+	total := clients * perClient
+	var acked, attempts atomic.Int64
+	faults := []struct {
+		at   int64
+		name string
+		do   func()
+	}{
+		{int64(total / 4), "redis restart", func() { s.redis.RestartGracefully(t) }},
+		{int64(total / 2), "server instance 1 killed and restarted", func() {
+			s.procs["server1"].Kill()
+			time.Sleep(300 * time.Millisecond)
+			s.procs["server1"].Restart()
+			proc.WaitGRPC(t, s.grpcAddr["server1"], 30*time.Second)
+		}},
+		{int64(3 * total / 4), "gateway 1 killed", func() {
+			s.gatewayAlive[0].Store(false)
+			s.procs["gateway1"].Kill()
+		}},
+	}
+	faultDone := make(chan struct{})
+	go func() {
+		defer close(faultDone)
+		for _, f := range faults {
+			for acked.Load() < f.at {
+				if ctx.Err() != nil {
+					return
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+			start := time.Now()
+			before := acked.Load()
+			f.do()
+			for acked.Load() == before && ctx.Err() == nil && acked.Load() < int64(total) {
+				time.Sleep(2 * time.Millisecond)
+			}
+			s.note("%s: sends flowing again %v after the fault began", f.name, time.Since(start).Round(time.Millisecond))
+		}
+	}()
+	var swg sync.WaitGroup
+	sendErrs := make(chan error, clients)
+	for _, m := range members {
+		swg.Add(1)
+		go func() {
+			defer swg.Done()
+			for j := 0; j < perClient; j++ {
+				id, n, err := s.send(ctx, m, fmt.Sprintf("r%03d-%03d", m.idx, j))
+				attempts.Add(int64(n))
+				if err != nil {
+					sendErrs <- fmt.Errorf("%s message %d: %w", m.login, j, err)
+					return
+				}
+				m.mu.Lock()
+				m.acked = append(m.acked, id)
+				m.mu.Unlock()
+				acked.Add(1)
+				time.Sleep(time.Duration(rand.IntN(10)) * time.Millisecond)
+			}
+		}()
+	}
+	swg.Wait()
+	close(sendErrs)
+	for err := range sendErrs {
+		t.Error(err)
+	}
+	<-faultDone
+	if t.Failed() {
+		stopListening()
+		lwg.Wait()
+		return
+	}
+
+	// What each channel should hold, from the acknowledgements.
+	wantByChannel := map[string]map[string]bool{}
+	for _, m := range members {
+		if wantByChannel[m.channel] == nil {
+			wantByChannel[m.channel] = map[string]bool{}
+		}
+		for _, id := range m.acked {
+			wantByChannel[m.channel][id] = true
+		}
+	}
+	// Clients that saw a resync, or reconnected before seeing anything of
+	// their server, reload history as a real client does.
+	fill := func(m *member) {
+		m.mu.Lock()
+		need := m.needHistory
+		m.mu.Unlock()
+		if !need {
+			return
+		}
+		ids, err := s.history(ctx, m.token, m.channel)
+		if err != nil {
+			return
+		}
+		m.mu.Lock()
+		for _, id := range ids {
+			if m.delivered[id] == 0 {
+				m.fromHistory[id] = true
+			}
+		}
+		m.needHistory = false
+		m.mu.Unlock()
+	}
+	complete := func(m *member) bool {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		for id := range wantByChannel[m.channel] {
+			if m.delivered[id] == 0 && !m.fromHistory[id] {
+				return false
+			}
+		}
+		return true
+	}
+	deadline := time.Now().Add(s.deliveryDeadline)
+	for {
+		done := true
+		for _, m := range members {
+			fill(m)
+			done = done && complete(m)
+		}
+		if done || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	// Stored: every acknowledged message exactly once in history.
+	stored, storedDup, storedMissing, storedExtra := 0, 0, 0, 0
+	for ch, want := range wantByChannel {
+		var token string
+		for _, m := range members {
+			if m.channel == ch {
+				token = m.token
+				break
+			}
+		}
+		ids, err := s.history(ctx, token, ch)
+		if err != nil {
+			t.Fatalf("history: %v", err)
+		}
+		seen := map[string]int{}
+		for _, id := range ids {
+			seen[id]++
+		}
+		for id, n := range seen {
+			stored++
+			if n > 1 {
+				storedDup += n - 1
+			}
+			if !want[id] {
+				storedExtra++
+			}
+		}
+		for id := range want {
+			if seen[id] == 0 {
+				storedMissing++
+			}
+		}
+	}
+
+	// Delivered: every member got every message of its server exactly once.
+	delivered, dups, gaps, reorders, viaHistory, reconnects := 0, 0, 0, 0, 0, 0
+	for _, m := range members {
+		m.mu.Lock()
+		for id, n := range m.delivered {
+			if wantByChannel[m.channel][id] {
+				delivered++
+			}
+			if n > 1 {
+				dups += n - 1
+			}
+		}
+		for id := range wantByChannel[m.channel] {
+			if m.delivered[id] == 0 {
+				if m.fromHistory[id] {
+					viaHistory++
+				} else {
+					gaps++
+				}
+			}
+		}
+		reorders += m.reorders
+		reconnects += m.reconnects
+		bad := false
+		for id := range wantByChannel[m.channel] {
+			if m.delivered[id] != 1 && !m.fromHistory[id] {
+				bad = true
+				t.Logf("%s: message %s delivered %d times", m.login, id, m.delivered[id])
+			}
+		}
+		if bad {
+			t.Logf("%s trace:\n%s", m.login, strings.Join(m.trace, "\n"))
+		}
+		m.mu.Unlock()
+	}
+	// Presence: with every socket held (those of the killed gateway moved
+	// to the other one), every member is online as its server's owner sees it.
+	platformtest.Eventually(t, 30*time.Second, func() bool {
+		for _, m := range members {
+			if !m.connected.Load() {
+				return false
+			}
+		}
+		return true
+	}, "every socket to be connected again")
+	offline := 0
+	for sv := 0; sv < servers; sv++ {
+		var ids []string
+		for i := sv; i < clients; i += servers {
+			ids = append(ids, members[i].id)
+		}
+		var res struct {
+			Presences []struct {
+				UserID string `json:"user_id"`
+				Status string `json:"status"`
+			} `json:"presences"`
+		}
+		if err := s.rest.do(ctx, s.gateways[1], "POST", "/v1/presence:batchGet", members[sv].token, map[string]any{"user_ids": ids}, &res); err != nil {
+			t.Fatalf("presence: %v", err)
+		}
+		for _, p := range res.Presences {
+			if p.Status != "STATUS_ONLINE" {
+				offline++
+			}
+		}
+		if len(res.Presences) != len(ids) {
+			t.Errorf("presence answered %d of %d users", len(res.Presences), len(ids))
+		}
+	}
+	stopListening()
+	lwg.Wait()
+
+	t.Logf("reliability: clients=%d servers=%d messages/client=%d", clients, servers, perClient)
+	t.Logf("reliability: sent=%d attempts=%d acked=%d stored=%d stored-duplicates=%d stored-missing=%d stored-unacked=%d",
+		total, attempts.Load(), acked.Load(), stored, storedDup, storedMissing, storedExtra)
+	t.Logf("reliability: delivered=%d (expected %d) via-history=%d duplicates=%d gaps=%d reorders=%d reconnects=%d",
+		delivered, expectedDeliveries(members, wantByChannel), viaHistory, dups, gaps, reorders, reconnects)
+	sort.Strings(s.recovery)
+	for _, r := range s.recovery {
+		t.Logf("reliability: %s", r)
+	}
+	if acked.Load() != int64(total) || stored != total || storedDup != 0 || storedMissing != 0 || storedExtra != 0 {
+		t.Errorf("storage broke its promise: acked %d of %d, stored %d, duplicates %d, missing %d, unacknowledged %d",
+			acked.Load(), total, stored, storedDup, storedMissing, storedExtra)
+	}
+	t.Logf("reliability: presence wrong for %d of %d connected clients", offline, clients)
+	if offline != 0 {
+		t.Errorf("%d connected clients not shown online", offline)
+	}
+	if dups != 0 || gaps != 0 || reorders != 0 {
+		t.Errorf("delivery broke its promise: duplicates %d, gaps %d, reorders %d", dups, gaps, reorders)
+	}
+}
+
+func expectedDeliveries(members []*member, want map[string]map[string]bool) int {
+	n := 0
+	for _, m := range members {
+		n += len(want[m.channel])
+	}
+	return n
+}
