@@ -26,6 +26,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -285,6 +286,8 @@ func runChild() error {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/", h)
+	// Profiles of the gateway under load: go tool pprof <base>/debug/pprof/profile
+	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("GET /bench/mem", func(w http.ResponseWriter, r *http.Request) {
 		runtime.GC()
 		var m runtime.MemStats
@@ -299,7 +302,6 @@ func runChild() error {
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		<-ctx.Done()
-		fmt.Fprintln(os.Stderr, "wsload gateway: stopping:", context.Cause(ctx))
 		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
 		_ = srv.Shutdown(sctx)
