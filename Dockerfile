@@ -95,14 +95,11 @@ ENTRYPOINT ["/usr/local/bin/gateway"]
 # trial or a small install; production uses docker-compose.yml.
 FROM runtime AS accord
 COPY --from=build /out/accord /usr/local/bin/accord
-# The all-in-one serves the same /healthz as the gateway, so the gateway
-# binary's health subcommand checks it (accord itself has no such subcommand).
-COPY --from=build /out/gateway /usr/local/bin/gateway
 COPY --from=web /web/dist /srv/web
 COPY --from=build --chown=65532:65532 /out/data /data
 ENV ACCORD_WEB_DIR=/srv/web ACCORD_HTTP_ADDR=:8080 ACCORD_DATA_DIR=/data
 VOLUME /data
 EXPOSE 8080
 HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 \
-  CMD ["/usr/local/bin/gateway", "health"]
+  CMD ["/usr/local/bin/accord", "health"]
 ENTRYPOINT ["/usr/local/bin/accord"]

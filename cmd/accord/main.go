@@ -7,6 +7,7 @@
 //
 //	accord          run everything (same as "accord run")
 //	accord devdb    serve only the embedded database, for multi-process setups
+//	accord health   exit 0 when the gateway and every service answer (container health checks)
 package main
 
 import (
@@ -58,12 +59,14 @@ func run(args []string) error {
 		cmd = args[0]
 	}
 	switch cmd {
+	case "health":
+		return gateway.HealthCheck(cfg.HTTPAddr)
 	case "run":
 		return runAll(ctx, cfg, log)
 	case "devdb":
 		return serveDevDB(ctx, cfg, log)
 	default:
-		return fmt.Errorf("unknown command %q (want run or devdb)", cmd)
+		return fmt.Errorf("unknown command %q (want run, devdb or health)", cmd)
 	}
 }
 

@@ -29,7 +29,8 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	log := logging.New(os.Stderr, cfg.LogFormat, cfg.LogLevel).With("service", "presence")
+	// app.Run tags each service's log lines with its name.
+	log := logging.New(os.Stderr, cfg.LogFormat, cfg.LogLevel)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	peer := cfg.PresenceAddr
