@@ -103,13 +103,19 @@ type ws struct {
 // or the hello frame, and waits for ready.
 func dial(t testing.TB, token string, viaHello bool, cursors map[string]string) (*ws, obj) {
 	t.Helper()
+	return dialAt(t, sys.base, token, viaHello, cursors)
+}
+
+// dialAt is dial on the gateway at base.
+func dialAt(t testing.TB, base, token string, viaHello bool, cursors map[string]string) (*ws, obj) {
+	t.Helper()
 	protos := []string{"accord.v1"}
 	if !viaHello {
 		protos = append(protos, "bearer."+token)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(sys.base, "http")+"/v1/events", &websocket.DialOptions{Subprotocols: protos})
+	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(base, "http")+"/v1/events", &websocket.DialOptions{Subprotocols: protos})
 	if err != nil {
 		t.Fatalf("dial: %v", err)
 	}

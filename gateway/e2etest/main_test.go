@@ -29,7 +29,10 @@ import (
 type suite struct {
 	env  *platformtest.Env
 	base string // http://127.0.0.1:port
-	reg  *prometheus.Registry
+	// base2 is a second gateway over the same services, as behind a load
+	// balancer: a client may reconnect to either.
+	base2 string
+	reg   *prometheus.Registry
 }
 
 // the suite TestMain started; read-only once tests run.
@@ -139,8 +142,16 @@ func start(tb *mainTB) (*suite, func(), error) {
 		return nil, nil, err
 	}
 	hs := httptest.NewServer(h)
+	h2, err := gateway.New(gctx, gateway.Options{Log: env.Log, Peers: peers, WebDir: tb.TempDir()})
+	if err != nil {
+		gcancel()
+		cancel()
+		return nil, nil, err
+	}
+	hs2 := httptest.NewServer(h2)
 	stop := func() {
 		gcancel()
+		hs2.Close()
 		hs.Close()
 		peers.Close()
 		cancel()
@@ -161,5 +172,5 @@ func start(tb *mainTB) (*suite, func(), error) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	return &suite{env: env, base: hs.URL, reg: reg}, stop, nil
+	return &suite{env: env, base: hs.URL, base2: hs2.URL, reg: reg}, stop, nil
 }

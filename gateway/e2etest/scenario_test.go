@@ -177,8 +177,9 @@ func TestScenario(t *testing.T) {
 	p = aws.expect("presence")
 	wantFields(t, "online again", p["presences"].([]any)[0].(obj), obj{"user_id": bob.id, "status": "STATUS_ONLINE"})
 
-	// Refresh: alice's tab reloads; what happened meanwhile arrives once,
-	// in order, after the cursors she kept.
+	// Refresh: alice's tab reloads, and the load balancer sends it to the
+	// other gateway; what happened meanwhile arrives once, in order, after
+	// the cursors she kept.
 	cursors := aws.cursors
 	if len(cursors) != 3 || cursors[aliceScope] == "" || cursors["server:"+guildID] == "" || cursors["server:"+dmID] == "" {
 		t.Fatalf("alice's cursors = %v", cursors)
@@ -199,7 +200,7 @@ func TestScenario(t *testing.T) {
 	}
 	bws.event("message_updated")
 
-	aws, _ = dial(t, alice.token, true, cursors)
+	aws, _ = dialAt(t, sys.base2, alice.token, true, cursors)
 	var guildGot, dmGot []string
 	for len(guildGot)+len(dmGot) < 5 {
 		f := aws.next(10 * time.Second)
