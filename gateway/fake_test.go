@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"fmt"
 	"net/http/httptest"
 	"sync"
 	"testing"
@@ -72,6 +73,7 @@ type fakeServer struct {
 	marks    []string
 	log      []*serverv1.Event // every event published, in order
 	breakAll chan struct{}
+	servers  []string // what ListServers lists; nil makes it fail
 }
 
 func newFakeServer() *fakeServer {
@@ -89,7 +91,9 @@ func (f *fakeServer) publish(ev *serverv1.Event) *serverv1.Event {
 			n++
 		}
 	}
-	ev.Cursor = time.Unix(int64(n+1), 0).UTC().Format("150405")
+	// Cursors look like Redis stream ids (milliseconds-sequence) and sort
+	// as strings.
+	ev.Cursor = fmt.Sprintf("%013d-%06d", time.Now().UnixMilli(), n+1)
 	f.log = append(f.log, ev)
 	for c := range f.subs {
 		c <- ev
@@ -191,6 +195,16 @@ func (f *fakeServer) DeleteServer(ctx context.Context, r *serverv1.DeleteServerR
 }
 
 func (f *fakeServer) ListServers(ctx context.Context, r *serverv1.ListServersRequest) (*serverv1.ListServersResponse, error) {
+	f.mu.Lock()
+	ids := f.servers
+	f.mu.Unlock()
+	if ids != nil {
+		res := &serverv1.ListServersResponse{}
+		for _, id := range ids {
+			res.Servers = append(res.Servers, &serverv1.Server{Id: id})
+		}
+		return res, nil
+	}
 	// An error that is not a domain error: the service masks it.
 	return nil, context.DeadlineExceeded
 }

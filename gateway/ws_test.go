@@ -198,6 +198,35 @@ func TestWSEventsResumeAfterUpstreamBreak(t *testing.T) {
 	}
 }
 
+// A scope without any event since the socket opened has no cursor; when the
+// upstream breaks, its events of the break must not be lost either.
+func TestWSResumeCoversQuietScopes(t *testing.T) {
+	fw := newFakeWorld(t, WSOptions{RetryMax: 100 * time.Millisecond})
+	uid := platformtest.NewID()
+	fw.server.mu.Lock()
+	fw.server.servers = []string{"quiet"}
+	fw.server.mu.Unlock()
+	c := dialWS(t, fw.srv.URL, fw.env.UserToken(uid))
+	c.hello("")
+	platformtest.Eventually(t, 5*time.Second, func() bool { return fw.server.streams() == 1 }, "stream open")
+	fw.server.publish(msgEvent("server:busy", "b0", "b0"))
+	if got := eventContent(c.expect("event")); got != "b0" {
+		t.Fatalf("got %q", got)
+	}
+	fw.server.cut()
+	fw.server.publish(msgEvent("server:quiet", "q0", "q0"))
+	fw.server.publish(msgEvent("user:"+uid, "u0", "u0"))
+	got := map[string]bool{}
+	for range 2 {
+		got[eventContent(c.expect("event"))] = true
+	}
+	if !got["q0"] || !got["u0"] {
+		t.Fatalf("after resume got %v, want q0 and u0", got)
+	}
+	c.send(map[string]any{"type": "ping", "nonce": "end"})
+	c.expect("pong")
+}
+
 func TestWSClientFrames(t *testing.T) {
 	fw := newFakeWorld(t, WSOptions{})
 	uid := platformtest.NewID()
