@@ -65,6 +65,34 @@ Live events, presence and typing come over one WebSocket, <code>/v1/events</code
 {{end}}</body></html>
 `))
 
+// servedSpec returns the OpenAPI document as the gateway serves it: the
+// generated one, with the error schema describing the gateway's JSON errors
+// (ErrorBody) rather than the google.rpc.Status the generator assumes.
+func servedSpec(doc []byte) ([]byte, error) {
+	var d map[string]any
+	if err := json.Unmarshal(doc, &d); err != nil {
+		return nil, err
+	}
+	defs, _ := d["definitions"].(map[string]any)
+	if defs == nil {
+		return doc, nil
+	}
+	str := func(desc string) map[string]any { return map[string]any{"type": "string", "description": desc} }
+	defs["googleRpcStatus"] = map[string]any{
+		"type":        "object",
+		"description": "An error. The HTTP status follows the code: 400, 401, 403, 404, 409, 413, 429 (with Retry-After), 5xx.",
+		"required":    []string{"code", "message", "details"},
+		"properties": map[string]any{
+			"code":    str("gRPC code name, e.g. NOT_FOUND"),
+			"message": str("what went wrong, for people"),
+			"field":   str("the request field at fault, when there is one"),
+			"reason":  str("machine-readable reason (ErrorInfo.reason), e.g. SESSION_REVOKED"),
+			"details": map[string]any{"type": "array", "items": map[string]any{"$ref": "#/definitions/protobufAny"}},
+		},
+	}
+	return json.MarshalIndent(d, "", "  ")
+}
+
 // apiPage renders a readable page of the API's routes from an OpenAPI 2 document.
 func apiPage(doc []byte) ([]byte, error) {
 	var s spec

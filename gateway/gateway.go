@@ -116,7 +116,11 @@ func New(ctx context.Context, o Options) (http.Handler, error) {
 			return nil, err
 		}
 	}
-	page, err := apiPage(openapi.JSON)
+	spec, err := servedSpec(openapi.JSON)
+	if err != nil {
+		return nil, err
+	}
+	page, err := apiPage(spec)
 	if err != nil {
 		return nil, err
 	}
@@ -128,7 +132,7 @@ func New(ctx context.Context, o Options) (http.Handler, error) {
 	h.HandleFunc("GET /openapi.json", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "no-cache")
-		_, _ = w.Write(openapi.JSON)
+		_, _ = w.Write(spec)
 	})
 	h.HandleFunc("GET /api", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")

@@ -223,7 +223,12 @@ func TestRESTThroughFakes(t *testing.T) {
 		res, b = httpDo(t, "GET", base+"/openapi.json", "", "")
 		var doc map[string]any
 		if res.StatusCode != 200 || json.Unmarshal(b, &doc) != nil || doc["swagger"] != "2.0" {
-			t.Errorf("openapi: %d", res.StatusCode)
+			t.Fatalf("openapi: %d", res.StatusCode)
+		}
+		errSchema, _ := doc["definitions"].(map[string]any)["googleRpcStatus"].(map[string]any)
+		props, _ := errSchema["properties"].(map[string]any)
+		if props["field"] == nil || props["reason"] == nil {
+			t.Errorf("the error schema does not describe the gateway's errors: %v", errSchema)
 		}
 	})
 }
