@@ -19,7 +19,7 @@ require (
 	github.com/accordchat/accord/services/presence v0.0.0-00010101000000-000000000000
 	github.com/accordchat/accord/services/server v0.0.0-00010101000000-000000000000
 	github.com/accordchat/accord/services/stats v0.0.0-00010101000000-000000000000
-	github.com/accordchat/accord/services/user v0.0.0-00010101000000-000000000000
+	github.com/accordchat/accord/services/user v0.0.0
 	github.com/coder/websocket v1.8.15
 	go.mongodb.org/mongo-driver/v2 v2.10.0
 )

@@ -8,7 +8,7 @@ require (
 	github.com/accordchat/accord/services/presence v0.0.0-00010101000000-000000000000
 	github.com/accordchat/accord/services/server v0.0.0-00010101000000-000000000000
 	github.com/accordchat/accord/services/stats v0.0.0-00010101000000-000000000000
-	github.com/accordchat/accord/services/user v0.0.0-00010101000000-000000000000
+	github.com/accordchat/accord/services/user v0.0.0
 	github.com/coder/websocket v1.8.15
 	github.com/grpc-ecosystem/grpc-gateway/v2 v2.33.0
 	github.com/prometheus/client_golang v1.25.0
