@@ -92,11 +92,20 @@ func healthDefault(t *testing.T, svc string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := regexp.MustCompile(`HealthCheck\(os\.Getenv\("ACCORD_HEALTH_ADDR"\),\s*"([^"]+)"\)`).FindSubmatch(b)
+	// The binary hands app.Main the default address its health subcommand asks.
+	m := regexp.MustCompile(`app\.Main\("` + svc + `",\s*config\.(Default\w+Addr)`).FindSubmatch(b)
 	if m == nil {
 		t.Fatalf("services/%s/cmd/%s/main.go: cannot find the health subcommand's default address", svc, svc)
 	}
-	return string(m[1])
+	defaults := map[string]string{
+		"DefaultUserAddr": config.DefaultUserAddr, "DefaultServerAddr": config.DefaultServerAddr,
+		"DefaultPresenceAddr": config.DefaultPresenceAddr, "DefaultStatsAddr": config.DefaultStatsAddr,
+	}
+	addr, ok := defaults[string(m[1])]
+	if !ok {
+		t.Fatalf("services/%s/cmd/%s/main.go: unknown default %s", svc, svc, m[1])
+	}
+	return addr
 }
 
 func deref(s *string) string {
