@@ -497,12 +497,13 @@ func (s *Service) readState(ctx context.Context, userID string, ch access.Channe
 	if err != nil && !mongox.IsNotFound(err) {
 		return nil, err
 	}
-	return s.stateOf(ctx, ch, d.LastReadID)
+	return s.stateOf(ctx, userID, ch, d.LastReadID)
 }
 
 // stateOf counts what is unread after lastRead with an index range limited
 // to UnreadCap+1 entries, so a long unread backlog costs no more than 101.
-func (s *Service) stateOf(ctx context.Context, ch access.ChannelDoc, lastRead string) (*serverv1.ReadState, error) {
+// The user's own messages are never unread to them.
+func (s *Service) stateOf(ctx context.Context, userID string, ch access.ChannelDoc, lastRead string) (*serverv1.ReadState, error) {
 	chID := ch.ID.Hex()
 	st := &serverv1.ReadState{ServerId: ch.ServerID, ChannelId: chID, LastReadMessageId: lastRead}
 	hint := bson.D{{Key: "channel_id", Value: 1}, {Key: "_id", Value: 1}}
@@ -514,18 +515,25 @@ func (s *Service) stateOf(ctx context.Context, ch access.ChannelDoc, lastRead st
 		}
 		filter = append(filter, bson.E{Key: "_id", Value: bson.D{{Key: "$gt", Value: id}}})
 	}
-	cur, err := s.msgs.Find(ctx, filter, options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}}).
+	cur, err := s.msgs.Find(ctx, filter, options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}, {Key: "author_id", Value: 1}}).
 		SetSort(bson.D{{Key: "_id", Value: -1}}).SetLimit(UnreadCap+1).SetHint(hint))
 	if err != nil {
 		return nil, err
 	}
 	var ids []struct {
-		ID bson.ObjectID `bson:"_id"`
+		ID       bson.ObjectID `bson:"_id"`
+		AuthorID string        `bson:"author_id"`
 	}
 	if err := cur.All(ctx, &ids); err != nil {
 		return nil, err
 	}
-	st.UnreadCount = int32(min(len(ids), UnreadCap))
+	unread := 0
+	for _, m := range ids {
+		if m.AuthorID != userID {
+			unread++
+		}
+	}
+	st.UnreadCount = int32(min(unread, UnreadCap))
 	if len(ids) > 0 {
 		st.LastMessageId = ids[0].ID.Hex()
 	} else if lastRead != "" {
@@ -592,7 +600,7 @@ func (s *Service) ListReadStates(ctx context.Context, userID, serverID string) (
 	}
 	out := make([]*serverv1.ReadState, len(chans))
 	for i, c := range chans {
-		st, err := s.stateOf(ctx, c, last[chIDs[i]])
+		st, err := s.stateOf(ctx, userID, c, last[chIDs[i]])
 		if err != nil {
 			return nil, err
 		}

@@ -404,6 +404,16 @@ func TestReadStates(t *testing.T) {
 		}
 		return false
 	}, "read_state_updated on bob's stream")
+	// Alice wrote all of them: none is unread to her.
+	r2, err := c.ListReadStates(w.ctx(alice), &serverv1.ListReadStatesRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rs := range r2.GetReadStates() {
+		if rs.GetUnreadCount() != 0 {
+			t.Fatalf("own messages counted unread: %v", rs)
+		}
+	}
 	// A message of another channel is not a marker here.
 	if _, err := c.MarkRead(w.ctx(bob), &serverv1.MarkReadRequest{ChannelId: quiet, MessageId: id(1)}); status.Code(err) != codes.NotFound {
 		t.Fatalf("mark with a foreign message: %v", err)
