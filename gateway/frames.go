@@ -9,6 +9,9 @@ import (
 	"sync"
 
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/encoding"
+	protocodec "google.golang.org/grpc/encoding/proto"
+	"google.golang.org/grpc/mem"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
@@ -262,53 +265,93 @@ func eventFrame(ev *serverv1.Event) []byte {
 	return newFrame("event").msg("event", ev).bytes()
 }
 
-// frameCache shares the JSON of identical feed events between sockets: the
-// sockets of one channel's members each get the same message event, and
-// protobuf JSON costs several times the binary encoding that identifies it.
-// Entries are keyed by the event's deterministic binary form, so events
-// that differ in any field (a personalized payload) never share a frame.
+// feedEvent is one upstream feed event as a socket needs it: where it
+// moves the socket's cursors, and its frame.
+type feedEvent struct {
+	scope, cursor string
+	frame         []byte // nil for a response without an event; shared, never modified
+}
+
+// frameCache shares decoded feed events between sockets: the sockets of one
+// channel's members each receive the same message event, and decoding it
+// plus protobuf JSON cost far more than a map lookup. Entries are keyed by
+// the response's bytes as received (the server encodes each event once for
+// all its subscribers), so events that differ in any field (a
+// personalized payload) never share an entry.
 type frameCache struct {
 	mu   sync.Mutex
-	m    map[string][]byte
+	m    map[string]*feedEvent
 	keys []string
 	next int
 }
 
 func newFrameCache(size int) *frameCache {
-	return &frameCache{m: make(map[string][]byte, size), keys: make([]string, size)}
+	return &frameCache{m: make(map[string]*feedEvent, size), keys: make([]string, size)}
 }
 
-var deterministic = proto.MarshalOptions{Deterministic: true}
-
-// eventFrame returns the event's frame; the bytes must not be modified.
-func (c *frameCache) eventFrame(ev *serverv1.Event) []byte {
-	if ev.GetCursor() == "" {
-		return eventFrame(ev) // ephemeral (typing): rarely shared, not worth a slot
-	}
-	kb, err := deterministic.Marshal(ev)
-	if err != nil {
-		return eventFrame(ev)
-	}
-	key := string(kb)
+// event decodes a StreamEventsResponse given as its wire bytes, which it
+// does not keep.
+func (c *frameCache) event(wire []byte) (*feedEvent, error) {
 	c.mu.Lock()
-	b, ok := c.m[key]
+	e, ok := c.m[string(wire)]
 	c.mu.Unlock()
 	if ok {
-		return b
+		return e, nil
 	}
-	b = eventFrame(ev)
+	var res serverv1.StreamEventsResponse
+	if err := proto.Unmarshal(wire, &res); err != nil {
+		return nil, err
+	}
+	e = &feedEvent{}
+	if ev := res.GetEvent(); ev != nil {
+		e.scope, e.cursor, e.frame = ev.GetScope(), ev.GetCursor(), eventFrame(ev)
+	}
+	key := string(wire)
 	c.mu.Lock()
 	if _, ok := c.m[key]; !ok {
 		if old := c.keys[c.next]; old != "" {
 			delete(c.m, old)
 		}
 		c.keys[c.next] = key
-		c.m[key] = b
+		c.m[key] = e
 		c.next = (c.next + 1) % len(c.keys)
 	}
 	c.mu.Unlock()
-	return b
+	return e, nil
 }
+
+// feedMsg receives one StreamEventsResponse through feedCodec.
+type feedMsg struct {
+	cache *frameCache
+	ev    *feedEvent
+}
+
+// feedCodec is the codec of the gateway's StreamEvents calls: responses
+// received into a *feedMsg are looked up in its frame cache straight from
+// the received bytes; everything else is plain protobuf.
+type feedCodec struct{}
+
+var protoCodec = encoding.GetCodecV2(protocodec.Name)
+
+func (feedCodec) Marshal(v any) (mem.BufferSlice, error) { return protoCodec.Marshal(v) }
+
+func (feedCodec) Unmarshal(data mem.BufferSlice, v any) error {
+	m, ok := v.(*feedMsg)
+	if !ok {
+		return protoCodec.Unmarshal(data, v)
+	}
+	var b []byte
+	if len(data) == 1 {
+		b = data[0].ReadOnlyData() // valid until we return, which is all it needs
+	} else {
+		b = data.Materialize()
+	}
+	var err error
+	m.ev, err = m.cache.event(b)
+	return err
+}
+
+func (feedCodec) Name() string { return protocodec.Name }
 
 func presenceFrame(snapshot bool, ps []*presencev1.Presence) []byte {
 	var b bytes.Buffer

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"google.golang.org/grpc/codes"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	presencev1 "github.com/accordchat/accord/gen/accord/presence/v1"
@@ -176,28 +177,51 @@ func FuzzClientFrame(f *testing.F) {
 
 func TestFrameCacheSharesOnlyIdenticalEvents(t *testing.T) {
 	c := newFrameCache(2)
-	mk := func(cursor, content string) *serverv1.Event {
-		return &serverv1.Event{Scope: "server:1", Cursor: cursor,
-			Payload: &serverv1.Event_MessageCreated{MessageCreated: &serverv1.Message{Id: "m" + cursor, Content: content}}}
+	wire := func(ev *serverv1.Event) []byte {
+		b, err := proto.Marshal(&serverv1.StreamEventsResponse{Event: ev})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
 	}
-	a1, a2 := c.eventFrame(mk("1", "hi")), c.eventFrame(mk("1", "hi"))
-	if &a1[0] != &a2[0] {
-		t.Error("identical events were marshaled twice")
+	mk := func(cursor, content string) []byte {
+		return wire(&serverv1.Event{Scope: "server:1", Cursor: cursor,
+			Payload: &serverv1.Event_MessageCreated{MessageCreated: &serverv1.Message{Id: "m" + cursor, Content: content}}})
+	}
+	get := func(b []byte) *feedEvent {
+		t.Helper()
+		e, err := c.event(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e
+	}
+	a1, a2 := get(mk("1", "hi")), get(mk("1", "hi"))
+	if a1 != a2 || a1.scope != "server:1" || a1.cursor != "1" {
+		t.Errorf("identical events decoded twice or wrongly: %+v %+v", a1, a2)
 	}
 	// Same scope and cursor but another payload (as a personalized event
 	// would be): never the cached frame.
-	if b := c.eventFrame(mk("1", "other")); strings.Contains(string(b), `"hi"`) {
-		t.Errorf("different event got the cached frame: %s", b)
+	if b := get(mk("1", "other")); strings.Contains(string(b.frame), `"hi"`) {
+		t.Errorf("different event got the cached frame: %s", b.frame)
 	}
-	c.eventFrame(mk("2", "x"))
-	c.eventFrame(mk("3", "y")) // evicts the oldest
+	get(mk("2", "x"))
+	get(mk("3", "y")) // evicts the oldest
 	if len(c.m) != 2 {
 		t.Errorf("cache holds %d entries, want 2", len(c.m))
 	}
-	for _, ev := range []*serverv1.Event{mk("1", "hi"), mk("2", "x"), {Scope: "server:1", Payload: &serverv1.Event_Typing{Typing: &serverv1.Typing{UserId: "u"}}}} {
+	typing := wire(&serverv1.Event{Scope: "server:1", Payload: &serverv1.Event_Typing{Typing: &serverv1.Typing{UserId: "u"}}})
+	for _, b := range [][]byte{mk("1", "hi"), mk("2", "x"), typing} {
 		var m map[string]any
-		if err := json.Unmarshal(c.eventFrame(ev), &m); err != nil || m["type"] != "event" {
+		if err := json.Unmarshal(get(b).frame, &m); err != nil || m["type"] != "event" {
 			t.Errorf("frame %v: %v", m, err)
 		}
+	}
+	// A response without an event moves nothing and has no frame.
+	if e := get(wire(nil)); e.frame != nil || e.scope != "" {
+		t.Errorf("empty response gave %+v", e)
+	}
+	if _, err := c.event([]byte{0xff}); err == nil {
+		t.Error("garbage decoded without an error")
 	}
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/coder/websocket"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -128,6 +129,7 @@ type outFrame struct {
 type wsSession struct {
 	h      *wsHandler
 	conn   *websocket.Conn
+	wire   *corkConn // under conn
 	ctx    context.Context
 	cancel context.CancelFunc
 	out    chan outFrame
@@ -154,7 +156,8 @@ type wsSession struct {
 func (h *wsHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	bearer := bearerSubprotocol(r)
 	s := &wsSession{h: h, out: make(chan outFrame, h.o.SendQueue), log: h.log, closeDone: make(chan struct{})}
-	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+	cw := &corkingWriter{ResponseWriter: w}
+	conn, err := websocket.Accept(cw, r, &websocket.AcceptOptions{
 		Subprotocols:   []string{Subprotocol},
 		OriginPatterns: h.origins,
 		OnPongReceived: func(context.Context, []byte) { s.touch() },
@@ -165,7 +168,7 @@ func (h *wsHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// The frame limit is enforced by readFrame, so that an oversized frame
 	// closes with 4002 as documented rather than the library's 1009.
 	conn.SetReadLimit(-1)
-	s.conn = conn
+	s.conn, s.wire = conn, cw.conn
 	s.ctx, s.cancel = context.WithCancel(r.Context())
 	defer s.cancel()
 	s.touch()
@@ -174,11 +177,13 @@ func (h *wsHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	s.run(bearer)
 	s.cancel()
+	// Closing before waiting also ends a write stuck on a client that
+	// stopped reading.
+	s.closeNow()
 	s.wg.Wait()
 	if s.closeCode.Load() == 0 {
 		h.m.socketsClosed.WithLabelValues("client").Inc()
 	}
-	s.closeNow()
 }
 
 // closeLabel is the metrics label of a close code.
@@ -381,14 +386,10 @@ func (s *wsSession) writeLoop(interval, timeout time.Duration, client string) {
 		case <-s.ctx.Done():
 			return
 		case f := <-s.out:
-			if s.closing.Load() {
-				return
-			}
-			if err := s.conn.Write(s.ctx, websocket.MessageText, f.b); err != nil {
+			if !s.writeFrames(f) {
 				s.cancel()
 				return
 			}
-			h.m.frameSent(f.typ, f.event)
 		case <-h.life.Done():
 			s.close(websocket.StatusGoingAway, "server going away; reconnect")
 			return
@@ -413,6 +414,46 @@ func (s *wsSession) writeLoop(interval, timeout time.Duration, client string) {
 			}()
 		}
 	}
+}
+
+// Batch limits of writeFrames.
+const (
+	maxBatchFrames = 64
+	maxBatchBytes  = 64 << 10
+)
+
+// writeFrames writes f and the frames queued behind it (within the batch
+// limits) with one system call: a socket that falls behind catches up in
+// large writes instead of one per frame. It reports whether the socket is
+// still writable.
+//
+// Writes take a context that is never done, which spares the library a
+// timer handoff per frame; a write stuck on a client that stopped reading
+// ends when the connection is closed (closeNow, or the too-slow close).
+func (s *wsSession) writeFrames(f outFrame) bool {
+	s.wire.cork()
+	defer s.wire.uncork()
+	size := 0
+	for n := 0; ; n++ {
+		if s.closing.Load() {
+			return false
+		}
+		if err := s.conn.Write(context.Background(), websocket.MessageText, f.b); err != nil {
+			return false
+		}
+		s.h.m.frameSent(f.typ, f.event)
+		size += len(f.b)
+		if n+1 == maxBatchFrames || size >= maxBatchBytes {
+			break
+		}
+		select {
+		case f = <-s.out:
+			continue
+		default:
+		}
+		break
+	}
+	return s.wire.uncork() == nil
 }
 
 // readFrame reads one client frame; on a bad frame it starts closing the
@@ -586,23 +627,24 @@ func (s *wsSession) pumpEvents(cursors map[string]string) {
 		}
 		start := time.Now()
 		received := false
-		stream, err := h.servers.StreamEvents(s.authCtx(s.ctx), req)
+		// Responses are decoded through the shared frame cache: the sockets
+		// of a channel's members all receive the same bytes.
+		stream, err := h.servers.StreamEvents(s.authCtx(s.ctx), req, grpc.ForceCodecV2(feedCodec{}))
 		if err == nil {
+			m := feedMsg{cache: h.frames}
 			for {
-				var res *serverv1.StreamEventsResponse
-				res, err = stream.Recv()
-				if err != nil {
+				if err = stream.RecvMsg(&m); err != nil {
 					break
 				}
 				received = true
-				ev := res.GetEvent()
-				if ev == nil {
+				ev := m.ev
+				if ev.frame == nil {
 					continue
 				}
-				if ev.GetCursor() != "" && ev.GetScope() != "" {
-					cursors[ev.GetScope()] = ev.GetCursor()
+				if ev.cursor != "" && ev.scope != "" {
+					cursors[ev.scope] = ev.cursor
 				}
-				if !s.enqueue(outFrame{b: h.frames.eventFrame(ev), event: true, typ: "event"}) {
+				if !s.enqueue(outFrame{b: ev.frame, event: true, typ: "event"}) {
 					return
 				}
 			}

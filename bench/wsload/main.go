@@ -64,7 +64,11 @@ func main() {
 	flag.IntVar(&o.messages, "messages", 500, "messages per phase")
 	flag.IntVar(&o.senders, "senders", 20, "users sending in each phase")
 	flag.DurationVar(&o.timeout, "timeout", 60*time.Second, "how long to wait for deliveries per phase")
+	pprofAddr := flag.String("pprof", "", "serve this process's profiles (services and load generator) at this address")
 	flag.Parse()
+	if *pprofAddr != "" {
+		go func() { _ = http.ListenAndServe(*pprofAddr, nil) }()
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, o); err != nil {

@@ -56,11 +56,13 @@ func measure(ctx context.Context, sys *system, w *world, o options, n int) error
 	if err != nil {
 		return err
 	}
-	defer func() {
+	closeSockets := func() {
 		for _, s := range socks {
 			_ = s.c.Close(websocket.StatusNormalClosure, "")
 		}
-	}()
+		socks = nil
+	}
+	defer func() { closeSockets() }()
 	time.Sleep(2 * time.Second) // let the sockets settle (presence, streams)
 	after, err := gatewayMem(sys)
 	if err != nil {
@@ -70,37 +72,47 @@ func measure(ctx context.Context, sys *system, w *world, o options, n int) error
 		float64(after.rss-before.rss)/1024/float64(n), float64(after.heap-before.heap)/1024/float64(n),
 		after.goroutines, n, float64(after.goroutines-before.goroutines)/float64(n))
 
+	// The sockets and the baseline's streams are never open together: each
+	// phase delivers to its N subscribers only.
+	gw, err := runPhases(ctx, w, sys, o, wsReceivers(socks))
+	if err != nil {
+		return err
+	}
+	closeSockets()
+	time.Sleep(time.Second) // let the gateway end their upstream streams
 	direct, err := openDirect(ctx, sys, w, n)
 	if err != nil {
 		return err
 	}
 	defer direct.close()
-
-	if err := warmUp(ctx, w, sys, o, direct.receivers()); err != nil {
+	base, err := runPhases(ctx, w, sys, o, direct.receivers())
+	if err != nil {
 		return err
 	}
-	if err := warmUp(ctx, w, sys, o, wsReceivers(socks)); err != nil {
-		return err
-	}
-	for _, paced := range []bool{true, false} {
-		label := "unpaced"
-		if paced {
-			label = fmt.Sprintf("%d msg/s", o.rate)
-		}
-		// Baseline first: gRPC streams straight from the server service.
-		rd, err := runPhase(ctx, w, sys, o, direct.receivers(), paced)
-		if err != nil {
-			return err
-		}
-		rg, err := runPhase(ctx, w, sys, o, wsReceivers(socks), paced)
-		if err != nil {
-			return err
-		}
+	for i, label := range []string{fmt.Sprintf("%d msg/s", o.rate), "unpaced"} {
+		rg, rd := gw[i], base[i]
 		fmt.Printf("%-9s gateway WS : %9.0f deliveries/s  p50 %6.1f ms  p99 %6.1f ms  lost %d  dup %d\n", label, rg.rate, ms(rg.p50), ms(rg.p99), rg.lost, rg.dups)
 		fmt.Printf("%-9s direct gRPC: %9.0f deliveries/s  p50 %6.1f ms  p99 %6.1f ms  lost %d  dup %d\n", label, rd.rate, ms(rd.p50), ms(rd.p99), rd.lost, rd.dups)
 		fmt.Printf("%-9s ratio WS/gRPC: throughput %.2fx, p50 %.2fx, p99 %.2fx\n", label, rg.rate/rd.rate, float64(rg.p50)/float64(rd.p50), float64(rg.p99)/float64(rd.p99))
 	}
 	return nil
+}
+
+// runPhases warms the receivers up, then runs the paced phase and the
+// unpaced one.
+func runPhases(ctx context.Context, w *world, sys *system, o options, rs []receiver) ([2]result, error) {
+	var out [2]result
+	if err := warmUp(ctx, w, sys, o, rs); err != nil {
+		return out, err
+	}
+	for i, paced := range []bool{true, false} {
+		r, err := runPhase(ctx, w, sys, o, rs, paced)
+		if err != nil {
+			return out, err
+		}
+		out[i] = r
+	}
+	return out, nil
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
@@ -261,16 +273,21 @@ func (s *wsSock) start(ctx context.Context, marker []byte, got func(int)) {
 }
 
 func (s *wsSock) read() {
+	var buf bytes.Buffer // reused: the load generator shares the machine
 	for {
-		_, b, err := s.c.Read(context.Background())
+		_, r, err := s.c.Reader(context.Background())
 		if err != nil {
+			return
+		}
+		buf.Reset()
+		if _, err := buf.ReadFrom(r); err != nil {
 			return
 		}
 		s.mu.Lock()
 		h := s.handler
 		s.mu.Unlock()
 		if h != nil {
-			h(b)
+			h(buf.Bytes())
 		}
 	}
 }

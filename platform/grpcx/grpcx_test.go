@@ -18,6 +18,7 @@ import (
 	userv1 "github.com/accordchat/accord/gen/accord/user/v1"
 	"github.com/accordchat/accord/platform/auth"
 	"github.com/accordchat/accord/platform/errs"
+	"github.com/accordchat/accord/platform/grpcx"
 	"github.com/accordchat/accord/platform/platformtest"
 )
 
@@ -61,7 +62,20 @@ func (s *stub) StreamEvents(_ *serverv1.StreamEventsRequest, stream grpc.ServerS
 	if err != nil {
 		return err
 	}
-	return stream.Send(&serverv1.StreamEventsResponse{Event: &serverv1.Event{Scope: "user:" + p.UserID}})
+	if err := stream.Send(&serverv1.StreamEventsResponse{Event: &serverv1.Event{Scope: "user:" + p.UserID}}); err != nil {
+		return err
+	}
+	// Marshaled once, sent twice: as the feed fans an event out.
+	shared, err := grpcx.Encode(&serverv1.StreamEventsResponse{Event: &serverv1.Event{Scope: "server:s1", Cursor: "7-0"}})
+	if err != nil {
+		return err
+	}
+	for range 2 {
+		if err := stream.SendMsg(shared); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func start(t *testing.T) (*platformtest.Env, *stub, *grpc.ClientConn) {
@@ -150,6 +164,12 @@ func TestAuthentication(t *testing.T) {
 		res, err := s.Recv()
 		if err != nil || res.GetEvent().GetScope() != "user:u2" {
 			t.Fatalf("got %v, %v", res, err)
+		}
+		for i := range 2 {
+			res, err := s.Recv()
+			if err != nil || res.GetEvent().GetScope() != "server:s1" || res.GetEvent().GetCursor() != "7-0" {
+				t.Fatalf("pre-encoded message %d: got %v, %v", i, res, err)
+			}
 		}
 	})
 	t.Run("open method needs no token", func(t *testing.T) {

@@ -46,6 +46,7 @@ func NewServer(opts ServerOptions) (*Server, error) {
 		grpc.ChainUnaryInterceptor(c.unary),
 		grpc.ChainStreamInterceptor(c.stream),
 		grpc.MaxRecvMsgSize(opts.MaxRecvSize),
+		grpc.ForceServerCodecV2(newCodec()),
 		// Connections are recycled every few minutes so that clients spread
 		// over replicas added by scaling up; streams get a grace period and
 		// then resume from their cursors.

@@ -21,6 +21,7 @@ import (
 	serverv1 "github.com/accordchat/accord/gen/accord/server/v1"
 	"github.com/accordchat/accord/platform/errs"
 	"github.com/accordchat/accord/platform/events"
+	"github.com/accordchat/accord/platform/grpcx"
 )
 
 // ErrTooSlow ends a subscriber whose queue overflowed.
@@ -74,12 +75,34 @@ func NewHub(rdb redis.UniversalClient, l *events.Log, typingChannel string, logg
 	}
 }
 
+// Event is an event as subscribers receive it. The hub decodes each log
+// entry once and hands the same Event to every subscriber, which encode it
+// for the wire once between them (Response).
+type Event struct {
+	*serverv1.Event
+
+	once sync.Once
+	resp *grpcx.Encoded
+	err  error
+}
+
+// NewEvent wraps ev.
+func NewEvent(ev *serverv1.Event) *Event { return &Event{Event: ev} }
+
+// Response is the event as a StreamEventsResponse, marshaled on first use.
+func (e *Event) Response() (*grpcx.Encoded, error) {
+	e.once.Do(func() {
+		e.resp, e.err = grpcx.Encode(&serverv1.StreamEventsResponse{Event: e.Event})
+	})
+	return e.resp, e.err
+}
+
 // Sub is one subscriber: a bounded queue of events of the scopes it holds.
 type Sub struct {
 	// UserID is the subscribed user; their own typing is not sent back.
 	UserID string
 	hub    *Hub
-	c      chan *serverv1.Event
+	c      chan *Event
 	done   chan struct{}
 	err    error
 	scopes map[string]struct{} // guarded by hub.mu
@@ -88,11 +111,11 @@ type Sub struct {
 
 // NewSub registers a subscriber with no scopes yet.
 func (h *Hub) NewSub(userID string) *Sub {
-	return &Sub{UserID: userID, hub: h, c: make(chan *serverv1.Event, h.opts.QueueLen), done: make(chan struct{}), scopes: map[string]struct{}{}}
+	return &Sub{UserID: userID, hub: h, c: make(chan *Event, h.opts.QueueLen), done: make(chan struct{}), scopes: map[string]struct{}{}}
 }
 
 // C is the subscriber's queue.
-func (s *Sub) C() <-chan *serverv1.Event { return s.c }
+func (s *Sub) C() <-chan *Event { return s.c }
 
 // Done is closed when the hub ended the subscriber; Err tells why.
 func (s *Sub) Done() <-chan struct{} { return s.done }
@@ -192,7 +215,7 @@ func (h *Hub) endLocked(s *Sub, err error) {
 
 // deliverLocked queues ev for s or, when its queue is full, ends s: one
 // slow client must not hold up the reader and everyone behind it.
-func (h *Hub) deliverLocked(s *Sub, ev *serverv1.Event) {
+func (h *Hub) deliverLocked(s *Sub, ev *Event) {
 	select {
 	case s.c <- ev:
 	default:
@@ -285,7 +308,7 @@ func (h *Hub) runStreams(ctx context.Context) {
 
 type entry struct {
 	id  StreamID
-	ev  *serverv1.Event
+	ev  *Event
 	raw string
 }
 
@@ -306,7 +329,7 @@ func (h *Hub) dispatch(res []redis.XStream) {
 				h.logger.Error("undecodable event skipped", "err", err, "scope", scope, "id", m.ID)
 				ev = &serverv1.Event{Scope: scope} // no payload: advances the position only
 			}
-			batch = append(batch, entry{id: id, ev: ev, raw: m.ID})
+			batch = append(batch, entry{id: id, ev: NewEvent(ev), raw: m.ID})
 		}
 	}
 	slices.SortStableFunc(batch, func(a, b entry) int { return a.id.Compare(b.id) })
@@ -350,11 +373,12 @@ func (h *Hub) runTyping(ctx context.Context) {
 				continue
 			}
 			ev.Cursor = ""
+			shared := NewEvent(ev)
 			h.mu.Lock()
 			if st, ok := h.scopes[ev.Scope]; ok {
 				for s := range st.subs {
 					if s.UserID != ev.GetTyping().GetUserId() {
-						h.deliverLocked(s, ev)
+						h.deliverLocked(s, shared)
 					}
 				}
 			}

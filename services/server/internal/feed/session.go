@@ -31,7 +31,7 @@ const replayPage = 500
 // start live. Live subscription comes first and replay second, and every
 // event is dropped whose id is not past the last one sent for its scope:
 // that makes the switch from replay to live free of gaps and duplicates.
-func (h *Hub) Serve(ctx context.Context, m Membership, userID string, cursors []*serverv1.Cursor, send func(*serverv1.Event) error) error {
+func (h *Hub) Serve(ctx context.Context, m Membership, userID string, cursors []*serverv1.Cursor, send func(*Event) error) error {
 	sub := h.NewSub(userID)
 	defer sub.Close()
 	ss := &session{h: h, sub: sub, send: send, active: map[string]bool{}, last: map[string]StreamID{}}
@@ -109,7 +109,7 @@ func (h *Hub) Serve(ctx context.Context, m Membership, userID string, cursors []
 type session struct {
 	h      *Hub
 	sub    *Sub
-	send   func(*serverv1.Event) error
+	send   func(*Event) error
 	active map[string]bool
 	last   map[string]StreamID // last cursor sent per scope
 }
@@ -129,7 +129,7 @@ func (ss *session) remove(scope string) {
 }
 
 // deliver sends ev unless its scope is no longer held or it was sent already.
-func (ss *session) deliver(ev *serverv1.Event) error {
+func (ss *session) deliver(ev *Event) error {
 	if !ss.active[ev.GetScope()] {
 		return nil
 	}
@@ -170,7 +170,7 @@ func (ss *session) resume(ctx context.Context, scope, position string) error {
 		last = info.LastGeneratedID
 	}
 	ev := &serverv1.Event{Scope: scope, Cursor: last, Payload: &serverv1.Event_Resync{Resync: &serverv1.Resync{Reason: reason}}}
-	return ss.deliver(ev)
+	return ss.deliver(NewEvent(ev))
 }
 
 // replay sends the scope's entries after from, in pages.
@@ -192,7 +192,7 @@ func (ss *session) replay(ctx context.Context, scope string, from StreamID) erro
 				ss.h.logger.Error("undecodable event skipped", "err", err, "scope", scope, "id", m.ID)
 				continue
 			}
-			if err := ss.deliver(ev); err != nil {
+			if err := ss.deliver(NewEvent(ev)); err != nil {
 				return err
 			}
 		}

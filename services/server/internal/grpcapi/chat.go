@@ -185,8 +185,13 @@ func (c *ChatAPI) StreamEvents(req *serverv1.StreamEventsRequest, stream grpc.Se
 	if err != nil {
 		return err
 	}
-	return c.hub.Serve(ctx, c.checker, p.UserID, req.GetCursors(), func(ev *serverv1.Event) error {
-		return stream.Send(&serverv1.StreamEventsResponse{Event: ev})
+	return c.hub.Serve(ctx, c.checker, p.UserID, req.GetCursors(), func(ev *feed.Event) error {
+		// Every subscriber of an event sends the same bytes, encoded once.
+		m, err := ev.Response()
+		if err != nil {
+			return err
+		}
+		return stream.SendMsg(m)
 	})
 }
 
