@@ -132,8 +132,14 @@ type wsSession struct {
 	wire   *corkConn // under conn
 	ctx    context.Context
 	cancel context.CancelFunc
-	out    chan outFrame
 	log    *slog.Logger
+
+	// The send queue: frames wait here while a goroutine writes (enqueue).
+	qmu        sync.Mutex
+	queue      []outFrame
+	writing    bool          // a goroutine is writing the queue out
+	room       chan struct{} // the queue got room
+	writeStart atomic.Int64  // unix nanoseconds the current write began, 0 when none
 
 	lastSeen  atomic.Int64 // unix nanoseconds of the last frame or pong from the client
 	closing   atomic.Bool
@@ -155,7 +161,7 @@ type wsSession struct {
 
 func (h *wsHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	bearer := bearerSubprotocol(r)
-	s := &wsSession{h: h, out: make(chan outFrame, h.o.SendQueue), log: h.log, closeDone: make(chan struct{})}
+	s := &wsSession{h: h, room: make(chan struct{}, 1), log: h.log, closeDone: make(chan struct{})}
 	cw := &corkingWriter{ResponseWriter: w}
 	conn, err := websocket.Accept(cw, r, &websocket.AcceptOptions{
 		Subprotocols:   []string{Subprotocol},
@@ -345,51 +351,114 @@ func (s *wsSession) closeSession() {
 	}
 }
 
-// enqueue queues a frame for the writer. A queue that stays full for the
-// grace period closes the socket with 4008; only this socket's goroutines
-// ever wait here.
+// enqueue queues a frame and writes the queue out, unless another of the
+// socket's goroutines is writing it already (then that one writes this
+// frame too). Handing frames to a dedicated writer goroutine would cost a
+// goroutine switch per frame, the most expensive step after the system
+// call itself.
+//
+// A queue that stays full for the grace period, or a write that does not
+// complete within it (writeLoop checks), closes the socket with 4008; only
+// this socket's goroutines ever wait here.
 func (s *wsSession) enqueue(f outFrame) bool {
 	if s.closing.Load() {
 		return false
 	}
-	select {
-	case s.out <- f:
-		return true
-	default:
+	s.qmu.Lock()
+	if len(s.queue) >= s.h.o.SendQueue && !s.waitForRoom() {
+		return false
 	}
+	s.queue = append(s.queue, f)
+	if len(s.queue) < s.h.o.SendQueue {
+		// Pass the room on to the next goroutine waiting, if any.
+		select {
+		case s.room <- struct{}{}:
+		default:
+		}
+	}
+	if s.writing {
+		s.qmu.Unlock()
+		return true
+	}
+	s.writing = true
+	s.qmu.Unlock()
+	return s.flush()
+}
+
+// waitForRoom waits, with qmu held, until the queue has room; on failure
+// it returns false with qmu released.
+func (s *wsSession) waitForRoom() bool {
 	t := time.NewTimer(s.h.o.SlowGrace)
 	defer t.Stop()
-	select {
-	case s.out <- f:
-		return true
-	case <-t.C:
-		s.close(CloseTooSlow, "too slow")
-		return false
-	case <-s.ctx.Done():
-		return false
+	for len(s.queue) >= s.h.o.SendQueue {
+		s.qmu.Unlock()
+		select {
+		case <-s.room:
+		case <-t.C:
+			s.close(CloseTooSlow, "too slow")
+			return false
+		case <-s.ctx.Done():
+			return false
+		}
+		if s.closing.Load() {
+			return false
+		}
+		s.qmu.Lock()
+	}
+	return true
+}
+
+// flush writes the queue out until it is empty. The caller has set
+// s.writing; flush clears it.
+func (s *wsSession) flush() bool {
+	var spare []outFrame
+	for {
+		s.qmu.Lock()
+		if len(s.queue) == 0 || s.closing.Load() {
+			ok := len(s.queue) == 0
+			s.queue, s.writing = nil, false
+			if ok && cap(spare) <= 16 {
+				s.queue = spare // small: kept for the next frame
+			}
+			s.qmu.Unlock()
+			return ok
+		}
+		batch := s.queue
+		s.queue = spare
+		s.qmu.Unlock()
+		select {
+		case s.room <- struct{}{}:
+		default:
+		}
+		s.writeStart.Store(time.Now().UnixNano())
+		ok := s.writeFrames(batch)
+		s.writeStart.Store(0)
+		if !ok {
+			s.qmu.Lock()
+			s.queue, s.writing = nil, false
+			s.qmu.Unlock()
+			s.cancel()
+			return false
+		}
+		clear(batch)
+		spare = batch[:0]
 	}
 }
 
-// writeLoop writes queued frames in order. The same goroutine keeps the
-// socket's clock (one goroutine less per socket): it heartbeats the presence
-// session, pings the client at the protocol level, and closes the socket
-// when the client falls silent or the gateway shuts down.
+// writeLoop keeps the socket's clock: it heartbeats the presence session,
+// pings the client at the protocol level, and closes the socket when the
+// client falls silent, a write stays stuck, or the gateway shuts down.
 func (s *wsSession) writeLoop(interval, timeout time.Duration, client string) {
 	defer s.wg.Done()
 	h := s.h
 	hb := time.NewTicker(interval)
 	defer hb.Stop()
-	check := time.NewTicker(max(min(timeout/4, interval), 10*time.Millisecond))
+	check := time.NewTicker(max(min(timeout/4, interval, h.o.SlowGrace/2), 10*time.Millisecond))
 	defer check.Stop()
 	for {
 		select {
 		case <-s.ctx.Done():
 			return
-		case f := <-s.out:
-			if !s.writeFrames(f) {
-				s.cancel()
-				return
-			}
 		case <-h.life.Done():
 			s.close(websocket.StatusGoingAway, "server going away; reconnect")
 			return
@@ -398,8 +467,12 @@ func (s *wsSession) writeLoop(interval, timeout time.Duration, client string) {
 				s.close(CloseTimeout, "timeout")
 				return
 			}
+			if t := s.writeStart.Load(); t != 0 && time.Since(time.Unix(0, t)) > h.o.SlowGrace {
+				s.close(CloseTooSlow, "too slow")
+				return
+			}
 		case <-hb.C:
-			// Both wait on the network: they must not hold up the frames.
+			// Both wait on the network: they must not hold up the clock.
 			s.wg.Add(1)
 			go func() {
 				defer s.wg.Done()
@@ -422,19 +495,18 @@ const (
 	maxBatchBytes  = 64 << 10
 )
 
-// writeFrames writes f and the frames queued behind it (within the batch
-// limits) with one system call: a socket that falls behind catches up in
-// large writes instead of one per frame. It reports whether the socket is
-// still writable.
+// writeFrames writes frames with one system call per batch: a socket that
+// falls behind catches up in large writes instead of one per frame. It
+// reports whether the socket is still writable.
 //
 // Writes take a context that is never done, which spares the library a
 // timer handoff per frame; a write stuck on a client that stopped reading
 // ends when the connection is closed (closeNow, or the too-slow close).
-func (s *wsSession) writeFrames(f outFrame) bool {
+func (s *wsSession) writeFrames(frames []outFrame) bool {
 	s.wire.cork()
 	defer s.wire.uncork()
-	size := 0
-	for n := 0; ; n++ {
+	n, size := 0, 0
+	for _, f := range frames {
 		if s.closing.Load() {
 			return false
 		}
@@ -442,16 +514,14 @@ func (s *wsSession) writeFrames(f outFrame) bool {
 			return false
 		}
 		s.h.m.frameSent(f.typ, f.event)
-		size += len(f.b)
-		if n+1 == maxBatchFrames || size >= maxBatchBytes {
-			break
+		n, size = n+1, size+len(f.b)
+		if n == maxBatchFrames || size >= maxBatchBytes {
+			if s.wire.uncork() != nil {
+				return false
+			}
+			s.wire.cork()
+			n, size = 0, 0
 		}
-		select {
-		case f = <-s.out:
-			continue
-		default:
-		}
-		break
 	}
 	return s.wire.uncork() == nil
 }

@@ -32,6 +32,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	rpprof "runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -65,6 +66,7 @@ func main() {
 	flag.IntVar(&o.senders, "senders", 20, "users sending in each phase")
 	flag.DurationVar(&o.timeout, "timeout", 60*time.Second, "how long to wait for deliveries per phase")
 	pprofAddr := flag.String("pprof", "", "serve this process's profiles (services and load generator) at this address")
+	flag.StringVar(&o.profiles, "profile", "", "write CPU profiles of each phase to this folder (<phase>-load.pprof for this process, <phase>-gateway.pprof)")
 	flag.Parse()
 	if *pprofAddr != "" {
 		go func() { _ = http.ListenAndServe(*pprofAddr, nil) }()
@@ -78,6 +80,7 @@ func main() {
 }
 
 type options struct {
+	profiles string
 	sizes    string
 	rate     int
 	messages int
@@ -292,6 +295,12 @@ func runChild() error {
 	mux.Handle("/", h)
 	// Profiles of the gateway under load: go tool pprof <base>/debug/pprof/profile
 	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("POST /bench/profile/start", func(w http.ResponseWriter, r *http.Request) {
+		if err := startProfile(r.FormValue("path")); err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+		}
+	})
+	mux.HandleFunc("POST /bench/profile/stop", func(w http.ResponseWriter, r *http.Request) { stopProfile() })
 	mux.HandleFunc("GET /bench/mem", func(w http.ResponseWriter, r *http.Request) {
 		runtime.GC()
 		var m runtime.MemStats
@@ -314,4 +323,58 @@ func runChild() error {
 		return err
 	}
 	return nil
+}
+
+var profileFile *os.File
+
+// startProfile starts writing this process's CPU profile to path.
+func startProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := rpprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return err
+	}
+	profileFile = f
+	return nil
+}
+
+func stopProfile() {
+	if profileFile != nil {
+		rpprof.StopCPUProfile()
+		profileFile.Close()
+		profileFile = nil
+	}
+}
+
+// profilePhase profiles this process and the gateway during one phase when
+// -profile is set; the returned function ends both profiles.
+func profilePhase(sys *system, o options, name string) (func(), error) {
+	if o.profiles == "" {
+		return func() {}, nil
+	}
+	if err := os.MkdirAll(o.profiles, 0o755); err != nil {
+		return nil, err
+	}
+	dir, err := filepath.Abs(o.profiles)
+	if err != nil {
+		return nil, err
+	}
+	if err := startProfile(filepath.Join(dir, name+"-load.pprof")); err != nil {
+		return nil, err
+	}
+	res, err := http.PostForm(sys.base+"/bench/profile/start", map[string][]string{"path": {filepath.Join(dir, name+"-gateway.pprof")}})
+	if err != nil {
+		stopProfile()
+		return nil, err
+	}
+	res.Body.Close()
+	return func() {
+		stopProfile()
+		if res, err := http.Post(sys.base+"/bench/profile/stop", "", nil); err == nil {
+			res.Body.Close()
+		}
+	}, nil
 }

@@ -35,6 +35,9 @@ const receivers = 20
 
 type account struct{ id, token string }
 
+// frameLen is the size of a message frame as the sockets receive it.
+var frameLen atomic.Int64
+
 // world is the users, server and channel every run shares.
 type world struct {
 	members []account    // own the sockets
@@ -74,7 +77,7 @@ func measure(ctx context.Context, sys *system, w *world, o options, n int) error
 
 	// The sockets and the baseline's streams are never open together: each
 	// phase delivers to its N subscribers only.
-	gw, err := runPhases(ctx, w, sys, o, wsReceivers(socks))
+	gw, err := runPhases(ctx, w, sys, o, wsReceivers(socks), fmt.Sprintf("n%d-ws", n))
 	if err != nil {
 		return err
 	}
@@ -85,7 +88,19 @@ func measure(ctx context.Context, sys *system, w *world, o options, n int) error
 		return err
 	}
 	defer direct.close()
-	base, err := runPhases(ctx, w, sys, o, direct.receivers())
+	base, err := runPhases(ctx, w, sys, o, direct.receivers(), fmt.Sprintf("n%d-grpc", n))
+	if err != nil {
+		return err
+	}
+	// The kernel's share: the same fan-out over plain TCP, at the paced rate
+	// and at the rate of the 100,000 deliveries/s target.
+	direct.close()
+	size := int(frameLen.Load())
+	floorPaced, err := tcpFloor(ctx, n, o.rate, o.messages, size)
+	if err != nil {
+		return err
+	}
+	floorTarget, err := tcpFloor(ctx, n, max(100000/n, 1), o.messages, size)
 	if err != nil {
 		return err
 	}
@@ -94,19 +109,32 @@ func measure(ctx context.Context, sys *system, w *world, o options, n int) error
 		fmt.Printf("%-9s gateway WS : %9.0f deliveries/s  p50 %6.1f ms  p99 %6.1f ms  lost %d  dup %d\n", label, rg.rate, ms(rg.p50), ms(rg.p99), rg.lost, rg.dups)
 		fmt.Printf("%-9s direct gRPC: %9.0f deliveries/s  p50 %6.1f ms  p99 %6.1f ms  lost %d  dup %d\n", label, rd.rate, ms(rd.p50), ms(rd.p99), rd.lost, rd.dups)
 		fmt.Printf("%-9s ratio WS/gRPC: throughput %.2fx, p50 %.2fx, p99 %.2fx\n", label, rg.rate/rd.rate, float64(rg.p50)/float64(rd.p50), float64(rg.p99)/float64(rd.p99))
+		if i == 0 {
+			printFloor(label, floorPaced)
+		}
 	}
+	printFloor(fmt.Sprintf("%d msg/s", max(100000/n, 1)), floorTarget)
 	return nil
 }
 
 // runPhases warms the receivers up, then runs the paced phase and the
 // unpaced one.
-func runPhases(ctx context.Context, w *world, sys *system, o options, rs []receiver) ([2]result, error) {
+func runPhases(ctx context.Context, w *world, sys *system, o options, rs []receiver, name string) ([2]result, error) {
 	var out [2]result
 	if err := warmUp(ctx, w, sys, o, rs); err != nil {
 		return out, err
 	}
 	for i, paced := range []bool{true, false} {
+		phase := name + "-unpaced"
+		if paced {
+			phase = name + "-paced"
+		}
+		stop, err := profilePhase(sys, o, phase)
+		if err != nil {
+			return out, err
+		}
 		r, err := runPhase(ctx, w, sys, o, rs, paced)
+		stop()
 		if err != nil {
 			return out, err
 		}
@@ -266,6 +294,7 @@ func (s *wsSock) start(ctx context.Context, marker []byte, got func(int)) {
 	s.mu.Lock()
 	s.handler = func(b []byte) {
 		if seq, ok := findSeq(b, marker); ok && bytes.Contains(b, []byte("message_created")) {
+			frameLen.Store(int64(len(b)))
 			got(seq)
 		}
 	}
