@@ -139,6 +139,7 @@ type wsSession struct {
 	queue      []outFrame
 	writing    bool          // a goroutine is writing the queue out
 	room       chan struct{} // the queue got room
+	kick       chan struct{} // writeLoop is to write the queue out (writing is set for it)
 	writeStart atomic.Int64  // unix nanoseconds the current write began, 0 when none
 
 	lastSeen  atomic.Int64 // unix nanoseconds of the last frame or pong from the client
@@ -161,7 +162,7 @@ type wsSession struct {
 
 func (h *wsHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	bearer := bearerSubprotocol(r)
-	s := &wsSession{h: h, room: make(chan struct{}, 1), log: h.log, closeDone: make(chan struct{})}
+	s := &wsSession{h: h, room: make(chan struct{}, 1), kick: make(chan struct{}, 1), log: h.log, closeDone: make(chan struct{})}
 	cw := &corkingWriter{ResponseWriter: w}
 	conn, err := websocket.Accept(cw, r, &websocket.AcceptOptions{
 		Subprotocols:   []string{Subprotocol},
@@ -360,7 +361,15 @@ func (s *wsSession) closeSession() {
 // A queue that stays full for the grace period, or a write that does not
 // complete within it (writeLoop checks), closes the socket with 4008; only
 // this socket's goroutines ever wait here.
-func (s *wsSession) enqueue(f outFrame) bool {
+func (s *wsSession) enqueue(f outFrame) bool { return s.queueFrame(f, true) }
+
+// behindThreshold: a RecvMsg that returns faster than this found its
+// message waiting.
+const behindThreshold = 10 * time.Microsecond
+
+// queueFrame is enqueue, except that with write false the frame is left to
+// writeLoop when nobody is writing.
+func (s *wsSession) queueFrame(f outFrame, write bool) bool {
 	if s.closing.Load() {
 		return false
 	}
@@ -382,6 +391,10 @@ func (s *wsSession) enqueue(f outFrame) bool {
 	}
 	s.writing = true
 	s.qmu.Unlock()
+	if !write {
+		s.kick <- struct{}{} // never blocks: only the one goroutine that set writing sends
+		return true
+	}
 	return s.flush()
 }
 
@@ -445,7 +458,8 @@ func (s *wsSession) flush() bool {
 	}
 }
 
-// writeLoop keeps the socket's clock: it heartbeats the presence session,
+// writeLoop writes the queue out when a frame is left to it, and keeps
+// the socket's clock: it heartbeats the presence session,
 // pings the client at the protocol level, and closes the socket when the
 // client falls silent, a write stays stuck, or the gateway shuts down.
 func (s *wsSession) writeLoop(interval, timeout time.Duration, client string) {
@@ -462,6 +476,10 @@ func (s *wsSession) writeLoop(interval, timeout time.Duration, client string) {
 		case <-h.life.Done():
 			s.close(websocket.StatusGoingAway, "server going away; reconnect")
 			return
+		case <-s.kick:
+			if !s.flush() {
+				return
+			}
 		case <-check.C:
 			if time.Since(time.Unix(0, s.lastSeen.Load())) > timeout {
 				s.close(CloseTimeout, "timeout")
@@ -703,9 +721,14 @@ func (s *wsSession) pumpEvents(cursors map[string]string) {
 		if err == nil {
 			m := feedMsg{cache: h.frames}
 			for {
+				t0 := time.Now()
 				if err = stream.RecvMsg(&m); err != nil {
 					break
 				}
+				// An event that was waiting already means the socket is
+				// behind its stream: hand the writing to writeLoop and
+				// keep receiving, so that the frames go out in batches.
+				behind := time.Since(t0) < behindThreshold
 				received = true
 				ev := m.ev
 				if ev.frame == nil {
@@ -714,7 +737,7 @@ func (s *wsSession) pumpEvents(cursors map[string]string) {
 				if ev.cursor != "" && ev.scope != "" {
 					cursors[ev.scope] = ev.cursor
 				}
-				if !s.enqueue(outFrame{b: ev.frame, event: true, typ: "event"}) {
+				if !s.queueFrame(outFrame{b: ev.frame, event: true, typ: "event"}, !behind) {
 					return
 				}
 			}
