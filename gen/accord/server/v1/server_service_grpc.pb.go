@@ -119,6 +119,8 @@ type ServerServiceClient interface {
 	// ListReadStates lists the caller's channels with unread counts.
 	ListReadStates(ctx context.Context, in *ListReadStatesRequest, opts ...grpc.CallOption) (*ListReadStatesResponse, error)
 	// SendTyping tells the channel's other members that the caller is typing.
+	// One user's typing in a channel is announced at most every 2 seconds;
+	// calls in between answer with the expiry already announced.
 	SendTyping(ctx context.Context, in *SendTypingRequest, opts ...grpc.CallOption) (*SendTypingResponse, error)
 	// StreamEvents streams every event of the caller's servers and of the caller,
 	// starting after the given cursors.
@@ -510,6 +512,8 @@ type ServerServiceServer interface {
 	// ListReadStates lists the caller's channels with unread counts.
 	ListReadStates(context.Context, *ListReadStatesRequest) (*ListReadStatesResponse, error)
 	// SendTyping tells the channel's other members that the caller is typing.
+	// One user's typing in a channel is announced at most every 2 seconds;
+	// calls in between answer with the expiry already announced.
 	SendTyping(context.Context, *SendTypingRequest) (*SendTypingResponse, error)
 	// StreamEvents streams every event of the caller's servers and of the caller,
 	// starting after the given cursors.

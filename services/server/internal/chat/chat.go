@@ -45,6 +45,10 @@ type Config struct {
 	RateWindow time.Duration
 	// TypingTTL is how long a typing indicator shows.
 	TypingTTL time.Duration
+	// TypingEvery is how often one user's typing in one channel is
+	// announced; calls in between are answered without announcing (the
+	// indicator already shows). 0 announces every call.
+	TypingEvery time.Duration
 	// ActivityMaxLen bounds the activity stream read by the stats service.
 	ActivityMaxLen int64
 	// OutboxInterval is how often the outbox is swept; OutboxGrace is how
@@ -55,7 +59,8 @@ type Config struct {
 // DefaultConfig is the production tuning.
 func DefaultConfig() Config {
 	return Config{
-		RateLimit: 10, RateWindow: 10 * time.Second, TypingTTL: 8 * time.Second, ActivityMaxLen: 1_000_000,
+		RateLimit: 10, RateWindow: 10 * time.Second, TypingTTL: 8 * time.Second, TypingEvery: 2 * time.Second,
+		ActivityMaxLen: 1_000_000,
 		OutboxInterval: 5 * time.Second, OutboxGrace: 10 * time.Second,
 	}
 }
@@ -616,9 +621,24 @@ func (s *Service) Typing(ctx context.Context, userID, channelID string) (time.Ti
 	if err != nil {
 		return time.Time{}, err
 	}
-	names, _ := s.names.DisplayNames(ctx, []string{userID})
 	now := time.Now()
-	exp := now.Add(s.cfg.TypingTTL)
+	exp := now.Add(s.cfg.TypingTTL).Truncate(time.Millisecond) // as stored below
+	if s.cfg.TypingEvery > 0 {
+		// A client that calls in a loop reaches the channel's members once
+		// per TypingEvery, with the expiry of that announcement.
+		key := s.prefix + "typing:" + channelID + ":" + userID
+		first, err := s.rdb.SetNX(ctx, key, exp.UnixMilli(), s.cfg.TypingEvery).Result()
+		if err != nil {
+			return time.Time{}, err
+		}
+		if !first {
+			if ms, err := s.rdb.Get(ctx, key).Int64(); err == nil {
+				return time.UnixMilli(ms), nil
+			}
+			// Gone meanwhile: announce after all.
+		}
+	}
+	names, _ := s.names.DisplayNames(ctx, []string{userID})
 	ev := &serverv1.Event{
 		Scope:      events.ServerScope(ch.ServerID),
 		CreateTime: timestamppb.New(now),

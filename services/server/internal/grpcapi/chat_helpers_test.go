@@ -57,6 +57,7 @@ func newWorld(t testing.TB, opts ...worldOpt) *world {
 	w := &world{t: t, env: env, names: chat.NewStaticNames(), tokens: map[string]string{}}
 	cfg := chat.DefaultConfig()
 	cfg.RateLimit = 0
+	cfg.TypingEvery = 0 // tests poke typing to see a stream go live
 	fo := feed.DefaultOptions()
 	w.opts = grpcapi.ChatOptions{Names: w.names, Chat: &cfg, Feed: &fo, Events: events.NewLog(env.Redis, env.Prefix)}
 	for _, o := range opts {

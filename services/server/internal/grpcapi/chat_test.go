@@ -457,6 +457,57 @@ func TestTyping(t *testing.T) {
 	}
 }
 
+func TestTypingIsAnnouncedOncePerWindow(t *testing.T) {
+	w := newWorld(t, func(o *grpcapi.ChatOptions) {
+		cfg := *o.Chat
+		cfg.TypingEvery = time.Hour
+		o.Chat = &cfg
+	})
+	c := w.instance()
+	alice, bob := w.user("Alice"), w.user("Bob")
+	srv := w.server(alice)
+	w.member(srv, bob, serverv1.Role_ROLE_MEMBER)
+	ch := w.channel(srv)
+	carol := w.user("Carol")
+	w.member(srv, carol, serverv1.Role_ROLE_MEMBER)
+	sb := openStream(t, c, w.streamCtx(bob))
+	// Carol typing in a fresh channel each time (each one announced) tells
+	// when Bob's stream is live.
+	awaitLive(t, sb, func() { _, _ = c.SendTyping(w.ctx(carol), &serverv1.SendTypingRequest{ChannelId: w.channel(srv)}) })
+	var exps []time.Time
+	for range 5 {
+		r, err := c.SendTyping(w.ctx(alice), &serverv1.SendTypingRequest{ChannelId: ch})
+		if err != nil {
+			t.Fatal(err)
+		}
+		exps = append(exps, r.GetExpireTime().AsTime())
+	}
+	for _, e := range exps[1:] {
+		if !e.Equal(exps[0]) {
+			t.Fatalf("expiries %v: later calls must report the announced one", exps)
+		}
+	}
+	platformtest.Eventually(t, 10*time.Second, func() bool {
+		n := 0
+		for _, e := range sb.snapshot() {
+			if ty := e.GetTyping(); ty != nil && ty.GetUserId() == alice && ty.GetChannelId() == ch {
+				n++
+			}
+		}
+		return n >= 1
+	}, "bob to see alice typing")
+	time.Sleep(300 * time.Millisecond) // any extra announcement would have arrived
+	n := 0
+	for _, e := range sb.snapshot() {
+		if ty := e.GetTyping(); ty != nil && ty.GetUserId() == alice && ty.GetChannelId() == ch {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Fatalf("bob saw alice typing %d times, want 1", n)
+	}
+}
+
 func TestHistoryPaging(t *testing.T) {
 	w := newWorld(t)
 	c := w.instance()
