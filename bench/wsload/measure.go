@@ -106,8 +106,8 @@ func measure(ctx context.Context, sys *system, w *world, o options, n int) error
 	}
 	for i, label := range []string{fmt.Sprintf("%d msg/s", o.rate), "unpaced"} {
 		rg, rd := gw[i], base[i]
-		fmt.Printf("%-9s gateway WS : %9.0f deliveries/s  p50 %6.1f ms  p99 %6.1f ms  lost %d  dup %d\n", label, rg.rate, ms(rg.p50), ms(rg.p99), rg.lost, rg.dups)
-		fmt.Printf("%-9s direct gRPC: %9.0f deliveries/s  p50 %6.1f ms  p99 %6.1f ms  lost %d  dup %d\n", label, rd.rate, ms(rd.p50), ms(rd.p99), rd.lost, rd.dups)
+		fmt.Printf("%-9s gateway WS : %9.0f deliveries/s  p50 %6.1f ms  p99 %6.1f ms  lost %d  dup %d  (send call p50 %.1f ms, p99 %.1f ms)\n", label, rg.rate, ms(rg.p50), ms(rg.p99), rg.lost, rg.dups, ms(rg.send50), ms(rg.send99))
+		fmt.Printf("%-9s direct gRPC: %9.0f deliveries/s  p50 %6.1f ms  p99 %6.1f ms  lost %d  dup %d  (send call p50 %.1f ms, p99 %.1f ms)\n", label, rd.rate, ms(rd.p50), ms(rd.p99), rd.lost, rd.dups, ms(rd.send50), ms(rd.send99))
 		fmt.Printf("%-9s ratio WS/gRPC: throughput %.2fx, p50 %.2fx, p99 %.2fx\n", label, rg.rate/rd.rate, float64(rg.p50)/float64(rd.p50), float64(rg.p99)/float64(rd.p99))
 		if i == 0 {
 			printFloor(label, floorPaced)
@@ -460,6 +460,9 @@ type result struct {
 	rate       float64
 	p50, p99   time.Duration
 	lost, dups int
+	// send50, send99 are the REST send call's own latency: the part of
+	// send-to-receive spent before the message exists.
+	send50, send99 time.Duration
 }
 
 // runPhase sends o.messages messages (paced at o.rate, or as fast as the
@@ -525,11 +528,18 @@ func sendAndReceive(ctx context.Context, w *world, sys *system, o options, rs []
 	}
 
 	start := time.Now()
+	var sendMu sync.Mutex
+	sendLats := make([]time.Duration, 0, m)
 	send := func(k int) error {
 		a := senders[k%len(senders)]
-		sent[k].Store(time.Now().UnixNano())
-		return call(sys.base, "POST", "/v1/channels/"+w.channel+"/messages", a.token,
+		t0 := time.Now()
+		sent[k].Store(t0.UnixNano())
+		err := call(sys.base, "POST", "/v1/channels/"+w.channel+"/messages", a.token,
 			map[string]any{"content": string(marker) + strconv.Itoa(k)}, nil)
+		sendMu.Lock()
+		sendLats = append(sendLats, time.Since(t0))
+		sendMu.Unlock()
+		return err
 	}
 	var wg sync.WaitGroup
 	errc := make(chan error, m)
@@ -592,6 +602,10 @@ func sendAndReceive(ctx context.Context, w *world, sys *system, o options, rs []
 	if len(lats) > 0 {
 		r.p50 = lats[len(lats)/2]
 		r.p99 = lats[len(lats)*99/100]
+	}
+	slices.Sort(sendLats)
+	if len(sendLats) > 0 {
+		r.send50, r.send99 = sendLats[len(sendLats)/2], sendLats[len(sendLats)*99/100]
 	}
 	if d := last.Sub(start); d > 0 {
 		r.rate = float64(total) / d.Seconds()

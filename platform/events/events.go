@@ -65,6 +65,25 @@ func (l *Log) Key(scope string) string { return l.prefix + "ev:" + scope }
 // Append adds ev to the scope's stream and returns its cursor. It sets the
 // event's scope, and its create time when unset.
 func (l *Log) Append(ctx context.Context, scope string, ev *serverv1.Event) (string, error) {
+	args, err := l.xadd(scope, ev)
+	if err != nil {
+		return "", err
+	}
+	return l.appended(scope, ev, l.rdb.XAdd(ctx, args))
+}
+
+// AppendIn is Append as part of a pipeline, so that other commands share
+// its round trip to Redis. Once pipe has run, call done for the cursor.
+func (l *Log) AppendIn(ctx context.Context, pipe redis.Pipeliner, scope string, ev *serverv1.Event) (done func() (string, error), err error) {
+	args, err := l.xadd(scope, ev)
+	if err != nil {
+		return nil, err
+	}
+	cmd := pipe.XAdd(ctx, args)
+	return func() (string, error) { return l.appended(scope, ev, cmd) }, nil
+}
+
+func (l *Log) xadd(scope string, ev *serverv1.Event) (*redis.XAddArgs, error) {
 	ev.Scope = scope
 	ev.Cursor = ""
 	if ev.CreateTime == nil {
@@ -72,14 +91,13 @@ func (l *Log) Append(ctx context.Context, scope string, ev *serverv1.Event) (str
 	}
 	b, err := proto.Marshal(ev)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	id, err := l.rdb.XAdd(ctx, &redis.XAddArgs{
-		Stream: l.Key(scope),
-		MaxLen: l.maxLen,
-		Approx: true,
-		Values: []any{Field, b},
-	}).Result()
+	return &redis.XAddArgs{Stream: l.Key(scope), MaxLen: l.maxLen, Approx: true, Values: []any{Field, b}}, nil
+}
+
+func (l *Log) appended(scope string, ev *serverv1.Event, cmd *redis.StringCmd) (string, error) {
+	id, err := cmd.Result()
 	if err != nil {
 		return "", fmt.Errorf("append event to %s: %w", scope, err)
 	}

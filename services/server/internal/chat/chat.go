@@ -231,12 +231,16 @@ func (s *Service) Send(ctx context.Context, in SendInput) (*serverv1.Message, er
 		return nil, err
 	}
 	ev := &serverv1.Event{CreateTime: m.CreateTime, Payload: &serverv1.Event_MessageCreated{MessageCreated: m}}
-	if _, err := s.events.Append(context.WithoutCancel(ctx), events.ServerScope(ch.ServerID), ev); err != nil {
+	// Once the event is in the log, in id order, the channel's next send
+	// may go: the lock is released in the same round trip.
+	if _, err := lock.appendAndUnlock(context.WithoutCancel(ctx), s.events, events.ServerScope(ch.ServerID), ev); err != nil {
 		// Stored but not announced: it stays in the outbox for a retry or
 		// the sweeper.
 		s.log.ErrorContext(ctx, "event append failed after commit; left in the outbox", "err", err, "server_id", ch.ServerID)
 		return m, nil
 	}
+	// Clearing the outbox entry after the lock is harmless: redelivery
+	// checks the log first.
 	s.outboxDone(ctx, in.ChannelID, doc.ID.Hex())
 	s.activity(ctx, "message_created", doc)
 	return m, nil

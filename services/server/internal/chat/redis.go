@@ -14,7 +14,9 @@ import (
 	"github.com/redis/go-redis/v9"
 	"go.mongodb.org/mongo-driver/v2/bson"
 
+	serverv1 "github.com/accordchat/accord/gen/accord/server/v1"
 	"github.com/accordchat/accord/platform/errs"
+	"github.com/accordchat/accord/platform/events"
 )
 
 // rateScript is a sliding-window log: it admits a send when fewer than
@@ -67,15 +69,17 @@ if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
 end
 return {0, ''}
 `)
-	unlockScript = redis.NewScript(`
+	unlockScript = redis.NewScript(unlockSrc)
+)
+
+const unlockSrc = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   if ARGV[2] ~= '' then redis.call('SET', KEYS[2], ARGV[2], 'EX', 86400) end
   redis.call('DEL', KEYS[1])
   return 1
 end
 return 0
-`)
-)
+`
 
 const lockTTL = 5 * time.Second
 
@@ -87,6 +91,8 @@ type channelLock struct {
 	last    string
 	local   *sync.Mutex
 	allocID string
+
+	released bool // unlock was called (it may be called again)
 }
 
 // lockChannel takes the channel's lock: an in-process stripe first, so one
@@ -150,15 +156,46 @@ func (l *channelLock) newID() bson.ObjectID {
 	return id
 }
 
-// unlock releases the lock, recording the allocated id. It uses a fresh
-// context so a cancelled request still releases what it holds.
+// unlock releases the lock, recording the allocated id; calls after the
+// first do nothing. It uses a fresh context so a cancelled request still
+// releases what it holds.
 func (l *channelLock) unlock() {
+	if l.released {
+		return
+	}
+	l.released = true
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	if err := unlockScript.Run(ctx, l.s.rdb, l.keys, l.tok, l.allocID).Err(); err != nil && !errors.Is(err, redis.Nil) {
 		l.s.log.Warn("channel unlock failed; the lock expires by itself", "err", err)
 	}
 	l.local.Unlock()
+}
+
+// appendAndUnlock appends ev to scope and releases the lock in one round
+// trip to Redis, in that order: the channel's next send waits for one round
+// trip fewer. It returns the event's cursor.
+func (l *channelLock) appendAndUnlock(ctx context.Context, log *events.Log, scope string, ev *serverv1.Event) (string, error) {
+	if l.released {
+		return log.Append(ctx, scope, ev)
+	}
+	pipe := l.s.rdb.Pipeline()
+	done, err := log.AppendIn(ctx, pipe, scope, ev)
+	if err != nil {
+		return "", err
+	}
+	l.released = true
+	uctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	// EVAL, not EVALSHA: a pipeline cannot fall back when the script is
+	// not cached yet.
+	un := pipe.Eval(uctx, unlockSrc, l.keys, l.tok, l.allocID)
+	_, _ = pipe.Exec(uctx)
+	l.local.Unlock()
+	if err := un.Err(); err != nil && !errors.Is(err, redis.Nil) {
+		l.s.log.Warn("channel unlock failed; the lock expires by itself", "err", err)
+	}
+	return done()
 }
 
 func token() string {

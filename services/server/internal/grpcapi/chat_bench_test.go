@@ -22,7 +22,7 @@ import (
 // BenchmarkSend compares SendMessage through gRPC (membership check, rate
 // limit off, channel lock, insert, event and activity appends) with a raw
 // InsertOne of the same document shape into the same store. Parallel senders
-// spread over 8 channels.
+// spread over 8 channels, then all on one.
 func BenchmarkSend(b *testing.B) {
 	w := newWorld(b)
 	c := w.instance()
@@ -59,6 +59,19 @@ func BenchmarkSend(b *testing.B) {
 			for pb.Next() {
 				k := n.Add(1)
 				if _, err := c.SendMessage(ctx, &serverv1.SendMessageRequest{ChannelId: chans[k%8], Content: "hello there"}); err != nil {
+					b.Error(err)
+				}
+			}
+		})
+	})
+	// Sends to one channel take its lock in turn: this is the most one
+	// busy channel takes.
+	b.Run("send_one_channel", func(b *testing.B) {
+		ctx := w.ctx(alice)
+		b.SetParallelism(8)
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if _, err := c.SendMessage(ctx, &serverv1.SendMessageRequest{ChannelId: chans[0], Content: "hello there"}); err != nil {
 					b.Error(err)
 				}
 			}
