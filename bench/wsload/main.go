@@ -9,11 +9,14 @@
 // afterwards) and the gateway in a child process of its own, so that its
 // memory can be read from /proc. As a baseline the same messages are also
 // received on N gRPC StreamEvents streams opened directly on the server
-// service, bypassing the gateway.
+// service, bypassing the gateway (never open together with the sockets).
+// A second baseline is the kernel's share: the same fan-out over plain
+// loopback TCP, one write per frame, with no Accord code at all.
 //
 // Usage:
 //
 //	go run ./wsload -n 100,1000 -rate 50
+//	go run ./wsload -n 1000 -profile /tmp/prof   # CPU profiles per phase
 package main
 
 import (
