@@ -120,7 +120,8 @@ type ServerServiceClient interface {
 	ListReadStates(ctx context.Context, in *ListReadStatesRequest, opts ...grpc.CallOption) (*ListReadStatesResponse, error)
 	// SendTyping tells the channel's other members that the caller is typing.
 	// One user's typing in a channel is announced at most every 2 seconds;
-	// calls in between answer with the expiry already announced.
+	// calls in between answer with the expiry already announced. A message
+	// sent to the channel ends the caller's typing.
 	SendTyping(ctx context.Context, in *SendTypingRequest, opts ...grpc.CallOption) (*SendTypingResponse, error)
 	// StreamEvents streams every event of the caller's servers and of the caller,
 	// starting after the given cursors.
@@ -513,7 +514,8 @@ type ServerServiceServer interface {
 	ListReadStates(context.Context, *ListReadStatesRequest) (*ListReadStatesResponse, error)
 	// SendTyping tells the channel's other members that the caller is typing.
 	// One user's typing in a channel is announced at most every 2 seconds;
-	// calls in between answer with the expiry already announced.
+	// calls in between answer with the expiry already announced. A message
+	// sent to the channel ends the caller's typing.
 	SendTyping(context.Context, *SendTypingRequest) (*SendTypingResponse, error)
 	// StreamEvents streams every event of the caller's servers and of the caller,
 	// starting after the given cursors.

@@ -242,6 +242,7 @@ func (s *Service) Send(ctx context.Context, in SendInput) (*serverv1.Message, er
 	// Clearing the outbox entry after the lock is harmless: redelivery
 	// checks the log first.
 	s.outboxDone(ctx, in.ChannelID, doc.ID.Hex())
+	s.typingDone(ctx, in.ChannelID, in.UserID)
 	s.activity(ctx, "message_created", doc)
 	return m, nil
 }
@@ -630,7 +631,7 @@ func (s *Service) Typing(ctx context.Context, userID, channelID string) (time.Ti
 	if s.cfg.TypingEvery > 0 {
 		// A client that calls in a loop reaches the channel's members once
 		// per TypingEvery, with the expiry of that announcement.
-		key := s.prefix + "typing:" + channelID + ":" + userID
+		key := s.typingKey(channelID, userID)
 		first, err := s.rdb.SetNX(ctx, key, exp.UnixMilli(), s.cfg.TypingEvery).Result()
 		if err != nil {
 			return time.Time{}, err
@@ -659,6 +660,22 @@ func (s *Service) Typing(ctx context.Context, userID, channelID string) (time.Ti
 		return time.Time{}, err
 	}
 	return exp, nil
+}
+
+func (s *Service) typingKey(channelID, userID string) string {
+	return s.prefix + "typing:" + channelID + ":" + userID
+}
+
+// typingDone ends the user's typing window in the channel: a sent message
+// ends the indicator on the other side, so their next keystroke must be
+// announced at once.
+func (s *Service) typingDone(ctx context.Context, channelID, userID string) {
+	if s.cfg.TypingEvery <= 0 {
+		return
+	}
+	if err := s.rdb.Del(context.WithoutCancel(ctx), s.typingKey(channelID, userID)).Err(); err != nil {
+		s.log.WarnContext(ctx, "typing window not cleared", "err", err)
+	}
 }
 
 func (s *Service) toProto(ctx context.Context, d MessageDoc) (*serverv1.Message, error) {

@@ -506,6 +506,22 @@ func TestTypingIsAnnouncedOncePerWindow(t *testing.T) {
 	if n != 1 {
 		t.Fatalf("bob saw alice typing %d times, want 1", n)
 	}
+	// A sent message ends her typing: the next keystroke shows at once.
+	if _, err := c.SendMessage(w.ctx(alice), &serverv1.SendMessageRequest{ChannelId: ch, Content: "done"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.SendTyping(w.ctx(alice), &serverv1.SendTypingRequest{ChannelId: ch}); err != nil {
+		t.Fatal(err)
+	}
+	platformtest.Eventually(t, 10*time.Second, func() bool {
+		n := 0
+		for _, e := range sb.snapshot() {
+			if ty := e.GetTyping(); ty != nil && ty.GetUserId() == alice && ty.GetChannelId() == ch {
+				n++
+			}
+		}
+		return n == 2
+	}, "alice's typing after her message")
 }
 
 func TestHistoryPaging(t *testing.T) {
