@@ -7,7 +7,6 @@
 package serverv1
 
 import (
-	v1 "github.com/accordchat/accord/gen/accord/user/v1"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
@@ -133,6 +132,63 @@ func (Role) EnumDescriptor() ([]byte, []int) {
 	return file_accord_server_v1_resources_proto_rawDescGZIP(), []int{1}
 }
 
+// NotificationLevel is what raises a notification in a server.
+type NotificationLevel int32
+
+const (
+	// The default: all messages.
+	NotificationLevel_NOTIFICATION_LEVEL_UNSPECIFIED NotificationLevel = 0
+	// Every message.
+	NotificationLevel_NOTIFICATION_LEVEL_ALL NotificationLevel = 1
+	// Only messages that mention the user.
+	NotificationLevel_NOTIFICATION_LEVEL_MENTIONS NotificationLevel = 2
+	// Nothing.
+	NotificationLevel_NOTIFICATION_LEVEL_NOTHING NotificationLevel = 3
+)
+
+// Enum value maps for NotificationLevel.
+var (
+	NotificationLevel_name = map[int32]string{
+		0: "NOTIFICATION_LEVEL_UNSPECIFIED",
+		1: "NOTIFICATION_LEVEL_ALL",
+		2: "NOTIFICATION_LEVEL_MENTIONS",
+		3: "NOTIFICATION_LEVEL_NOTHING",
+	}
+	NotificationLevel_value = map[string]int32{
+		"NOTIFICATION_LEVEL_UNSPECIFIED": 0,
+		"NOTIFICATION_LEVEL_ALL":         1,
+		"NOTIFICATION_LEVEL_MENTIONS":    2,
+		"NOTIFICATION_LEVEL_NOTHING":     3,
+	}
+)
+
+func (x NotificationLevel) Enum() *NotificationLevel {
+	p := new(NotificationLevel)
+	*p = x
+	return p
+}
+
+func (x NotificationLevel) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (NotificationLevel) Descriptor() protoreflect.EnumDescriptor {
+	return file_accord_server_v1_resources_proto_enumTypes[2].Descriptor()
+}
+
+func (NotificationLevel) Type() protoreflect.EnumType {
+	return &file_accord_server_v1_resources_proto_enumTypes[2]
+}
+
+func (x NotificationLevel) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use NotificationLevel.Descriptor instead.
+func (NotificationLevel) EnumDescriptor() ([]byte, []int) {
+	return file_accord_server_v1_resources_proto_rawDescGZIP(), []int{2}
+}
+
 // Server is a guild or a private conversation.
 type Server struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -151,7 +207,11 @@ type Server struct {
 	// Number of members.
 	MemberCount int64 `protobuf:"varint,7,opt,name=member_count,json=memberCount,proto3" json:"member_count,omitempty"`
 	// When it was created.
-	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// Icon version: an opaque hash of the current icon, empty when the server
+	// has none. It changes with every upload, so a client can cache
+	// GET /v1/servers/{id}/icon?v={icon} for good.
+	Icon          string `protobuf:"bytes,9,opt,name=icon,proto3" json:"icon,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -242,6 +302,13 @@ func (x *Server) GetCreateTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Server) GetIcon() string {
+	if x != nil {
+		return x.Icon
+	}
+	return ""
+}
+
 // Member is a user's membership of a server.
 type Member struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -256,7 +323,9 @@ type Member struct {
 	// The user's login.
 	Login string `protobuf:"bytes,5,opt,name=login,proto3" json:"login,omitempty"`
 	// When they joined.
-	JoinTime      *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=join_time,json=joinTime,proto3" json:"join_time,omitempty"`
+	JoinTime *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=join_time,json=joinTime,proto3" json:"join_time,omitempty"`
+	// The user's avatar version (accord.user.v1.User.avatar); empty: none.
+	Avatar        string `protobuf:"bytes,7,opt,name=avatar,proto3" json:"avatar,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -331,6 +400,13 @@ func (x *Member) GetJoinTime() *timestamppb.Timestamp {
 		return x.JoinTime
 	}
 	return nil
+}
+
+func (x *Member) GetAvatar() string {
+	if x != nil {
+		return x.Avatar
+	}
+	return ""
 }
 
 // Invite lets signed-in users join a server.
@@ -628,7 +704,24 @@ type Message struct {
 	// The message it answers, if any.
 	ReplyTo *MessagePreview `protobuf:"bytes,9,opt,name=reply_to,json=replyTo,proto3" json:"reply_to,omitempty"`
 	// The client's request id, echoed to the author's clients for optimistic sends.
-	RequestId     string `protobuf:"bytes,10,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	RequestId string `protobuf:"bytes,10,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// Users mentioned as <@id> who are members of the server, in order of
+	// first mention; a mention of anyone else stays plain text.
+	MentionUserIds []string `protobuf:"bytes,11,rep,name=mention_user_ids,json=mentionUserIds,proto3" json:"mention_user_ids,omitempty"`
+	// Channels of the same server mentioned as <#id>.
+	MentionChannelIds []string `protobuf:"bytes,12,rep,name=mention_channel_ids,json=mentionChannelIds,proto3" json:"mention_channel_ids,omitempty"`
+	// Whether the message notifies everyone (@everyone or @here, from an
+	// owner or admin only; from others the text stays plain).
+	MentionEveryone bool `protobuf:"varint,13,opt,name=mention_everyone,json=mentionEveryone,proto3" json:"mention_everyone,omitempty"`
+	// Reactions, one entry per emoji in the order each emoji was first used
+	// (at most 20). In events `me` is always false: an event is shared by
+	// every member, so clients keep their own `me` from history and from the
+	// reaction events' user_id.
+	Reactions []*ReactionSummary `protobuf:"bytes,15,rep,name=reactions,proto3" json:"reactions,omitempty"`
+	// Whether the message is pinned in its channel.
+	Pinned bool `protobuf:"varint,16,opt,name=pinned,proto3" json:"pinned,omitempty"`
+	// Files the message carries (at most 10), in the order they were sent.
+	Attachments   []*Attachment `protobuf:"bytes,20,rep,name=attachments,proto3" json:"attachments,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -733,6 +826,405 @@ func (x *Message) GetRequestId() string {
 	return ""
 }
 
+func (x *Message) GetMentionUserIds() []string {
+	if x != nil {
+		return x.MentionUserIds
+	}
+	return nil
+}
+
+func (x *Message) GetMentionChannelIds() []string {
+	if x != nil {
+		return x.MentionChannelIds
+	}
+	return nil
+}
+
+func (x *Message) GetMentionEveryone() bool {
+	if x != nil {
+		return x.MentionEveryone
+	}
+	return false
+}
+
+func (x *Message) GetReactions() []*ReactionSummary {
+	if x != nil {
+		return x.Reactions
+	}
+	return nil
+}
+
+func (x *Message) GetPinned() bool {
+	if x != nil {
+		return x.Pinned
+	}
+	return false
+}
+
+func (x *Message) GetAttachments() []*Attachment {
+	if x != nil {
+		return x.Attachments
+	}
+	return nil
+}
+
+// ReactionSummary is how many people reacted to a message with one emoji.
+type ReactionSummary struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The emoji (a Unicode emoji, possibly a sequence: skin tone, ZWJ, flag, keycap).
+	Emoji string `protobuf:"bytes,1,opt,name=emoji,proto3" json:"emoji,omitempty"`
+	// How many users reacted with it (> 0).
+	Count int32 `protobuf:"varint,2,opt,name=count,proto3" json:"count,omitempty"`
+	// Whether the caller is one of them.
+	Me            bool `protobuf:"varint,3,opt,name=me,proto3" json:"me,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReactionSummary) Reset() {
+	*x = ReactionSummary{}
+	mi := &file_accord_server_v1_resources_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReactionSummary) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReactionSummary) ProtoMessage() {}
+
+func (x *ReactionSummary) ProtoReflect() protoreflect.Message {
+	mi := &file_accord_server_v1_resources_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReactionSummary.ProtoReflect.Descriptor instead.
+func (*ReactionSummary) Descriptor() ([]byte, []int) {
+	return file_accord_server_v1_resources_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *ReactionSummary) GetEmoji() string {
+	if x != nil {
+		return x.Emoji
+	}
+	return ""
+}
+
+func (x *ReactionSummary) GetCount() int32 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
+func (x *ReactionSummary) GetMe() bool {
+	if x != nil {
+		return x.Me
+	}
+	return false
+}
+
+// Reactor is one user who reacted with an emoji.
+type Reactor struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// User id.
+	UserId string `protobuf:"bytes,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	// Display name.
+	DisplayName string `protobuf:"bytes,2,opt,name=display_name,json=displayName,proto3" json:"display_name,omitempty"`
+	// When they reacted.
+	ReactTime     *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=react_time,json=reactTime,proto3" json:"react_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Reactor) Reset() {
+	*x = Reactor{}
+	mi := &file_accord_server_v1_resources_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Reactor) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Reactor) ProtoMessage() {}
+
+func (x *Reactor) ProtoReflect() protoreflect.Message {
+	mi := &file_accord_server_v1_resources_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Reactor.ProtoReflect.Descriptor instead.
+func (*Reactor) Descriptor() ([]byte, []int) {
+	return file_accord_server_v1_resources_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *Reactor) GetUserId() string {
+	if x != nil {
+		return x.UserId
+	}
+	return ""
+}
+
+func (x *Reactor) GetDisplayName() string {
+	if x != nil {
+		return x.DisplayName
+	}
+	return ""
+}
+
+func (x *Reactor) GetReactTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ReactTime
+	}
+	return nil
+}
+
+// Pin is a pinned message of a channel.
+type Pin struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Channel id.
+	ChannelId string `protobuf:"bytes,1,opt,name=channel_id,json=channelId,proto3" json:"channel_id,omitempty"`
+	// The pinned message's id.
+	MessageId string `protobuf:"bytes,2,opt,name=message_id,json=messageId,proto3" json:"message_id,omitempty"`
+	// Who pinned it.
+	PinnedBy string `protobuf:"bytes,3,opt,name=pinned_by,json=pinnedBy,proto3" json:"pinned_by,omitempty"`
+	// When it was pinned.
+	PinTime *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=pin_time,json=pinTime,proto3" json:"pin_time,omitempty"`
+	// The message itself (with pinned set).
+	Message       *Message `protobuf:"bytes,5,opt,name=message,proto3" json:"message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Pin) Reset() {
+	*x = Pin{}
+	mi := &file_accord_server_v1_resources_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Pin) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Pin) ProtoMessage() {}
+
+func (x *Pin) ProtoReflect() protoreflect.Message {
+	mi := &file_accord_server_v1_resources_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Pin.ProtoReflect.Descriptor instead.
+func (*Pin) Descriptor() ([]byte, []int) {
+	return file_accord_server_v1_resources_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *Pin) GetChannelId() string {
+	if x != nil {
+		return x.ChannelId
+	}
+	return ""
+}
+
+func (x *Pin) GetMessageId() string {
+	if x != nil {
+		return x.MessageId
+	}
+	return ""
+}
+
+func (x *Pin) GetPinnedBy() string {
+	if x != nil {
+		return x.PinnedBy
+	}
+	return ""
+}
+
+func (x *Pin) GetPinTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.PinTime
+	}
+	return nil
+}
+
+func (x *Pin) GetMessage() *Message {
+	if x != nil {
+		return x.Message
+	}
+	return nil
+}
+
+// Attachment is an uploaded file. Its bytes are fetched through the gateway
+// at GET /v1/channels/{channel_id}/attachments/{id} (the thumbnail at
+// .../{id}/thumbnail) by members of the channel's server only.
+type Attachment struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Attachment id.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// Channel id.
+	ChannelId string `protobuf:"bytes,2,opt,name=channel_id,json=channelId,proto3" json:"channel_id,omitempty"`
+	// File name as uploaded (path parts and control characters removed).
+	Name string `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
+	// Media type sniffed from the bytes (never the client's claim).
+	ContentType string `protobuf:"bytes,4,opt,name=content_type,json=contentType,proto3" json:"content_type,omitempty"`
+	// Size in bytes.
+	Size int64 `protobuf:"varint,5,opt,name=size,proto3" json:"size,omitempty"`
+	// Width of an image in pixels; 0 for other files.
+	Width int32 `protobuf:"varint,6,opt,name=width,proto3" json:"width,omitempty"`
+	// Height of an image in pixels; 0 for other files.
+	Height int32 `protobuf:"varint,7,opt,name=height,proto3" json:"height,omitempty"`
+	// Width of the thumbnail; 0 when there is none.
+	ThumbnailWidth int32 `protobuf:"varint,8,opt,name=thumbnail_width,json=thumbnailWidth,proto3" json:"thumbnail_width,omitempty"`
+	// Height of the thumbnail; 0 when there is none.
+	ThumbnailHeight int32 `protobuf:"varint,9,opt,name=thumbnail_height,json=thumbnailHeight,proto3" json:"thumbnail_height,omitempty"`
+	// Set when the name starts with SPOILER_: clients blur it until clicked.
+	Spoiler bool `protobuf:"varint,10,opt,name=spoiler,proto3" json:"spoiler,omitempty"`
+	// Uploader's user id.
+	UploaderId string `protobuf:"bytes,11,opt,name=uploader_id,json=uploaderId,proto3" json:"uploader_id,omitempty"`
+	// When it was uploaded.
+	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Attachment) Reset() {
+	*x = Attachment{}
+	mi := &file_accord_server_v1_resources_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Attachment) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Attachment) ProtoMessage() {}
+
+func (x *Attachment) ProtoReflect() protoreflect.Message {
+	mi := &file_accord_server_v1_resources_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Attachment.ProtoReflect.Descriptor instead.
+func (*Attachment) Descriptor() ([]byte, []int) {
+	return file_accord_server_v1_resources_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *Attachment) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Attachment) GetChannelId() string {
+	if x != nil {
+		return x.ChannelId
+	}
+	return ""
+}
+
+func (x *Attachment) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Attachment) GetContentType() string {
+	if x != nil {
+		return x.ContentType
+	}
+	return ""
+}
+
+func (x *Attachment) GetSize() int64 {
+	if x != nil {
+		return x.Size
+	}
+	return 0
+}
+
+func (x *Attachment) GetWidth() int32 {
+	if x != nil {
+		return x.Width
+	}
+	return 0
+}
+
+func (x *Attachment) GetHeight() int32 {
+	if x != nil {
+		return x.Height
+	}
+	return 0
+}
+
+func (x *Attachment) GetThumbnailWidth() int32 {
+	if x != nil {
+		return x.ThumbnailWidth
+	}
+	return 0
+}
+
+func (x *Attachment) GetThumbnailHeight() int32 {
+	if x != nil {
+		return x.ThumbnailHeight
+	}
+	return 0
+}
+
+func (x *Attachment) GetSpoiler() bool {
+	if x != nil {
+		return x.Spoiler
+	}
+	return false
+}
+
+func (x *Attachment) GetUploaderId() string {
+	if x != nil {
+		return x.UploaderId
+	}
+	return ""
+}
+
+func (x *Attachment) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
 // ReadState is the caller's position in one channel.
 type ReadState struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -746,13 +1238,22 @@ type ReadState struct {
 	UnreadCount int32 `protobuf:"varint,4,opt,name=unread_count,json=unreadCount,proto3" json:"unread_count,omitempty"`
 	// Id of the channel's newest message; empty if none.
 	LastMessageId string `protobuf:"bytes,5,opt,name=last_message_id,json=lastMessageId,proto3" json:"last_message_id,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// Messages after last_read_message_id that mention the caller (directly
+	// or through @everyone/@here), capped at 100.
+	MentionCount int32 `protobuf:"varint,6,opt,name=mention_count,json=mentionCount,proto3" json:"mention_count,omitempty"`
+	// The caller muted the channel: clients show no unread dot and raise no
+	// notification for it, mentions aside.
+	Muted bool `protobuf:"varint,7,opt,name=muted,proto3" json:"muted,omitempty"`
+	// The caller's notification level of the channel's server (never
+	// unspecified: the default is all messages).
+	NotificationLevel NotificationLevel `protobuf:"varint,8,opt,name=notification_level,json=notificationLevel,proto3,enum=accord.server.v1.NotificationLevel" json:"notification_level,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *ReadState) Reset() {
 	*x = ReadState{}
-	mi := &file_accord_server_v1_resources_proto_msgTypes[6]
+	mi := &file_accord_server_v1_resources_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -764,7 +1265,7 @@ func (x *ReadState) String() string {
 func (*ReadState) ProtoMessage() {}
 
 func (x *ReadState) ProtoReflect() protoreflect.Message {
-	mi := &file_accord_server_v1_resources_proto_msgTypes[6]
+	mi := &file_accord_server_v1_resources_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -777,7 +1278,7 @@ func (x *ReadState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadState.ProtoReflect.Descriptor instead.
 func (*ReadState) Descriptor() ([]byte, []int) {
-	return file_accord_server_v1_resources_proto_rawDescGZIP(), []int{6}
+	return file_accord_server_v1_resources_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ReadState) GetServerId() string {
@@ -815,316 +1316,56 @@ func (x *ReadState) GetLastMessageId() string {
 	return ""
 }
 
-// Cursor is a position in one scope's event log.
-type Cursor struct {
-	state protoimpl.MessageState `protogen:"open.v1"`
-	// "server:<id>" or "user:<id>".
-	Scope string `protobuf:"bytes,1,opt,name=scope,proto3" json:"scope,omitempty"`
-	// Opaque position; events after it are wanted.
-	Position      string `protobuf:"bytes,2,opt,name=position,proto3" json:"position,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *Cursor) Reset() {
-	*x = Cursor{}
-	mi := &file_accord_server_v1_resources_proto_msgTypes[7]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *Cursor) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*Cursor) ProtoMessage() {}
-
-func (x *Cursor) ProtoReflect() protoreflect.Message {
-	mi := &file_accord_server_v1_resources_proto_msgTypes[7]
+func (x *ReadState) GetMentionCount() int32 {
 	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
+		return x.MentionCount
 	}
-	return mi.MessageOf(x)
+	return 0
 }
 
-// Deprecated: Use Cursor.ProtoReflect.Descriptor instead.
-func (*Cursor) Descriptor() ([]byte, []int) {
-	return file_accord_server_v1_resources_proto_rawDescGZIP(), []int{7}
-}
-
-func (x *Cursor) GetScope() string {
+func (x *ReadState) GetMuted() bool {
 	if x != nil {
-		return x.Scope
-	}
-	return ""
-}
-
-func (x *Cursor) GetPosition() string {
-	if x != nil {
-		return x.Position
-	}
-	return ""
-}
-
-// MessageDeleted tells that a message is gone.
-type MessageDeleted struct {
-	state protoimpl.MessageState `protogen:"open.v1"`
-	// Server id.
-	ServerId string `protobuf:"bytes,1,opt,name=server_id,json=serverId,proto3" json:"server_id,omitempty"`
-	// Channel id.
-	ChannelId string `protobuf:"bytes,2,opt,name=channel_id,json=channelId,proto3" json:"channel_id,omitempty"`
-	// Message id.
-	MessageId     string `protobuf:"bytes,3,opt,name=message_id,json=messageId,proto3" json:"message_id,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *MessageDeleted) Reset() {
-	*x = MessageDeleted{}
-	mi := &file_accord_server_v1_resources_proto_msgTypes[8]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *MessageDeleted) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*MessageDeleted) ProtoMessage() {}
-
-func (x *MessageDeleted) ProtoReflect() protoreflect.Message {
-	mi := &file_accord_server_v1_resources_proto_msgTypes[8]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use MessageDeleted.ProtoReflect.Descriptor instead.
-func (*MessageDeleted) Descriptor() ([]byte, []int) {
-	return file_accord_server_v1_resources_proto_rawDescGZIP(), []int{8}
-}
-
-func (x *MessageDeleted) GetServerId() string {
-	if x != nil {
-		return x.ServerId
-	}
-	return ""
-}
-
-func (x *MessageDeleted) GetChannelId() string {
-	if x != nil {
-		return x.ChannelId
-	}
-	return ""
-}
-
-func (x *MessageDeleted) GetMessageId() string {
-	if x != nil {
-		return x.MessageId
-	}
-	return ""
-}
-
-// ChannelDeleted tells that a channel is gone.
-type ChannelDeleted struct {
-	state protoimpl.MessageState `protogen:"open.v1"`
-	// Server id.
-	ServerId string `protobuf:"bytes,1,opt,name=server_id,json=serverId,proto3" json:"server_id,omitempty"`
-	// Channel id.
-	ChannelId     string `protobuf:"bytes,2,opt,name=channel_id,json=channelId,proto3" json:"channel_id,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *ChannelDeleted) Reset() {
-	*x = ChannelDeleted{}
-	mi := &file_accord_server_v1_resources_proto_msgTypes[9]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *ChannelDeleted) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*ChannelDeleted) ProtoMessage() {}
-
-func (x *ChannelDeleted) ProtoReflect() protoreflect.Message {
-	mi := &file_accord_server_v1_resources_proto_msgTypes[9]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use ChannelDeleted.ProtoReflect.Descriptor instead.
-func (*ChannelDeleted) Descriptor() ([]byte, []int) {
-	return file_accord_server_v1_resources_proto_rawDescGZIP(), []int{9}
-}
-
-func (x *ChannelDeleted) GetServerId() string {
-	if x != nil {
-		return x.ServerId
-	}
-	return ""
-}
-
-func (x *ChannelDeleted) GetChannelId() string {
-	if x != nil {
-		return x.ChannelId
-	}
-	return ""
-}
-
-// ServerDeleted tells that a server is gone.
-type ServerDeleted struct {
-	state protoimpl.MessageState `protogen:"open.v1"`
-	// Server id.
-	ServerId      string `protobuf:"bytes,1,opt,name=server_id,json=serverId,proto3" json:"server_id,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *ServerDeleted) Reset() {
-	*x = ServerDeleted{}
-	mi := &file_accord_server_v1_resources_proto_msgTypes[10]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *ServerDeleted) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*ServerDeleted) ProtoMessage() {}
-
-func (x *ServerDeleted) ProtoReflect() protoreflect.Message {
-	mi := &file_accord_server_v1_resources_proto_msgTypes[10]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use ServerDeleted.ProtoReflect.Descriptor instead.
-func (*ServerDeleted) Descriptor() ([]byte, []int) {
-	return file_accord_server_v1_resources_proto_rawDescGZIP(), []int{10}
-}
-
-func (x *ServerDeleted) GetServerId() string {
-	if x != nil {
-		return x.ServerId
-	}
-	return ""
-}
-
-// MemberRemoved tells that a user left or was kicked.
-type MemberRemoved struct {
-	state protoimpl.MessageState `protogen:"open.v1"`
-	// Server id.
-	ServerId string `protobuf:"bytes,1,opt,name=server_id,json=serverId,proto3" json:"server_id,omitempty"`
-	// User id.
-	UserId string `protobuf:"bytes,2,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
-	// Whether they were kicked rather than left.
-	Kicked        bool `protobuf:"varint,3,opt,name=kicked,proto3" json:"kicked,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *MemberRemoved) Reset() {
-	*x = MemberRemoved{}
-	mi := &file_accord_server_v1_resources_proto_msgTypes[11]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *MemberRemoved) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*MemberRemoved) ProtoMessage() {}
-
-func (x *MemberRemoved) ProtoReflect() protoreflect.Message {
-	mi := &file_accord_server_v1_resources_proto_msgTypes[11]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use MemberRemoved.ProtoReflect.Descriptor instead.
-func (*MemberRemoved) Descriptor() ([]byte, []int) {
-	return file_accord_server_v1_resources_proto_rawDescGZIP(), []int{11}
-}
-
-func (x *MemberRemoved) GetServerId() string {
-	if x != nil {
-		return x.ServerId
-	}
-	return ""
-}
-
-func (x *MemberRemoved) GetUserId() string {
-	if x != nil {
-		return x.UserId
-	}
-	return ""
-}
-
-func (x *MemberRemoved) GetKicked() bool {
-	if x != nil {
-		return x.Kicked
+		return x.Muted
 	}
 	return false
 }
 
-// ServerLeft tells a user they are no longer in a server (user scope).
-type ServerLeft struct {
+func (x *ReadState) GetNotificationLevel() NotificationLevel {
+	if x != nil {
+		return x.NotificationLevel
+	}
+	return NotificationLevel_NOTIFICATION_LEVEL_UNSPECIFIED
+}
+
+// ServerNotificationSettings is one user's notification settings of one
+// server or conversation.
+type ServerNotificationSettings struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Server id.
 	ServerId string `protobuf:"bytes,1,opt,name=server_id,json=serverId,proto3" json:"server_id,omitempty"`
-	// Why: "left", "kicked" or "deleted".
-	Reason        string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// Level (never unspecified).
+	Level NotificationLevel `protobuf:"varint,2,opt,name=level,proto3,enum=accord.server.v1.NotificationLevel" json:"level,omitempty"`
+	// Muted channels of the server.
+	MutedChannelIds []string `protobuf:"bytes,3,rep,name=muted_channel_ids,json=mutedChannelIds,proto3" json:"muted_channel_ids,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
-func (x *ServerLeft) Reset() {
-	*x = ServerLeft{}
-	mi := &file_accord_server_v1_resources_proto_msgTypes[12]
+func (x *ServerNotificationSettings) Reset() {
+	*x = ServerNotificationSettings{}
+	mi := &file_accord_server_v1_resources_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
 
-func (x *ServerLeft) String() string {
+func (x *ServerNotificationSettings) String() string {
 	return protoimpl.X.MessageStringOf(x)
 }
 
-func (*ServerLeft) ProtoMessage() {}
+func (*ServerNotificationSettings) ProtoMessage() {}
 
-func (x *ServerLeft) ProtoReflect() protoreflect.Message {
-	mi := &file_accord_server_v1_resources_proto_msgTypes[12]
+func (x *ServerNotificationSettings) ProtoReflect() protoreflect.Message {
+	mi := &file_accord_server_v1_resources_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1135,608 +1376,37 @@ func (x *ServerLeft) ProtoReflect() protoreflect.Message {
 	return mi.MessageOf(x)
 }
 
-// Deprecated: Use ServerLeft.ProtoReflect.Descriptor instead.
-func (*ServerLeft) Descriptor() ([]byte, []int) {
-	return file_accord_server_v1_resources_proto_rawDescGZIP(), []int{12}
+// Deprecated: Use ServerNotificationSettings.ProtoReflect.Descriptor instead.
+func (*ServerNotificationSettings) Descriptor() ([]byte, []int) {
+	return file_accord_server_v1_resources_proto_rawDescGZIP(), []int{11}
 }
 
-func (x *ServerLeft) GetServerId() string {
+func (x *ServerNotificationSettings) GetServerId() string {
 	if x != nil {
 		return x.ServerId
 	}
 	return ""
 }
 
-func (x *ServerLeft) GetReason() string {
+func (x *ServerNotificationSettings) GetLevel() NotificationLevel {
 	if x != nil {
-		return x.Reason
+		return x.Level
 	}
-	return ""
+	return NotificationLevel_NOTIFICATION_LEVEL_UNSPECIFIED
 }
 
-// RelationshipRemoved tells that the caller no longer relates to a user.
-type RelationshipRemoved struct {
-	state protoimpl.MessageState `protogen:"open.v1"`
-	// The other user's id.
-	UserId        string `protobuf:"bytes,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *RelationshipRemoved) Reset() {
-	*x = RelationshipRemoved{}
-	mi := &file_accord_server_v1_resources_proto_msgTypes[13]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *RelationshipRemoved) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*RelationshipRemoved) ProtoMessage() {}
-
-func (x *RelationshipRemoved) ProtoReflect() protoreflect.Message {
-	mi := &file_accord_server_v1_resources_proto_msgTypes[13]
+func (x *ServerNotificationSettings) GetMutedChannelIds() []string {
 	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use RelationshipRemoved.ProtoReflect.Descriptor instead.
-func (*RelationshipRemoved) Descriptor() ([]byte, []int) {
-	return file_accord_server_v1_resources_proto_rawDescGZIP(), []int{13}
-}
-
-func (x *RelationshipRemoved) GetUserId() string {
-	if x != nil {
-		return x.UserId
-	}
-	return ""
-}
-
-// Typing tells that a user is typing in a channel.
-type Typing struct {
-	state protoimpl.MessageState `protogen:"open.v1"`
-	// Server id.
-	ServerId string `protobuf:"bytes,1,opt,name=server_id,json=serverId,proto3" json:"server_id,omitempty"`
-	// Channel id.
-	ChannelId string `protobuf:"bytes,2,opt,name=channel_id,json=channelId,proto3" json:"channel_id,omitempty"`
-	// User id.
-	UserId string `protobuf:"bytes,3,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
-	// User's display name.
-	DisplayName string `protobuf:"bytes,4,opt,name=display_name,json=displayName,proto3" json:"display_name,omitempty"`
-	// When the indicator goes away unless repeated.
-	ExpireTime    *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=expire_time,json=expireTime,proto3" json:"expire_time,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *Typing) Reset() {
-	*x = Typing{}
-	mi := &file_accord_server_v1_resources_proto_msgTypes[14]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *Typing) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*Typing) ProtoMessage() {}
-
-func (x *Typing) ProtoReflect() protoreflect.Message {
-	mi := &file_accord_server_v1_resources_proto_msgTypes[14]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use Typing.ProtoReflect.Descriptor instead.
-func (*Typing) Descriptor() ([]byte, []int) {
-	return file_accord_server_v1_resources_proto_rawDescGZIP(), []int{14}
-}
-
-func (x *Typing) GetServerId() string {
-	if x != nil {
-		return x.ServerId
-	}
-	return ""
-}
-
-func (x *Typing) GetChannelId() string {
-	if x != nil {
-		return x.ChannelId
-	}
-	return ""
-}
-
-func (x *Typing) GetUserId() string {
-	if x != nil {
-		return x.UserId
-	}
-	return ""
-}
-
-func (x *Typing) GetDisplayName() string {
-	if x != nil {
-		return x.DisplayName
-	}
-	return ""
-}
-
-func (x *Typing) GetExpireTime() *timestamppb.Timestamp {
-	if x != nil {
-		return x.ExpireTime
+		return x.MutedChannelIds
 	}
 	return nil
 }
-
-// Resync tells a client that it missed events it cannot get back: it must
-// reload the scope's state and history, then carry on from this event's cursor.
-type Resync struct {
-	state protoimpl.MessageState `protogen:"open.v1"`
-	// Why: "retention" (the cursor is older than the log keeps) or "invalid".
-	Reason        string `protobuf:"bytes,1,opt,name=reason,proto3" json:"reason,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *Resync) Reset() {
-	*x = Resync{}
-	mi := &file_accord_server_v1_resources_proto_msgTypes[15]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *Resync) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*Resync) ProtoMessage() {}
-
-func (x *Resync) ProtoReflect() protoreflect.Message {
-	mi := &file_accord_server_v1_resources_proto_msgTypes[15]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use Resync.ProtoReflect.Descriptor instead.
-func (*Resync) Descriptor() ([]byte, []int) {
-	return file_accord_server_v1_resources_proto_rawDescGZIP(), []int{15}
-}
-
-func (x *Resync) GetReason() string {
-	if x != nil {
-		return x.Reason
-	}
-	return ""
-}
-
-// Event is one entry of the feed.
-type Event struct {
-	state protoimpl.MessageState `protogen:"open.v1"`
-	// Scope: "server:<id>" or "user:<id>".
-	Scope string `protobuf:"bytes,1,opt,name=scope,proto3" json:"scope,omitempty"`
-	// Position within the scope; empty for ephemeral events (typing).
-	Cursor string `protobuf:"bytes,2,opt,name=cursor,proto3" json:"cursor,omitempty"`
-	// When the change was committed.
-	CreateTime *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
-	// What happened.
-	//
-	// Types that are valid to be assigned to Payload:
-	//
-	//	*Event_MessageCreated
-	//	*Event_MessageUpdated
-	//	*Event_MessageDeleted
-	//	*Event_ChannelCreated
-	//	*Event_ChannelUpdated
-	//	*Event_ChannelDeleted
-	//	*Event_ServerUpdated
-	//	*Event_ServerDeleted
-	//	*Event_MemberAdded
-	//	*Event_MemberUpdated
-	//	*Event_MemberRemoved
-	//	*Event_ServerJoined
-	//	*Event_ServerLeft
-	//	*Event_RelationshipUpdated
-	//	*Event_RelationshipRemoved
-	//	*Event_ReadStateUpdated
-	//	*Event_Typing
-	//	*Event_Resync
-	//	*Event_UserUpdated
-	Payload       isEvent_Payload `protobuf_oneof:"payload"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *Event) Reset() {
-	*x = Event{}
-	mi := &file_accord_server_v1_resources_proto_msgTypes[16]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *Event) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*Event) ProtoMessage() {}
-
-func (x *Event) ProtoReflect() protoreflect.Message {
-	mi := &file_accord_server_v1_resources_proto_msgTypes[16]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use Event.ProtoReflect.Descriptor instead.
-func (*Event) Descriptor() ([]byte, []int) {
-	return file_accord_server_v1_resources_proto_rawDescGZIP(), []int{16}
-}
-
-func (x *Event) GetScope() string {
-	if x != nil {
-		return x.Scope
-	}
-	return ""
-}
-
-func (x *Event) GetCursor() string {
-	if x != nil {
-		return x.Cursor
-	}
-	return ""
-}
-
-func (x *Event) GetCreateTime() *timestamppb.Timestamp {
-	if x != nil {
-		return x.CreateTime
-	}
-	return nil
-}
-
-func (x *Event) GetPayload() isEvent_Payload {
-	if x != nil {
-		return x.Payload
-	}
-	return nil
-}
-
-func (x *Event) GetMessageCreated() *Message {
-	if x != nil {
-		if x, ok := x.Payload.(*Event_MessageCreated); ok {
-			return x.MessageCreated
-		}
-	}
-	return nil
-}
-
-func (x *Event) GetMessageUpdated() *Message {
-	if x != nil {
-		if x, ok := x.Payload.(*Event_MessageUpdated); ok {
-			return x.MessageUpdated
-		}
-	}
-	return nil
-}
-
-func (x *Event) GetMessageDeleted() *MessageDeleted {
-	if x != nil {
-		if x, ok := x.Payload.(*Event_MessageDeleted); ok {
-			return x.MessageDeleted
-		}
-	}
-	return nil
-}
-
-func (x *Event) GetChannelCreated() *Channel {
-	if x != nil {
-		if x, ok := x.Payload.(*Event_ChannelCreated); ok {
-			return x.ChannelCreated
-		}
-	}
-	return nil
-}
-
-func (x *Event) GetChannelUpdated() *Channel {
-	if x != nil {
-		if x, ok := x.Payload.(*Event_ChannelUpdated); ok {
-			return x.ChannelUpdated
-		}
-	}
-	return nil
-}
-
-func (x *Event) GetChannelDeleted() *ChannelDeleted {
-	if x != nil {
-		if x, ok := x.Payload.(*Event_ChannelDeleted); ok {
-			return x.ChannelDeleted
-		}
-	}
-	return nil
-}
-
-func (x *Event) GetServerUpdated() *Server {
-	if x != nil {
-		if x, ok := x.Payload.(*Event_ServerUpdated); ok {
-			return x.ServerUpdated
-		}
-	}
-	return nil
-}
-
-func (x *Event) GetServerDeleted() *ServerDeleted {
-	if x != nil {
-		if x, ok := x.Payload.(*Event_ServerDeleted); ok {
-			return x.ServerDeleted
-		}
-	}
-	return nil
-}
-
-func (x *Event) GetMemberAdded() *Member {
-	if x != nil {
-		if x, ok := x.Payload.(*Event_MemberAdded); ok {
-			return x.MemberAdded
-		}
-	}
-	return nil
-}
-
-func (x *Event) GetMemberUpdated() *Member {
-	if x != nil {
-		if x, ok := x.Payload.(*Event_MemberUpdated); ok {
-			return x.MemberUpdated
-		}
-	}
-	return nil
-}
-
-func (x *Event) GetMemberRemoved() *MemberRemoved {
-	if x != nil {
-		if x, ok := x.Payload.(*Event_MemberRemoved); ok {
-			return x.MemberRemoved
-		}
-	}
-	return nil
-}
-
-func (x *Event) GetServerJoined() *Server {
-	if x != nil {
-		if x, ok := x.Payload.(*Event_ServerJoined); ok {
-			return x.ServerJoined
-		}
-	}
-	return nil
-}
-
-func (x *Event) GetServerLeft() *ServerLeft {
-	if x != nil {
-		if x, ok := x.Payload.(*Event_ServerLeft); ok {
-			return x.ServerLeft
-		}
-	}
-	return nil
-}
-
-func (x *Event) GetRelationshipUpdated() *v1.Relationship {
-	if x != nil {
-		if x, ok := x.Payload.(*Event_RelationshipUpdated); ok {
-			return x.RelationshipUpdated
-		}
-	}
-	return nil
-}
-
-func (x *Event) GetRelationshipRemoved() *RelationshipRemoved {
-	if x != nil {
-		if x, ok := x.Payload.(*Event_RelationshipRemoved); ok {
-			return x.RelationshipRemoved
-		}
-	}
-	return nil
-}
-
-func (x *Event) GetReadStateUpdated() *ReadState {
-	if x != nil {
-		if x, ok := x.Payload.(*Event_ReadStateUpdated); ok {
-			return x.ReadStateUpdated
-		}
-	}
-	return nil
-}
-
-func (x *Event) GetTyping() *Typing {
-	if x != nil {
-		if x, ok := x.Payload.(*Event_Typing); ok {
-			return x.Typing
-		}
-	}
-	return nil
-}
-
-func (x *Event) GetResync() *Resync {
-	if x != nil {
-		if x, ok := x.Payload.(*Event_Resync); ok {
-			return x.Resync
-		}
-	}
-	return nil
-}
-
-func (x *Event) GetUserUpdated() *v1.User {
-	if x != nil {
-		if x, ok := x.Payload.(*Event_UserUpdated); ok {
-			return x.UserUpdated
-		}
-	}
-	return nil
-}
-
-type isEvent_Payload interface {
-	isEvent_Payload()
-}
-
-type Event_MessageCreated struct {
-	// A message was sent.
-	MessageCreated *Message `protobuf:"bytes,10,opt,name=message_created,json=messageCreated,proto3,oneof"`
-}
-
-type Event_MessageUpdated struct {
-	// A message was edited.
-	MessageUpdated *Message `protobuf:"bytes,11,opt,name=message_updated,json=messageUpdated,proto3,oneof"`
-}
-
-type Event_MessageDeleted struct {
-	// A message was deleted.
-	MessageDeleted *MessageDeleted `protobuf:"bytes,12,opt,name=message_deleted,json=messageDeleted,proto3,oneof"`
-}
-
-type Event_ChannelCreated struct {
-	// A channel was created.
-	ChannelCreated *Channel `protobuf:"bytes,13,opt,name=channel_created,json=channelCreated,proto3,oneof"`
-}
-
-type Event_ChannelUpdated struct {
-	// A channel was renamed, given a topic or moved.
-	ChannelUpdated *Channel `protobuf:"bytes,14,opt,name=channel_updated,json=channelUpdated,proto3,oneof"`
-}
-
-type Event_ChannelDeleted struct {
-	// A channel was deleted.
-	ChannelDeleted *ChannelDeleted `protobuf:"bytes,15,opt,name=channel_deleted,json=channelDeleted,proto3,oneof"`
-}
-
-type Event_ServerUpdated struct {
-	// A server was renamed or changed owner.
-	ServerUpdated *Server `protobuf:"bytes,16,opt,name=server_updated,json=serverUpdated,proto3,oneof"`
-}
-
-type Event_ServerDeleted struct {
-	// A server was deleted.
-	ServerDeleted *ServerDeleted `protobuf:"bytes,17,opt,name=server_deleted,json=serverDeleted,proto3,oneof"`
-}
-
-type Event_MemberAdded struct {
-	// A user joined a server.
-	MemberAdded *Member `protobuf:"bytes,18,opt,name=member_added,json=memberAdded,proto3,oneof"`
-}
-
-type Event_MemberUpdated struct {
-	// A member's role changed.
-	MemberUpdated *Member `protobuf:"bytes,19,opt,name=member_updated,json=memberUpdated,proto3,oneof"`
-}
-
-type Event_MemberRemoved struct {
-	// A member left or was kicked.
-	MemberRemoved *MemberRemoved `protobuf:"bytes,20,opt,name=member_removed,json=memberRemoved,proto3,oneof"`
-}
-
-type Event_ServerJoined struct {
-	// The user joined a server or a conversation was opened (user scope).
-	ServerJoined *Server `protobuf:"bytes,21,opt,name=server_joined,json=serverJoined,proto3,oneof"`
-}
-
-type Event_ServerLeft struct {
-	// The user is no longer in a server (user scope).
-	ServerLeft *ServerLeft `protobuf:"bytes,22,opt,name=server_left,json=serverLeft,proto3,oneof"`
-}
-
-type Event_RelationshipUpdated struct {
-	// A relationship changed (user scope).
-	RelationshipUpdated *v1.Relationship `protobuf:"bytes,23,opt,name=relationship_updated,json=relationshipUpdated,proto3,oneof"`
-}
-
-type Event_RelationshipRemoved struct {
-	// A relationship ended (user scope).
-	RelationshipRemoved *RelationshipRemoved `protobuf:"bytes,24,opt,name=relationship_removed,json=relationshipRemoved,proto3,oneof"`
-}
-
-type Event_ReadStateUpdated struct {
-	// The user's read marker moved (user scope).
-	ReadStateUpdated *ReadState `protobuf:"bytes,25,opt,name=read_state_updated,json=readStateUpdated,proto3,oneof"`
-}
-
-type Event_Typing struct {
-	// Someone is typing (ephemeral, never replayed).
-	Typing *Typing `protobuf:"bytes,26,opt,name=typing,proto3,oneof"`
-}
-
-type Event_Resync struct {
-	// The client must reload this scope.
-	Resync *Resync `protobuf:"bytes,27,opt,name=resync,proto3,oneof"`
-}
-
-type Event_UserUpdated struct {
-	// The user's own profile changed (user scope).
-	UserUpdated *v1.User `protobuf:"bytes,28,opt,name=user_updated,json=userUpdated,proto3,oneof"`
-}
-
-func (*Event_MessageCreated) isEvent_Payload() {}
-
-func (*Event_MessageUpdated) isEvent_Payload() {}
-
-func (*Event_MessageDeleted) isEvent_Payload() {}
-
-func (*Event_ChannelCreated) isEvent_Payload() {}
-
-func (*Event_ChannelUpdated) isEvent_Payload() {}
-
-func (*Event_ChannelDeleted) isEvent_Payload() {}
-
-func (*Event_ServerUpdated) isEvent_Payload() {}
-
-func (*Event_ServerDeleted) isEvent_Payload() {}
-
-func (*Event_MemberAdded) isEvent_Payload() {}
-
-func (*Event_MemberUpdated) isEvent_Payload() {}
-
-func (*Event_MemberRemoved) isEvent_Payload() {}
-
-func (*Event_ServerJoined) isEvent_Payload() {}
-
-func (*Event_ServerLeft) isEvent_Payload() {}
-
-func (*Event_RelationshipUpdated) isEvent_Payload() {}
-
-func (*Event_RelationshipRemoved) isEvent_Payload() {}
-
-func (*Event_ReadStateUpdated) isEvent_Payload() {}
-
-func (*Event_Typing) isEvent_Payload() {}
-
-func (*Event_Resync) isEvent_Payload() {}
-
-func (*Event_UserUpdated) isEvent_Payload() {}
 
 var File_accord_server_v1_resources_proto protoreflect.FileDescriptor
 
 const file_accord_server_v1_resources_proto_rawDesc = "" +
 	"\n" +
-	" accord/server/v1/resources.proto\x12\x10accord.server.v1\x1a!accord/user/v1/user_service.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xaa\x02\n" +
+	" accord/server/v1/resources.proto\x12\x10accord.server.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xbe\x02\n" +
 	"\x06Server\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x120\n" +
@@ -1746,14 +1416,16 @@ const file_accord_server_v1_resources_proto_rawDesc = "" +
 	"\vdm_user_ids\x18\x06 \x03(\tR\tdmUserIds\x12!\n" +
 	"\fmember_count\x18\a \x01(\x03R\vmemberCount\x12;\n" +
 	"\vcreate_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"createTime\"\xdc\x01\n" +
+	"createTime\x12\x12\n" +
+	"\x04icon\x18\t \x01(\tR\x04icon\"\xf4\x01\n" +
 	"\x06Member\x12\x1b\n" +
 	"\tserver_id\x18\x01 \x01(\tR\bserverId\x12\x17\n" +
 	"\auser_id\x18\x02 \x01(\tR\x06userId\x12*\n" +
 	"\x04role\x18\x03 \x01(\x0e2\x16.accord.server.v1.RoleR\x04role\x12!\n" +
 	"\fdisplay_name\x18\x04 \x01(\tR\vdisplayName\x12\x14\n" +
 	"\x05login\x18\x05 \x01(\tR\x05login\x127\n" +
-	"\tjoin_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\bjoinTime\"\x81\x02\n" +
+	"\tjoin_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\bjoinTime\x12\x16\n" +
+	"\x06avatar\x18\a \x01(\tR\x06avatar\"\x81\x02\n" +
 	"\x06Invite\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12\x1b\n" +
 	"\tserver_id\x18\x02 \x01(\tR\bserverId\x12\x1d\n" +
@@ -1779,7 +1451,7 @@ const file_accord_server_v1_resources_proto_rawDesc = "" +
 	"\vauthor_name\x18\x03 \x01(\tR\n" +
 	"authorName\x12\x18\n" +
 	"\acontent\x18\x04 \x01(\tR\acontent\x12\x18\n" +
-	"\adeleted\x18\x05 \x01(\bR\adeleted\"\xff\x02\n" +
+	"\adeleted\x18\x05 \x01(\bR\adeleted\"\x9d\x05\n" +
 	"\aMessage\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1b\n" +
 	"\tserver_id\x18\x02 \x01(\tR\bserverId\x12\x1d\n" +
@@ -1795,76 +1467,62 @@ const file_accord_server_v1_resources_proto_rawDesc = "" +
 	"\breply_to\x18\t \x01(\v2 .accord.server.v1.MessagePreviewR\areplyTo\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\n" +
-	" \x01(\tR\trequestId\"\xc3\x01\n" +
+	" \x01(\tR\trequestId\x12(\n" +
+	"\x10mention_user_ids\x18\v \x03(\tR\x0ementionUserIds\x12.\n" +
+	"\x13mention_channel_ids\x18\f \x03(\tR\x11mentionChannelIds\x12)\n" +
+	"\x10mention_everyone\x18\r \x01(\bR\x0fmentionEveryone\x12?\n" +
+	"\treactions\x18\x0f \x03(\v2!.accord.server.v1.ReactionSummaryR\treactions\x12\x16\n" +
+	"\x06pinned\x18\x10 \x01(\bR\x06pinned\x12>\n" +
+	"\vattachments\x18\x14 \x03(\v2\x1c.accord.server.v1.AttachmentR\vattachments\"M\n" +
+	"\x0fReactionSummary\x12\x14\n" +
+	"\x05emoji\x18\x01 \x01(\tR\x05emoji\x12\x14\n" +
+	"\x05count\x18\x02 \x01(\x05R\x05count\x12\x0e\n" +
+	"\x02me\x18\x03 \x01(\bR\x02me\"\x80\x01\n" +
+	"\aReactor\x12\x17\n" +
+	"\auser_id\x18\x01 \x01(\tR\x06userId\x12!\n" +
+	"\fdisplay_name\x18\x02 \x01(\tR\vdisplayName\x129\n" +
+	"\n" +
+	"react_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\treactTime\"\xcc\x01\n" +
+	"\x03Pin\x12\x1d\n" +
+	"\n" +
+	"channel_id\x18\x01 \x01(\tR\tchannelId\x12\x1d\n" +
+	"\n" +
+	"message_id\x18\x02 \x01(\tR\tmessageId\x12\x1b\n" +
+	"\tpinned_by\x18\x03 \x01(\tR\bpinnedBy\x125\n" +
+	"\bpin_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\apinTime\x123\n" +
+	"\amessage\x18\x05 \x01(\v2\x19.accord.server.v1.MessageR\amessage\"\x80\x03\n" +
+	"\n" +
+	"Attachment\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
+	"\n" +
+	"channel_id\x18\x02 \x01(\tR\tchannelId\x12\x12\n" +
+	"\x04name\x18\x03 \x01(\tR\x04name\x12!\n" +
+	"\fcontent_type\x18\x04 \x01(\tR\vcontentType\x12\x12\n" +
+	"\x04size\x18\x05 \x01(\x03R\x04size\x12\x14\n" +
+	"\x05width\x18\x06 \x01(\x05R\x05width\x12\x16\n" +
+	"\x06height\x18\a \x01(\x05R\x06height\x12'\n" +
+	"\x0fthumbnail_width\x18\b \x01(\x05R\x0ethumbnailWidth\x12)\n" +
+	"\x10thumbnail_height\x18\t \x01(\x05R\x0fthumbnailHeight\x12\x18\n" +
+	"\aspoiler\x18\n" +
+	" \x01(\bR\aspoiler\x12\x1f\n" +
+	"\vuploader_id\x18\v \x01(\tR\n" +
+	"uploaderId\x12;\n" +
+	"\vcreate_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\"\xd2\x02\n" +
 	"\tReadState\x12\x1b\n" +
 	"\tserver_id\x18\x01 \x01(\tR\bserverId\x12\x1d\n" +
 	"\n" +
 	"channel_id\x18\x02 \x01(\tR\tchannelId\x12/\n" +
 	"\x14last_read_message_id\x18\x03 \x01(\tR\x11lastReadMessageId\x12!\n" +
 	"\funread_count\x18\x04 \x01(\x05R\vunreadCount\x12&\n" +
-	"\x0flast_message_id\x18\x05 \x01(\tR\rlastMessageId\":\n" +
-	"\x06Cursor\x12\x14\n" +
-	"\x05scope\x18\x01 \x01(\tR\x05scope\x12\x1a\n" +
-	"\bposition\x18\x02 \x01(\tR\bposition\"k\n" +
-	"\x0eMessageDeleted\x12\x1b\n" +
-	"\tserver_id\x18\x01 \x01(\tR\bserverId\x12\x1d\n" +
-	"\n" +
-	"channel_id\x18\x02 \x01(\tR\tchannelId\x12\x1d\n" +
-	"\n" +
-	"message_id\x18\x03 \x01(\tR\tmessageId\"L\n" +
-	"\x0eChannelDeleted\x12\x1b\n" +
-	"\tserver_id\x18\x01 \x01(\tR\bserverId\x12\x1d\n" +
-	"\n" +
-	"channel_id\x18\x02 \x01(\tR\tchannelId\",\n" +
-	"\rServerDeleted\x12\x1b\n" +
-	"\tserver_id\x18\x01 \x01(\tR\bserverId\"]\n" +
-	"\rMemberRemoved\x12\x1b\n" +
-	"\tserver_id\x18\x01 \x01(\tR\bserverId\x12\x17\n" +
-	"\auser_id\x18\x02 \x01(\tR\x06userId\x12\x16\n" +
-	"\x06kicked\x18\x03 \x01(\bR\x06kicked\"A\n" +
-	"\n" +
-	"ServerLeft\x12\x1b\n" +
-	"\tserver_id\x18\x01 \x01(\tR\bserverId\x12\x16\n" +
-	"\x06reason\x18\x02 \x01(\tR\x06reason\".\n" +
-	"\x13RelationshipRemoved\x12\x17\n" +
-	"\auser_id\x18\x01 \x01(\tR\x06userId\"\xbd\x01\n" +
-	"\x06Typing\x12\x1b\n" +
-	"\tserver_id\x18\x01 \x01(\tR\bserverId\x12\x1d\n" +
-	"\n" +
-	"channel_id\x18\x02 \x01(\tR\tchannelId\x12\x17\n" +
-	"\auser_id\x18\x03 \x01(\tR\x06userId\x12!\n" +
-	"\fdisplay_name\x18\x04 \x01(\tR\vdisplayName\x12;\n" +
-	"\vexpire_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"expireTime\" \n" +
-	"\x06Resync\x12\x16\n" +
-	"\x06reason\x18\x01 \x01(\tR\x06reason\"\xa9\v\n" +
-	"\x05Event\x12\x14\n" +
-	"\x05scope\x18\x01 \x01(\tR\x05scope\x12\x16\n" +
-	"\x06cursor\x18\x02 \x01(\tR\x06cursor\x12;\n" +
-	"\vcreate_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"createTime\x12D\n" +
-	"\x0fmessage_created\x18\n" +
-	" \x01(\v2\x19.accord.server.v1.MessageH\x00R\x0emessageCreated\x12D\n" +
-	"\x0fmessage_updated\x18\v \x01(\v2\x19.accord.server.v1.MessageH\x00R\x0emessageUpdated\x12K\n" +
-	"\x0fmessage_deleted\x18\f \x01(\v2 .accord.server.v1.MessageDeletedH\x00R\x0emessageDeleted\x12D\n" +
-	"\x0fchannel_created\x18\r \x01(\v2\x19.accord.server.v1.ChannelH\x00R\x0echannelCreated\x12D\n" +
-	"\x0fchannel_updated\x18\x0e \x01(\v2\x19.accord.server.v1.ChannelH\x00R\x0echannelUpdated\x12K\n" +
-	"\x0fchannel_deleted\x18\x0f \x01(\v2 .accord.server.v1.ChannelDeletedH\x00R\x0echannelDeleted\x12A\n" +
-	"\x0eserver_updated\x18\x10 \x01(\v2\x18.accord.server.v1.ServerH\x00R\rserverUpdated\x12H\n" +
-	"\x0eserver_deleted\x18\x11 \x01(\v2\x1f.accord.server.v1.ServerDeletedH\x00R\rserverDeleted\x12=\n" +
-	"\fmember_added\x18\x12 \x01(\v2\x18.accord.server.v1.MemberH\x00R\vmemberAdded\x12A\n" +
-	"\x0emember_updated\x18\x13 \x01(\v2\x18.accord.server.v1.MemberH\x00R\rmemberUpdated\x12H\n" +
-	"\x0emember_removed\x18\x14 \x01(\v2\x1f.accord.server.v1.MemberRemovedH\x00R\rmemberRemoved\x12?\n" +
-	"\rserver_joined\x18\x15 \x01(\v2\x18.accord.server.v1.ServerH\x00R\fserverJoined\x12?\n" +
-	"\vserver_left\x18\x16 \x01(\v2\x1c.accord.server.v1.ServerLeftH\x00R\n" +
-	"serverLeft\x12Q\n" +
-	"\x14relationship_updated\x18\x17 \x01(\v2\x1c.accord.user.v1.RelationshipH\x00R\x13relationshipUpdated\x12Z\n" +
-	"\x14relationship_removed\x18\x18 \x01(\v2%.accord.server.v1.RelationshipRemovedH\x00R\x13relationshipRemoved\x12K\n" +
-	"\x12read_state_updated\x18\x19 \x01(\v2\x1b.accord.server.v1.ReadStateH\x00R\x10readStateUpdated\x122\n" +
-	"\x06typing\x18\x1a \x01(\v2\x18.accord.server.v1.TypingH\x00R\x06typing\x122\n" +
-	"\x06resync\x18\x1b \x01(\v2\x18.accord.server.v1.ResyncH\x00R\x06resync\x129\n" +
-	"\fuser_updated\x18\x1c \x01(\v2\x14.accord.user.v1.UserH\x00R\vuserUpdatedB\t\n" +
-	"\apayload*T\n" +
+	"\x0flast_message_id\x18\x05 \x01(\tR\rlastMessageId\x12#\n" +
+	"\rmention_count\x18\x06 \x01(\x05R\fmentionCount\x12\x14\n" +
+	"\x05muted\x18\a \x01(\bR\x05muted\x12R\n" +
+	"\x12notification_level\x18\b \x01(\x0e2#.accord.server.v1.NotificationLevelR\x11notificationLevel\"\xa0\x01\n" +
+	"\x1aServerNotificationSettings\x12\x1b\n" +
+	"\tserver_id\x18\x01 \x01(\tR\bserverId\x129\n" +
+	"\x05level\x18\x02 \x01(\x0e2#.accord.server.v1.NotificationLevelR\x05level\x12*\n" +
+	"\x11muted_channel_ids\x18\x03 \x03(\tR\x0fmutedChannelIds*T\n" +
 	"\n" +
 	"ServerKind\x12\x1b\n" +
 	"\x17SERVER_KIND_UNSPECIFIED\x10\x00\x12\x15\n" +
@@ -1876,7 +1534,12 @@ const file_accord_server_v1_resources_proto_rawDesc = "" +
 	"ROLE_OWNER\x10\x01\x12\x0e\n" +
 	"\n" +
 	"ROLE_ADMIN\x10\x02\x12\x0f\n" +
-	"\vROLE_MEMBER\x10\x03B<Z:github.com/accordchat/accord/gen/accord/server/v1;serverv1b\x06proto3"
+	"\vROLE_MEMBER\x10\x03*\x94\x01\n" +
+	"\x11NotificationLevel\x12\"\n" +
+	"\x1eNOTIFICATION_LEVEL_UNSPECIFIED\x10\x00\x12\x1a\n" +
+	"\x16NOTIFICATION_LEVEL_ALL\x10\x01\x12\x1f\n" +
+	"\x1bNOTIFICATION_LEVEL_MENTIONS\x10\x02\x12\x1e\n" +
+	"\x1aNOTIFICATION_LEVEL_NOTHING\x10\x03B<Z:github.com/accordchat/accord/gen/accord/server/v1;serverv1b\x06proto3"
 
 var (
 	file_accord_server_v1_resources_proto_rawDescOnce sync.Once
@@ -1890,70 +1553,51 @@ func file_accord_server_v1_resources_proto_rawDescGZIP() []byte {
 	return file_accord_server_v1_resources_proto_rawDescData
 }
 
-var file_accord_server_v1_resources_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_accord_server_v1_resources_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
+var file_accord_server_v1_resources_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
+var file_accord_server_v1_resources_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_accord_server_v1_resources_proto_goTypes = []any{
-	(ServerKind)(0),               // 0: accord.server.v1.ServerKind
-	(Role)(0),                     // 1: accord.server.v1.Role
-	(*Server)(nil),                // 2: accord.server.v1.Server
-	(*Member)(nil),                // 3: accord.server.v1.Member
-	(*Invite)(nil),                // 4: accord.server.v1.Invite
-	(*Channel)(nil),               // 5: accord.server.v1.Channel
-	(*MessagePreview)(nil),        // 6: accord.server.v1.MessagePreview
-	(*Message)(nil),               // 7: accord.server.v1.Message
-	(*ReadState)(nil),             // 8: accord.server.v1.ReadState
-	(*Cursor)(nil),                // 9: accord.server.v1.Cursor
-	(*MessageDeleted)(nil),        // 10: accord.server.v1.MessageDeleted
-	(*ChannelDeleted)(nil),        // 11: accord.server.v1.ChannelDeleted
-	(*ServerDeleted)(nil),         // 12: accord.server.v1.ServerDeleted
-	(*MemberRemoved)(nil),         // 13: accord.server.v1.MemberRemoved
-	(*ServerLeft)(nil),            // 14: accord.server.v1.ServerLeft
-	(*RelationshipRemoved)(nil),   // 15: accord.server.v1.RelationshipRemoved
-	(*Typing)(nil),                // 16: accord.server.v1.Typing
-	(*Resync)(nil),                // 17: accord.server.v1.Resync
-	(*Event)(nil),                 // 18: accord.server.v1.Event
-	(*timestamppb.Timestamp)(nil), // 19: google.protobuf.Timestamp
-	(*v1.Relationship)(nil),       // 20: accord.user.v1.Relationship
-	(*v1.User)(nil),               // 21: accord.user.v1.User
+	(ServerKind)(0),                    // 0: accord.server.v1.ServerKind
+	(Role)(0),                          // 1: accord.server.v1.Role
+	(NotificationLevel)(0),             // 2: accord.server.v1.NotificationLevel
+	(*Server)(nil),                     // 3: accord.server.v1.Server
+	(*Member)(nil),                     // 4: accord.server.v1.Member
+	(*Invite)(nil),                     // 5: accord.server.v1.Invite
+	(*Channel)(nil),                    // 6: accord.server.v1.Channel
+	(*MessagePreview)(nil),             // 7: accord.server.v1.MessagePreview
+	(*Message)(nil),                    // 8: accord.server.v1.Message
+	(*ReactionSummary)(nil),            // 9: accord.server.v1.ReactionSummary
+	(*Reactor)(nil),                    // 10: accord.server.v1.Reactor
+	(*Pin)(nil),                        // 11: accord.server.v1.Pin
+	(*Attachment)(nil),                 // 12: accord.server.v1.Attachment
+	(*ReadState)(nil),                  // 13: accord.server.v1.ReadState
+	(*ServerNotificationSettings)(nil), // 14: accord.server.v1.ServerNotificationSettings
+	(*timestamppb.Timestamp)(nil),      // 15: google.protobuf.Timestamp
 }
 var file_accord_server_v1_resources_proto_depIdxs = []int32{
 	0,  // 0: accord.server.v1.Server.kind:type_name -> accord.server.v1.ServerKind
 	1,  // 1: accord.server.v1.Server.my_role:type_name -> accord.server.v1.Role
-	19, // 2: accord.server.v1.Server.create_time:type_name -> google.protobuf.Timestamp
+	15, // 2: accord.server.v1.Server.create_time:type_name -> google.protobuf.Timestamp
 	1,  // 3: accord.server.v1.Member.role:type_name -> accord.server.v1.Role
-	19, // 4: accord.server.v1.Member.join_time:type_name -> google.protobuf.Timestamp
-	19, // 5: accord.server.v1.Invite.expire_time:type_name -> google.protobuf.Timestamp
-	19, // 6: accord.server.v1.Invite.create_time:type_name -> google.protobuf.Timestamp
-	19, // 7: accord.server.v1.Channel.create_time:type_name -> google.protobuf.Timestamp
-	19, // 8: accord.server.v1.Message.create_time:type_name -> google.protobuf.Timestamp
-	19, // 9: accord.server.v1.Message.edit_time:type_name -> google.protobuf.Timestamp
-	6,  // 10: accord.server.v1.Message.reply_to:type_name -> accord.server.v1.MessagePreview
-	19, // 11: accord.server.v1.Typing.expire_time:type_name -> google.protobuf.Timestamp
-	19, // 12: accord.server.v1.Event.create_time:type_name -> google.protobuf.Timestamp
-	7,  // 13: accord.server.v1.Event.message_created:type_name -> accord.server.v1.Message
-	7,  // 14: accord.server.v1.Event.message_updated:type_name -> accord.server.v1.Message
-	10, // 15: accord.server.v1.Event.message_deleted:type_name -> accord.server.v1.MessageDeleted
-	5,  // 16: accord.server.v1.Event.channel_created:type_name -> accord.server.v1.Channel
-	5,  // 17: accord.server.v1.Event.channel_updated:type_name -> accord.server.v1.Channel
-	11, // 18: accord.server.v1.Event.channel_deleted:type_name -> accord.server.v1.ChannelDeleted
-	2,  // 19: accord.server.v1.Event.server_updated:type_name -> accord.server.v1.Server
-	12, // 20: accord.server.v1.Event.server_deleted:type_name -> accord.server.v1.ServerDeleted
-	3,  // 21: accord.server.v1.Event.member_added:type_name -> accord.server.v1.Member
-	3,  // 22: accord.server.v1.Event.member_updated:type_name -> accord.server.v1.Member
-	13, // 23: accord.server.v1.Event.member_removed:type_name -> accord.server.v1.MemberRemoved
-	2,  // 24: accord.server.v1.Event.server_joined:type_name -> accord.server.v1.Server
-	14, // 25: accord.server.v1.Event.server_left:type_name -> accord.server.v1.ServerLeft
-	20, // 26: accord.server.v1.Event.relationship_updated:type_name -> accord.user.v1.Relationship
-	15, // 27: accord.server.v1.Event.relationship_removed:type_name -> accord.server.v1.RelationshipRemoved
-	8,  // 28: accord.server.v1.Event.read_state_updated:type_name -> accord.server.v1.ReadState
-	16, // 29: accord.server.v1.Event.typing:type_name -> accord.server.v1.Typing
-	17, // 30: accord.server.v1.Event.resync:type_name -> accord.server.v1.Resync
-	21, // 31: accord.server.v1.Event.user_updated:type_name -> accord.user.v1.User
-	32, // [32:32] is the sub-list for method output_type
-	32, // [32:32] is the sub-list for method input_type
-	32, // [32:32] is the sub-list for extension type_name
-	32, // [32:32] is the sub-list for extension extendee
-	0,  // [0:32] is the sub-list for field type_name
+	15, // 4: accord.server.v1.Member.join_time:type_name -> google.protobuf.Timestamp
+	15, // 5: accord.server.v1.Invite.expire_time:type_name -> google.protobuf.Timestamp
+	15, // 6: accord.server.v1.Invite.create_time:type_name -> google.protobuf.Timestamp
+	15, // 7: accord.server.v1.Channel.create_time:type_name -> google.protobuf.Timestamp
+	15, // 8: accord.server.v1.Message.create_time:type_name -> google.protobuf.Timestamp
+	15, // 9: accord.server.v1.Message.edit_time:type_name -> google.protobuf.Timestamp
+	7,  // 10: accord.server.v1.Message.reply_to:type_name -> accord.server.v1.MessagePreview
+	9,  // 11: accord.server.v1.Message.reactions:type_name -> accord.server.v1.ReactionSummary
+	12, // 12: accord.server.v1.Message.attachments:type_name -> accord.server.v1.Attachment
+	15, // 13: accord.server.v1.Reactor.react_time:type_name -> google.protobuf.Timestamp
+	15, // 14: accord.server.v1.Pin.pin_time:type_name -> google.protobuf.Timestamp
+	8,  // 15: accord.server.v1.Pin.message:type_name -> accord.server.v1.Message
+	15, // 16: accord.server.v1.Attachment.create_time:type_name -> google.protobuf.Timestamp
+	2,  // 17: accord.server.v1.ReadState.notification_level:type_name -> accord.server.v1.NotificationLevel
+	2,  // 18: accord.server.v1.ServerNotificationSettings.level:type_name -> accord.server.v1.NotificationLevel
+	19, // [19:19] is the sub-list for method output_type
+	19, // [19:19] is the sub-list for method input_type
+	19, // [19:19] is the sub-list for extension type_name
+	19, // [19:19] is the sub-list for extension extendee
+	0,  // [0:19] is the sub-list for field type_name
 }
 
 func init() { file_accord_server_v1_resources_proto_init() }
@@ -1961,34 +1605,13 @@ func file_accord_server_v1_resources_proto_init() {
 	if File_accord_server_v1_resources_proto != nil {
 		return
 	}
-	file_accord_server_v1_resources_proto_msgTypes[16].OneofWrappers = []any{
-		(*Event_MessageCreated)(nil),
-		(*Event_MessageUpdated)(nil),
-		(*Event_MessageDeleted)(nil),
-		(*Event_ChannelCreated)(nil),
-		(*Event_ChannelUpdated)(nil),
-		(*Event_ChannelDeleted)(nil),
-		(*Event_ServerUpdated)(nil),
-		(*Event_ServerDeleted)(nil),
-		(*Event_MemberAdded)(nil),
-		(*Event_MemberUpdated)(nil),
-		(*Event_MemberRemoved)(nil),
-		(*Event_ServerJoined)(nil),
-		(*Event_ServerLeft)(nil),
-		(*Event_RelationshipUpdated)(nil),
-		(*Event_RelationshipRemoved)(nil),
-		(*Event_ReadStateUpdated)(nil),
-		(*Event_Typing)(nil),
-		(*Event_Resync)(nil),
-		(*Event_UserUpdated)(nil),
-	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_accord_server_v1_resources_proto_rawDesc), len(file_accord_server_v1_resources_proto_rawDesc)),
-			NumEnums:      2,
-			NumMessages:   17,
+			NumEnums:      3,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

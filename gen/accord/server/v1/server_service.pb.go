@@ -2380,12 +2380,19 @@ type SendMessageRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Channel id.
 	ChannelId string `protobuf:"bytes,1,opt,name=channel_id,json=channelId,proto3" json:"channel_id,omitempty"`
-	// 1-4000 characters after trimming white space.
+	// Up to 4000 characters, not blank after trimming white space unless the
+	// message carries attachments. Newline and tab
+	// are the only control characters allowed: NUL, the other C0 controls
+	// (U+0000-U+001F, carriage return and escape included), DEL and the C1
+	// controls (U+0080-U+009F) are refused.
 	Content string `protobuf:"bytes,2,opt,name=content,proto3" json:"content,omitempty"`
 	// Optional message of the same channel this one answers.
 	ReplyToId string `protobuf:"bytes,3,opt,name=reply_to_id,json=replyToId,proto3" json:"reply_to_id,omitempty"`
 	// Optional client-chosen id that makes retries safe.
-	RequestId     string `protobuf:"bytes,4,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	RequestId string `protobuf:"bytes,4,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// Uploads (UploadAttachment) of the caller in this channel, not sent yet,
+	// that the message carries: at most 10, each once.
+	AttachmentIds []string `protobuf:"bytes,20,rep,name=attachment_ids,json=attachmentIds,proto3" json:"attachment_ids,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2448,6 +2455,13 @@ func (x *SendMessageRequest) GetRequestId() string {
 	return ""
 }
 
+func (x *SendMessageRequest) GetAttachmentIds() []string {
+	if x != nil {
+		return x.AttachmentIds
+	}
+	return nil
+}
+
 // SendMessageResponse is the stored message.
 type SendMessageResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -2494,8 +2508,9 @@ func (x *SendMessageResponse) GetMessage() *Message {
 	return nil
 }
 
-// ListMessagesRequest pages through history. With neither cursor it returns
-// the newest page; before pages back in time; after pages forward.
+// ListMessagesRequest pages through history. With no cursor it returns
+// the newest page; before pages back in time; after pages forward; around
+// opens the history at one message (jump to a message).
 type ListMessagesRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Channel id.
@@ -2505,7 +2520,12 @@ type ListMessagesRequest struct {
 	// Only messages older than this message id.
 	Before string `protobuf:"bytes,3,opt,name=before,proto3" json:"before,omitempty"`
 	// Only messages newer than this message id.
-	After         string `protobuf:"bytes,4,opt,name=after,proto3" json:"after,omitempty"`
+	After string `protobuf:"bytes,4,opt,name=after,proto3" json:"after,omitempty"`
+	// The history around this message id of the channel (jump to a message):
+	// the message itself with up to page_size messages older and up to
+	// page_size newer than it. NOT_FOUND when the channel has no such
+	// message. At most one of before, after and around is set.
+	Around        string `protobuf:"bytes,5,opt,name=around,proto3" json:"around,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2568,13 +2588,28 @@ func (x *ListMessagesRequest) GetAfter() string {
 	return ""
 }
 
+func (x *ListMessagesRequest) GetAround() string {
+	if x != nil {
+		return x.Around
+	}
+	return ""
+}
+
 // ListMessagesResponse is one page, newest first.
 type ListMessagesResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Messages.
 	Messages []*Message `protobuf:"bytes,1,rep,name=messages,proto3" json:"messages,omitempty"`
-	// Whether older (for before or no cursor) or newer (for after) messages remain.
-	HasMore       bool `protobuf:"varint,2,opt,name=has_more,json=hasMore,proto3" json:"has_more,omitempty"`
+	// Whether older (for before, around or no cursor) or newer (for after)
+	// messages remain.
+	HasMore bool `protobuf:"varint,2,opt,name=has_more,json=hasMore,proto3" json:"has_more,omitempty"`
+	// Pass as before to continue toward older messages; empty when none
+	// remain (or when the page went toward newer ones).
+	OlderCursor string `protobuf:"bytes,3,opt,name=older_cursor,json=olderCursor,proto3" json:"older_cursor,omitempty"`
+	// Pass as after to continue toward newer messages; empty when none
+	// remain (a page without a cursor is the live end) or when the page
+	// went toward older ones.
+	NewerCursor   string `protobuf:"bytes,4,opt,name=newer_cursor,json=newerCursor,proto3" json:"newer_cursor,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2623,6 +2658,20 @@ func (x *ListMessagesResponse) GetHasMore() bool {
 	return false
 }
 
+func (x *ListMessagesResponse) GetOlderCursor() string {
+	if x != nil {
+		return x.OlderCursor
+	}
+	return ""
+}
+
+func (x *ListMessagesResponse) GetNewerCursor() string {
+	if x != nil {
+		return x.NewerCursor
+	}
+	return ""
+}
+
 // UpdateMessageRequest replaces a message's content.
 type UpdateMessageRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -2630,7 +2679,10 @@ type UpdateMessageRequest struct {
 	ChannelId string `protobuf:"bytes,1,opt,name=channel_id,json=channelId,proto3" json:"channel_id,omitempty"`
 	// Message id.
 	MessageId string `protobuf:"bytes,2,opt,name=message_id,json=messageId,proto3" json:"message_id,omitempty"`
-	// 1-4000 characters after trimming white space.
+	// 1-4000 characters, not blank after trimming white space. Newline and tab
+	// are the only control characters allowed: NUL, the other C0 controls
+	// (U+0000-U+001F, carriage return and escape included), DEL and the C1
+	// controls (U+0080-U+009F) are refused.
 	Content       string `protobuf:"bytes,3,opt,name=content,proto3" json:"content,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -3110,99 +3162,6 @@ func (x *SendTypingResponse) GetExpireTime() *timestamppb.Timestamp {
 	return nil
 }
 
-// StreamEventsRequest opens the caller's event feed.
-type StreamEventsRequest struct {
-	state protoimpl.MessageState `protogen:"open.v1"`
-	// Last cursor seen per scope; events after them are replayed first.
-	// Scopes not listed start live.
-	Cursors       []*Cursor `protobuf:"bytes,1,rep,name=cursors,proto3" json:"cursors,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *StreamEventsRequest) Reset() {
-	*x = StreamEventsRequest{}
-	mi := &file_accord_server_v1_server_service_proto_msgTypes[60]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *StreamEventsRequest) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*StreamEventsRequest) ProtoMessage() {}
-
-func (x *StreamEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_accord_server_v1_server_service_proto_msgTypes[60]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use StreamEventsRequest.ProtoReflect.Descriptor instead.
-func (*StreamEventsRequest) Descriptor() ([]byte, []int) {
-	return file_accord_server_v1_server_service_proto_rawDescGZIP(), []int{60}
-}
-
-func (x *StreamEventsRequest) GetCursors() []*Cursor {
-	if x != nil {
-		return x.Cursors
-	}
-	return nil
-}
-
-// StreamEventsResponse carries one event.
-type StreamEventsResponse struct {
-	state protoimpl.MessageState `protogen:"open.v1"`
-	// The event.
-	Event         *Event `protobuf:"bytes,1,opt,name=event,proto3" json:"event,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *StreamEventsResponse) Reset() {
-	*x = StreamEventsResponse{}
-	mi := &file_accord_server_v1_server_service_proto_msgTypes[61]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *StreamEventsResponse) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*StreamEventsResponse) ProtoMessage() {}
-
-func (x *StreamEventsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_accord_server_v1_server_service_proto_msgTypes[61]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use StreamEventsResponse.ProtoReflect.Descriptor instead.
-func (*StreamEventsResponse) Descriptor() ([]byte, []int) {
-	return file_accord_server_v1_server_service_proto_rawDescGZIP(), []int{61}
-}
-
-func (x *StreamEventsResponse) GetEvent() *Event {
-	if x != nil {
-		return x.Event
-	}
-	return nil
-}
-
 // FilterSharedUsersRequest asks who of user_ids shares anything with user_id.
 type FilterSharedUsersRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -3216,7 +3175,7 @@ type FilterSharedUsersRequest struct {
 
 func (x *FilterSharedUsersRequest) Reset() {
 	*x = FilterSharedUsersRequest{}
-	mi := &file_accord_server_v1_server_service_proto_msgTypes[62]
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3228,7 +3187,7 @@ func (x *FilterSharedUsersRequest) String() string {
 func (*FilterSharedUsersRequest) ProtoMessage() {}
 
 func (x *FilterSharedUsersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_accord_server_v1_server_service_proto_msgTypes[62]
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3241,7 +3200,7 @@ func (x *FilterSharedUsersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FilterSharedUsersRequest.ProtoReflect.Descriptor instead.
 func (*FilterSharedUsersRequest) Descriptor() ([]byte, []int) {
-	return file_accord_server_v1_server_service_proto_rawDescGZIP(), []int{62}
+	return file_accord_server_v1_server_service_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *FilterSharedUsersRequest) GetUserId() string {
@@ -3269,7 +3228,7 @@ type FilterSharedUsersResponse struct {
 
 func (x *FilterSharedUsersResponse) Reset() {
 	*x = FilterSharedUsersResponse{}
-	mi := &file_accord_server_v1_server_service_proto_msgTypes[63]
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3281,7 +3240,7 @@ func (x *FilterSharedUsersResponse) String() string {
 func (*FilterSharedUsersResponse) ProtoMessage() {}
 
 func (x *FilterSharedUsersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_accord_server_v1_server_service_proto_msgTypes[63]
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3294,7 +3253,7 @@ func (x *FilterSharedUsersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FilterSharedUsersResponse.ProtoReflect.Descriptor instead.
 func (*FilterSharedUsersResponse) Descriptor() ([]byte, []int) {
-	return file_accord_server_v1_server_service_proto_rawDescGZIP(), []int{63}
+	return file_accord_server_v1_server_service_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *FilterSharedUsersResponse) GetUserIds() []string {
@@ -3317,7 +3276,7 @@ type GetMemberRoleRequest struct {
 
 func (x *GetMemberRoleRequest) Reset() {
 	*x = GetMemberRoleRequest{}
-	mi := &file_accord_server_v1_server_service_proto_msgTypes[64]
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3329,7 +3288,7 @@ func (x *GetMemberRoleRequest) String() string {
 func (*GetMemberRoleRequest) ProtoMessage() {}
 
 func (x *GetMemberRoleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_accord_server_v1_server_service_proto_msgTypes[64]
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3342,7 +3301,7 @@ func (x *GetMemberRoleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetMemberRoleRequest.ProtoReflect.Descriptor instead.
 func (*GetMemberRoleRequest) Descriptor() ([]byte, []int) {
-	return file_accord_server_v1_server_service_proto_rawDescGZIP(), []int{64}
+	return file_accord_server_v1_server_service_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *GetMemberRoleRequest) GetServerId() string {
@@ -3372,7 +3331,7 @@ type GetMemberRoleResponse struct {
 
 func (x *GetMemberRoleResponse) Reset() {
 	*x = GetMemberRoleResponse{}
-	mi := &file_accord_server_v1_server_service_proto_msgTypes[65]
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3384,7 +3343,7 @@ func (x *GetMemberRoleResponse) String() string {
 func (*GetMemberRoleResponse) ProtoMessage() {}
 
 func (x *GetMemberRoleResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_accord_server_v1_server_service_proto_msgTypes[65]
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3397,7 +3356,7 @@ func (x *GetMemberRoleResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetMemberRoleResponse.ProtoReflect.Descriptor instead.
 func (*GetMemberRoleResponse) Descriptor() ([]byte, []int) {
-	return file_accord_server_v1_server_service_proto_rawDescGZIP(), []int{65}
+	return file_accord_server_v1_server_service_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *GetMemberRoleResponse) GetRole() Role {
@@ -3412,6 +3371,2470 @@ func (x *GetMemberRoleResponse) GetServerName() string {
 		return x.ServerName
 	}
 	return ""
+}
+
+// BatchGetServersRequest names the servers.
+type BatchGetServersRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Server ids.
+	ServerIds     []string `protobuf:"bytes,1,rep,name=server_ids,json=serverIds,proto3" json:"server_ids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BatchGetServersRequest) Reset() {
+	*x = BatchGetServersRequest{}
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[64]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BatchGetServersRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BatchGetServersRequest) ProtoMessage() {}
+
+func (x *BatchGetServersRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[64]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BatchGetServersRequest.ProtoReflect.Descriptor instead.
+func (*BatchGetServersRequest) Descriptor() ([]byte, []int) {
+	return file_accord_server_v1_server_service_proto_rawDescGZIP(), []int{64}
+}
+
+func (x *BatchGetServersRequest) GetServerIds() []string {
+	if x != nil {
+		return x.ServerIds
+	}
+	return nil
+}
+
+// BatchGetServersResponse holds the servers that exist.
+type BatchGetServersResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The servers, in no particular order.
+	Servers       []*Server `protobuf:"bytes,1,rep,name=servers,proto3" json:"servers,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BatchGetServersResponse) Reset() {
+	*x = BatchGetServersResponse{}
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[65]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BatchGetServersResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BatchGetServersResponse) ProtoMessage() {}
+
+func (x *BatchGetServersResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[65]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BatchGetServersResponse.ProtoReflect.Descriptor instead.
+func (*BatchGetServersResponse) Descriptor() ([]byte, []int) {
+	return file_accord_server_v1_server_service_proto_rawDescGZIP(), []int{65}
+}
+
+func (x *BatchGetServersResponse) GetServers() []*Server {
+	if x != nil {
+		return x.Servers
+	}
+	return nil
+}
+
+// GetMessageSpanRequest asks about every stored message.
+type GetMessageSpanRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetMessageSpanRequest) Reset() {
+	*x = GetMessageSpanRequest{}
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[66]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetMessageSpanRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetMessageSpanRequest) ProtoMessage() {}
+
+func (x *GetMessageSpanRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[66]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetMessageSpanRequest.ProtoReflect.Descriptor instead.
+func (*GetMessageSpanRequest) Descriptor() ([]byte, []int) {
+	return file_accord_server_v1_server_service_proto_rawDescGZIP(), []int{66}
+}
+
+// GetMessageSpanResponse bounds the stored messages in time.
+type GetMessageSpanResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// When the oldest stored message was created; unset when there is none.
+	OldestCreateTime *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=oldest_create_time,json=oldestCreateTime,proto3" json:"oldest_create_time,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *GetMessageSpanResponse) Reset() {
+	*x = GetMessageSpanResponse{}
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[67]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetMessageSpanResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetMessageSpanResponse) ProtoMessage() {}
+
+func (x *GetMessageSpanResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[67]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetMessageSpanResponse.ProtoReflect.Descriptor instead.
+func (*GetMessageSpanResponse) Descriptor() ([]byte, []int) {
+	return file_accord_server_v1_server_service_proto_rawDescGZIP(), []int{67}
+}
+
+func (x *GetMessageSpanResponse) GetOldestCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.OldestCreateTime
+	}
+	return nil
+}
+
+// ExportMessageCountsRequest is a range of creation times.
+type ExportMessageCountsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Start of the range, included.
+	StartTime *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
+	// End of the range, left out; after start_time.
+	EndTime       *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExportMessageCountsRequest) Reset() {
+	*x = ExportMessageCountsRequest{}
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[68]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportMessageCountsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportMessageCountsRequest) ProtoMessage() {}
+
+func (x *ExportMessageCountsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[68]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportMessageCountsRequest.ProtoReflect.Descriptor instead.
+func (*ExportMessageCountsRequest) Descriptor() ([]byte, []int) {
+	return file_accord_server_v1_server_service_proto_rawDescGZIP(), []int{68}
+}
+
+func (x *ExportMessageCountsRequest) GetStartTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartTime
+	}
+	return nil
+}
+
+func (x *ExportMessageCountsRequest) GetEndTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EndTime
+	}
+	return nil
+}
+
+// MessageCount is how many messages one author sent in one server.
+type MessageCount struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Author's user id.
+	AuthorId string `protobuf:"bytes,1,opt,name=author_id,json=authorId,proto3" json:"author_id,omitempty"`
+	// Server id.
+	ServerId string `protobuf:"bytes,2,opt,name=server_id,json=serverId,proto3" json:"server_id,omitempty"`
+	// Messages.
+	Count         int64 `protobuf:"varint,3,opt,name=count,proto3" json:"count,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MessageCount) Reset() {
+	*x = MessageCount{}
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[69]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MessageCount) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MessageCount) ProtoMessage() {}
+
+func (x *MessageCount) ProtoReflect() protoreflect.Message {
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[69]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MessageCount.ProtoReflect.Descriptor instead.
+func (*MessageCount) Descriptor() ([]byte, []int) {
+	return file_accord_server_v1_server_service_proto_rawDescGZIP(), []int{69}
+}
+
+func (x *MessageCount) GetAuthorId() string {
+	if x != nil {
+		return x.AuthorId
+	}
+	return ""
+}
+
+func (x *MessageCount) GetServerId() string {
+	if x != nil {
+		return x.ServerId
+	}
+	return ""
+}
+
+func (x *MessageCount) GetCount() int64 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
+// ExportMessageCountsResponse is one batch of counts; every (author,
+// server) pair appears once over the whole stream.
+type ExportMessageCountsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Counts, at most 1000 per batch.
+	Counts        []*MessageCount `protobuf:"bytes,1,rep,name=counts,proto3" json:"counts,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExportMessageCountsResponse) Reset() {
+	*x = ExportMessageCountsResponse{}
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[70]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportMessageCountsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportMessageCountsResponse) ProtoMessage() {}
+
+func (x *ExportMessageCountsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[70]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportMessageCountsResponse.ProtoReflect.Descriptor instead.
+func (*ExportMessageCountsResponse) Descriptor() ([]byte, []int) {
+	return file_accord_server_v1_server_service_proto_rawDescGZIP(), []int{70}
+}
+
+func (x *ExportMessageCountsResponse) GetCounts() []*MessageCount {
+	if x != nil {
+		return x.Counts
+	}
+	return nil
+}
+
+// GetStoredBytesRequest asks for the servers storing the most bytes.
+type GetStoredBytesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Rows; 0 means 10, at most 100.
+	Limit         int32 `protobuf:"varint,1,opt,name=limit,proto3" json:"limit,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetStoredBytesRequest) Reset() {
+	*x = GetStoredBytesRequest{}
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[71]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetStoredBytesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetStoredBytesRequest) ProtoMessage() {}
+
+func (x *GetStoredBytesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[71]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetStoredBytesRequest.ProtoReflect.Descriptor instead.
+func (*GetStoredBytesRequest) Descriptor() ([]byte, []int) {
+	return file_accord_server_v1_server_service_proto_rawDescGZIP(), []int{71}
+}
+
+func (x *GetStoredBytesRequest) GetLimit() int32 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
+// ServerBytes is the bytes of attachments one server stores.
+type ServerBytes struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Server id.
+	ServerId string `protobuf:"bytes,1,opt,name=server_id,json=serverId,proto3" json:"server_id,omitempty"`
+	// Bytes.
+	Bytes         int64 `protobuf:"varint,2,opt,name=bytes,proto3" json:"bytes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ServerBytes) Reset() {
+	*x = ServerBytes{}
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[72]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ServerBytes) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ServerBytes) ProtoMessage() {}
+
+func (x *ServerBytes) ProtoReflect() protoreflect.Message {
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[72]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ServerBytes.ProtoReflect.Descriptor instead.
+func (*ServerBytes) Descriptor() ([]byte, []int) {
+	return file_accord_server_v1_server_service_proto_rawDescGZIP(), []int{72}
+}
+
+func (x *ServerBytes) GetServerId() string {
+	if x != nil {
+		return x.ServerId
+	}
+	return ""
+}
+
+func (x *ServerBytes) GetBytes() int64 {
+	if x != nil {
+		return x.Bytes
+	}
+	return 0
+}
+
+// GetStoredBytesResponse is the ranking, largest first (ties by server id),
+// and the total over every server.
+type GetStoredBytesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Rows.
+	Servers []*ServerBytes `protobuf:"bytes,1,rep,name=servers,proto3" json:"servers,omitempty"`
+	// Bytes stored by all servers.
+	Total         int64 `protobuf:"varint,2,opt,name=total,proto3" json:"total,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetStoredBytesResponse) Reset() {
+	*x = GetStoredBytesResponse{}
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[73]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetStoredBytesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetStoredBytesResponse) ProtoMessage() {}
+
+func (x *GetStoredBytesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[73]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetStoredBytesResponse.ProtoReflect.Descriptor instead.
+func (*GetStoredBytesResponse) Descriptor() ([]byte, []int) {
+	return file_accord_server_v1_server_service_proto_rawDescGZIP(), []int{73}
+}
+
+func (x *GetStoredBytesResponse) GetServers() []*ServerBytes {
+	if x != nil {
+		return x.Servers
+	}
+	return nil
+}
+
+func (x *GetStoredBytesResponse) GetTotal() int64 {
+	if x != nil {
+		return x.Total
+	}
+	return 0
+}
+
+// ListMentionsRequest pages the caller's mentions.
+type ListMentionsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// 0 means 25; more than 100 is clamped to 100.
+	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// From a previous response's next_page_token.
+	PageToken     string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListMentionsRequest) Reset() {
+	*x = ListMentionsRequest{}
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[74]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListMentionsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListMentionsRequest) ProtoMessage() {}
+
+func (x *ListMentionsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[74]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListMentionsRequest.ProtoReflect.Descriptor instead.
+func (*ListMentionsRequest) Descriptor() ([]byte, []int) {
+	return file_accord_server_v1_server_service_proto_rawDescGZIP(), []int{74}
+}
+
+func (x *ListMentionsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListMentionsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// ListMentionsResponse is one page of mentions, newest first.
+type ListMentionsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Messages that mention the caller.
+	Messages []*Message `protobuf:"bytes,1,rep,name=messages,proto3" json:"messages,omitempty"`
+	// Token of the next page; empty at the end.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListMentionsResponse) Reset() {
+	*x = ListMentionsResponse{}
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[75]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListMentionsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListMentionsResponse) ProtoMessage() {}
+
+func (x *ListMentionsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[75]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListMentionsResponse.ProtoReflect.Descriptor instead.
+func (*ListMentionsResponse) Descriptor() ([]byte, []int) {
+	return file_accord_server_v1_server_service_proto_rawDescGZIP(), []int{75}
+}
+
+func (x *ListMentionsResponse) GetMessages() []*Message {
+	if x != nil {
+		return x.Messages
+	}
+	return nil
+}
+
+func (x *ListMentionsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+// GetNotificationSettingsRequest takes nothing: the settings are the caller's.
+type GetNotificationSettingsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetNotificationSettingsRequest) Reset() {
+	*x = GetNotificationSettingsRequest{}
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[76]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetNotificationSettingsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetNotificationSettingsRequest) ProtoMessage() {}
+
+func (x *GetNotificationSettingsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[76]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetNotificationSettingsRequest.ProtoReflect.Descriptor instead.
+func (*GetNotificationSettingsRequest) Descriptor() ([]byte, []int) {
+	return file_accord_server_v1_server_service_proto_rawDescGZIP(), []int{76}
+}
+
+// GetNotificationSettingsResponse has one entry per server with settings
+// other than the default.
+type GetNotificationSettingsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Settings per server.
+	Servers       []*ServerNotificationSettings `protobuf:"bytes,1,rep,name=servers,proto3" json:"servers,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetNotificationSettingsResponse) Reset() {
+	*x = GetNotificationSettingsResponse{}
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[77]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetNotificationSettingsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetNotificationSettingsResponse) ProtoMessage() {}
+
+func (x *GetNotificationSettingsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[77]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetNotificationSettingsResponse.ProtoReflect.Descriptor instead.
+func (*GetNotificationSettingsResponse) Descriptor() ([]byte, []int) {
+	return file_accord_server_v1_server_service_proto_rawDescGZIP(), []int{77}
+}
+
+func (x *GetNotificationSettingsResponse) GetServers() []*ServerNotificationSettings {
+	if x != nil {
+		return x.Servers
+	}
+	return nil
+}
+
+// UpdateServerNotificationSettingsRequest sets a server's level.
+type UpdateServerNotificationSettingsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Server id.
+	ServerId string `protobuf:"bytes,1,opt,name=server_id,json=serverId,proto3" json:"server_id,omitempty"`
+	// The new level; unspecified restores the default (all messages).
+	Level         NotificationLevel `protobuf:"varint,2,opt,name=level,proto3,enum=accord.server.v1.NotificationLevel" json:"level,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateServerNotificationSettingsRequest) Reset() {
+	*x = UpdateServerNotificationSettingsRequest{}
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[78]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateServerNotificationSettingsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateServerNotificationSettingsRequest) ProtoMessage() {}
+
+func (x *UpdateServerNotificationSettingsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[78]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateServerNotificationSettingsRequest.ProtoReflect.Descriptor instead.
+func (*UpdateServerNotificationSettingsRequest) Descriptor() ([]byte, []int) {
+	return file_accord_server_v1_server_service_proto_rawDescGZIP(), []int{78}
+}
+
+func (x *UpdateServerNotificationSettingsRequest) GetServerId() string {
+	if x != nil {
+		return x.ServerId
+	}
+	return ""
+}
+
+func (x *UpdateServerNotificationSettingsRequest) GetLevel() NotificationLevel {
+	if x != nil {
+		return x.Level
+	}
+	return NotificationLevel_NOTIFICATION_LEVEL_UNSPECIFIED
+}
+
+// UpdateChannelNotificationSettingsRequest mutes or unmutes a channel.
+type UpdateChannelNotificationSettingsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Channel id.
+	ChannelId string `protobuf:"bytes,1,opt,name=channel_id,json=channelId,proto3" json:"channel_id,omitempty"`
+	// Whether the channel is muted.
+	Muted         bool `protobuf:"varint,2,opt,name=muted,proto3" json:"muted,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateChannelNotificationSettingsRequest) Reset() {
+	*x = UpdateChannelNotificationSettingsRequest{}
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[79]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateChannelNotificationSettingsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateChannelNotificationSettingsRequest) ProtoMessage() {}
+
+func (x *UpdateChannelNotificationSettingsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[79]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateChannelNotificationSettingsRequest.ProtoReflect.Descriptor instead.
+func (*UpdateChannelNotificationSettingsRequest) Descriptor() ([]byte, []int) {
+	return file_accord_server_v1_server_service_proto_rawDescGZIP(), []int{79}
+}
+
+func (x *UpdateChannelNotificationSettingsRequest) GetChannelId() string {
+	if x != nil {
+		return x.ChannelId
+	}
+	return ""
+}
+
+func (x *UpdateChannelNotificationSettingsRequest) GetMuted() bool {
+	if x != nil {
+		return x.Muted
+	}
+	return false
+}
+
+// UpdateServerNotificationSettingsResponse has the server's settings as changed.
+type UpdateServerNotificationSettingsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The caller's settings of the server.
+	Settings      *ServerNotificationSettings `protobuf:"bytes,1,opt,name=settings,proto3" json:"settings,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateServerNotificationSettingsResponse) Reset() {
+	*x = UpdateServerNotificationSettingsResponse{}
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[80]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateServerNotificationSettingsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateServerNotificationSettingsResponse) ProtoMessage() {}
+
+func (x *UpdateServerNotificationSettingsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[80]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateServerNotificationSettingsResponse.ProtoReflect.Descriptor instead.
+func (*UpdateServerNotificationSettingsResponse) Descriptor() ([]byte, []int) {
+	return file_accord_server_v1_server_service_proto_rawDescGZIP(), []int{80}
+}
+
+func (x *UpdateServerNotificationSettingsResponse) GetSettings() *ServerNotificationSettings {
+	if x != nil {
+		return x.Settings
+	}
+	return nil
+}
+
+// UpdateChannelNotificationSettingsResponse has the settings of the
+// channel's server as changed.
+type UpdateChannelNotificationSettingsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The caller's settings of the channel's server.
+	Settings      *ServerNotificationSettings `protobuf:"bytes,1,opt,name=settings,proto3" json:"settings,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateChannelNotificationSettingsResponse) Reset() {
+	*x = UpdateChannelNotificationSettingsResponse{}
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[81]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateChannelNotificationSettingsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateChannelNotificationSettingsResponse) ProtoMessage() {}
+
+func (x *UpdateChannelNotificationSettingsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[81]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateChannelNotificationSettingsResponse.ProtoReflect.Descriptor instead.
+func (*UpdateChannelNotificationSettingsResponse) Descriptor() ([]byte, []int) {
+	return file_accord_server_v1_server_service_proto_rawDescGZIP(), []int{81}
+}
+
+func (x *UpdateChannelNotificationSettingsResponse) GetSettings() *ServerNotificationSettings {
+	if x != nil {
+		return x.Settings
+	}
+	return nil
+}
+
+// ExportMessagesRequest is where to start.
+type ExportMessagesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Start after this message id; empty starts at the first message.
+	AfterId       string `protobuf:"bytes,1,opt,name=after_id,json=afterId,proto3" json:"after_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExportMessagesRequest) Reset() {
+	*x = ExportMessagesRequest{}
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[82]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportMessagesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportMessagesRequest) ProtoMessage() {}
+
+func (x *ExportMessagesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[82]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportMessagesRequest.ProtoReflect.Descriptor instead.
+func (*ExportMessagesRequest) Descriptor() ([]byte, []int) {
+	return file_accord_server_v1_server_service_proto_rawDescGZIP(), []int{82}
+}
+
+func (x *ExportMessagesRequest) GetAfterId() string {
+	if x != nil {
+		return x.AfterId
+	}
+	return ""
+}
+
+// ExportMessagesResponse is one batch of messages, in ascending id order.
+type ExportMessagesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Messages with their author names, at most 500 per batch.
+	Messages      []*Message `protobuf:"bytes,1,rep,name=messages,proto3" json:"messages,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExportMessagesResponse) Reset() {
+	*x = ExportMessagesResponse{}
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[83]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportMessagesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportMessagesResponse) ProtoMessage() {}
+
+func (x *ExportMessagesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[83]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportMessagesResponse.ProtoReflect.Descriptor instead.
+func (*ExportMessagesResponse) Descriptor() ([]byte, []int) {
+	return file_accord_server_v1_server_service_proto_rawDescGZIP(), []int{83}
+}
+
+func (x *ExportMessagesResponse) GetMessages() []*Message {
+	if x != nil {
+		return x.Messages
+	}
+	return nil
+}
+
+// AddReactionRequest names a message and an emoji.
+type AddReactionRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Channel id.
+	ChannelId string `protobuf:"bytes,1,opt,name=channel_id,json=channelId,proto3" json:"channel_id,omitempty"`
+	// Message id.
+	MessageId string `protobuf:"bytes,2,opt,name=message_id,json=messageId,proto3" json:"message_id,omitempty"`
+	// A Unicode emoji.
+	Emoji         string `protobuf:"bytes,3,opt,name=emoji,proto3" json:"emoji,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AddReactionRequest) Reset() {
+	*x = AddReactionRequest{}
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[84]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AddReactionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AddReactionRequest) ProtoMessage() {}
+
+func (x *AddReactionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[84]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AddReactionRequest.ProtoReflect.Descriptor instead.
+func (*AddReactionRequest) Descriptor() ([]byte, []int) {
+	return file_accord_server_v1_server_service_proto_rawDescGZIP(), []int{84}
+}
+
+func (x *AddReactionRequest) GetChannelId() string {
+	if x != nil {
+		return x.ChannelId
+	}
+	return ""
+}
+
+func (x *AddReactionRequest) GetMessageId() string {
+	if x != nil {
+		return x.MessageId
+	}
+	return ""
+}
+
+func (x *AddReactionRequest) GetEmoji() string {
+	if x != nil {
+		return x.Emoji
+	}
+	return ""
+}
+
+// AddReactionResponse is the emoji's reactions after the change.
+type AddReactionResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The emoji's summary.
+	Reaction      *ReactionSummary `protobuf:"bytes,1,opt,name=reaction,proto3" json:"reaction,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AddReactionResponse) Reset() {
+	*x = AddReactionResponse{}
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[85]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AddReactionResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AddReactionResponse) ProtoMessage() {}
+
+func (x *AddReactionResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[85]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AddReactionResponse.ProtoReflect.Descriptor instead.
+func (*AddReactionResponse) Descriptor() ([]byte, []int) {
+	return file_accord_server_v1_server_service_proto_rawDescGZIP(), []int{85}
+}
+
+func (x *AddReactionResponse) GetReaction() *ReactionSummary {
+	if x != nil {
+		return x.Reaction
+	}
+	return nil
+}
+
+// RemoveReactionRequest names a message and an emoji.
+type RemoveReactionRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Channel id.
+	ChannelId string `protobuf:"bytes,1,opt,name=channel_id,json=channelId,proto3" json:"channel_id,omitempty"`
+	// Message id.
+	MessageId string `protobuf:"bytes,2,opt,name=message_id,json=messageId,proto3" json:"message_id,omitempty"`
+	// The emoji.
+	Emoji         string `protobuf:"bytes,3,opt,name=emoji,proto3" json:"emoji,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RemoveReactionRequest) Reset() {
+	*x = RemoveReactionRequest{}
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[86]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RemoveReactionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RemoveReactionRequest) ProtoMessage() {}
+
+func (x *RemoveReactionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[86]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RemoveReactionRequest.ProtoReflect.Descriptor instead.
+func (*RemoveReactionRequest) Descriptor() ([]byte, []int) {
+	return file_accord_server_v1_server_service_proto_rawDescGZIP(), []int{86}
+}
+
+func (x *RemoveReactionRequest) GetChannelId() string {
+	if x != nil {
+		return x.ChannelId
+	}
+	return ""
+}
+
+func (x *RemoveReactionRequest) GetMessageId() string {
+	if x != nil {
+		return x.MessageId
+	}
+	return ""
+}
+
+func (x *RemoveReactionRequest) GetEmoji() string {
+	if x != nil {
+		return x.Emoji
+	}
+	return ""
+}
+
+// RemoveReactionResponse is the emoji's reactions after the change.
+type RemoveReactionResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The emoji's summary (count 0 when nobody reacts with it any more).
+	Reaction      *ReactionSummary `protobuf:"bytes,1,opt,name=reaction,proto3" json:"reaction,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RemoveReactionResponse) Reset() {
+	*x = RemoveReactionResponse{}
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[87]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RemoveReactionResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RemoveReactionResponse) ProtoMessage() {}
+
+func (x *RemoveReactionResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[87]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RemoveReactionResponse.ProtoReflect.Descriptor instead.
+func (*RemoveReactionResponse) Descriptor() ([]byte, []int) {
+	return file_accord_server_v1_server_service_proto_rawDescGZIP(), []int{87}
+}
+
+func (x *RemoveReactionResponse) GetReaction() *ReactionSummary {
+	if x != nil {
+		return x.Reaction
+	}
+	return nil
+}
+
+// ListReactionsRequest names a message and an emoji.
+type ListReactionsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Channel id.
+	ChannelId string `protobuf:"bytes,1,opt,name=channel_id,json=channelId,proto3" json:"channel_id,omitempty"`
+	// Message id.
+	MessageId string `protobuf:"bytes,2,opt,name=message_id,json=messageId,proto3" json:"message_id,omitempty"`
+	// The emoji.
+	Emoji string `protobuf:"bytes,3,opt,name=emoji,proto3" json:"emoji,omitempty"`
+	// 0 means 50; at most 100.
+	PageSize int32 `protobuf:"varint,4,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// From a previous response's next_page_token.
+	PageToken     string `protobuf:"bytes,5,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListReactionsRequest) Reset() {
+	*x = ListReactionsRequest{}
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[88]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListReactionsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListReactionsRequest) ProtoMessage() {}
+
+func (x *ListReactionsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[88]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListReactionsRequest.ProtoReflect.Descriptor instead.
+func (*ListReactionsRequest) Descriptor() ([]byte, []int) {
+	return file_accord_server_v1_server_service_proto_rawDescGZIP(), []int{88}
+}
+
+func (x *ListReactionsRequest) GetChannelId() string {
+	if x != nil {
+		return x.ChannelId
+	}
+	return ""
+}
+
+func (x *ListReactionsRequest) GetMessageId() string {
+	if x != nil {
+		return x.MessageId
+	}
+	return ""
+}
+
+func (x *ListReactionsRequest) GetEmoji() string {
+	if x != nil {
+		return x.Emoji
+	}
+	return ""
+}
+
+func (x *ListReactionsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListReactionsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// ListReactionsResponse is one page of the users who reacted, by user id.
+type ListReactionsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The users.
+	Reactors []*Reactor `protobuf:"bytes,1,rep,name=reactors,proto3" json:"reactors,omitempty"`
+	// Empty at the end.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListReactionsResponse) Reset() {
+	*x = ListReactionsResponse{}
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[89]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListReactionsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListReactionsResponse) ProtoMessage() {}
+
+func (x *ListReactionsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[89]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListReactionsResponse.ProtoReflect.Descriptor instead.
+func (*ListReactionsResponse) Descriptor() ([]byte, []int) {
+	return file_accord_server_v1_server_service_proto_rawDescGZIP(), []int{89}
+}
+
+func (x *ListReactionsResponse) GetReactors() []*Reactor {
+	if x != nil {
+		return x.Reactors
+	}
+	return nil
+}
+
+func (x *ListReactionsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+// PinMessageRequest names a message.
+type PinMessageRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Channel id.
+	ChannelId string `protobuf:"bytes,1,opt,name=channel_id,json=channelId,proto3" json:"channel_id,omitempty"`
+	// Message id.
+	MessageId     string `protobuf:"bytes,2,opt,name=message_id,json=messageId,proto3" json:"message_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PinMessageRequest) Reset() {
+	*x = PinMessageRequest{}
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[90]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PinMessageRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PinMessageRequest) ProtoMessage() {}
+
+func (x *PinMessageRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[90]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PinMessageRequest.ProtoReflect.Descriptor instead.
+func (*PinMessageRequest) Descriptor() ([]byte, []int) {
+	return file_accord_server_v1_server_service_proto_rawDescGZIP(), []int{90}
+}
+
+func (x *PinMessageRequest) GetChannelId() string {
+	if x != nil {
+		return x.ChannelId
+	}
+	return ""
+}
+
+func (x *PinMessageRequest) GetMessageId() string {
+	if x != nil {
+		return x.MessageId
+	}
+	return ""
+}
+
+// PinMessageResponse is the pin.
+type PinMessageResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The pin.
+	Pin           *Pin `protobuf:"bytes,1,opt,name=pin,proto3" json:"pin,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PinMessageResponse) Reset() {
+	*x = PinMessageResponse{}
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[91]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PinMessageResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PinMessageResponse) ProtoMessage() {}
+
+func (x *PinMessageResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[91]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PinMessageResponse.ProtoReflect.Descriptor instead.
+func (*PinMessageResponse) Descriptor() ([]byte, []int) {
+	return file_accord_server_v1_server_service_proto_rawDescGZIP(), []int{91}
+}
+
+func (x *PinMessageResponse) GetPin() *Pin {
+	if x != nil {
+		return x.Pin
+	}
+	return nil
+}
+
+// UnpinMessageRequest names a message.
+type UnpinMessageRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Channel id.
+	ChannelId string `protobuf:"bytes,1,opt,name=channel_id,json=channelId,proto3" json:"channel_id,omitempty"`
+	// Message id.
+	MessageId     string `protobuf:"bytes,2,opt,name=message_id,json=messageId,proto3" json:"message_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UnpinMessageRequest) Reset() {
+	*x = UnpinMessageRequest{}
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[92]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UnpinMessageRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UnpinMessageRequest) ProtoMessage() {}
+
+func (x *UnpinMessageRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[92]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UnpinMessageRequest.ProtoReflect.Descriptor instead.
+func (*UnpinMessageRequest) Descriptor() ([]byte, []int) {
+	return file_accord_server_v1_server_service_proto_rawDescGZIP(), []int{92}
+}
+
+func (x *UnpinMessageRequest) GetChannelId() string {
+	if x != nil {
+		return x.ChannelId
+	}
+	return ""
+}
+
+func (x *UnpinMessageRequest) GetMessageId() string {
+	if x != nil {
+		return x.MessageId
+	}
+	return ""
+}
+
+// UnpinMessageResponse is empty.
+type UnpinMessageResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UnpinMessageResponse) Reset() {
+	*x = UnpinMessageResponse{}
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[93]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UnpinMessageResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UnpinMessageResponse) ProtoMessage() {}
+
+func (x *UnpinMessageResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[93]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UnpinMessageResponse.ProtoReflect.Descriptor instead.
+func (*UnpinMessageResponse) Descriptor() ([]byte, []int) {
+	return file_accord_server_v1_server_service_proto_rawDescGZIP(), []int{93}
+}
+
+// ListPinsRequest names a channel.
+type ListPinsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Channel id.
+	ChannelId     string `protobuf:"bytes,1,opt,name=channel_id,json=channelId,proto3" json:"channel_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListPinsRequest) Reset() {
+	*x = ListPinsRequest{}
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[94]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListPinsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListPinsRequest) ProtoMessage() {}
+
+func (x *ListPinsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[94]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListPinsRequest.ProtoReflect.Descriptor instead.
+func (*ListPinsRequest) Descriptor() ([]byte, []int) {
+	return file_accord_server_v1_server_service_proto_rawDescGZIP(), []int{94}
+}
+
+func (x *ListPinsRequest) GetChannelId() string {
+	if x != nil {
+		return x.ChannelId
+	}
+	return ""
+}
+
+// ListPinsResponse lists every pin of the channel (at most 50), the latest first.
+type ListPinsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The pins.
+	Pins          []*Pin `protobuf:"bytes,1,rep,name=pins,proto3" json:"pins,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListPinsResponse) Reset() {
+	*x = ListPinsResponse{}
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[95]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListPinsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListPinsResponse) ProtoMessage() {}
+
+func (x *ListPinsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[95]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListPinsResponse.ProtoReflect.Descriptor instead.
+func (*ListPinsResponse) Descriptor() ([]byte, []int) {
+	return file_accord_server_v1_server_service_proto_rawDescGZIP(), []int{95}
+}
+
+func (x *ListPinsResponse) GetPins() []*Pin {
+	if x != nil {
+		return x.Pins
+	}
+	return nil
+}
+
+// UploadAttachmentRequest is one part of an upload: the header first, then
+// the chunks.
+type UploadAttachmentRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The part.
+	//
+	// Types that are valid to be assigned to Part:
+	//
+	//	*UploadAttachmentRequest_Header
+	//	*UploadAttachmentRequest_Chunk
+	Part          isUploadAttachmentRequest_Part `protobuf_oneof:"part"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UploadAttachmentRequest) Reset() {
+	*x = UploadAttachmentRequest{}
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[96]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UploadAttachmentRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UploadAttachmentRequest) ProtoMessage() {}
+
+func (x *UploadAttachmentRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[96]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UploadAttachmentRequest.ProtoReflect.Descriptor instead.
+func (*UploadAttachmentRequest) Descriptor() ([]byte, []int) {
+	return file_accord_server_v1_server_service_proto_rawDescGZIP(), []int{96}
+}
+
+func (x *UploadAttachmentRequest) GetPart() isUploadAttachmentRequest_Part {
+	if x != nil {
+		return x.Part
+	}
+	return nil
+}
+
+func (x *UploadAttachmentRequest) GetHeader() *UploadAttachmentHeader {
+	if x != nil {
+		if x, ok := x.Part.(*UploadAttachmentRequest_Header); ok {
+			return x.Header
+		}
+	}
+	return nil
+}
+
+func (x *UploadAttachmentRequest) GetChunk() []byte {
+	if x != nil {
+		if x, ok := x.Part.(*UploadAttachmentRequest_Chunk); ok {
+			return x.Chunk
+		}
+	}
+	return nil
+}
+
+type isUploadAttachmentRequest_Part interface {
+	isUploadAttachmentRequest_Part()
+}
+
+type UploadAttachmentRequest_Header struct {
+	// The first part: where the file goes and its name.
+	Header *UploadAttachmentHeader `protobuf:"bytes,1,opt,name=header,proto3,oneof"`
+}
+
+type UploadAttachmentRequest_Chunk struct {
+	// The next bytes of the file (at most 1 MiB per part).
+	Chunk []byte `protobuf:"bytes,2,opt,name=chunk,proto3,oneof"`
+}
+
+func (*UploadAttachmentRequest_Header) isUploadAttachmentRequest_Part() {}
+
+func (*UploadAttachmentRequest_Chunk) isUploadAttachmentRequest_Part() {}
+
+// UploadAttachmentResponse is the stored upload.
+type UploadAttachmentResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The attachment, to send with a message.
+	Attachment    *Attachment `protobuf:"bytes,1,opt,name=attachment,proto3" json:"attachment,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UploadAttachmentResponse) Reset() {
+	*x = UploadAttachmentResponse{}
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[97]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UploadAttachmentResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UploadAttachmentResponse) ProtoMessage() {}
+
+func (x *UploadAttachmentResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[97]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UploadAttachmentResponse.ProtoReflect.Descriptor instead.
+func (*UploadAttachmentResponse) Descriptor() ([]byte, []int) {
+	return file_accord_server_v1_server_service_proto_rawDescGZIP(), []int{97}
+}
+
+func (x *UploadAttachmentResponse) GetAttachment() *Attachment {
+	if x != nil {
+		return x.Attachment
+	}
+	return nil
+}
+
+// UploadAttachmentHeader opens an upload.
+type UploadAttachmentHeader struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Channel id.
+	ChannelId string `protobuf:"bytes,1,opt,name=channel_id,json=channelId,proto3" json:"channel_id,omitempty"`
+	// File name, 1-255 characters; a name starting with SPOILER_ marks a spoiler.
+	Name          string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UploadAttachmentHeader) Reset() {
+	*x = UploadAttachmentHeader{}
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[98]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UploadAttachmentHeader) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UploadAttachmentHeader) ProtoMessage() {}
+
+func (x *UploadAttachmentHeader) ProtoReflect() protoreflect.Message {
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[98]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UploadAttachmentHeader.ProtoReflect.Descriptor instead.
+func (*UploadAttachmentHeader) Descriptor() ([]byte, []int) {
+	return file_accord_server_v1_server_service_proto_rawDescGZIP(), []int{98}
+}
+
+func (x *UploadAttachmentHeader) GetChannelId() string {
+	if x != nil {
+		return x.ChannelId
+	}
+	return ""
+}
+
+func (x *UploadAttachmentHeader) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+// ReadAttachmentRequest asks for a file's bytes.
+type ReadAttachmentRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Channel id.
+	ChannelId string `protobuf:"bytes,1,opt,name=channel_id,json=channelId,proto3" json:"channel_id,omitempty"`
+	// Attachment id.
+	AttachmentId string `protobuf:"bytes,2,opt,name=attachment_id,json=attachmentId,proto3" json:"attachment_id,omitempty"`
+	// Read the thumbnail instead (NOT_FOUND when the file has none).
+	Thumbnail bool `protobuf:"varint,3,opt,name=thumbnail,proto3" json:"thumbnail,omitempty"`
+	// First byte to send.
+	Offset int64 `protobuf:"varint,4,opt,name=offset,proto3" json:"offset,omitempty"`
+	// Bytes to send; 0 means to the end.
+	Length        int64 `protobuf:"varint,5,opt,name=length,proto3" json:"length,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReadAttachmentRequest) Reset() {
+	*x = ReadAttachmentRequest{}
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[99]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReadAttachmentRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReadAttachmentRequest) ProtoMessage() {}
+
+func (x *ReadAttachmentRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[99]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReadAttachmentRequest.ProtoReflect.Descriptor instead.
+func (*ReadAttachmentRequest) Descriptor() ([]byte, []int) {
+	return file_accord_server_v1_server_service_proto_rawDescGZIP(), []int{99}
+}
+
+func (x *ReadAttachmentRequest) GetChannelId() string {
+	if x != nil {
+		return x.ChannelId
+	}
+	return ""
+}
+
+func (x *ReadAttachmentRequest) GetAttachmentId() string {
+	if x != nil {
+		return x.AttachmentId
+	}
+	return ""
+}
+
+func (x *ReadAttachmentRequest) GetThumbnail() bool {
+	if x != nil {
+		return x.Thumbnail
+	}
+	return false
+}
+
+func (x *ReadAttachmentRequest) GetOffset() int64 {
+	if x != nil {
+		return x.Offset
+	}
+	return 0
+}
+
+func (x *ReadAttachmentRequest) GetLength() int64 {
+	if x != nil {
+		return x.Length
+	}
+	return 0
+}
+
+// ReadAttachmentResponse is one part of a download.
+type ReadAttachmentResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The file, in the first response only.
+	Attachment *Attachment `protobuf:"bytes,1,opt,name=attachment,proto3" json:"attachment,omitempty"`
+	// Size of what is read (the file or its thumbnail), in the first response.
+	Size int64 `protobuf:"varint,2,opt,name=size,proto3" json:"size,omitempty"`
+	// Media type of what is read, in the first response.
+	ContentType string `protobuf:"bytes,3,opt,name=content_type,json=contentType,proto3" json:"content_type,omitempty"`
+	// The next bytes.
+	Chunk         []byte `protobuf:"bytes,4,opt,name=chunk,proto3" json:"chunk,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReadAttachmentResponse) Reset() {
+	*x = ReadAttachmentResponse{}
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[100]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReadAttachmentResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReadAttachmentResponse) ProtoMessage() {}
+
+func (x *ReadAttachmentResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[100]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReadAttachmentResponse.ProtoReflect.Descriptor instead.
+func (*ReadAttachmentResponse) Descriptor() ([]byte, []int) {
+	return file_accord_server_v1_server_service_proto_rawDescGZIP(), []int{100}
+}
+
+func (x *ReadAttachmentResponse) GetAttachment() *Attachment {
+	if x != nil {
+		return x.Attachment
+	}
+	return nil
+}
+
+func (x *ReadAttachmentResponse) GetSize() int64 {
+	if x != nil {
+		return x.Size
+	}
+	return 0
+}
+
+func (x *ReadAttachmentResponse) GetContentType() string {
+	if x != nil {
+		return x.ContentType
+	}
+	return ""
+}
+
+func (x *ReadAttachmentResponse) GetChunk() []byte {
+	if x != nil {
+		return x.Chunk
+	}
+	return nil
+}
+
+// UploadServerIconRequest is one part of an icon upload.
+type UploadServerIconRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The part.
+	//
+	// Types that are valid to be assigned to Part:
+	//
+	//	*UploadServerIconRequest_Header
+	//	*UploadServerIconRequest_Chunk
+	Part          isUploadServerIconRequest_Part `protobuf_oneof:"part"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UploadServerIconRequest) Reset() {
+	*x = UploadServerIconRequest{}
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[101]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UploadServerIconRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UploadServerIconRequest) ProtoMessage() {}
+
+func (x *UploadServerIconRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[101]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UploadServerIconRequest.ProtoReflect.Descriptor instead.
+func (*UploadServerIconRequest) Descriptor() ([]byte, []int) {
+	return file_accord_server_v1_server_service_proto_rawDescGZIP(), []int{101}
+}
+
+func (x *UploadServerIconRequest) GetPart() isUploadServerIconRequest_Part {
+	if x != nil {
+		return x.Part
+	}
+	return nil
+}
+
+func (x *UploadServerIconRequest) GetHeader() *UploadServerIconHeader {
+	if x != nil {
+		if x, ok := x.Part.(*UploadServerIconRequest_Header); ok {
+			return x.Header
+		}
+	}
+	return nil
+}
+
+func (x *UploadServerIconRequest) GetChunk() []byte {
+	if x != nil {
+		if x, ok := x.Part.(*UploadServerIconRequest_Chunk); ok {
+			return x.Chunk
+		}
+	}
+	return nil
+}
+
+type isUploadServerIconRequest_Part interface {
+	isUploadServerIconRequest_Part()
+}
+
+type UploadServerIconRequest_Header struct {
+	// The first part: which server.
+	Header *UploadServerIconHeader `protobuf:"bytes,1,opt,name=header,proto3,oneof"`
+}
+
+type UploadServerIconRequest_Chunk struct {
+	// The next bytes of the image (at most 1 MiB per part).
+	Chunk []byte `protobuf:"bytes,2,opt,name=chunk,proto3,oneof"`
+}
+
+func (*UploadServerIconRequest_Header) isUploadServerIconRequest_Part() {}
+
+func (*UploadServerIconRequest_Chunk) isUploadServerIconRequest_Part() {}
+
+// UploadServerIconHeader opens an icon upload.
+type UploadServerIconHeader struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Server id.
+	ServerId      string `protobuf:"bytes,1,opt,name=server_id,json=serverId,proto3" json:"server_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UploadServerIconHeader) Reset() {
+	*x = UploadServerIconHeader{}
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[102]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UploadServerIconHeader) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UploadServerIconHeader) ProtoMessage() {}
+
+func (x *UploadServerIconHeader) ProtoReflect() protoreflect.Message {
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[102]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UploadServerIconHeader.ProtoReflect.Descriptor instead.
+func (*UploadServerIconHeader) Descriptor() ([]byte, []int) {
+	return file_accord_server_v1_server_service_proto_rawDescGZIP(), []int{102}
+}
+
+func (x *UploadServerIconHeader) GetServerId() string {
+	if x != nil {
+		return x.ServerId
+	}
+	return ""
+}
+
+// UploadServerIconResponse is the server with its new icon.
+type UploadServerIconResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The server.
+	Server        *Server `protobuf:"bytes,1,opt,name=server,proto3" json:"server,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UploadServerIconResponse) Reset() {
+	*x = UploadServerIconResponse{}
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[103]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UploadServerIconResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UploadServerIconResponse) ProtoMessage() {}
+
+func (x *UploadServerIconResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[103]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UploadServerIconResponse.ProtoReflect.Descriptor instead.
+func (*UploadServerIconResponse) Descriptor() ([]byte, []int) {
+	return file_accord_server_v1_server_service_proto_rawDescGZIP(), []int{103}
+}
+
+func (x *UploadServerIconResponse) GetServer() *Server {
+	if x != nil {
+		return x.Server
+	}
+	return nil
+}
+
+// DeleteServerIconRequest names a server.
+type DeleteServerIconRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Server id.
+	ServerId      string `protobuf:"bytes,1,opt,name=server_id,json=serverId,proto3" json:"server_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteServerIconRequest) Reset() {
+	*x = DeleteServerIconRequest{}
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[104]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteServerIconRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteServerIconRequest) ProtoMessage() {}
+
+func (x *DeleteServerIconRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[104]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteServerIconRequest.ProtoReflect.Descriptor instead.
+func (*DeleteServerIconRequest) Descriptor() ([]byte, []int) {
+	return file_accord_server_v1_server_service_proto_rawDescGZIP(), []int{104}
+}
+
+func (x *DeleteServerIconRequest) GetServerId() string {
+	if x != nil {
+		return x.ServerId
+	}
+	return ""
+}
+
+// DeleteServerIconResponse is the server without an icon.
+type DeleteServerIconResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The server.
+	Server        *Server `protobuf:"bytes,1,opt,name=server,proto3" json:"server,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteServerIconResponse) Reset() {
+	*x = DeleteServerIconResponse{}
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[105]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteServerIconResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteServerIconResponse) ProtoMessage() {}
+
+func (x *DeleteServerIconResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[105]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteServerIconResponse.ProtoReflect.Descriptor instead.
+func (*DeleteServerIconResponse) Descriptor() ([]byte, []int) {
+	return file_accord_server_v1_server_service_proto_rawDescGZIP(), []int{105}
+}
+
+func (x *DeleteServerIconResponse) GetServer() *Server {
+	if x != nil {
+		return x.Server
+	}
+	return nil
+}
+
+// GetServerIconRequest names a server.
+type GetServerIconRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Server id.
+	ServerId      string `protobuf:"bytes,1,opt,name=server_id,json=serverId,proto3" json:"server_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetServerIconRequest) Reset() {
+	*x = GetServerIconRequest{}
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[106]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetServerIconRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetServerIconRequest) ProtoMessage() {}
+
+func (x *GetServerIconRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[106]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetServerIconRequest.ProtoReflect.Descriptor instead.
+func (*GetServerIconRequest) Descriptor() ([]byte, []int) {
+	return file_accord_server_v1_server_service_proto_rawDescGZIP(), []int{106}
+}
+
+func (x *GetServerIconRequest) GetServerId() string {
+	if x != nil {
+		return x.ServerId
+	}
+	return ""
+}
+
+// GetServerIconResponse is an icon picture.
+type GetServerIconResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The icon version (Server.icon).
+	Icon string `protobuf:"bytes,1,opt,name=icon,proto3" json:"icon,omitempty"`
+	// Media type: image/png or image/jpeg.
+	ContentType string `protobuf:"bytes,2,opt,name=content_type,json=contentType,proto3" json:"content_type,omitempty"`
+	// The picture, at most 256x256.
+	Data          []byte `protobuf:"bytes,3,opt,name=data,proto3" json:"data,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetServerIconResponse) Reset() {
+	*x = GetServerIconResponse{}
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[107]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetServerIconResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetServerIconResponse) ProtoMessage() {}
+
+func (x *GetServerIconResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[107]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetServerIconResponse.ProtoReflect.Descriptor instead.
+func (*GetServerIconResponse) Descriptor() ([]byte, []int) {
+	return file_accord_server_v1_server_service_proto_rawDescGZIP(), []int{107}
+}
+
+func (x *GetServerIconResponse) GetIcon() string {
+	if x != nil {
+		return x.Icon
+	}
+	return ""
+}
+
+func (x *GetServerIconResponse) GetContentType() string {
+	if x != nil {
+		return x.ContentType
+	}
+	return ""
+}
+
+func (x *GetServerIconResponse) GetData() []byte {
+	if x != nil {
+		return x.Data
+	}
+	return nil
+}
+
+// AnnounceProfileRequest carries a user's new public profile.
+type AnnounceProfileRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// User id.
+	UserId string `protobuf:"bytes,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	// Login.
+	Login string `protobuf:"bytes,2,opt,name=login,proto3" json:"login,omitempty"`
+	// Display name.
+	DisplayName string `protobuf:"bytes,3,opt,name=display_name,json=displayName,proto3" json:"display_name,omitempty"`
+	// Avatar version; empty: none.
+	Avatar        string `protobuf:"bytes,4,opt,name=avatar,proto3" json:"avatar,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AnnounceProfileRequest) Reset() {
+	*x = AnnounceProfileRequest{}
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[108]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AnnounceProfileRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AnnounceProfileRequest) ProtoMessage() {}
+
+func (x *AnnounceProfileRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[108]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AnnounceProfileRequest.ProtoReflect.Descriptor instead.
+func (*AnnounceProfileRequest) Descriptor() ([]byte, []int) {
+	return file_accord_server_v1_server_service_proto_rawDescGZIP(), []int{108}
+}
+
+func (x *AnnounceProfileRequest) GetUserId() string {
+	if x != nil {
+		return x.UserId
+	}
+	return ""
+}
+
+func (x *AnnounceProfileRequest) GetLogin() string {
+	if x != nil {
+		return x.Login
+	}
+	return ""
+}
+
+func (x *AnnounceProfileRequest) GetDisplayName() string {
+	if x != nil {
+		return x.DisplayName
+	}
+	return ""
+}
+
+func (x *AnnounceProfileRequest) GetAvatar() string {
+	if x != nil {
+		return x.Avatar
+	}
+	return ""
+}
+
+// AnnounceProfileResponse is empty.
+type AnnounceProfileResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AnnounceProfileResponse) Reset() {
+	*x = AnnounceProfileResponse{}
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[109]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AnnounceProfileResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AnnounceProfileResponse) ProtoMessage() {}
+
+func (x *AnnounceProfileResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[109]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AnnounceProfileResponse.ProtoReflect.Descriptor instead.
+func (*AnnounceProfileResponse) Descriptor() ([]byte, []int) {
+	return file_accord_server_v1_server_service_proto_rawDescGZIP(), []int{109}
 }
 
 var File_accord_server_v1_server_service_proto protoreflect.FileDescriptor
@@ -3547,33 +5970,38 @@ const file_accord_server_v1_server_service_proto_rawDesc = "" +
 	"\x18OpenConversationResponse\x120\n" +
 	"\x06server\x18\x01 \x01(\v2\x18.accord.server.v1.ServerR\x06server\x123\n" +
 	"\achannel\x18\x02 \x01(\v2\x19.accord.server.v1.ChannelR\achannel\x12\x18\n" +
-	"\acreated\x18\x03 \x01(\bR\acreated\"\xe4\x01\n" +
+	"\acreated\x18\x03 \x01(\bR\acreated\"\xbd\x03\n" +
 	"\x12SendMessageRequest\x124\n" +
 	"\n" +
-	"channel_id\x18\x01 \x01(\tB\x15\xbaH\x12r\x102\x0e^[0-9a-f]{24}$R\tchannelId\x12$\n" +
-	"\acontent\x18\x02 \x01(\tB\n" +
-	"\xbaH\ar\x05\x10\x01\x18\xa0\x1fR\acontent\x128\n" +
+	"channel_id\x18\x01 \x01(\tB\x15\xbaH\x12r\x102\x0e^[0-9a-f]{24}$R\tchannelId\x12\xb5\x01\n" +
+	"\acontent\x18\x02 \x01(\tB\x9a\x01\xbaH\x96\x01\xba\x01\x8d\x01\n" +
+	"\x18message.content.controls\x12>must not contain control characters other than newline and tab\x1a1this.matches('^[^\\x00-\\x08\\x0B-\\x1F\\x7F-\\x9F]*$')r\x03\x18\xa0\x1fR\acontent\x128\n" +
 	"\vreply_to_id\x18\x03 \x01(\tB\x18\xbaH\x15r\x132\x11^([0-9a-f]{24})?$R\treplyToId\x128\n" +
 	"\n" +
-	"request_id\x18\x04 \x01(\tB\x19\xbaH\x16r\x14\x18@2\x10^[A-Za-z0-9_-]*$R\trequestId\"J\n" +
+	"request_id\x18\x04 \x01(\tB\x19\xbaH\x16r\x14\x18@2\x10^[A-Za-z0-9_-]*$R\trequestId\x12E\n" +
+	"\x0eattachment_ids\x18\x14 \x03(\tB\x1e\xbaH\x1b\x92\x01\x18\x10\n" +
+	"\x18\x01\"\x12r\x102\x0e^[0-9a-f]{24}$R\rattachmentIds\"J\n" +
 	"\x13SendMessageResponse\x123\n" +
-	"\amessage\x18\x01 \x01(\v2\x19.accord.server.v1.MessageR\amessage\"\xd3\x01\n" +
+	"\amessage\x18\x01 \x01(\v2\x19.accord.server.v1.MessageR\amessage\"\x85\x02\n" +
 	"\x13ListMessagesRequest\x124\n" +
 	"\n" +
 	"channel_id\x18\x01 \x01(\tB\x15\xbaH\x12r\x102\x0e^[0-9a-f]{24}$R\tchannelId\x12$\n" +
 	"\tpage_size\x18\x02 \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\bpageSize\x120\n" +
 	"\x06before\x18\x03 \x01(\tB\x18\xbaH\x15r\x132\x11^([0-9a-f]{24})?$R\x06before\x12.\n" +
-	"\x05after\x18\x04 \x01(\tB\x18\xbaH\x15r\x132\x11^([0-9a-f]{24})?$R\x05after\"h\n" +
+	"\x05after\x18\x04 \x01(\tB\x18\xbaH\x15r\x132\x11^([0-9a-f]{24})?$R\x05after\x120\n" +
+	"\x06around\x18\x05 \x01(\tB\x18\xbaH\x15r\x132\x11^([0-9a-f]{24})?$R\x06around\"\xae\x01\n" +
 	"\x14ListMessagesResponse\x125\n" +
 	"\bmessages\x18\x01 \x03(\v2\x19.accord.server.v1.MessageR\bmessages\x12\x19\n" +
-	"\bhas_more\x18\x02 \x01(\bR\ahasMore\"\xa8\x01\n" +
+	"\bhas_more\x18\x02 \x01(\bR\ahasMore\x12!\n" +
+	"\folder_cursor\x18\x03 \x01(\tR\volderCursor\x12!\n" +
+	"\fnewer_cursor\x18\x04 \x01(\tR\vnewerCursor\"\xbc\x02\n" +
 	"\x14UpdateMessageRequest\x124\n" +
 	"\n" +
 	"channel_id\x18\x01 \x01(\tB\x15\xbaH\x12r\x102\x0e^[0-9a-f]{24}$R\tchannelId\x124\n" +
 	"\n" +
-	"message_id\x18\x02 \x01(\tB\x15\xbaH\x12r\x102\x0e^[0-9a-f]{24}$R\tmessageId\x12$\n" +
-	"\acontent\x18\x03 \x01(\tB\n" +
-	"\xbaH\ar\x05\x10\x01\x18\xa0\x1fR\acontent\"L\n" +
+	"message_id\x18\x02 \x01(\tB\x15\xbaH\x12r\x102\x0e^[0-9a-f]{24}$R\tmessageId\x12\xb7\x01\n" +
+	"\acontent\x18\x03 \x01(\tB\x9c\x01\xbaH\x98\x01\xba\x01\x8d\x01\n" +
+	"\x18message.content.controls\x12>must not contain control characters other than newline and tab\x1a1this.matches('^[^\\x00-\\x08\\x0B-\\x1F\\x7F-\\x9F]*$')r\x05\x10\x01\x18\xa0\x1fR\acontent\"L\n" +
 	"\x15UpdateMessageResponse\x123\n" +
 	"\amessage\x18\x01 \x01(\v2\x19.accord.server.v1.MessageR\amessage\"\x82\x01\n" +
 	"\x14DeleteMessageRequest\x124\n" +
@@ -3600,11 +6028,7 @@ const file_accord_server_v1_server_service_proto_rawDesc = "" +
 	"channel_id\x18\x01 \x01(\tB\x15\xbaH\x12r\x102\x0e^[0-9a-f]{24}$R\tchannelId\"Q\n" +
 	"\x12SendTypingResponse\x12;\n" +
 	"\vexpire_time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"expireTime\"T\n" +
-	"\x13StreamEventsRequest\x12=\n" +
-	"\acursors\x18\x01 \x03(\v2\x18.accord.server.v1.CursorB\t\xbaH\x06\x92\x01\x03\x10\xd0\x0fR\acursors\"E\n" +
-	"\x14StreamEventsResponse\x12-\n" +
-	"\x05event\x18\x01 \x01(\v2\x17.accord.server.v1.EventR\x05event\"\x84\x01\n" +
+	"expireTime\"\x84\x01\n" +
 	"\x18FilterSharedUsersRequest\x12.\n" +
 	"\auser_id\x18\x01 \x01(\tB\x15\xbaH\x12r\x102\x0e^[0-9a-f]{24}$R\x06userId\x128\n" +
 	"\buser_ids\x18\x02 \x03(\tB\x1d\xbaH\x1a\x92\x01\x17\x10\x90N\"\x12r\x102\x0e^[0-9a-f]{24}$R\auserIds\"6\n" +
@@ -3616,7 +6040,155 @@ const file_accord_server_v1_server_service_proto_rawDesc = "" +
 	"\x15GetMemberRoleResponse\x12*\n" +
 	"\x04role\x18\x01 \x01(\x0e2\x16.accord.server.v1.RoleR\x04role\x12\x1f\n" +
 	"\vserver_name\x18\x02 \x01(\tR\n" +
-	"serverName2\x9f \n" +
+	"serverName\"V\n" +
+	"\x16BatchGetServersRequest\x12<\n" +
+	"\n" +
+	"server_ids\x18\x01 \x03(\tB\x1d\xbaH\x1a\x92\x01\x17\x10\xe8\a\"\x12r\x102\x0e^[0-9a-f]{24}$R\tserverIds\"M\n" +
+	"\x17BatchGetServersResponse\x122\n" +
+	"\aservers\x18\x01 \x03(\v2\x18.accord.server.v1.ServerR\aservers\"\x17\n" +
+	"\x15GetMessageSpanRequest\"b\n" +
+	"\x16GetMessageSpanResponse\x12H\n" +
+	"\x12oldest_create_time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x10oldestCreateTime\"\x9e\x01\n" +
+	"\x1aExportMessageCountsRequest\x12A\n" +
+	"\n" +
+	"start_time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\tstartTime\x12=\n" +
+	"\bend_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\aendTime\"^\n" +
+	"\fMessageCount\x12\x1b\n" +
+	"\tauthor_id\x18\x01 \x01(\tR\bauthorId\x12\x1b\n" +
+	"\tserver_id\x18\x02 \x01(\tR\bserverId\x12\x14\n" +
+	"\x05count\x18\x03 \x01(\x03R\x05count\"U\n" +
+	"\x1bExportMessageCountsResponse\x126\n" +
+	"\x06counts\x18\x01 \x03(\v2\x1e.accord.server.v1.MessageCountR\x06counts\"8\n" +
+	"\x15GetStoredBytesRequest\x12\x1f\n" +
+	"\x05limit\x18\x01 \x01(\x05B\t\xbaH\x06\x1a\x04\x18d(\x00R\x05limit\"@\n" +
+	"\vServerBytes\x12\x1b\n" +
+	"\tserver_id\x18\x01 \x01(\tR\bserverId\x12\x14\n" +
+	"\x05bytes\x18\x02 \x01(\x03R\x05bytes\"g\n" +
+	"\x16GetStoredBytesResponse\x127\n" +
+	"\aservers\x18\x01 \x03(\v2\x1d.accord.server.v1.ServerBytesR\aservers\x12\x14\n" +
+	"\x05total\x18\x02 \x01(\x03R\x05total\"d\n" +
+	"\x13ListMentionsRequest\x12$\n" +
+	"\tpage_size\x18\x01 \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\bpageSize\x12'\n" +
+	"\n" +
+	"page_token\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x04R\tpageToken\"u\n" +
+	"\x14ListMentionsResponse\x125\n" +
+	"\bmessages\x18\x01 \x03(\v2\x19.accord.server.v1.MessageR\bmessages\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\" \n" +
+	"\x1eGetNotificationSettingsRequest\"i\n" +
+	"\x1fGetNotificationSettingsResponse\x12F\n" +
+	"\aservers\x18\x01 \x03(\v2,.accord.server.v1.ServerNotificationSettingsR\aservers\"\xa2\x01\n" +
+	"'UpdateServerNotificationSettingsRequest\x122\n" +
+	"\tserver_id\x18\x01 \x01(\tB\x15\xbaH\x12r\x102\x0e^[0-9a-f]{24}$R\bserverId\x12C\n" +
+	"\x05level\x18\x02 \x01(\x0e2#.accord.server.v1.NotificationLevelB\b\xbaH\x05\x82\x01\x02\x10\x01R\x05level\"v\n" +
+	"(UpdateChannelNotificationSettingsRequest\x124\n" +
+	"\n" +
+	"channel_id\x18\x01 \x01(\tB\x15\xbaH\x12r\x102\x0e^[0-9a-f]{24}$R\tchannelId\x12\x14\n" +
+	"\x05muted\x18\x02 \x01(\bR\x05muted\"t\n" +
+	"(UpdateServerNotificationSettingsResponse\x12H\n" +
+	"\bsettings\x18\x01 \x01(\v2,.accord.server.v1.ServerNotificationSettingsR\bsettings\"u\n" +
+	")UpdateChannelNotificationSettingsResponse\x12H\n" +
+	"\bsettings\x18\x01 \x01(\v2,.accord.server.v1.ServerNotificationSettingsR\bsettings\"L\n" +
+	"\x15ExportMessagesRequest\x123\n" +
+	"\bafter_id\x18\x01 \x01(\tB\x18\xbaH\x15r\x132\x11^([0-9a-f]{24})?$R\aafterId\"O\n" +
+	"\x16ExportMessagesResponse\x125\n" +
+	"\bmessages\x18\x01 \x03(\v2\x19.accord.server.v1.MessageR\bmessages\"\xa1\x01\n" +
+	"\x12AddReactionRequest\x124\n" +
+	"\n" +
+	"channel_id\x18\x01 \x01(\tB\x15\xbaH\x12r\x102\x0e^[0-9a-f]{24}$R\tchannelId\x124\n" +
+	"\n" +
+	"message_id\x18\x02 \x01(\tB\x15\xbaH\x12r\x102\x0e^[0-9a-f]{24}$R\tmessageId\x12\x1f\n" +
+	"\x05emoji\x18\x03 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18 R\x05emoji\"T\n" +
+	"\x13AddReactionResponse\x12=\n" +
+	"\breaction\x18\x01 \x01(\v2!.accord.server.v1.ReactionSummaryR\breaction\"\xa4\x01\n" +
+	"\x15RemoveReactionRequest\x124\n" +
+	"\n" +
+	"channel_id\x18\x01 \x01(\tB\x15\xbaH\x12r\x102\x0e^[0-9a-f]{24}$R\tchannelId\x124\n" +
+	"\n" +
+	"message_id\x18\x02 \x01(\tB\x15\xbaH\x12r\x102\x0e^[0-9a-f]{24}$R\tmessageId\x12\x1f\n" +
+	"\x05emoji\x18\x03 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18 R\x05emoji\"W\n" +
+	"\x16RemoveReactionResponse\x12=\n" +
+	"\breaction\x18\x01 \x01(\v2!.accord.server.v1.ReactionSummaryR\breaction\"\xf2\x01\n" +
+	"\x14ListReactionsRequest\x124\n" +
+	"\n" +
+	"channel_id\x18\x01 \x01(\tB\x15\xbaH\x12r\x102\x0e^[0-9a-f]{24}$R\tchannelId\x124\n" +
+	"\n" +
+	"message_id\x18\x02 \x01(\tB\x15\xbaH\x12r\x102\x0e^[0-9a-f]{24}$R\tmessageId\x12\x1f\n" +
+	"\x05emoji\x18\x03 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18 R\x05emoji\x12$\n" +
+	"\tpage_size\x18\x04 \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\bpageSize\x12'\n" +
+	"\n" +
+	"page_token\x18\x05 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x04R\tpageToken\"v\n" +
+	"\x15ListReactionsResponse\x125\n" +
+	"\breactors\x18\x01 \x03(\v2\x19.accord.server.v1.ReactorR\breactors\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x7f\n" +
+	"\x11PinMessageRequest\x124\n" +
+	"\n" +
+	"channel_id\x18\x01 \x01(\tB\x15\xbaH\x12r\x102\x0e^[0-9a-f]{24}$R\tchannelId\x124\n" +
+	"\n" +
+	"message_id\x18\x02 \x01(\tB\x15\xbaH\x12r\x102\x0e^[0-9a-f]{24}$R\tmessageId\"=\n" +
+	"\x12PinMessageResponse\x12'\n" +
+	"\x03pin\x18\x01 \x01(\v2\x15.accord.server.v1.PinR\x03pin\"\x81\x01\n" +
+	"\x13UnpinMessageRequest\x124\n" +
+	"\n" +
+	"channel_id\x18\x01 \x01(\tB\x15\xbaH\x12r\x102\x0e^[0-9a-f]{24}$R\tchannelId\x124\n" +
+	"\n" +
+	"message_id\x18\x02 \x01(\tB\x15\xbaH\x12r\x102\x0e^[0-9a-f]{24}$R\tmessageId\"\x16\n" +
+	"\x14UnpinMessageResponse\"G\n" +
+	"\x0fListPinsRequest\x124\n" +
+	"\n" +
+	"channel_id\x18\x01 \x01(\tB\x15\xbaH\x12r\x102\x0e^[0-9a-f]{24}$R\tchannelId\"=\n" +
+	"\x10ListPinsResponse\x12)\n" +
+	"\x04pins\x18\x01 \x03(\v2\x15.accord.server.v1.PinR\x04pins\"\x8f\x01\n" +
+	"\x17UploadAttachmentRequest\x12B\n" +
+	"\x06header\x18\x01 \x01(\v2(.accord.server.v1.UploadAttachmentHeaderH\x00R\x06header\x12!\n" +
+	"\x05chunk\x18\x02 \x01(\fB\t\xbaH\x06z\x04\x18\x80\x80@H\x00R\x05chunkB\r\n" +
+	"\x04part\x12\x05\xbaH\x02\b\x01\"X\n" +
+	"\x18UploadAttachmentResponse\x12<\n" +
+	"\n" +
+	"attachment\x18\x01 \x01(\v2\x1c.accord.server.v1.AttachmentR\n" +
+	"attachment\"n\n" +
+	"\x16UploadAttachmentHeader\x124\n" +
+	"\n" +
+	"channel_id\x18\x01 \x01(\tB\x15\xbaH\x12r\x102\x0e^[0-9a-f]{24}$R\tchannelId\x12\x1e\n" +
+	"\x04name\x18\x02 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\xff\x01R\x04name\"\xe9\x01\n" +
+	"\x15ReadAttachmentRequest\x124\n" +
+	"\n" +
+	"channel_id\x18\x01 \x01(\tB\x15\xbaH\x12r\x102\x0e^[0-9a-f]{24}$R\tchannelId\x12:\n" +
+	"\rattachment_id\x18\x02 \x01(\tB\x15\xbaH\x12r\x102\x0e^[0-9a-f]{24}$R\fattachmentId\x12\x1c\n" +
+	"\tthumbnail\x18\x03 \x01(\bR\tthumbnail\x12\x1f\n" +
+	"\x06offset\x18\x04 \x01(\x03B\a\xbaH\x04\"\x02(\x00R\x06offset\x12\x1f\n" +
+	"\x06length\x18\x05 \x01(\x03B\a\xbaH\x04\"\x02(\x00R\x06length\"\xa3\x01\n" +
+	"\x16ReadAttachmentResponse\x12<\n" +
+	"\n" +
+	"attachment\x18\x01 \x01(\v2\x1c.accord.server.v1.AttachmentR\n" +
+	"attachment\x12\x12\n" +
+	"\x04size\x18\x02 \x01(\x03R\x04size\x12!\n" +
+	"\fcontent_type\x18\x03 \x01(\tR\vcontentType\x12\x14\n" +
+	"\x05chunk\x18\x04 \x01(\fR\x05chunk\"\x8f\x01\n" +
+	"\x17UploadServerIconRequest\x12B\n" +
+	"\x06header\x18\x01 \x01(\v2(.accord.server.v1.UploadServerIconHeaderH\x00R\x06header\x12!\n" +
+	"\x05chunk\x18\x02 \x01(\fB\t\xbaH\x06z\x04\x18\x80\x80@H\x00R\x05chunkB\r\n" +
+	"\x04part\x12\x05\xbaH\x02\b\x01\"L\n" +
+	"\x16UploadServerIconHeader\x122\n" +
+	"\tserver_id\x18\x01 \x01(\tB\x15\xbaH\x12r\x102\x0e^[0-9a-f]{24}$R\bserverId\"L\n" +
+	"\x18UploadServerIconResponse\x120\n" +
+	"\x06server\x18\x01 \x01(\v2\x18.accord.server.v1.ServerR\x06server\"M\n" +
+	"\x17DeleteServerIconRequest\x122\n" +
+	"\tserver_id\x18\x01 \x01(\tB\x15\xbaH\x12r\x102\x0e^[0-9a-f]{24}$R\bserverId\"L\n" +
+	"\x18DeleteServerIconResponse\x120\n" +
+	"\x06server\x18\x01 \x01(\v2\x18.accord.server.v1.ServerR\x06server\"J\n" +
+	"\x14GetServerIconRequest\x122\n" +
+	"\tserver_id\x18\x01 \x01(\tB\x15\xbaH\x12r\x102\x0e^[0-9a-f]{24}$R\bserverId\"b\n" +
+	"\x15GetServerIconResponse\x12\x12\n" +
+	"\x04icon\x18\x01 \x01(\tR\x04icon\x12!\n" +
+	"\fcontent_type\x18\x02 \x01(\tR\vcontentType\x12\x12\n" +
+	"\x04data\x18\x03 \x01(\fR\x04data\"\xb5\x01\n" +
+	"\x16AnnounceProfileRequest\x12.\n" +
+	"\auser_id\x18\x01 \x01(\tB\x15\xbaH\x12r\x102\x0e^[0-9a-f]{24}$R\x06userId\x12\x1d\n" +
+	"\x05login\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x18 R\x05login\x12+\n" +
+	"\fdisplay_name\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\vdisplayName\x12\x1f\n" +
+	"\x06avatar\x18\x04 \x01(\tB\a\xbaH\x04r\x02\x18@R\x06avatar\"\x19\n" +
+	"\x17AnnounceProfileResponse2\xcb0\n" +
 	"\rServerService\x12u\n" +
 	"\fCreateServer\x12%.accord.server.v1.CreateServerRequest\x1a&.accord.server.v1.CreateServerResponse\"\x16\x82\xd3\xe4\x93\x02\x10:\x01*\"\v/v1/servers\x12u\n" +
 	"\tGetServer\x12\".accord.server.v1.GetServerRequest\x1a#.accord.server.v1.GetServerResponse\"\x1f\x82\xd3\xe4\x93\x02\x19\x12\x17/v1/servers/{server_id}\x12o\n" +
@@ -3647,11 +6219,32 @@ const file_accord_server_v1_server_service_proto_rawDesc = "" +
 	"\bMarkRead\x12!.accord.server.v1.MarkReadRequest\x1a\".accord.server.v1.MarkReadResponse\"-\x82\xd3\xe4\x93\x02':\x01*\"\"/v1/channels/{channel_id}:markRead\x12{\n" +
 	"\x0eListReadStates\x12'.accord.server.v1.ListReadStatesRequest\x1a(.accord.server.v1.ListReadStatesResponse\"\x16\x82\xd3\xe4\x93\x02\x10\x12\x0e/v1/readStates\x12\x84\x01\n" +
 	"\n" +
-	"SendTyping\x12#.accord.server.v1.SendTypingRequest\x1a$.accord.server.v1.SendTypingResponse\"+\x82\xd3\xe4\x93\x02%:\x01*\" /v1/channels/{channel_id}:typing\x12}\n" +
-	"\fStreamEvents\x12%.accord.server.v1.StreamEventsRequest\x1a&.accord.server.v1.StreamEventsResponse\"\x1c\x82\xd3\xe4\x93\x02\x16:\x01*\"\x11/v1/events:stream0\x012\xe7\x01\n" +
+	"SendTyping\x12#.accord.server.v1.SendTypingRequest\x1a$.accord.server.v1.SendTypingResponse\"+\x82\xd3\xe4\x93\x02%:\x01*\" /v1/channels/{channel_id}:typing\x12v\n" +
+	"\fListMentions\x12%.accord.server.v1.ListMentionsRequest\x1a&.accord.server.v1.ListMentionsResponse\"\x17\x82\xd3\xe4\x93\x02\x11\x12\x0f/v1/me/mentions\x12\xa3\x01\n" +
+	"\x17GetNotificationSettings\x120.accord.server.v1.GetNotificationSettingsRequest\x1a1.accord.server.v1.GetNotificationSettingsResponse\"#\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/me/notificationSettings\x12\xd2\x01\n" +
+	" UpdateServerNotificationSettings\x129.accord.server.v1.UpdateServerNotificationSettingsRequest\x1a:.accord.server.v1.UpdateServerNotificationSettingsResponse\"7\x82\xd3\xe4\x93\x021:\x01*2,/v1/servers/{server_id}/notificationSettings\x12\xd7\x01\n" +
+	"!UpdateChannelNotificationSettings\x12:.accord.server.v1.UpdateChannelNotificationSettingsRequest\x1a;.accord.server.v1.UpdateChannelNotificationSettingsResponse\"9\x82\xd3\xe4\x93\x023:\x01*2./v1/channels/{channel_id}/notificationSettings\x12\xa0\x01\n" +
+	"\vAddReaction\x12$.accord.server.v1.AddReactionRequest\x1a%.accord.server.v1.AddReactionResponse\"D\x82\xd3\xe4\x93\x02>:\x01*\"9/v1/channels/{channel_id}/messages/{message_id}/reactions\x12\xa6\x01\n" +
+	"\x0eRemoveReaction\x12'.accord.server.v1.RemoveReactionRequest\x1a(.accord.server.v1.RemoveReactionResponse\"A\x82\xd3\xe4\x93\x02;*9/v1/channels/{channel_id}/messages/{message_id}/reactions\x12\xa3\x01\n" +
+	"\rListReactions\x12&.accord.server.v1.ListReactionsRequest\x1a'.accord.server.v1.ListReactionsResponse\"A\x82\xd3\xe4\x93\x02;\x129/v1/channels/{channel_id}/messages/{message_id}/reactions\x12\x97\x01\n" +
+	"\n" +
+	"PinMessage\x12#.accord.server.v1.PinMessageRequest\x1a$.accord.server.v1.PinMessageResponse\">\x82\xd3\xe4\x93\x028:\x01*\"3/v1/channels/{channel_id}/messages/{message_id}:pin\x12\x9f\x01\n" +
+	"\fUnpinMessage\x12%.accord.server.v1.UnpinMessageRequest\x1a&.accord.server.v1.UnpinMessageResponse\"@\x82\xd3\xe4\x93\x02::\x01*\"5/v1/channels/{channel_id}/messages/{message_id}:unpin\x12y\n" +
+	"\bListPins\x12!.accord.server.v1.ListPinsRequest\x1a\".accord.server.v1.ListPinsResponse\"&\x82\xd3\xe4\x93\x02 \x12\x1e/v1/channels/{channel_id}/pins\x12k\n" +
+	"\x10UploadAttachment\x12).accord.server.v1.UploadAttachmentRequest\x1a*.accord.server.v1.UploadAttachmentResponse(\x01\x12e\n" +
+	"\x0eReadAttachment\x12'.accord.server.v1.ReadAttachmentRequest\x1a(.accord.server.v1.ReadAttachmentResponse0\x01\x12k\n" +
+	"\x10UploadServerIcon\x12).accord.server.v1.UploadServerIconRequest\x1a*.accord.server.v1.UploadServerIconResponse(\x01\x12\x8f\x01\n" +
+	"\x10DeleteServerIcon\x12).accord.server.v1.DeleteServerIconRequest\x1a*.accord.server.v1.DeleteServerIconResponse\"$\x82\xd3\xe4\x93\x02\x1e*\x1c/v1/servers/{server_id}/icon\x12`\n" +
+	"\rGetServerIcon\x12&.accord.server.v1.GetServerIconRequest\x1a'.accord.server.v1.GetServerIconResponse2\xde\x06\n" +
 	"\x15ServerInternalService\x12l\n" +
 	"\x11FilterSharedUsers\x12*.accord.server.v1.FilterSharedUsersRequest\x1a+.accord.server.v1.FilterSharedUsersResponse\x12`\n" +
-	"\rGetMemberRole\x12&.accord.server.v1.GetMemberRoleRequest\x1a'.accord.server.v1.GetMemberRoleResponseB<Z:github.com/accordchat/accord/gen/accord/server/v1;serverv1b\x06proto3"
+	"\rGetMemberRole\x12&.accord.server.v1.GetMemberRoleRequest\x1a'.accord.server.v1.GetMemberRoleResponse\x12f\n" +
+	"\x0fAnnounceProfile\x12(.accord.server.v1.AnnounceProfileRequest\x1a).accord.server.v1.AnnounceProfileResponse\x12f\n" +
+	"\x0fBatchGetServers\x12(.accord.server.v1.BatchGetServersRequest\x1a).accord.server.v1.BatchGetServersResponse\x12c\n" +
+	"\x0eGetMessageSpan\x12'.accord.server.v1.GetMessageSpanRequest\x1a(.accord.server.v1.GetMessageSpanResponse\x12t\n" +
+	"\x13ExportMessageCounts\x12,.accord.server.v1.ExportMessageCountsRequest\x1a-.accord.server.v1.ExportMessageCountsResponse0\x01\x12c\n" +
+	"\x0eGetStoredBytes\x12'.accord.server.v1.GetStoredBytesRequest\x1a(.accord.server.v1.GetStoredBytesResponse\x12e\n" +
+	"\x0eExportMessages\x12'.accord.server.v1.ExportMessagesRequest\x1a(.accord.server.v1.ExportMessagesResponse0\x01B<Z:github.com/accordchat/accord/gen/accord/server/v1;serverv1b\x06proto3"
 
 var (
 	file_accord_server_v1_server_service_proto_rawDescOnce sync.Once
@@ -3665,191 +6258,300 @@ func file_accord_server_v1_server_service_proto_rawDescGZIP() []byte {
 	return file_accord_server_v1_server_service_proto_rawDescData
 }
 
-var file_accord_server_v1_server_service_proto_msgTypes = make([]protoimpl.MessageInfo, 66)
+var file_accord_server_v1_server_service_proto_msgTypes = make([]protoimpl.MessageInfo, 110)
 var file_accord_server_v1_server_service_proto_goTypes = []any{
-	(*CreateServerRequest)(nil),       // 0: accord.server.v1.CreateServerRequest
-	(*CreateServerResponse)(nil),      // 1: accord.server.v1.CreateServerResponse
-	(*GetServerRequest)(nil),          // 2: accord.server.v1.GetServerRequest
-	(*GetServerResponse)(nil),         // 3: accord.server.v1.GetServerResponse
-	(*ListServersRequest)(nil),        // 4: accord.server.v1.ListServersRequest
-	(*ListServersResponse)(nil),       // 5: accord.server.v1.ListServersResponse
-	(*ServerUpdate)(nil),              // 6: accord.server.v1.ServerUpdate
-	(*UpdateServerRequest)(nil),       // 7: accord.server.v1.UpdateServerRequest
-	(*UpdateServerResponse)(nil),      // 8: accord.server.v1.UpdateServerResponse
-	(*DeleteServerRequest)(nil),       // 9: accord.server.v1.DeleteServerRequest
-	(*DeleteServerResponse)(nil),      // 10: accord.server.v1.DeleteServerResponse
-	(*TransferOwnershipRequest)(nil),  // 11: accord.server.v1.TransferOwnershipRequest
-	(*TransferOwnershipResponse)(nil), // 12: accord.server.v1.TransferOwnershipResponse
-	(*AddMemberRequest)(nil),          // 13: accord.server.v1.AddMemberRequest
-	(*AddMemberResponse)(nil),         // 14: accord.server.v1.AddMemberResponse
-	(*ListMembersRequest)(nil),        // 15: accord.server.v1.ListMembersRequest
-	(*ListMembersResponse)(nil),       // 16: accord.server.v1.ListMembersResponse
-	(*RemoveMemberRequest)(nil),       // 17: accord.server.v1.RemoveMemberRequest
-	(*RemoveMemberResponse)(nil),      // 18: accord.server.v1.RemoveMemberResponse
-	(*SetMemberRoleRequest)(nil),      // 19: accord.server.v1.SetMemberRoleRequest
-	(*SetMemberRoleResponse)(nil),     // 20: accord.server.v1.SetMemberRoleResponse
-	(*LeaveServerRequest)(nil),        // 21: accord.server.v1.LeaveServerRequest
-	(*LeaveServerResponse)(nil),       // 22: accord.server.v1.LeaveServerResponse
-	(*CreateInviteRequest)(nil),       // 23: accord.server.v1.CreateInviteRequest
-	(*CreateInviteResponse)(nil),      // 24: accord.server.v1.CreateInviteResponse
-	(*ListInvitesRequest)(nil),        // 25: accord.server.v1.ListInvitesRequest
-	(*ListInvitesResponse)(nil),       // 26: accord.server.v1.ListInvitesResponse
-	(*DeleteInviteRequest)(nil),       // 27: accord.server.v1.DeleteInviteRequest
-	(*DeleteInviteResponse)(nil),      // 28: accord.server.v1.DeleteInviteResponse
-	(*GetInviteRequest)(nil),          // 29: accord.server.v1.GetInviteRequest
-	(*GetInviteResponse)(nil),         // 30: accord.server.v1.GetInviteResponse
-	(*AcceptInviteRequest)(nil),       // 31: accord.server.v1.AcceptInviteRequest
-	(*AcceptInviteResponse)(nil),      // 32: accord.server.v1.AcceptInviteResponse
-	(*CreateChannelRequest)(nil),      // 33: accord.server.v1.CreateChannelRequest
-	(*CreateChannelResponse)(nil),     // 34: accord.server.v1.CreateChannelResponse
-	(*ListChannelsRequest)(nil),       // 35: accord.server.v1.ListChannelsRequest
-	(*ListChannelsResponse)(nil),      // 36: accord.server.v1.ListChannelsResponse
-	(*ChannelUpdate)(nil),             // 37: accord.server.v1.ChannelUpdate
-	(*UpdateChannelRequest)(nil),      // 38: accord.server.v1.UpdateChannelRequest
-	(*UpdateChannelResponse)(nil),     // 39: accord.server.v1.UpdateChannelResponse
-	(*DeleteChannelRequest)(nil),      // 40: accord.server.v1.DeleteChannelRequest
-	(*DeleteChannelResponse)(nil),     // 41: accord.server.v1.DeleteChannelResponse
-	(*ReorderChannelsRequest)(nil),    // 42: accord.server.v1.ReorderChannelsRequest
-	(*ReorderChannelsResponse)(nil),   // 43: accord.server.v1.ReorderChannelsResponse
-	(*OpenConversationRequest)(nil),   // 44: accord.server.v1.OpenConversationRequest
-	(*OpenConversationResponse)(nil),  // 45: accord.server.v1.OpenConversationResponse
-	(*SendMessageRequest)(nil),        // 46: accord.server.v1.SendMessageRequest
-	(*SendMessageResponse)(nil),       // 47: accord.server.v1.SendMessageResponse
-	(*ListMessagesRequest)(nil),       // 48: accord.server.v1.ListMessagesRequest
-	(*ListMessagesResponse)(nil),      // 49: accord.server.v1.ListMessagesResponse
-	(*UpdateMessageRequest)(nil),      // 50: accord.server.v1.UpdateMessageRequest
-	(*UpdateMessageResponse)(nil),     // 51: accord.server.v1.UpdateMessageResponse
-	(*DeleteMessageRequest)(nil),      // 52: accord.server.v1.DeleteMessageRequest
-	(*DeleteMessageResponse)(nil),     // 53: accord.server.v1.DeleteMessageResponse
-	(*MarkReadRequest)(nil),           // 54: accord.server.v1.MarkReadRequest
-	(*MarkReadResponse)(nil),          // 55: accord.server.v1.MarkReadResponse
-	(*ListReadStatesRequest)(nil),     // 56: accord.server.v1.ListReadStatesRequest
-	(*ListReadStatesResponse)(nil),    // 57: accord.server.v1.ListReadStatesResponse
-	(*SendTypingRequest)(nil),         // 58: accord.server.v1.SendTypingRequest
-	(*SendTypingResponse)(nil),        // 59: accord.server.v1.SendTypingResponse
-	(*StreamEventsRequest)(nil),       // 60: accord.server.v1.StreamEventsRequest
-	(*StreamEventsResponse)(nil),      // 61: accord.server.v1.StreamEventsResponse
-	(*FilterSharedUsersRequest)(nil),  // 62: accord.server.v1.FilterSharedUsersRequest
-	(*FilterSharedUsersResponse)(nil), // 63: accord.server.v1.FilterSharedUsersResponse
-	(*GetMemberRoleRequest)(nil),      // 64: accord.server.v1.GetMemberRoleRequest
-	(*GetMemberRoleResponse)(nil),     // 65: accord.server.v1.GetMemberRoleResponse
-	(*Server)(nil),                    // 66: accord.server.v1.Server
-	(*Channel)(nil),                   // 67: accord.server.v1.Channel
-	(ServerKind)(0),                   // 68: accord.server.v1.ServerKind
-	(*fieldmaskpb.FieldMask)(nil),     // 69: google.protobuf.FieldMask
-	(*Member)(nil),                    // 70: accord.server.v1.Member
-	(Role)(0),                         // 71: accord.server.v1.Role
-	(*Invite)(nil),                    // 72: accord.server.v1.Invite
-	(*Message)(nil),                   // 73: accord.server.v1.Message
-	(*ReadState)(nil),                 // 74: accord.server.v1.ReadState
-	(*timestamppb.Timestamp)(nil),     // 75: google.protobuf.Timestamp
-	(*Cursor)(nil),                    // 76: accord.server.v1.Cursor
-	(*Event)(nil),                     // 77: accord.server.v1.Event
+	(*CreateServerRequest)(nil),                       // 0: accord.server.v1.CreateServerRequest
+	(*CreateServerResponse)(nil),                      // 1: accord.server.v1.CreateServerResponse
+	(*GetServerRequest)(nil),                          // 2: accord.server.v1.GetServerRequest
+	(*GetServerResponse)(nil),                         // 3: accord.server.v1.GetServerResponse
+	(*ListServersRequest)(nil),                        // 4: accord.server.v1.ListServersRequest
+	(*ListServersResponse)(nil),                       // 5: accord.server.v1.ListServersResponse
+	(*ServerUpdate)(nil),                              // 6: accord.server.v1.ServerUpdate
+	(*UpdateServerRequest)(nil),                       // 7: accord.server.v1.UpdateServerRequest
+	(*UpdateServerResponse)(nil),                      // 8: accord.server.v1.UpdateServerResponse
+	(*DeleteServerRequest)(nil),                       // 9: accord.server.v1.DeleteServerRequest
+	(*DeleteServerResponse)(nil),                      // 10: accord.server.v1.DeleteServerResponse
+	(*TransferOwnershipRequest)(nil),                  // 11: accord.server.v1.TransferOwnershipRequest
+	(*TransferOwnershipResponse)(nil),                 // 12: accord.server.v1.TransferOwnershipResponse
+	(*AddMemberRequest)(nil),                          // 13: accord.server.v1.AddMemberRequest
+	(*AddMemberResponse)(nil),                         // 14: accord.server.v1.AddMemberResponse
+	(*ListMembersRequest)(nil),                        // 15: accord.server.v1.ListMembersRequest
+	(*ListMembersResponse)(nil),                       // 16: accord.server.v1.ListMembersResponse
+	(*RemoveMemberRequest)(nil),                       // 17: accord.server.v1.RemoveMemberRequest
+	(*RemoveMemberResponse)(nil),                      // 18: accord.server.v1.RemoveMemberResponse
+	(*SetMemberRoleRequest)(nil),                      // 19: accord.server.v1.SetMemberRoleRequest
+	(*SetMemberRoleResponse)(nil),                     // 20: accord.server.v1.SetMemberRoleResponse
+	(*LeaveServerRequest)(nil),                        // 21: accord.server.v1.LeaveServerRequest
+	(*LeaveServerResponse)(nil),                       // 22: accord.server.v1.LeaveServerResponse
+	(*CreateInviteRequest)(nil),                       // 23: accord.server.v1.CreateInviteRequest
+	(*CreateInviteResponse)(nil),                      // 24: accord.server.v1.CreateInviteResponse
+	(*ListInvitesRequest)(nil),                        // 25: accord.server.v1.ListInvitesRequest
+	(*ListInvitesResponse)(nil),                       // 26: accord.server.v1.ListInvitesResponse
+	(*DeleteInviteRequest)(nil),                       // 27: accord.server.v1.DeleteInviteRequest
+	(*DeleteInviteResponse)(nil),                      // 28: accord.server.v1.DeleteInviteResponse
+	(*GetInviteRequest)(nil),                          // 29: accord.server.v1.GetInviteRequest
+	(*GetInviteResponse)(nil),                         // 30: accord.server.v1.GetInviteResponse
+	(*AcceptInviteRequest)(nil),                       // 31: accord.server.v1.AcceptInviteRequest
+	(*AcceptInviteResponse)(nil),                      // 32: accord.server.v1.AcceptInviteResponse
+	(*CreateChannelRequest)(nil),                      // 33: accord.server.v1.CreateChannelRequest
+	(*CreateChannelResponse)(nil),                     // 34: accord.server.v1.CreateChannelResponse
+	(*ListChannelsRequest)(nil),                       // 35: accord.server.v1.ListChannelsRequest
+	(*ListChannelsResponse)(nil),                      // 36: accord.server.v1.ListChannelsResponse
+	(*ChannelUpdate)(nil),                             // 37: accord.server.v1.ChannelUpdate
+	(*UpdateChannelRequest)(nil),                      // 38: accord.server.v1.UpdateChannelRequest
+	(*UpdateChannelResponse)(nil),                     // 39: accord.server.v1.UpdateChannelResponse
+	(*DeleteChannelRequest)(nil),                      // 40: accord.server.v1.DeleteChannelRequest
+	(*DeleteChannelResponse)(nil),                     // 41: accord.server.v1.DeleteChannelResponse
+	(*ReorderChannelsRequest)(nil),                    // 42: accord.server.v1.ReorderChannelsRequest
+	(*ReorderChannelsResponse)(nil),                   // 43: accord.server.v1.ReorderChannelsResponse
+	(*OpenConversationRequest)(nil),                   // 44: accord.server.v1.OpenConversationRequest
+	(*OpenConversationResponse)(nil),                  // 45: accord.server.v1.OpenConversationResponse
+	(*SendMessageRequest)(nil),                        // 46: accord.server.v1.SendMessageRequest
+	(*SendMessageResponse)(nil),                       // 47: accord.server.v1.SendMessageResponse
+	(*ListMessagesRequest)(nil),                       // 48: accord.server.v1.ListMessagesRequest
+	(*ListMessagesResponse)(nil),                      // 49: accord.server.v1.ListMessagesResponse
+	(*UpdateMessageRequest)(nil),                      // 50: accord.server.v1.UpdateMessageRequest
+	(*UpdateMessageResponse)(nil),                     // 51: accord.server.v1.UpdateMessageResponse
+	(*DeleteMessageRequest)(nil),                      // 52: accord.server.v1.DeleteMessageRequest
+	(*DeleteMessageResponse)(nil),                     // 53: accord.server.v1.DeleteMessageResponse
+	(*MarkReadRequest)(nil),                           // 54: accord.server.v1.MarkReadRequest
+	(*MarkReadResponse)(nil),                          // 55: accord.server.v1.MarkReadResponse
+	(*ListReadStatesRequest)(nil),                     // 56: accord.server.v1.ListReadStatesRequest
+	(*ListReadStatesResponse)(nil),                    // 57: accord.server.v1.ListReadStatesResponse
+	(*SendTypingRequest)(nil),                         // 58: accord.server.v1.SendTypingRequest
+	(*SendTypingResponse)(nil),                        // 59: accord.server.v1.SendTypingResponse
+	(*FilterSharedUsersRequest)(nil),                  // 60: accord.server.v1.FilterSharedUsersRequest
+	(*FilterSharedUsersResponse)(nil),                 // 61: accord.server.v1.FilterSharedUsersResponse
+	(*GetMemberRoleRequest)(nil),                      // 62: accord.server.v1.GetMemberRoleRequest
+	(*GetMemberRoleResponse)(nil),                     // 63: accord.server.v1.GetMemberRoleResponse
+	(*BatchGetServersRequest)(nil),                    // 64: accord.server.v1.BatchGetServersRequest
+	(*BatchGetServersResponse)(nil),                   // 65: accord.server.v1.BatchGetServersResponse
+	(*GetMessageSpanRequest)(nil),                     // 66: accord.server.v1.GetMessageSpanRequest
+	(*GetMessageSpanResponse)(nil),                    // 67: accord.server.v1.GetMessageSpanResponse
+	(*ExportMessageCountsRequest)(nil),                // 68: accord.server.v1.ExportMessageCountsRequest
+	(*MessageCount)(nil),                              // 69: accord.server.v1.MessageCount
+	(*ExportMessageCountsResponse)(nil),               // 70: accord.server.v1.ExportMessageCountsResponse
+	(*GetStoredBytesRequest)(nil),                     // 71: accord.server.v1.GetStoredBytesRequest
+	(*ServerBytes)(nil),                               // 72: accord.server.v1.ServerBytes
+	(*GetStoredBytesResponse)(nil),                    // 73: accord.server.v1.GetStoredBytesResponse
+	(*ListMentionsRequest)(nil),                       // 74: accord.server.v1.ListMentionsRequest
+	(*ListMentionsResponse)(nil),                      // 75: accord.server.v1.ListMentionsResponse
+	(*GetNotificationSettingsRequest)(nil),            // 76: accord.server.v1.GetNotificationSettingsRequest
+	(*GetNotificationSettingsResponse)(nil),           // 77: accord.server.v1.GetNotificationSettingsResponse
+	(*UpdateServerNotificationSettingsRequest)(nil),   // 78: accord.server.v1.UpdateServerNotificationSettingsRequest
+	(*UpdateChannelNotificationSettingsRequest)(nil),  // 79: accord.server.v1.UpdateChannelNotificationSettingsRequest
+	(*UpdateServerNotificationSettingsResponse)(nil),  // 80: accord.server.v1.UpdateServerNotificationSettingsResponse
+	(*UpdateChannelNotificationSettingsResponse)(nil), // 81: accord.server.v1.UpdateChannelNotificationSettingsResponse
+	(*ExportMessagesRequest)(nil),                     // 82: accord.server.v1.ExportMessagesRequest
+	(*ExportMessagesResponse)(nil),                    // 83: accord.server.v1.ExportMessagesResponse
+	(*AddReactionRequest)(nil),                        // 84: accord.server.v1.AddReactionRequest
+	(*AddReactionResponse)(nil),                       // 85: accord.server.v1.AddReactionResponse
+	(*RemoveReactionRequest)(nil),                     // 86: accord.server.v1.RemoveReactionRequest
+	(*RemoveReactionResponse)(nil),                    // 87: accord.server.v1.RemoveReactionResponse
+	(*ListReactionsRequest)(nil),                      // 88: accord.server.v1.ListReactionsRequest
+	(*ListReactionsResponse)(nil),                     // 89: accord.server.v1.ListReactionsResponse
+	(*PinMessageRequest)(nil),                         // 90: accord.server.v1.PinMessageRequest
+	(*PinMessageResponse)(nil),                        // 91: accord.server.v1.PinMessageResponse
+	(*UnpinMessageRequest)(nil),                       // 92: accord.server.v1.UnpinMessageRequest
+	(*UnpinMessageResponse)(nil),                      // 93: accord.server.v1.UnpinMessageResponse
+	(*ListPinsRequest)(nil),                           // 94: accord.server.v1.ListPinsRequest
+	(*ListPinsResponse)(nil),                          // 95: accord.server.v1.ListPinsResponse
+	(*UploadAttachmentRequest)(nil),                   // 96: accord.server.v1.UploadAttachmentRequest
+	(*UploadAttachmentResponse)(nil),                  // 97: accord.server.v1.UploadAttachmentResponse
+	(*UploadAttachmentHeader)(nil),                    // 98: accord.server.v1.UploadAttachmentHeader
+	(*ReadAttachmentRequest)(nil),                     // 99: accord.server.v1.ReadAttachmentRequest
+	(*ReadAttachmentResponse)(nil),                    // 100: accord.server.v1.ReadAttachmentResponse
+	(*UploadServerIconRequest)(nil),                   // 101: accord.server.v1.UploadServerIconRequest
+	(*UploadServerIconHeader)(nil),                    // 102: accord.server.v1.UploadServerIconHeader
+	(*UploadServerIconResponse)(nil),                  // 103: accord.server.v1.UploadServerIconResponse
+	(*DeleteServerIconRequest)(nil),                   // 104: accord.server.v1.DeleteServerIconRequest
+	(*DeleteServerIconResponse)(nil),                  // 105: accord.server.v1.DeleteServerIconResponse
+	(*GetServerIconRequest)(nil),                      // 106: accord.server.v1.GetServerIconRequest
+	(*GetServerIconResponse)(nil),                     // 107: accord.server.v1.GetServerIconResponse
+	(*AnnounceProfileRequest)(nil),                    // 108: accord.server.v1.AnnounceProfileRequest
+	(*AnnounceProfileResponse)(nil),                   // 109: accord.server.v1.AnnounceProfileResponse
+	(*Server)(nil),                                    // 110: accord.server.v1.Server
+	(*Channel)(nil),                                   // 111: accord.server.v1.Channel
+	(ServerKind)(0),                                   // 112: accord.server.v1.ServerKind
+	(*fieldmaskpb.FieldMask)(nil),                     // 113: google.protobuf.FieldMask
+	(*Member)(nil),                                    // 114: accord.server.v1.Member
+	(Role)(0),                                         // 115: accord.server.v1.Role
+	(*Invite)(nil),                                    // 116: accord.server.v1.Invite
+	(*Message)(nil),                                   // 117: accord.server.v1.Message
+	(*ReadState)(nil),                                 // 118: accord.server.v1.ReadState
+	(*timestamppb.Timestamp)(nil),                     // 119: google.protobuf.Timestamp
+	(*ServerNotificationSettings)(nil),                // 120: accord.server.v1.ServerNotificationSettings
+	(NotificationLevel)(0),                            // 121: accord.server.v1.NotificationLevel
+	(*ReactionSummary)(nil),                           // 122: accord.server.v1.ReactionSummary
+	(*Reactor)(nil),                                   // 123: accord.server.v1.Reactor
+	(*Pin)(nil),                                       // 124: accord.server.v1.Pin
+	(*Attachment)(nil),                                // 125: accord.server.v1.Attachment
 }
 var file_accord_server_v1_server_service_proto_depIdxs = []int32{
-	66, // 0: accord.server.v1.CreateServerResponse.server:type_name -> accord.server.v1.Server
-	67, // 1: accord.server.v1.CreateServerResponse.channel:type_name -> accord.server.v1.Channel
-	66, // 2: accord.server.v1.GetServerResponse.server:type_name -> accord.server.v1.Server
-	68, // 3: accord.server.v1.ListServersRequest.kind:type_name -> accord.server.v1.ServerKind
-	66, // 4: accord.server.v1.ListServersResponse.servers:type_name -> accord.server.v1.Server
-	6,  // 5: accord.server.v1.UpdateServerRequest.server:type_name -> accord.server.v1.ServerUpdate
-	69, // 6: accord.server.v1.UpdateServerRequest.update_mask:type_name -> google.protobuf.FieldMask
-	66, // 7: accord.server.v1.UpdateServerResponse.server:type_name -> accord.server.v1.Server
-	66, // 8: accord.server.v1.TransferOwnershipResponse.server:type_name -> accord.server.v1.Server
-	70, // 9: accord.server.v1.AddMemberResponse.member:type_name -> accord.server.v1.Member
-	70, // 10: accord.server.v1.ListMembersResponse.members:type_name -> accord.server.v1.Member
-	71, // 11: accord.server.v1.SetMemberRoleRequest.role:type_name -> accord.server.v1.Role
-	70, // 12: accord.server.v1.SetMemberRoleResponse.member:type_name -> accord.server.v1.Member
-	72, // 13: accord.server.v1.CreateInviteResponse.invite:type_name -> accord.server.v1.Invite
-	72, // 14: accord.server.v1.ListInvitesResponse.invites:type_name -> accord.server.v1.Invite
-	72, // 15: accord.server.v1.GetInviteResponse.invite:type_name -> accord.server.v1.Invite
-	66, // 16: accord.server.v1.AcceptInviteResponse.server:type_name -> accord.server.v1.Server
-	67, // 17: accord.server.v1.CreateChannelResponse.channel:type_name -> accord.server.v1.Channel
-	67, // 18: accord.server.v1.ListChannelsResponse.channels:type_name -> accord.server.v1.Channel
-	37, // 19: accord.server.v1.UpdateChannelRequest.channel:type_name -> accord.server.v1.ChannelUpdate
-	69, // 20: accord.server.v1.UpdateChannelRequest.update_mask:type_name -> google.protobuf.FieldMask
-	67, // 21: accord.server.v1.UpdateChannelResponse.channel:type_name -> accord.server.v1.Channel
-	67, // 22: accord.server.v1.ReorderChannelsResponse.channels:type_name -> accord.server.v1.Channel
-	66, // 23: accord.server.v1.OpenConversationResponse.server:type_name -> accord.server.v1.Server
-	67, // 24: accord.server.v1.OpenConversationResponse.channel:type_name -> accord.server.v1.Channel
-	73, // 25: accord.server.v1.SendMessageResponse.message:type_name -> accord.server.v1.Message
-	73, // 26: accord.server.v1.ListMessagesResponse.messages:type_name -> accord.server.v1.Message
-	73, // 27: accord.server.v1.UpdateMessageResponse.message:type_name -> accord.server.v1.Message
-	74, // 28: accord.server.v1.MarkReadResponse.read_state:type_name -> accord.server.v1.ReadState
-	74, // 29: accord.server.v1.ListReadStatesResponse.read_states:type_name -> accord.server.v1.ReadState
-	75, // 30: accord.server.v1.SendTypingResponse.expire_time:type_name -> google.protobuf.Timestamp
-	76, // 31: accord.server.v1.StreamEventsRequest.cursors:type_name -> accord.server.v1.Cursor
-	77, // 32: accord.server.v1.StreamEventsResponse.event:type_name -> accord.server.v1.Event
-	71, // 33: accord.server.v1.GetMemberRoleResponse.role:type_name -> accord.server.v1.Role
-	0,  // 34: accord.server.v1.ServerService.CreateServer:input_type -> accord.server.v1.CreateServerRequest
-	2,  // 35: accord.server.v1.ServerService.GetServer:input_type -> accord.server.v1.GetServerRequest
-	4,  // 36: accord.server.v1.ServerService.ListServers:input_type -> accord.server.v1.ListServersRequest
-	7,  // 37: accord.server.v1.ServerService.UpdateServer:input_type -> accord.server.v1.UpdateServerRequest
-	9,  // 38: accord.server.v1.ServerService.DeleteServer:input_type -> accord.server.v1.DeleteServerRequest
-	11, // 39: accord.server.v1.ServerService.TransferOwnership:input_type -> accord.server.v1.TransferOwnershipRequest
-	13, // 40: accord.server.v1.ServerService.AddMember:input_type -> accord.server.v1.AddMemberRequest
-	15, // 41: accord.server.v1.ServerService.ListMembers:input_type -> accord.server.v1.ListMembersRequest
-	17, // 42: accord.server.v1.ServerService.RemoveMember:input_type -> accord.server.v1.RemoveMemberRequest
-	19, // 43: accord.server.v1.ServerService.SetMemberRole:input_type -> accord.server.v1.SetMemberRoleRequest
-	21, // 44: accord.server.v1.ServerService.LeaveServer:input_type -> accord.server.v1.LeaveServerRequest
-	23, // 45: accord.server.v1.ServerService.CreateInvite:input_type -> accord.server.v1.CreateInviteRequest
-	25, // 46: accord.server.v1.ServerService.ListInvites:input_type -> accord.server.v1.ListInvitesRequest
-	27, // 47: accord.server.v1.ServerService.DeleteInvite:input_type -> accord.server.v1.DeleteInviteRequest
-	29, // 48: accord.server.v1.ServerService.GetInvite:input_type -> accord.server.v1.GetInviteRequest
-	31, // 49: accord.server.v1.ServerService.AcceptInvite:input_type -> accord.server.v1.AcceptInviteRequest
-	33, // 50: accord.server.v1.ServerService.CreateChannel:input_type -> accord.server.v1.CreateChannelRequest
-	35, // 51: accord.server.v1.ServerService.ListChannels:input_type -> accord.server.v1.ListChannelsRequest
-	38, // 52: accord.server.v1.ServerService.UpdateChannel:input_type -> accord.server.v1.UpdateChannelRequest
-	40, // 53: accord.server.v1.ServerService.DeleteChannel:input_type -> accord.server.v1.DeleteChannelRequest
-	42, // 54: accord.server.v1.ServerService.ReorderChannels:input_type -> accord.server.v1.ReorderChannelsRequest
-	44, // 55: accord.server.v1.ServerService.OpenConversation:input_type -> accord.server.v1.OpenConversationRequest
-	46, // 56: accord.server.v1.ServerService.SendMessage:input_type -> accord.server.v1.SendMessageRequest
-	48, // 57: accord.server.v1.ServerService.ListMessages:input_type -> accord.server.v1.ListMessagesRequest
-	50, // 58: accord.server.v1.ServerService.UpdateMessage:input_type -> accord.server.v1.UpdateMessageRequest
-	52, // 59: accord.server.v1.ServerService.DeleteMessage:input_type -> accord.server.v1.DeleteMessageRequest
-	54, // 60: accord.server.v1.ServerService.MarkRead:input_type -> accord.server.v1.MarkReadRequest
-	56, // 61: accord.server.v1.ServerService.ListReadStates:input_type -> accord.server.v1.ListReadStatesRequest
-	58, // 62: accord.server.v1.ServerService.SendTyping:input_type -> accord.server.v1.SendTypingRequest
-	60, // 63: accord.server.v1.ServerService.StreamEvents:input_type -> accord.server.v1.StreamEventsRequest
-	62, // 64: accord.server.v1.ServerInternalService.FilterSharedUsers:input_type -> accord.server.v1.FilterSharedUsersRequest
-	64, // 65: accord.server.v1.ServerInternalService.GetMemberRole:input_type -> accord.server.v1.GetMemberRoleRequest
-	1,  // 66: accord.server.v1.ServerService.CreateServer:output_type -> accord.server.v1.CreateServerResponse
-	3,  // 67: accord.server.v1.ServerService.GetServer:output_type -> accord.server.v1.GetServerResponse
-	5,  // 68: accord.server.v1.ServerService.ListServers:output_type -> accord.server.v1.ListServersResponse
-	8,  // 69: accord.server.v1.ServerService.UpdateServer:output_type -> accord.server.v1.UpdateServerResponse
-	10, // 70: accord.server.v1.ServerService.DeleteServer:output_type -> accord.server.v1.DeleteServerResponse
-	12, // 71: accord.server.v1.ServerService.TransferOwnership:output_type -> accord.server.v1.TransferOwnershipResponse
-	14, // 72: accord.server.v1.ServerService.AddMember:output_type -> accord.server.v1.AddMemberResponse
-	16, // 73: accord.server.v1.ServerService.ListMembers:output_type -> accord.server.v1.ListMembersResponse
-	18, // 74: accord.server.v1.ServerService.RemoveMember:output_type -> accord.server.v1.RemoveMemberResponse
-	20, // 75: accord.server.v1.ServerService.SetMemberRole:output_type -> accord.server.v1.SetMemberRoleResponse
-	22, // 76: accord.server.v1.ServerService.LeaveServer:output_type -> accord.server.v1.LeaveServerResponse
-	24, // 77: accord.server.v1.ServerService.CreateInvite:output_type -> accord.server.v1.CreateInviteResponse
-	26, // 78: accord.server.v1.ServerService.ListInvites:output_type -> accord.server.v1.ListInvitesResponse
-	28, // 79: accord.server.v1.ServerService.DeleteInvite:output_type -> accord.server.v1.DeleteInviteResponse
-	30, // 80: accord.server.v1.ServerService.GetInvite:output_type -> accord.server.v1.GetInviteResponse
-	32, // 81: accord.server.v1.ServerService.AcceptInvite:output_type -> accord.server.v1.AcceptInviteResponse
-	34, // 82: accord.server.v1.ServerService.CreateChannel:output_type -> accord.server.v1.CreateChannelResponse
-	36, // 83: accord.server.v1.ServerService.ListChannels:output_type -> accord.server.v1.ListChannelsResponse
-	39, // 84: accord.server.v1.ServerService.UpdateChannel:output_type -> accord.server.v1.UpdateChannelResponse
-	41, // 85: accord.server.v1.ServerService.DeleteChannel:output_type -> accord.server.v1.DeleteChannelResponse
-	43, // 86: accord.server.v1.ServerService.ReorderChannels:output_type -> accord.server.v1.ReorderChannelsResponse
-	45, // 87: accord.server.v1.ServerService.OpenConversation:output_type -> accord.server.v1.OpenConversationResponse
-	47, // 88: accord.server.v1.ServerService.SendMessage:output_type -> accord.server.v1.SendMessageResponse
-	49, // 89: accord.server.v1.ServerService.ListMessages:output_type -> accord.server.v1.ListMessagesResponse
-	51, // 90: accord.server.v1.ServerService.UpdateMessage:output_type -> accord.server.v1.UpdateMessageResponse
-	53, // 91: accord.server.v1.ServerService.DeleteMessage:output_type -> accord.server.v1.DeleteMessageResponse
-	55, // 92: accord.server.v1.ServerService.MarkRead:output_type -> accord.server.v1.MarkReadResponse
-	57, // 93: accord.server.v1.ServerService.ListReadStates:output_type -> accord.server.v1.ListReadStatesResponse
-	59, // 94: accord.server.v1.ServerService.SendTyping:output_type -> accord.server.v1.SendTypingResponse
-	61, // 95: accord.server.v1.ServerService.StreamEvents:output_type -> accord.server.v1.StreamEventsResponse
-	63, // 96: accord.server.v1.ServerInternalService.FilterSharedUsers:output_type -> accord.server.v1.FilterSharedUsersResponse
-	65, // 97: accord.server.v1.ServerInternalService.GetMemberRole:output_type -> accord.server.v1.GetMemberRoleResponse
-	66, // [66:98] is the sub-list for method output_type
-	34, // [34:66] is the sub-list for method input_type
-	34, // [34:34] is the sub-list for extension type_name
-	34, // [34:34] is the sub-list for extension extendee
-	0,  // [0:34] is the sub-list for field type_name
+	110, // 0: accord.server.v1.CreateServerResponse.server:type_name -> accord.server.v1.Server
+	111, // 1: accord.server.v1.CreateServerResponse.channel:type_name -> accord.server.v1.Channel
+	110, // 2: accord.server.v1.GetServerResponse.server:type_name -> accord.server.v1.Server
+	112, // 3: accord.server.v1.ListServersRequest.kind:type_name -> accord.server.v1.ServerKind
+	110, // 4: accord.server.v1.ListServersResponse.servers:type_name -> accord.server.v1.Server
+	6,   // 5: accord.server.v1.UpdateServerRequest.server:type_name -> accord.server.v1.ServerUpdate
+	113, // 6: accord.server.v1.UpdateServerRequest.update_mask:type_name -> google.protobuf.FieldMask
+	110, // 7: accord.server.v1.UpdateServerResponse.server:type_name -> accord.server.v1.Server
+	110, // 8: accord.server.v1.TransferOwnershipResponse.server:type_name -> accord.server.v1.Server
+	114, // 9: accord.server.v1.AddMemberResponse.member:type_name -> accord.server.v1.Member
+	114, // 10: accord.server.v1.ListMembersResponse.members:type_name -> accord.server.v1.Member
+	115, // 11: accord.server.v1.SetMemberRoleRequest.role:type_name -> accord.server.v1.Role
+	114, // 12: accord.server.v1.SetMemberRoleResponse.member:type_name -> accord.server.v1.Member
+	116, // 13: accord.server.v1.CreateInviteResponse.invite:type_name -> accord.server.v1.Invite
+	116, // 14: accord.server.v1.ListInvitesResponse.invites:type_name -> accord.server.v1.Invite
+	116, // 15: accord.server.v1.GetInviteResponse.invite:type_name -> accord.server.v1.Invite
+	110, // 16: accord.server.v1.AcceptInviteResponse.server:type_name -> accord.server.v1.Server
+	111, // 17: accord.server.v1.CreateChannelResponse.channel:type_name -> accord.server.v1.Channel
+	111, // 18: accord.server.v1.ListChannelsResponse.channels:type_name -> accord.server.v1.Channel
+	37,  // 19: accord.server.v1.UpdateChannelRequest.channel:type_name -> accord.server.v1.ChannelUpdate
+	113, // 20: accord.server.v1.UpdateChannelRequest.update_mask:type_name -> google.protobuf.FieldMask
+	111, // 21: accord.server.v1.UpdateChannelResponse.channel:type_name -> accord.server.v1.Channel
+	111, // 22: accord.server.v1.ReorderChannelsResponse.channels:type_name -> accord.server.v1.Channel
+	110, // 23: accord.server.v1.OpenConversationResponse.server:type_name -> accord.server.v1.Server
+	111, // 24: accord.server.v1.OpenConversationResponse.channel:type_name -> accord.server.v1.Channel
+	117, // 25: accord.server.v1.SendMessageResponse.message:type_name -> accord.server.v1.Message
+	117, // 26: accord.server.v1.ListMessagesResponse.messages:type_name -> accord.server.v1.Message
+	117, // 27: accord.server.v1.UpdateMessageResponse.message:type_name -> accord.server.v1.Message
+	118, // 28: accord.server.v1.MarkReadResponse.read_state:type_name -> accord.server.v1.ReadState
+	118, // 29: accord.server.v1.ListReadStatesResponse.read_states:type_name -> accord.server.v1.ReadState
+	119, // 30: accord.server.v1.SendTypingResponse.expire_time:type_name -> google.protobuf.Timestamp
+	115, // 31: accord.server.v1.GetMemberRoleResponse.role:type_name -> accord.server.v1.Role
+	110, // 32: accord.server.v1.BatchGetServersResponse.servers:type_name -> accord.server.v1.Server
+	119, // 33: accord.server.v1.GetMessageSpanResponse.oldest_create_time:type_name -> google.protobuf.Timestamp
+	119, // 34: accord.server.v1.ExportMessageCountsRequest.start_time:type_name -> google.protobuf.Timestamp
+	119, // 35: accord.server.v1.ExportMessageCountsRequest.end_time:type_name -> google.protobuf.Timestamp
+	69,  // 36: accord.server.v1.ExportMessageCountsResponse.counts:type_name -> accord.server.v1.MessageCount
+	72,  // 37: accord.server.v1.GetStoredBytesResponse.servers:type_name -> accord.server.v1.ServerBytes
+	117, // 38: accord.server.v1.ListMentionsResponse.messages:type_name -> accord.server.v1.Message
+	120, // 39: accord.server.v1.GetNotificationSettingsResponse.servers:type_name -> accord.server.v1.ServerNotificationSettings
+	121, // 40: accord.server.v1.UpdateServerNotificationSettingsRequest.level:type_name -> accord.server.v1.NotificationLevel
+	120, // 41: accord.server.v1.UpdateServerNotificationSettingsResponse.settings:type_name -> accord.server.v1.ServerNotificationSettings
+	120, // 42: accord.server.v1.UpdateChannelNotificationSettingsResponse.settings:type_name -> accord.server.v1.ServerNotificationSettings
+	117, // 43: accord.server.v1.ExportMessagesResponse.messages:type_name -> accord.server.v1.Message
+	122, // 44: accord.server.v1.AddReactionResponse.reaction:type_name -> accord.server.v1.ReactionSummary
+	122, // 45: accord.server.v1.RemoveReactionResponse.reaction:type_name -> accord.server.v1.ReactionSummary
+	123, // 46: accord.server.v1.ListReactionsResponse.reactors:type_name -> accord.server.v1.Reactor
+	124, // 47: accord.server.v1.PinMessageResponse.pin:type_name -> accord.server.v1.Pin
+	124, // 48: accord.server.v1.ListPinsResponse.pins:type_name -> accord.server.v1.Pin
+	98,  // 49: accord.server.v1.UploadAttachmentRequest.header:type_name -> accord.server.v1.UploadAttachmentHeader
+	125, // 50: accord.server.v1.UploadAttachmentResponse.attachment:type_name -> accord.server.v1.Attachment
+	125, // 51: accord.server.v1.ReadAttachmentResponse.attachment:type_name -> accord.server.v1.Attachment
+	102, // 52: accord.server.v1.UploadServerIconRequest.header:type_name -> accord.server.v1.UploadServerIconHeader
+	110, // 53: accord.server.v1.UploadServerIconResponse.server:type_name -> accord.server.v1.Server
+	110, // 54: accord.server.v1.DeleteServerIconResponse.server:type_name -> accord.server.v1.Server
+	0,   // 55: accord.server.v1.ServerService.CreateServer:input_type -> accord.server.v1.CreateServerRequest
+	2,   // 56: accord.server.v1.ServerService.GetServer:input_type -> accord.server.v1.GetServerRequest
+	4,   // 57: accord.server.v1.ServerService.ListServers:input_type -> accord.server.v1.ListServersRequest
+	7,   // 58: accord.server.v1.ServerService.UpdateServer:input_type -> accord.server.v1.UpdateServerRequest
+	9,   // 59: accord.server.v1.ServerService.DeleteServer:input_type -> accord.server.v1.DeleteServerRequest
+	11,  // 60: accord.server.v1.ServerService.TransferOwnership:input_type -> accord.server.v1.TransferOwnershipRequest
+	13,  // 61: accord.server.v1.ServerService.AddMember:input_type -> accord.server.v1.AddMemberRequest
+	15,  // 62: accord.server.v1.ServerService.ListMembers:input_type -> accord.server.v1.ListMembersRequest
+	17,  // 63: accord.server.v1.ServerService.RemoveMember:input_type -> accord.server.v1.RemoveMemberRequest
+	19,  // 64: accord.server.v1.ServerService.SetMemberRole:input_type -> accord.server.v1.SetMemberRoleRequest
+	21,  // 65: accord.server.v1.ServerService.LeaveServer:input_type -> accord.server.v1.LeaveServerRequest
+	23,  // 66: accord.server.v1.ServerService.CreateInvite:input_type -> accord.server.v1.CreateInviteRequest
+	25,  // 67: accord.server.v1.ServerService.ListInvites:input_type -> accord.server.v1.ListInvitesRequest
+	27,  // 68: accord.server.v1.ServerService.DeleteInvite:input_type -> accord.server.v1.DeleteInviteRequest
+	29,  // 69: accord.server.v1.ServerService.GetInvite:input_type -> accord.server.v1.GetInviteRequest
+	31,  // 70: accord.server.v1.ServerService.AcceptInvite:input_type -> accord.server.v1.AcceptInviteRequest
+	33,  // 71: accord.server.v1.ServerService.CreateChannel:input_type -> accord.server.v1.CreateChannelRequest
+	35,  // 72: accord.server.v1.ServerService.ListChannels:input_type -> accord.server.v1.ListChannelsRequest
+	38,  // 73: accord.server.v1.ServerService.UpdateChannel:input_type -> accord.server.v1.UpdateChannelRequest
+	40,  // 74: accord.server.v1.ServerService.DeleteChannel:input_type -> accord.server.v1.DeleteChannelRequest
+	42,  // 75: accord.server.v1.ServerService.ReorderChannels:input_type -> accord.server.v1.ReorderChannelsRequest
+	44,  // 76: accord.server.v1.ServerService.OpenConversation:input_type -> accord.server.v1.OpenConversationRequest
+	46,  // 77: accord.server.v1.ServerService.SendMessage:input_type -> accord.server.v1.SendMessageRequest
+	48,  // 78: accord.server.v1.ServerService.ListMessages:input_type -> accord.server.v1.ListMessagesRequest
+	50,  // 79: accord.server.v1.ServerService.UpdateMessage:input_type -> accord.server.v1.UpdateMessageRequest
+	52,  // 80: accord.server.v1.ServerService.DeleteMessage:input_type -> accord.server.v1.DeleteMessageRequest
+	54,  // 81: accord.server.v1.ServerService.MarkRead:input_type -> accord.server.v1.MarkReadRequest
+	56,  // 82: accord.server.v1.ServerService.ListReadStates:input_type -> accord.server.v1.ListReadStatesRequest
+	58,  // 83: accord.server.v1.ServerService.SendTyping:input_type -> accord.server.v1.SendTypingRequest
+	74,  // 84: accord.server.v1.ServerService.ListMentions:input_type -> accord.server.v1.ListMentionsRequest
+	76,  // 85: accord.server.v1.ServerService.GetNotificationSettings:input_type -> accord.server.v1.GetNotificationSettingsRequest
+	78,  // 86: accord.server.v1.ServerService.UpdateServerNotificationSettings:input_type -> accord.server.v1.UpdateServerNotificationSettingsRequest
+	79,  // 87: accord.server.v1.ServerService.UpdateChannelNotificationSettings:input_type -> accord.server.v1.UpdateChannelNotificationSettingsRequest
+	84,  // 88: accord.server.v1.ServerService.AddReaction:input_type -> accord.server.v1.AddReactionRequest
+	86,  // 89: accord.server.v1.ServerService.RemoveReaction:input_type -> accord.server.v1.RemoveReactionRequest
+	88,  // 90: accord.server.v1.ServerService.ListReactions:input_type -> accord.server.v1.ListReactionsRequest
+	90,  // 91: accord.server.v1.ServerService.PinMessage:input_type -> accord.server.v1.PinMessageRequest
+	92,  // 92: accord.server.v1.ServerService.UnpinMessage:input_type -> accord.server.v1.UnpinMessageRequest
+	94,  // 93: accord.server.v1.ServerService.ListPins:input_type -> accord.server.v1.ListPinsRequest
+	96,  // 94: accord.server.v1.ServerService.UploadAttachment:input_type -> accord.server.v1.UploadAttachmentRequest
+	99,  // 95: accord.server.v1.ServerService.ReadAttachment:input_type -> accord.server.v1.ReadAttachmentRequest
+	101, // 96: accord.server.v1.ServerService.UploadServerIcon:input_type -> accord.server.v1.UploadServerIconRequest
+	104, // 97: accord.server.v1.ServerService.DeleteServerIcon:input_type -> accord.server.v1.DeleteServerIconRequest
+	106, // 98: accord.server.v1.ServerService.GetServerIcon:input_type -> accord.server.v1.GetServerIconRequest
+	60,  // 99: accord.server.v1.ServerInternalService.FilterSharedUsers:input_type -> accord.server.v1.FilterSharedUsersRequest
+	62,  // 100: accord.server.v1.ServerInternalService.GetMemberRole:input_type -> accord.server.v1.GetMemberRoleRequest
+	108, // 101: accord.server.v1.ServerInternalService.AnnounceProfile:input_type -> accord.server.v1.AnnounceProfileRequest
+	64,  // 102: accord.server.v1.ServerInternalService.BatchGetServers:input_type -> accord.server.v1.BatchGetServersRequest
+	66,  // 103: accord.server.v1.ServerInternalService.GetMessageSpan:input_type -> accord.server.v1.GetMessageSpanRequest
+	68,  // 104: accord.server.v1.ServerInternalService.ExportMessageCounts:input_type -> accord.server.v1.ExportMessageCountsRequest
+	71,  // 105: accord.server.v1.ServerInternalService.GetStoredBytes:input_type -> accord.server.v1.GetStoredBytesRequest
+	82,  // 106: accord.server.v1.ServerInternalService.ExportMessages:input_type -> accord.server.v1.ExportMessagesRequest
+	1,   // 107: accord.server.v1.ServerService.CreateServer:output_type -> accord.server.v1.CreateServerResponse
+	3,   // 108: accord.server.v1.ServerService.GetServer:output_type -> accord.server.v1.GetServerResponse
+	5,   // 109: accord.server.v1.ServerService.ListServers:output_type -> accord.server.v1.ListServersResponse
+	8,   // 110: accord.server.v1.ServerService.UpdateServer:output_type -> accord.server.v1.UpdateServerResponse
+	10,  // 111: accord.server.v1.ServerService.DeleteServer:output_type -> accord.server.v1.DeleteServerResponse
+	12,  // 112: accord.server.v1.ServerService.TransferOwnership:output_type -> accord.server.v1.TransferOwnershipResponse
+	14,  // 113: accord.server.v1.ServerService.AddMember:output_type -> accord.server.v1.AddMemberResponse
+	16,  // 114: accord.server.v1.ServerService.ListMembers:output_type -> accord.server.v1.ListMembersResponse
+	18,  // 115: accord.server.v1.ServerService.RemoveMember:output_type -> accord.server.v1.RemoveMemberResponse
+	20,  // 116: accord.server.v1.ServerService.SetMemberRole:output_type -> accord.server.v1.SetMemberRoleResponse
+	22,  // 117: accord.server.v1.ServerService.LeaveServer:output_type -> accord.server.v1.LeaveServerResponse
+	24,  // 118: accord.server.v1.ServerService.CreateInvite:output_type -> accord.server.v1.CreateInviteResponse
+	26,  // 119: accord.server.v1.ServerService.ListInvites:output_type -> accord.server.v1.ListInvitesResponse
+	28,  // 120: accord.server.v1.ServerService.DeleteInvite:output_type -> accord.server.v1.DeleteInviteResponse
+	30,  // 121: accord.server.v1.ServerService.GetInvite:output_type -> accord.server.v1.GetInviteResponse
+	32,  // 122: accord.server.v1.ServerService.AcceptInvite:output_type -> accord.server.v1.AcceptInviteResponse
+	34,  // 123: accord.server.v1.ServerService.CreateChannel:output_type -> accord.server.v1.CreateChannelResponse
+	36,  // 124: accord.server.v1.ServerService.ListChannels:output_type -> accord.server.v1.ListChannelsResponse
+	39,  // 125: accord.server.v1.ServerService.UpdateChannel:output_type -> accord.server.v1.UpdateChannelResponse
+	41,  // 126: accord.server.v1.ServerService.DeleteChannel:output_type -> accord.server.v1.DeleteChannelResponse
+	43,  // 127: accord.server.v1.ServerService.ReorderChannels:output_type -> accord.server.v1.ReorderChannelsResponse
+	45,  // 128: accord.server.v1.ServerService.OpenConversation:output_type -> accord.server.v1.OpenConversationResponse
+	47,  // 129: accord.server.v1.ServerService.SendMessage:output_type -> accord.server.v1.SendMessageResponse
+	49,  // 130: accord.server.v1.ServerService.ListMessages:output_type -> accord.server.v1.ListMessagesResponse
+	51,  // 131: accord.server.v1.ServerService.UpdateMessage:output_type -> accord.server.v1.UpdateMessageResponse
+	53,  // 132: accord.server.v1.ServerService.DeleteMessage:output_type -> accord.server.v1.DeleteMessageResponse
+	55,  // 133: accord.server.v1.ServerService.MarkRead:output_type -> accord.server.v1.MarkReadResponse
+	57,  // 134: accord.server.v1.ServerService.ListReadStates:output_type -> accord.server.v1.ListReadStatesResponse
+	59,  // 135: accord.server.v1.ServerService.SendTyping:output_type -> accord.server.v1.SendTypingResponse
+	75,  // 136: accord.server.v1.ServerService.ListMentions:output_type -> accord.server.v1.ListMentionsResponse
+	77,  // 137: accord.server.v1.ServerService.GetNotificationSettings:output_type -> accord.server.v1.GetNotificationSettingsResponse
+	80,  // 138: accord.server.v1.ServerService.UpdateServerNotificationSettings:output_type -> accord.server.v1.UpdateServerNotificationSettingsResponse
+	81,  // 139: accord.server.v1.ServerService.UpdateChannelNotificationSettings:output_type -> accord.server.v1.UpdateChannelNotificationSettingsResponse
+	85,  // 140: accord.server.v1.ServerService.AddReaction:output_type -> accord.server.v1.AddReactionResponse
+	87,  // 141: accord.server.v1.ServerService.RemoveReaction:output_type -> accord.server.v1.RemoveReactionResponse
+	89,  // 142: accord.server.v1.ServerService.ListReactions:output_type -> accord.server.v1.ListReactionsResponse
+	91,  // 143: accord.server.v1.ServerService.PinMessage:output_type -> accord.server.v1.PinMessageResponse
+	93,  // 144: accord.server.v1.ServerService.UnpinMessage:output_type -> accord.server.v1.UnpinMessageResponse
+	95,  // 145: accord.server.v1.ServerService.ListPins:output_type -> accord.server.v1.ListPinsResponse
+	97,  // 146: accord.server.v1.ServerService.UploadAttachment:output_type -> accord.server.v1.UploadAttachmentResponse
+	100, // 147: accord.server.v1.ServerService.ReadAttachment:output_type -> accord.server.v1.ReadAttachmentResponse
+	103, // 148: accord.server.v1.ServerService.UploadServerIcon:output_type -> accord.server.v1.UploadServerIconResponse
+	105, // 149: accord.server.v1.ServerService.DeleteServerIcon:output_type -> accord.server.v1.DeleteServerIconResponse
+	107, // 150: accord.server.v1.ServerService.GetServerIcon:output_type -> accord.server.v1.GetServerIconResponse
+	61,  // 151: accord.server.v1.ServerInternalService.FilterSharedUsers:output_type -> accord.server.v1.FilterSharedUsersResponse
+	63,  // 152: accord.server.v1.ServerInternalService.GetMemberRole:output_type -> accord.server.v1.GetMemberRoleResponse
+	109, // 153: accord.server.v1.ServerInternalService.AnnounceProfile:output_type -> accord.server.v1.AnnounceProfileResponse
+	65,  // 154: accord.server.v1.ServerInternalService.BatchGetServers:output_type -> accord.server.v1.BatchGetServersResponse
+	67,  // 155: accord.server.v1.ServerInternalService.GetMessageSpan:output_type -> accord.server.v1.GetMessageSpanResponse
+	70,  // 156: accord.server.v1.ServerInternalService.ExportMessageCounts:output_type -> accord.server.v1.ExportMessageCountsResponse
+	73,  // 157: accord.server.v1.ServerInternalService.GetStoredBytes:output_type -> accord.server.v1.GetStoredBytesResponse
+	83,  // 158: accord.server.v1.ServerInternalService.ExportMessages:output_type -> accord.server.v1.ExportMessagesResponse
+	107, // [107:159] is the sub-list for method output_type
+	55,  // [55:107] is the sub-list for method input_type
+	55,  // [55:55] is the sub-list for extension type_name
+	55,  // [55:55] is the sub-list for extension extendee
+	0,   // [0:55] is the sub-list for field type_name
 }
 
 func init() { file_accord_server_v1_server_service_proto_init() }
@@ -3858,13 +6560,21 @@ func file_accord_server_v1_server_service_proto_init() {
 		return
 	}
 	file_accord_server_v1_resources_proto_init()
+	file_accord_server_v1_server_service_proto_msgTypes[96].OneofWrappers = []any{
+		(*UploadAttachmentRequest_Header)(nil),
+		(*UploadAttachmentRequest_Chunk)(nil),
+	}
+	file_accord_server_v1_server_service_proto_msgTypes[101].OneofWrappers = []any{
+		(*UploadServerIconRequest_Header)(nil),
+		(*UploadServerIconRequest_Chunk)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_accord_server_v1_server_service_proto_rawDesc), len(file_accord_server_v1_server_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   66,
+			NumMessages:   110,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

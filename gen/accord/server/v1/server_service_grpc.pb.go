@@ -19,36 +19,50 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	ServerService_CreateServer_FullMethodName      = "/accord.server.v1.ServerService/CreateServer"
-	ServerService_GetServer_FullMethodName         = "/accord.server.v1.ServerService/GetServer"
-	ServerService_ListServers_FullMethodName       = "/accord.server.v1.ServerService/ListServers"
-	ServerService_UpdateServer_FullMethodName      = "/accord.server.v1.ServerService/UpdateServer"
-	ServerService_DeleteServer_FullMethodName      = "/accord.server.v1.ServerService/DeleteServer"
-	ServerService_TransferOwnership_FullMethodName = "/accord.server.v1.ServerService/TransferOwnership"
-	ServerService_AddMember_FullMethodName         = "/accord.server.v1.ServerService/AddMember"
-	ServerService_ListMembers_FullMethodName       = "/accord.server.v1.ServerService/ListMembers"
-	ServerService_RemoveMember_FullMethodName      = "/accord.server.v1.ServerService/RemoveMember"
-	ServerService_SetMemberRole_FullMethodName     = "/accord.server.v1.ServerService/SetMemberRole"
-	ServerService_LeaveServer_FullMethodName       = "/accord.server.v1.ServerService/LeaveServer"
-	ServerService_CreateInvite_FullMethodName      = "/accord.server.v1.ServerService/CreateInvite"
-	ServerService_ListInvites_FullMethodName       = "/accord.server.v1.ServerService/ListInvites"
-	ServerService_DeleteInvite_FullMethodName      = "/accord.server.v1.ServerService/DeleteInvite"
-	ServerService_GetInvite_FullMethodName         = "/accord.server.v1.ServerService/GetInvite"
-	ServerService_AcceptInvite_FullMethodName      = "/accord.server.v1.ServerService/AcceptInvite"
-	ServerService_CreateChannel_FullMethodName     = "/accord.server.v1.ServerService/CreateChannel"
-	ServerService_ListChannels_FullMethodName      = "/accord.server.v1.ServerService/ListChannels"
-	ServerService_UpdateChannel_FullMethodName     = "/accord.server.v1.ServerService/UpdateChannel"
-	ServerService_DeleteChannel_FullMethodName     = "/accord.server.v1.ServerService/DeleteChannel"
-	ServerService_ReorderChannels_FullMethodName   = "/accord.server.v1.ServerService/ReorderChannels"
-	ServerService_OpenConversation_FullMethodName  = "/accord.server.v1.ServerService/OpenConversation"
-	ServerService_SendMessage_FullMethodName       = "/accord.server.v1.ServerService/SendMessage"
-	ServerService_ListMessages_FullMethodName      = "/accord.server.v1.ServerService/ListMessages"
-	ServerService_UpdateMessage_FullMethodName     = "/accord.server.v1.ServerService/UpdateMessage"
-	ServerService_DeleteMessage_FullMethodName     = "/accord.server.v1.ServerService/DeleteMessage"
-	ServerService_MarkRead_FullMethodName          = "/accord.server.v1.ServerService/MarkRead"
-	ServerService_ListReadStates_FullMethodName    = "/accord.server.v1.ServerService/ListReadStates"
-	ServerService_SendTyping_FullMethodName        = "/accord.server.v1.ServerService/SendTyping"
-	ServerService_StreamEvents_FullMethodName      = "/accord.server.v1.ServerService/StreamEvents"
+	ServerService_CreateServer_FullMethodName                      = "/accord.server.v1.ServerService/CreateServer"
+	ServerService_GetServer_FullMethodName                         = "/accord.server.v1.ServerService/GetServer"
+	ServerService_ListServers_FullMethodName                       = "/accord.server.v1.ServerService/ListServers"
+	ServerService_UpdateServer_FullMethodName                      = "/accord.server.v1.ServerService/UpdateServer"
+	ServerService_DeleteServer_FullMethodName                      = "/accord.server.v1.ServerService/DeleteServer"
+	ServerService_TransferOwnership_FullMethodName                 = "/accord.server.v1.ServerService/TransferOwnership"
+	ServerService_AddMember_FullMethodName                         = "/accord.server.v1.ServerService/AddMember"
+	ServerService_ListMembers_FullMethodName                       = "/accord.server.v1.ServerService/ListMembers"
+	ServerService_RemoveMember_FullMethodName                      = "/accord.server.v1.ServerService/RemoveMember"
+	ServerService_SetMemberRole_FullMethodName                     = "/accord.server.v1.ServerService/SetMemberRole"
+	ServerService_LeaveServer_FullMethodName                       = "/accord.server.v1.ServerService/LeaveServer"
+	ServerService_CreateInvite_FullMethodName                      = "/accord.server.v1.ServerService/CreateInvite"
+	ServerService_ListInvites_FullMethodName                       = "/accord.server.v1.ServerService/ListInvites"
+	ServerService_DeleteInvite_FullMethodName                      = "/accord.server.v1.ServerService/DeleteInvite"
+	ServerService_GetInvite_FullMethodName                         = "/accord.server.v1.ServerService/GetInvite"
+	ServerService_AcceptInvite_FullMethodName                      = "/accord.server.v1.ServerService/AcceptInvite"
+	ServerService_CreateChannel_FullMethodName                     = "/accord.server.v1.ServerService/CreateChannel"
+	ServerService_ListChannels_FullMethodName                      = "/accord.server.v1.ServerService/ListChannels"
+	ServerService_UpdateChannel_FullMethodName                     = "/accord.server.v1.ServerService/UpdateChannel"
+	ServerService_DeleteChannel_FullMethodName                     = "/accord.server.v1.ServerService/DeleteChannel"
+	ServerService_ReorderChannels_FullMethodName                   = "/accord.server.v1.ServerService/ReorderChannels"
+	ServerService_OpenConversation_FullMethodName                  = "/accord.server.v1.ServerService/OpenConversation"
+	ServerService_SendMessage_FullMethodName                       = "/accord.server.v1.ServerService/SendMessage"
+	ServerService_ListMessages_FullMethodName                      = "/accord.server.v1.ServerService/ListMessages"
+	ServerService_UpdateMessage_FullMethodName                     = "/accord.server.v1.ServerService/UpdateMessage"
+	ServerService_DeleteMessage_FullMethodName                     = "/accord.server.v1.ServerService/DeleteMessage"
+	ServerService_MarkRead_FullMethodName                          = "/accord.server.v1.ServerService/MarkRead"
+	ServerService_ListReadStates_FullMethodName                    = "/accord.server.v1.ServerService/ListReadStates"
+	ServerService_SendTyping_FullMethodName                        = "/accord.server.v1.ServerService/SendTyping"
+	ServerService_ListMentions_FullMethodName                      = "/accord.server.v1.ServerService/ListMentions"
+	ServerService_GetNotificationSettings_FullMethodName           = "/accord.server.v1.ServerService/GetNotificationSettings"
+	ServerService_UpdateServerNotificationSettings_FullMethodName  = "/accord.server.v1.ServerService/UpdateServerNotificationSettings"
+	ServerService_UpdateChannelNotificationSettings_FullMethodName = "/accord.server.v1.ServerService/UpdateChannelNotificationSettings"
+	ServerService_AddReaction_FullMethodName                       = "/accord.server.v1.ServerService/AddReaction"
+	ServerService_RemoveReaction_FullMethodName                    = "/accord.server.v1.ServerService/RemoveReaction"
+	ServerService_ListReactions_FullMethodName                     = "/accord.server.v1.ServerService/ListReactions"
+	ServerService_PinMessage_FullMethodName                        = "/accord.server.v1.ServerService/PinMessage"
+	ServerService_UnpinMessage_FullMethodName                      = "/accord.server.v1.ServerService/UnpinMessage"
+	ServerService_ListPins_FullMethodName                          = "/accord.server.v1.ServerService/ListPins"
+	ServerService_UploadAttachment_FullMethodName                  = "/accord.server.v1.ServerService/UploadAttachment"
+	ServerService_ReadAttachment_FullMethodName                    = "/accord.server.v1.ServerService/ReadAttachment"
+	ServerService_UploadServerIcon_FullMethodName                  = "/accord.server.v1.ServerService/UploadServerIcon"
+	ServerService_DeleteServerIcon_FullMethodName                  = "/accord.server.v1.ServerService/DeleteServerIcon"
+	ServerService_GetServerIcon_FullMethodName                     = "/accord.server.v1.ServerService/GetServerIcon"
 )
 
 // ServerServiceClient is the client API for ServerService service.
@@ -123,9 +137,64 @@ type ServerServiceClient interface {
 	// calls in between answer with the expiry already announced. A message
 	// sent to the channel ends the caller's typing.
 	SendTyping(ctx context.Context, in *SendTypingRequest, opts ...grpc.CallOption) (*SendTypingResponse, error)
-	// StreamEvents streams every event of the caller's servers and of the caller,
-	// starting after the given cursors.
-	StreamEvents(ctx context.Context, in *StreamEventsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[StreamEventsResponse], error)
+	// ListMentions lists the messages that mention the caller (directly, or
+	// through @everyone/@here) across every server and conversation, newest
+	// first; only messages the caller can still read.
+	ListMentions(ctx context.Context, in *ListMentionsRequest, opts ...grpc.CallOption) (*ListMentionsResponse, error)
+	// GetNotificationSettings returns the caller's notification settings of
+	// every server and conversation where they differ from the default.
+	GetNotificationSettings(ctx context.Context, in *GetNotificationSettingsRequest, opts ...grpc.CallOption) (*GetNotificationSettingsResponse, error)
+	// UpdateServerNotificationSettings sets the caller's notification level
+	// in one server or conversation.
+	UpdateServerNotificationSettings(ctx context.Context, in *UpdateServerNotificationSettingsRequest, opts ...grpc.CallOption) (*UpdateServerNotificationSettingsResponse, error)
+	// UpdateChannelNotificationSettings mutes or unmutes one channel for the
+	// caller: a muted channel reports ReadState.muted (no unread dot) and
+	// raises no notification except for mentions.
+	UpdateChannelNotificationSettings(ctx context.Context, in *UpdateChannelNotificationSettingsRequest, opts ...grpc.CallOption) (*UpdateChannelNotificationSettingsResponse, error)
+	// AddReaction adds the caller's reaction with an emoji to a message (a
+	// Unicode emoji; at most 20 different ones per message). Adding it again
+	// changes nothing.
+	AddReaction(ctx context.Context, in *AddReactionRequest, opts ...grpc.CallOption) (*AddReactionResponse, error)
+	// RemoveReaction removes the caller's reaction with an emoji; removing
+	// one that is not there changes nothing.
+	RemoveReaction(ctx context.Context, in *RemoveReactionRequest, opts ...grpc.CallOption) (*RemoveReactionResponse, error)
+	// ListReactions pages through the users who reacted with an emoji.
+	ListReactions(ctx context.Context, in *ListReactionsRequest, opts ...grpc.CallOption) (*ListReactionsResponse, error)
+	// PinMessage pins a message (owner and admins; either participant of a
+	// conversation). A channel has at most 50 pins; pinning a pinned message
+	// changes nothing.
+	PinMessage(ctx context.Context, in *PinMessageRequest, opts ...grpc.CallOption) (*PinMessageResponse, error)
+	// UnpinMessage unpins a message (same roles as PinMessage); unpinning a
+	// message that is not pinned changes nothing.
+	UnpinMessage(ctx context.Context, in *UnpinMessageRequest, opts ...grpc.CallOption) (*UnpinMessageResponse, error)
+	// ListPins lists a channel's pinned messages, the latest pin first.
+	ListPins(ctx context.Context, in *ListPinsRequest, opts ...grpc.CallOption) (*ListPinsResponse, error)
+	// UploadAttachment stores one file for a channel the caller can read, to
+	// be sent with a message (SendMessageRequest.attachment_ids) within the
+	// grace period, after which an unsent upload is deleted. The first request
+	// carries the header, every other one a chunk of the bytes. Files above
+	// the limit (25 MiB by default) are refused with RESOURCE_EXHAUSTED as
+	// soon as the bytes pass it. The gateway serves it as
+	// POST /v1/channels/{channel_id}/attachments (the request body is the file).
+	UploadAttachment(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[UploadAttachmentRequest, UploadAttachmentResponse], error)
+	// ReadAttachment streams a file (or its thumbnail) of a channel the caller
+	// can read: the first response carries the attachment, the others the
+	// bytes from offset on. The gateway serves it as
+	// GET /v1/channels/{channel_id}/attachments/{attachment_id}, with ranges.
+	ReadAttachment(ctx context.Context, in *ReadAttachmentRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ReadAttachmentResponse], error)
+	// UploadServerIcon sets a server's icon (owner and admins, as
+	// UpdateServer): a PNG, JPEG, GIF or WebP image (sniffed from its bytes)
+	// of at most 8 MiB, cropped to a centred square, scaled to at most
+	// 256x256 and stored without its metadata. The first request carries the
+	// header, every other one a chunk. The gateway serves it as
+	// PUT /v1/servers/{server_id}/icon (the request body is the image).
+	UploadServerIcon(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[UploadServerIconRequest, UploadServerIconResponse], error)
+	// DeleteServerIcon removes a server's icon (owner and admins).
+	DeleteServerIcon(ctx context.Context, in *DeleteServerIconRequest, opts ...grpc.CallOption) (*DeleteServerIconResponse, error)
+	// GetServerIcon returns the icon of a server the caller belongs to
+	// (NOT_FOUND when it has none). The gateway serves it as
+	// GET /v1/servers/{server_id}/icon.
+	GetServerIcon(ctx context.Context, in *GetServerIconRequest, opts ...grpc.CallOption) (*GetServerIconResponse, error)
 }
 
 type serverServiceClient struct {
@@ -426,13 +495,126 @@ func (c *serverServiceClient) SendTyping(ctx context.Context, in *SendTypingRequ
 	return out, nil
 }
 
-func (c *serverServiceClient) StreamEvents(ctx context.Context, in *StreamEventsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[StreamEventsResponse], error) {
+func (c *serverServiceClient) ListMentions(ctx context.Context, in *ListMentionsRequest, opts ...grpc.CallOption) (*ListMentionsResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	stream, err := c.cc.NewStream(ctx, &ServerService_ServiceDesc.Streams[0], ServerService_StreamEvents_FullMethodName, cOpts...)
+	out := new(ListMentionsResponse)
+	err := c.cc.Invoke(ctx, ServerService_ListMentions_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
-	x := &grpc.GenericClientStream[StreamEventsRequest, StreamEventsResponse]{ClientStream: stream}
+	return out, nil
+}
+
+func (c *serverServiceClient) GetNotificationSettings(ctx context.Context, in *GetNotificationSettingsRequest, opts ...grpc.CallOption) (*GetNotificationSettingsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetNotificationSettingsResponse)
+	err := c.cc.Invoke(ctx, ServerService_GetNotificationSettings_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *serverServiceClient) UpdateServerNotificationSettings(ctx context.Context, in *UpdateServerNotificationSettingsRequest, opts ...grpc.CallOption) (*UpdateServerNotificationSettingsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UpdateServerNotificationSettingsResponse)
+	err := c.cc.Invoke(ctx, ServerService_UpdateServerNotificationSettings_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *serverServiceClient) UpdateChannelNotificationSettings(ctx context.Context, in *UpdateChannelNotificationSettingsRequest, opts ...grpc.CallOption) (*UpdateChannelNotificationSettingsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UpdateChannelNotificationSettingsResponse)
+	err := c.cc.Invoke(ctx, ServerService_UpdateChannelNotificationSettings_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *serverServiceClient) AddReaction(ctx context.Context, in *AddReactionRequest, opts ...grpc.CallOption) (*AddReactionResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AddReactionResponse)
+	err := c.cc.Invoke(ctx, ServerService_AddReaction_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *serverServiceClient) RemoveReaction(ctx context.Context, in *RemoveReactionRequest, opts ...grpc.CallOption) (*RemoveReactionResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RemoveReactionResponse)
+	err := c.cc.Invoke(ctx, ServerService_RemoveReaction_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *serverServiceClient) ListReactions(ctx context.Context, in *ListReactionsRequest, opts ...grpc.CallOption) (*ListReactionsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListReactionsResponse)
+	err := c.cc.Invoke(ctx, ServerService_ListReactions_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *serverServiceClient) PinMessage(ctx context.Context, in *PinMessageRequest, opts ...grpc.CallOption) (*PinMessageResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PinMessageResponse)
+	err := c.cc.Invoke(ctx, ServerService_PinMessage_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *serverServiceClient) UnpinMessage(ctx context.Context, in *UnpinMessageRequest, opts ...grpc.CallOption) (*UnpinMessageResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UnpinMessageResponse)
+	err := c.cc.Invoke(ctx, ServerService_UnpinMessage_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *serverServiceClient) ListPins(ctx context.Context, in *ListPinsRequest, opts ...grpc.CallOption) (*ListPinsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListPinsResponse)
+	err := c.cc.Invoke(ctx, ServerService_ListPins_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *serverServiceClient) UploadAttachment(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[UploadAttachmentRequest, UploadAttachmentResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &ServerService_ServiceDesc.Streams[0], ServerService_UploadAttachment_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[UploadAttachmentRequest, UploadAttachmentResponse]{ClientStream: stream}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type ServerService_UploadAttachmentClient = grpc.ClientStreamingClient[UploadAttachmentRequest, UploadAttachmentResponse]
+
+func (c *serverServiceClient) ReadAttachment(ctx context.Context, in *ReadAttachmentRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ReadAttachmentResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &ServerService_ServiceDesc.Streams[1], ServerService_ReadAttachment_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[ReadAttachmentRequest, ReadAttachmentResponse]{ClientStream: stream}
 	if err := x.ClientStream.SendMsg(in); err != nil {
 		return nil, err
 	}
@@ -443,7 +625,40 @@ func (c *serverServiceClient) StreamEvents(ctx context.Context, in *StreamEvents
 }
 
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
-type ServerService_StreamEventsClient = grpc.ServerStreamingClient[StreamEventsResponse]
+type ServerService_ReadAttachmentClient = grpc.ServerStreamingClient[ReadAttachmentResponse]
+
+func (c *serverServiceClient) UploadServerIcon(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[UploadServerIconRequest, UploadServerIconResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &ServerService_ServiceDesc.Streams[2], ServerService_UploadServerIcon_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[UploadServerIconRequest, UploadServerIconResponse]{ClientStream: stream}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type ServerService_UploadServerIconClient = grpc.ClientStreamingClient[UploadServerIconRequest, UploadServerIconResponse]
+
+func (c *serverServiceClient) DeleteServerIcon(ctx context.Context, in *DeleteServerIconRequest, opts ...grpc.CallOption) (*DeleteServerIconResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeleteServerIconResponse)
+	err := c.cc.Invoke(ctx, ServerService_DeleteServerIcon_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *serverServiceClient) GetServerIcon(ctx context.Context, in *GetServerIconRequest, opts ...grpc.CallOption) (*GetServerIconResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetServerIconResponse)
+	err := c.cc.Invoke(ctx, ServerService_GetServerIcon_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
 
 // ServerServiceServer is the server API for ServerService service.
 // All implementations must embed UnimplementedServerServiceServer
@@ -517,9 +732,64 @@ type ServerServiceServer interface {
 	// calls in between answer with the expiry already announced. A message
 	// sent to the channel ends the caller's typing.
 	SendTyping(context.Context, *SendTypingRequest) (*SendTypingResponse, error)
-	// StreamEvents streams every event of the caller's servers and of the caller,
-	// starting after the given cursors.
-	StreamEvents(*StreamEventsRequest, grpc.ServerStreamingServer[StreamEventsResponse]) error
+	// ListMentions lists the messages that mention the caller (directly, or
+	// through @everyone/@here) across every server and conversation, newest
+	// first; only messages the caller can still read.
+	ListMentions(context.Context, *ListMentionsRequest) (*ListMentionsResponse, error)
+	// GetNotificationSettings returns the caller's notification settings of
+	// every server and conversation where they differ from the default.
+	GetNotificationSettings(context.Context, *GetNotificationSettingsRequest) (*GetNotificationSettingsResponse, error)
+	// UpdateServerNotificationSettings sets the caller's notification level
+	// in one server or conversation.
+	UpdateServerNotificationSettings(context.Context, *UpdateServerNotificationSettingsRequest) (*UpdateServerNotificationSettingsResponse, error)
+	// UpdateChannelNotificationSettings mutes or unmutes one channel for the
+	// caller: a muted channel reports ReadState.muted (no unread dot) and
+	// raises no notification except for mentions.
+	UpdateChannelNotificationSettings(context.Context, *UpdateChannelNotificationSettingsRequest) (*UpdateChannelNotificationSettingsResponse, error)
+	// AddReaction adds the caller's reaction with an emoji to a message (a
+	// Unicode emoji; at most 20 different ones per message). Adding it again
+	// changes nothing.
+	AddReaction(context.Context, *AddReactionRequest) (*AddReactionResponse, error)
+	// RemoveReaction removes the caller's reaction with an emoji; removing
+	// one that is not there changes nothing.
+	RemoveReaction(context.Context, *RemoveReactionRequest) (*RemoveReactionResponse, error)
+	// ListReactions pages through the users who reacted with an emoji.
+	ListReactions(context.Context, *ListReactionsRequest) (*ListReactionsResponse, error)
+	// PinMessage pins a message (owner and admins; either participant of a
+	// conversation). A channel has at most 50 pins; pinning a pinned message
+	// changes nothing.
+	PinMessage(context.Context, *PinMessageRequest) (*PinMessageResponse, error)
+	// UnpinMessage unpins a message (same roles as PinMessage); unpinning a
+	// message that is not pinned changes nothing.
+	UnpinMessage(context.Context, *UnpinMessageRequest) (*UnpinMessageResponse, error)
+	// ListPins lists a channel's pinned messages, the latest pin first.
+	ListPins(context.Context, *ListPinsRequest) (*ListPinsResponse, error)
+	// UploadAttachment stores one file for a channel the caller can read, to
+	// be sent with a message (SendMessageRequest.attachment_ids) within the
+	// grace period, after which an unsent upload is deleted. The first request
+	// carries the header, every other one a chunk of the bytes. Files above
+	// the limit (25 MiB by default) are refused with RESOURCE_EXHAUSTED as
+	// soon as the bytes pass it. The gateway serves it as
+	// POST /v1/channels/{channel_id}/attachments (the request body is the file).
+	UploadAttachment(grpc.ClientStreamingServer[UploadAttachmentRequest, UploadAttachmentResponse]) error
+	// ReadAttachment streams a file (or its thumbnail) of a channel the caller
+	// can read: the first response carries the attachment, the others the
+	// bytes from offset on. The gateway serves it as
+	// GET /v1/channels/{channel_id}/attachments/{attachment_id}, with ranges.
+	ReadAttachment(*ReadAttachmentRequest, grpc.ServerStreamingServer[ReadAttachmentResponse]) error
+	// UploadServerIcon sets a server's icon (owner and admins, as
+	// UpdateServer): a PNG, JPEG, GIF or WebP image (sniffed from its bytes)
+	// of at most 8 MiB, cropped to a centred square, scaled to at most
+	// 256x256 and stored without its metadata. The first request carries the
+	// header, every other one a chunk. The gateway serves it as
+	// PUT /v1/servers/{server_id}/icon (the request body is the image).
+	UploadServerIcon(grpc.ClientStreamingServer[UploadServerIconRequest, UploadServerIconResponse]) error
+	// DeleteServerIcon removes a server's icon (owner and admins).
+	DeleteServerIcon(context.Context, *DeleteServerIconRequest) (*DeleteServerIconResponse, error)
+	// GetServerIcon returns the icon of a server the caller belongs to
+	// (NOT_FOUND when it has none). The gateway serves it as
+	// GET /v1/servers/{server_id}/icon.
+	GetServerIcon(context.Context, *GetServerIconRequest) (*GetServerIconResponse, error)
 	mustEmbedUnimplementedServerServiceServer()
 }
 
@@ -617,8 +887,50 @@ func (UnimplementedServerServiceServer) ListReadStates(context.Context, *ListRea
 func (UnimplementedServerServiceServer) SendTyping(context.Context, *SendTypingRequest) (*SendTypingResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method SendTyping not implemented")
 }
-func (UnimplementedServerServiceServer) StreamEvents(*StreamEventsRequest, grpc.ServerStreamingServer[StreamEventsResponse]) error {
-	return status.Error(codes.Unimplemented, "method StreamEvents not implemented")
+func (UnimplementedServerServiceServer) ListMentions(context.Context, *ListMentionsRequest) (*ListMentionsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListMentions not implemented")
+}
+func (UnimplementedServerServiceServer) GetNotificationSettings(context.Context, *GetNotificationSettingsRequest) (*GetNotificationSettingsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetNotificationSettings not implemented")
+}
+func (UnimplementedServerServiceServer) UpdateServerNotificationSettings(context.Context, *UpdateServerNotificationSettingsRequest) (*UpdateServerNotificationSettingsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateServerNotificationSettings not implemented")
+}
+func (UnimplementedServerServiceServer) UpdateChannelNotificationSettings(context.Context, *UpdateChannelNotificationSettingsRequest) (*UpdateChannelNotificationSettingsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateChannelNotificationSettings not implemented")
+}
+func (UnimplementedServerServiceServer) AddReaction(context.Context, *AddReactionRequest) (*AddReactionResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method AddReaction not implemented")
+}
+func (UnimplementedServerServiceServer) RemoveReaction(context.Context, *RemoveReactionRequest) (*RemoveReactionResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RemoveReaction not implemented")
+}
+func (UnimplementedServerServiceServer) ListReactions(context.Context, *ListReactionsRequest) (*ListReactionsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListReactions not implemented")
+}
+func (UnimplementedServerServiceServer) PinMessage(context.Context, *PinMessageRequest) (*PinMessageResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method PinMessage not implemented")
+}
+func (UnimplementedServerServiceServer) UnpinMessage(context.Context, *UnpinMessageRequest) (*UnpinMessageResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UnpinMessage not implemented")
+}
+func (UnimplementedServerServiceServer) ListPins(context.Context, *ListPinsRequest) (*ListPinsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListPins not implemented")
+}
+func (UnimplementedServerServiceServer) UploadAttachment(grpc.ClientStreamingServer[UploadAttachmentRequest, UploadAttachmentResponse]) error {
+	return status.Error(codes.Unimplemented, "method UploadAttachment not implemented")
+}
+func (UnimplementedServerServiceServer) ReadAttachment(*ReadAttachmentRequest, grpc.ServerStreamingServer[ReadAttachmentResponse]) error {
+	return status.Error(codes.Unimplemented, "method ReadAttachment not implemented")
+}
+func (UnimplementedServerServiceServer) UploadServerIcon(grpc.ClientStreamingServer[UploadServerIconRequest, UploadServerIconResponse]) error {
+	return status.Error(codes.Unimplemented, "method UploadServerIcon not implemented")
+}
+func (UnimplementedServerServiceServer) DeleteServerIcon(context.Context, *DeleteServerIconRequest) (*DeleteServerIconResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteServerIcon not implemented")
+}
+func (UnimplementedServerServiceServer) GetServerIcon(context.Context, *GetServerIconRequest) (*GetServerIconResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetServerIcon not implemented")
 }
 func (UnimplementedServerServiceServer) mustEmbedUnimplementedServerServiceServer() {}
 func (UnimplementedServerServiceServer) testEmbeddedByValue()                       {}
@@ -1163,16 +1475,246 @@ func _ServerService_SendTyping_Handler(srv interface{}, ctx context.Context, dec
 	return interceptor(ctx, in, info, handler)
 }
 
-func _ServerService_StreamEvents_Handler(srv interface{}, stream grpc.ServerStream) error {
-	m := new(StreamEventsRequest)
-	if err := stream.RecvMsg(m); err != nil {
-		return err
+func _ServerService_ListMentions_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListMentionsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
 	}
-	return srv.(ServerServiceServer).StreamEvents(m, &grpc.GenericServerStream[StreamEventsRequest, StreamEventsResponse]{ServerStream: stream})
+	if interceptor == nil {
+		return srv.(ServerServiceServer).ListMentions(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ServerService_ListMentions_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ServerServiceServer).ListMentions(ctx, req.(*ListMentionsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ServerService_GetNotificationSettings_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetNotificationSettingsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ServerServiceServer).GetNotificationSettings(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ServerService_GetNotificationSettings_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ServerServiceServer).GetNotificationSettings(ctx, req.(*GetNotificationSettingsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ServerService_UpdateServerNotificationSettings_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateServerNotificationSettingsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ServerServiceServer).UpdateServerNotificationSettings(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ServerService_UpdateServerNotificationSettings_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ServerServiceServer).UpdateServerNotificationSettings(ctx, req.(*UpdateServerNotificationSettingsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ServerService_UpdateChannelNotificationSettings_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateChannelNotificationSettingsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ServerServiceServer).UpdateChannelNotificationSettings(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ServerService_UpdateChannelNotificationSettings_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ServerServiceServer).UpdateChannelNotificationSettings(ctx, req.(*UpdateChannelNotificationSettingsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ServerService_AddReaction_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AddReactionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ServerServiceServer).AddReaction(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ServerService_AddReaction_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ServerServiceServer).AddReaction(ctx, req.(*AddReactionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ServerService_RemoveReaction_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RemoveReactionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ServerServiceServer).RemoveReaction(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ServerService_RemoveReaction_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ServerServiceServer).RemoveReaction(ctx, req.(*RemoveReactionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ServerService_ListReactions_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListReactionsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ServerServiceServer).ListReactions(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ServerService_ListReactions_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ServerServiceServer).ListReactions(ctx, req.(*ListReactionsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ServerService_PinMessage_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PinMessageRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ServerServiceServer).PinMessage(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ServerService_PinMessage_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ServerServiceServer).PinMessage(ctx, req.(*PinMessageRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ServerService_UnpinMessage_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UnpinMessageRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ServerServiceServer).UnpinMessage(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ServerService_UnpinMessage_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ServerServiceServer).UnpinMessage(ctx, req.(*UnpinMessageRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ServerService_ListPins_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListPinsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ServerServiceServer).ListPins(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ServerService_ListPins_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ServerServiceServer).ListPins(ctx, req.(*ListPinsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ServerService_UploadAttachment_Handler(srv interface{}, stream grpc.ServerStream) error {
+	return srv.(ServerServiceServer).UploadAttachment(&grpc.GenericServerStream[UploadAttachmentRequest, UploadAttachmentResponse]{ServerStream: stream})
 }
 
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
-type ServerService_StreamEventsServer = grpc.ServerStreamingServer[StreamEventsResponse]
+type ServerService_UploadAttachmentServer = grpc.ClientStreamingServer[UploadAttachmentRequest, UploadAttachmentResponse]
+
+func _ServerService_ReadAttachment_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(ReadAttachmentRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(ServerServiceServer).ReadAttachment(m, &grpc.GenericServerStream[ReadAttachmentRequest, ReadAttachmentResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type ServerService_ReadAttachmentServer = grpc.ServerStreamingServer[ReadAttachmentResponse]
+
+func _ServerService_UploadServerIcon_Handler(srv interface{}, stream grpc.ServerStream) error {
+	return srv.(ServerServiceServer).UploadServerIcon(&grpc.GenericServerStream[UploadServerIconRequest, UploadServerIconResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type ServerService_UploadServerIconServer = grpc.ClientStreamingServer[UploadServerIconRequest, UploadServerIconResponse]
+
+func _ServerService_DeleteServerIcon_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteServerIconRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ServerServiceServer).DeleteServerIcon(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ServerService_DeleteServerIcon_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ServerServiceServer).DeleteServerIcon(ctx, req.(*DeleteServerIconRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ServerService_GetServerIcon_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetServerIconRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ServerServiceServer).GetServerIcon(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ServerService_GetServerIcon_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ServerServiceServer).GetServerIcon(ctx, req.(*GetServerIconRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
 
 // ServerService_ServiceDesc is the grpc.ServiceDesc for ServerService service.
 // It's only intended for direct use with grpc.RegisterService,
@@ -1297,20 +1839,84 @@ var ServerService_ServiceDesc = grpc.ServiceDesc{
 			MethodName: "SendTyping",
 			Handler:    _ServerService_SendTyping_Handler,
 		},
+		{
+			MethodName: "ListMentions",
+			Handler:    _ServerService_ListMentions_Handler,
+		},
+		{
+			MethodName: "GetNotificationSettings",
+			Handler:    _ServerService_GetNotificationSettings_Handler,
+		},
+		{
+			MethodName: "UpdateServerNotificationSettings",
+			Handler:    _ServerService_UpdateServerNotificationSettings_Handler,
+		},
+		{
+			MethodName: "UpdateChannelNotificationSettings",
+			Handler:    _ServerService_UpdateChannelNotificationSettings_Handler,
+		},
+		{
+			MethodName: "AddReaction",
+			Handler:    _ServerService_AddReaction_Handler,
+		},
+		{
+			MethodName: "RemoveReaction",
+			Handler:    _ServerService_RemoveReaction_Handler,
+		},
+		{
+			MethodName: "ListReactions",
+			Handler:    _ServerService_ListReactions_Handler,
+		},
+		{
+			MethodName: "PinMessage",
+			Handler:    _ServerService_PinMessage_Handler,
+		},
+		{
+			MethodName: "UnpinMessage",
+			Handler:    _ServerService_UnpinMessage_Handler,
+		},
+		{
+			MethodName: "ListPins",
+			Handler:    _ServerService_ListPins_Handler,
+		},
+		{
+			MethodName: "DeleteServerIcon",
+			Handler:    _ServerService_DeleteServerIcon_Handler,
+		},
+		{
+			MethodName: "GetServerIcon",
+			Handler:    _ServerService_GetServerIcon_Handler,
+		},
 	},
 	Streams: []grpc.StreamDesc{
 		{
-			StreamName:    "StreamEvents",
-			Handler:       _ServerService_StreamEvents_Handler,
+			StreamName:    "UploadAttachment",
+			Handler:       _ServerService_UploadAttachment_Handler,
+			ClientStreams: true,
+		},
+		{
+			StreamName:    "ReadAttachment",
+			Handler:       _ServerService_ReadAttachment_Handler,
 			ServerStreams: true,
+		},
+		{
+			StreamName:    "UploadServerIcon",
+			Handler:       _ServerService_UploadServerIcon_Handler,
+			ClientStreams: true,
 		},
 	},
 	Metadata: "accord/server/v1/server_service.proto",
 }
 
 const (
-	ServerInternalService_FilterSharedUsers_FullMethodName = "/accord.server.v1.ServerInternalService/FilterSharedUsers"
-	ServerInternalService_GetMemberRole_FullMethodName     = "/accord.server.v1.ServerInternalService/GetMemberRole"
+	ServerInternalService_FilterSharedUsers_FullMethodName   = "/accord.server.v1.ServerInternalService/FilterSharedUsers"
+	ServerInternalService_GetMemberRole_FullMethodName       = "/accord.server.v1.ServerInternalService/GetMemberRole"
+	ServerInternalService_AnnounceProfile_FullMethodName     = "/accord.server.v1.ServerInternalService/AnnounceProfile"
+	ServerInternalService_BatchGetServers_FullMethodName     = "/accord.server.v1.ServerInternalService/BatchGetServers"
+	ServerInternalService_GetMessageSpan_FullMethodName      = "/accord.server.v1.ServerInternalService/GetMessageSpan"
+	ServerInternalService_ExportMessageCounts_FullMethodName = "/accord.server.v1.ServerInternalService/ExportMessageCounts"
+	ServerInternalService_GetStoredBytes_FullMethodName      = "/accord.server.v1.ServerInternalService/GetStoredBytes"
+	ServerInternalService_ExportMessages_FullMethodName      = "/accord.server.v1.ServerInternalService/ExportMessages"
 )
 
 // ServerInternalServiceClient is the client API for ServerInternalService service.
@@ -1325,6 +1931,28 @@ type ServerInternalServiceClient interface {
 	FilterSharedUsers(ctx context.Context, in *FilterSharedUsersRequest, opts ...grpc.CallOption) (*FilterSharedUsersResponse, error)
 	// GetMemberRole tells a user's role in a server (unspecified if not a member).
 	GetMemberRole(ctx context.Context, in *GetMemberRoleRequest, opts ...grpc.CallOption) (*GetMemberRoleResponse, error)
+	// AnnounceProfile tells every server and conversation the user belongs to
+	// that their profile changed (member_updated with the new display name and
+	// avatar). The user service calls it after a profile change.
+	AnnounceProfile(ctx context.Context, in *AnnounceProfileRequest, opts ...grpc.CallOption) (*AnnounceProfileResponse, error)
+	// BatchGetServers returns the servers among server_ids that exist (name
+	// and kind; my_role is unspecified), in no particular order.
+	BatchGetServers(ctx context.Context, in *BatchGetServersRequest, opts ...grpc.CallOption) (*BatchGetServersResponse, error)
+	// GetMessageSpan tells when the oldest stored message was created.
+	GetMessageSpan(ctx context.Context, in *GetMessageSpanRequest, opts ...grpc.CallOption) (*GetMessageSpanResponse, error)
+	// ExportMessageCounts streams how many stored messages each author sent
+	// in each server in [start_time, end_time), in batches. Stats rebuilds its
+	// counters from it.
+	ExportMessageCounts(ctx context.Context, in *ExportMessageCountsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ExportMessageCountsResponse], error)
+	// GetStoredBytes tells how many bytes of attachments each server stores
+	// (the limit largest) and all servers together. The stats service reports
+	// it to operators.
+	GetStoredBytes(ctx context.Context, in *GetStoredBytesRequest, opts ...grpc.CallOption) (*GetStoredBytesResponse, error)
+	// --- search ---
+	// ExportMessages streams every stored message with an id greater than
+	// after_id, in ascending id order, in batches. Search rebuilds its index
+	// from it.
+	ExportMessages(ctx context.Context, in *ExportMessagesRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ExportMessagesResponse], error)
 }
 
 type serverInternalServiceClient struct {
@@ -1355,6 +1983,84 @@ func (c *serverInternalServiceClient) GetMemberRole(ctx context.Context, in *Get
 	return out, nil
 }
 
+func (c *serverInternalServiceClient) AnnounceProfile(ctx context.Context, in *AnnounceProfileRequest, opts ...grpc.CallOption) (*AnnounceProfileResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AnnounceProfileResponse)
+	err := c.cc.Invoke(ctx, ServerInternalService_AnnounceProfile_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *serverInternalServiceClient) BatchGetServers(ctx context.Context, in *BatchGetServersRequest, opts ...grpc.CallOption) (*BatchGetServersResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(BatchGetServersResponse)
+	err := c.cc.Invoke(ctx, ServerInternalService_BatchGetServers_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *serverInternalServiceClient) GetMessageSpan(ctx context.Context, in *GetMessageSpanRequest, opts ...grpc.CallOption) (*GetMessageSpanResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetMessageSpanResponse)
+	err := c.cc.Invoke(ctx, ServerInternalService_GetMessageSpan_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *serverInternalServiceClient) ExportMessageCounts(ctx context.Context, in *ExportMessageCountsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ExportMessageCountsResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &ServerInternalService_ServiceDesc.Streams[0], ServerInternalService_ExportMessageCounts_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[ExportMessageCountsRequest, ExportMessageCountsResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type ServerInternalService_ExportMessageCountsClient = grpc.ServerStreamingClient[ExportMessageCountsResponse]
+
+func (c *serverInternalServiceClient) GetStoredBytes(ctx context.Context, in *GetStoredBytesRequest, opts ...grpc.CallOption) (*GetStoredBytesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetStoredBytesResponse)
+	err := c.cc.Invoke(ctx, ServerInternalService_GetStoredBytes_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *serverInternalServiceClient) ExportMessages(ctx context.Context, in *ExportMessagesRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ExportMessagesResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &ServerInternalService_ServiceDesc.Streams[1], ServerInternalService_ExportMessages_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[ExportMessagesRequest, ExportMessagesResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type ServerInternalService_ExportMessagesClient = grpc.ServerStreamingClient[ExportMessagesResponse]
+
 // ServerInternalServiceServer is the server API for ServerInternalService service.
 // All implementations must embed UnimplementedServerInternalServiceServer
 // for forward compatibility.
@@ -1367,6 +2073,28 @@ type ServerInternalServiceServer interface {
 	FilterSharedUsers(context.Context, *FilterSharedUsersRequest) (*FilterSharedUsersResponse, error)
 	// GetMemberRole tells a user's role in a server (unspecified if not a member).
 	GetMemberRole(context.Context, *GetMemberRoleRequest) (*GetMemberRoleResponse, error)
+	// AnnounceProfile tells every server and conversation the user belongs to
+	// that their profile changed (member_updated with the new display name and
+	// avatar). The user service calls it after a profile change.
+	AnnounceProfile(context.Context, *AnnounceProfileRequest) (*AnnounceProfileResponse, error)
+	// BatchGetServers returns the servers among server_ids that exist (name
+	// and kind; my_role is unspecified), in no particular order.
+	BatchGetServers(context.Context, *BatchGetServersRequest) (*BatchGetServersResponse, error)
+	// GetMessageSpan tells when the oldest stored message was created.
+	GetMessageSpan(context.Context, *GetMessageSpanRequest) (*GetMessageSpanResponse, error)
+	// ExportMessageCounts streams how many stored messages each author sent
+	// in each server in [start_time, end_time), in batches. Stats rebuilds its
+	// counters from it.
+	ExportMessageCounts(*ExportMessageCountsRequest, grpc.ServerStreamingServer[ExportMessageCountsResponse]) error
+	// GetStoredBytes tells how many bytes of attachments each server stores
+	// (the limit largest) and all servers together. The stats service reports
+	// it to operators.
+	GetStoredBytes(context.Context, *GetStoredBytesRequest) (*GetStoredBytesResponse, error)
+	// --- search ---
+	// ExportMessages streams every stored message with an id greater than
+	// after_id, in ascending id order, in batches. Search rebuilds its index
+	// from it.
+	ExportMessages(*ExportMessagesRequest, grpc.ServerStreamingServer[ExportMessagesResponse]) error
 	mustEmbedUnimplementedServerInternalServiceServer()
 }
 
@@ -1382,6 +2110,24 @@ func (UnimplementedServerInternalServiceServer) FilterSharedUsers(context.Contex
 }
 func (UnimplementedServerInternalServiceServer) GetMemberRole(context.Context, *GetMemberRoleRequest) (*GetMemberRoleResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetMemberRole not implemented")
+}
+func (UnimplementedServerInternalServiceServer) AnnounceProfile(context.Context, *AnnounceProfileRequest) (*AnnounceProfileResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method AnnounceProfile not implemented")
+}
+func (UnimplementedServerInternalServiceServer) BatchGetServers(context.Context, *BatchGetServersRequest) (*BatchGetServersResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method BatchGetServers not implemented")
+}
+func (UnimplementedServerInternalServiceServer) GetMessageSpan(context.Context, *GetMessageSpanRequest) (*GetMessageSpanResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetMessageSpan not implemented")
+}
+func (UnimplementedServerInternalServiceServer) ExportMessageCounts(*ExportMessageCountsRequest, grpc.ServerStreamingServer[ExportMessageCountsResponse]) error {
+	return status.Error(codes.Unimplemented, "method ExportMessageCounts not implemented")
+}
+func (UnimplementedServerInternalServiceServer) GetStoredBytes(context.Context, *GetStoredBytesRequest) (*GetStoredBytesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetStoredBytes not implemented")
+}
+func (UnimplementedServerInternalServiceServer) ExportMessages(*ExportMessagesRequest, grpc.ServerStreamingServer[ExportMessagesResponse]) error {
+	return status.Error(codes.Unimplemented, "method ExportMessages not implemented")
 }
 func (UnimplementedServerInternalServiceServer) mustEmbedUnimplementedServerInternalServiceServer() {}
 func (UnimplementedServerInternalServiceServer) testEmbeddedByValue()                               {}
@@ -1440,6 +2186,100 @@ func _ServerInternalService_GetMemberRole_Handler(srv interface{}, ctx context.C
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ServerInternalService_AnnounceProfile_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AnnounceProfileRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ServerInternalServiceServer).AnnounceProfile(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ServerInternalService_AnnounceProfile_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ServerInternalServiceServer).AnnounceProfile(ctx, req.(*AnnounceProfileRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ServerInternalService_BatchGetServers_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(BatchGetServersRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ServerInternalServiceServer).BatchGetServers(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ServerInternalService_BatchGetServers_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ServerInternalServiceServer).BatchGetServers(ctx, req.(*BatchGetServersRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ServerInternalService_GetMessageSpan_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetMessageSpanRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ServerInternalServiceServer).GetMessageSpan(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ServerInternalService_GetMessageSpan_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ServerInternalServiceServer).GetMessageSpan(ctx, req.(*GetMessageSpanRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ServerInternalService_ExportMessageCounts_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(ExportMessageCountsRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(ServerInternalServiceServer).ExportMessageCounts(m, &grpc.GenericServerStream[ExportMessageCountsRequest, ExportMessageCountsResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type ServerInternalService_ExportMessageCountsServer = grpc.ServerStreamingServer[ExportMessageCountsResponse]
+
+func _ServerInternalService_GetStoredBytes_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetStoredBytesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ServerInternalServiceServer).GetStoredBytes(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ServerInternalService_GetStoredBytes_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ServerInternalServiceServer).GetStoredBytes(ctx, req.(*GetStoredBytesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ServerInternalService_ExportMessages_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(ExportMessagesRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(ServerInternalServiceServer).ExportMessages(m, &grpc.GenericServerStream[ExportMessagesRequest, ExportMessagesResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type ServerInternalService_ExportMessagesServer = grpc.ServerStreamingServer[ExportMessagesResponse]
+
 // ServerInternalService_ServiceDesc is the grpc.ServiceDesc for ServerInternalService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -1455,7 +2295,34 @@ var ServerInternalService_ServiceDesc = grpc.ServiceDesc{
 			MethodName: "GetMemberRole",
 			Handler:    _ServerInternalService_GetMemberRole_Handler,
 		},
+		{
+			MethodName: "AnnounceProfile",
+			Handler:    _ServerInternalService_AnnounceProfile_Handler,
+		},
+		{
+			MethodName: "BatchGetServers",
+			Handler:    _ServerInternalService_BatchGetServers_Handler,
+		},
+		{
+			MethodName: "GetMessageSpan",
+			Handler:    _ServerInternalService_GetMessageSpan_Handler,
+		},
+		{
+			MethodName: "GetStoredBytes",
+			Handler:    _ServerInternalService_GetStoredBytes_Handler,
+		},
 	},
-	Streams:  []grpc.StreamDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "ExportMessageCounts",
+			Handler:       _ServerInternalService_ExportMessageCounts_Handler,
+			ServerStreams: true,
+		},
+		{
+			StreamName:    "ExportMessages",
+			Handler:       _ServerInternalService_ExportMessages_Handler,
+			ServerStreams: true,
+		},
+	},
 	Metadata: "accord/server/v1/server_service.proto",
 }

@@ -35,6 +35,9 @@ const (
 	Metric_METRIC_MESSAGES Metric = 1
 	// Presence sessions opened.
 	Metric_METRIC_CONNECTIONS Metric = 2
+	// Bytes of attachments stored now (GetTopServers only; elsewhere
+	// INVALID_ARGUMENT).
+	Metric_METRIC_BYTES_STORED Metric = 3
 )
 
 // Enum value maps for Metric.
@@ -43,11 +46,13 @@ var (
 		0: "METRIC_UNSPECIFIED",
 		1: "METRIC_MESSAGES",
 		2: "METRIC_CONNECTIONS",
+		3: "METRIC_BYTES_STORED",
 	}
 	Metric_value = map[string]int32{
-		"METRIC_UNSPECIFIED": 0,
-		"METRIC_MESSAGES":    1,
-		"METRIC_CONNECTIONS": 2,
+		"METRIC_UNSPECIFIED":  0,
+		"METRIC_MESSAGES":     1,
+		"METRIC_CONNECTIONS":  2,
+		"METRIC_BYTES_STORED": 3,
 	}
 )
 
@@ -551,13 +556,17 @@ func (x *GetTopUsersResponse) GetRows() []*UserCount {
 	return nil
 }
 
-// GetTopServersRequest asks for a ranking of servers by messages.
+// GetTopServersRequest asks for a ranking of servers by messages (the
+// default) or by bytes stored.
 type GetTopServersRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// How far back.
+	// How far back (messages only).
 	Window Window `protobuf:"varint,1,opt,name=window,proto3,enum=accord.stats.v1.Window" json:"window,omitempty"`
 	// Rows; 0 means 10, at most 100.
-	Limit         int32 `protobuf:"varint,2,opt,name=limit,proto3" json:"limit,omitempty"`
+	Limit int32 `protobuf:"varint,2,opt,name=limit,proto3" json:"limit,omitempty"`
+	// What to count: MESSAGES (also when unset) or BYTES_STORED (attachments
+	// stored now, private conversations included; window is ignored).
+	Metric        Metric `protobuf:"varint,3,opt,name=metric,proto3,enum=accord.stats.v1.Metric" json:"metric,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -606,11 +615,21 @@ func (x *GetTopServersRequest) GetLimit() int32 {
 	return 0
 }
 
+func (x *GetTopServersRequest) GetMetric() Metric {
+	if x != nil {
+		return x.Metric
+	}
+	return Metric_METRIC_UNSPECIFIED
+}
+
 // GetTopServersResponse is the ranking, highest first.
 type GetTopServersResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Rows.
-	Rows          []*ServerCount `protobuf:"bytes,1,rep,name=rows,proto3" json:"rows,omitempty"`
+	// Rows (counts are bytes for BYTES_STORED).
+	Rows []*ServerCount `protobuf:"bytes,1,rep,name=rows,proto3" json:"rows,omitempty"`
+	// BYTES_STORED: the bytes every server stores, not only the rows' (0 when
+	// ranking by messages).
+	Total         int64 `protobuf:"varint,2,opt,name=total,proto3" json:"total,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -650,6 +669,13 @@ func (x *GetTopServersResponse) GetRows() []*ServerCount {
 		return x.Rows
 	}
 	return nil
+}
+
+func (x *GetTopServersResponse) GetTotal() int64 {
+	if x != nil {
+		return x.Total
+	}
+	return 0
 }
 
 // GetActivityRequest asks for a time series.
@@ -1005,12 +1031,14 @@ const file_accord_stats_v1_stats_service_proto_rawDesc = "" +
 	"\x05limit\x18\x03 \x01(\x05B\t\xbaH\x06\x1a\x04\x18d(\x00R\x05limit\x125\n" +
 	"\tserver_id\x18\x04 \x01(\tB\x18\xbaH\x15r\x132\x11^([0-9a-f]{24})?$R\bserverId\"E\n" +
 	"\x13GetTopUsersResponse\x12.\n" +
-	"\x04rows\x18\x01 \x03(\v2\x1a.accord.stats.v1.UserCountR\x04rows\"r\n" +
+	"\x04rows\x18\x01 \x03(\v2\x1a.accord.stats.v1.UserCountR\x04rows\"\xad\x01\n" +
 	"\x14GetTopServersRequest\x129\n" +
 	"\x06window\x18\x01 \x01(\x0e2\x17.accord.stats.v1.WindowB\b\xbaH\x05\x82\x01\x02\x10\x01R\x06window\x12\x1f\n" +
-	"\x05limit\x18\x02 \x01(\x05B\t\xbaH\x06\x1a\x04\x18d(\x00R\x05limit\"I\n" +
+	"\x05limit\x18\x02 \x01(\x05B\t\xbaH\x06\x1a\x04\x18d(\x00R\x05limit\x129\n" +
+	"\x06metric\x18\x03 \x01(\x0e2\x17.accord.stats.v1.MetricB\b\xbaH\x05\x82\x01\x02\x10\x01R\x06metric\"_\n" +
 	"\x15GetTopServersResponse\x120\n" +
-	"\x04rows\x18\x01 \x03(\v2\x1c.accord.stats.v1.ServerCountR\x04rows\"\xc0\x02\n" +
+	"\x04rows\x18\x01 \x03(\v2\x1c.accord.stats.v1.ServerCountR\x04rows\x12\x14\n" +
+	"\x05total\x18\x02 \x01(\x03R\x05total\"\xc0\x02\n" +
 	"\x12GetActivityRequest\x12;\n" +
 	"\x06metric\x18\x01 \x01(\x0e2\x17.accord.stats.v1.MetricB\n" +
 	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\x06metric\x129\n" +
@@ -1034,11 +1062,12 @@ const file_accord_stats_v1_stats_service_proto_rawDesc = "" +
 	"\bmessages\x18\x01 \x01(\x03R\bmessages\x12 \n" +
 	"\vconnections\x18\x02 \x01(\x03R\vconnections\x12;\n" +
 	"\vfinish_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"finishTime*M\n" +
+	"finishTime*f\n" +
 	"\x06Metric\x12\x16\n" +
 	"\x12METRIC_UNSPECIFIED\x10\x00\x12\x13\n" +
 	"\x0fMETRIC_MESSAGES\x10\x01\x12\x16\n" +
-	"\x12METRIC_CONNECTIONS\x10\x02*c\n" +
+	"\x12METRIC_CONNECTIONS\x10\x02\x12\x17\n" +
+	"\x13METRIC_BYTES_STORED\x10\x03*c\n" +
 	"\x06Window\x12\x16\n" +
 	"\x12WINDOW_UNSPECIFIED\x10\x00\x12\x0e\n" +
 	"\n" +
@@ -1103,31 +1132,32 @@ var file_accord_stats_v1_stats_service_proto_depIdxs = []int32{
 	1,  // 2: accord.stats.v1.GetTopUsersRequest.window:type_name -> accord.stats.v1.Window
 	4,  // 3: accord.stats.v1.GetTopUsersResponse.rows:type_name -> accord.stats.v1.UserCount
 	1,  // 4: accord.stats.v1.GetTopServersRequest.window:type_name -> accord.stats.v1.Window
-	5,  // 5: accord.stats.v1.GetTopServersResponse.rows:type_name -> accord.stats.v1.ServerCount
-	0,  // 6: accord.stats.v1.GetActivityRequest.metric:type_name -> accord.stats.v1.Metric
-	1,  // 7: accord.stats.v1.GetActivityRequest.window:type_name -> accord.stats.v1.Window
-	2,  // 8: accord.stats.v1.GetActivityRequest.granularity:type_name -> accord.stats.v1.Granularity
-	6,  // 9: accord.stats.v1.GetActivityResponse.points:type_name -> accord.stats.v1.ActivityPoint
-	3,  // 10: accord.stats.v1.GetChartRequest.report:type_name -> accord.stats.v1.Report
-	0,  // 11: accord.stats.v1.GetChartRequest.metric:type_name -> accord.stats.v1.Metric
-	1,  // 12: accord.stats.v1.GetChartRequest.window:type_name -> accord.stats.v1.Window
-	2,  // 13: accord.stats.v1.GetChartRequest.granularity:type_name -> accord.stats.v1.Granularity
-	16, // 14: accord.stats.v1.RebuildCountersResponse.finish_time:type_name -> google.protobuf.Timestamp
-	7,  // 15: accord.stats.v1.StatsService.GetTopUsers:input_type -> accord.stats.v1.GetTopUsersRequest
-	9,  // 16: accord.stats.v1.StatsService.GetTopServers:input_type -> accord.stats.v1.GetTopServersRequest
-	11, // 17: accord.stats.v1.StatsService.GetActivity:input_type -> accord.stats.v1.GetActivityRequest
-	13, // 18: accord.stats.v1.StatsService.GetChart:input_type -> accord.stats.v1.GetChartRequest
-	14, // 19: accord.stats.v1.StatsService.RebuildCounters:input_type -> accord.stats.v1.RebuildCountersRequest
-	8,  // 20: accord.stats.v1.StatsService.GetTopUsers:output_type -> accord.stats.v1.GetTopUsersResponse
-	10, // 21: accord.stats.v1.StatsService.GetTopServers:output_type -> accord.stats.v1.GetTopServersResponse
-	12, // 22: accord.stats.v1.StatsService.GetActivity:output_type -> accord.stats.v1.GetActivityResponse
-	17, // 23: accord.stats.v1.StatsService.GetChart:output_type -> google.api.HttpBody
-	15, // 24: accord.stats.v1.StatsService.RebuildCounters:output_type -> accord.stats.v1.RebuildCountersResponse
-	20, // [20:25] is the sub-list for method output_type
-	15, // [15:20] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	0,  // 5: accord.stats.v1.GetTopServersRequest.metric:type_name -> accord.stats.v1.Metric
+	5,  // 6: accord.stats.v1.GetTopServersResponse.rows:type_name -> accord.stats.v1.ServerCount
+	0,  // 7: accord.stats.v1.GetActivityRequest.metric:type_name -> accord.stats.v1.Metric
+	1,  // 8: accord.stats.v1.GetActivityRequest.window:type_name -> accord.stats.v1.Window
+	2,  // 9: accord.stats.v1.GetActivityRequest.granularity:type_name -> accord.stats.v1.Granularity
+	6,  // 10: accord.stats.v1.GetActivityResponse.points:type_name -> accord.stats.v1.ActivityPoint
+	3,  // 11: accord.stats.v1.GetChartRequest.report:type_name -> accord.stats.v1.Report
+	0,  // 12: accord.stats.v1.GetChartRequest.metric:type_name -> accord.stats.v1.Metric
+	1,  // 13: accord.stats.v1.GetChartRequest.window:type_name -> accord.stats.v1.Window
+	2,  // 14: accord.stats.v1.GetChartRequest.granularity:type_name -> accord.stats.v1.Granularity
+	16, // 15: accord.stats.v1.RebuildCountersResponse.finish_time:type_name -> google.protobuf.Timestamp
+	7,  // 16: accord.stats.v1.StatsService.GetTopUsers:input_type -> accord.stats.v1.GetTopUsersRequest
+	9,  // 17: accord.stats.v1.StatsService.GetTopServers:input_type -> accord.stats.v1.GetTopServersRequest
+	11, // 18: accord.stats.v1.StatsService.GetActivity:input_type -> accord.stats.v1.GetActivityRequest
+	13, // 19: accord.stats.v1.StatsService.GetChart:input_type -> accord.stats.v1.GetChartRequest
+	14, // 20: accord.stats.v1.StatsService.RebuildCounters:input_type -> accord.stats.v1.RebuildCountersRequest
+	8,  // 21: accord.stats.v1.StatsService.GetTopUsers:output_type -> accord.stats.v1.GetTopUsersResponse
+	10, // 22: accord.stats.v1.StatsService.GetTopServers:output_type -> accord.stats.v1.GetTopServersResponse
+	12, // 23: accord.stats.v1.StatsService.GetActivity:output_type -> accord.stats.v1.GetActivityResponse
+	17, // 24: accord.stats.v1.StatsService.GetChart:output_type -> google.api.HttpBody
+	15, // 25: accord.stats.v1.StatsService.RebuildCounters:output_type -> accord.stats.v1.RebuildCountersResponse
+	21, // [21:26] is the sub-list for method output_type
+	16, // [16:21] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_accord_stats_v1_stats_service_proto_init() }

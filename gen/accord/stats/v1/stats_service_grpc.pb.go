@@ -36,7 +36,7 @@ const (
 type StatsServiceClient interface {
 	// GetTopUsers ranks users by connections or messages sent.
 	GetTopUsers(ctx context.Context, in *GetTopUsersRequest, opts ...grpc.CallOption) (*GetTopUsersResponse, error)
-	// GetTopServers ranks servers by messages (operators).
+	// GetTopServers ranks servers by messages or by bytes stored (operators).
 	GetTopServers(ctx context.Context, in *GetTopServersRequest, opts ...grpc.CallOption) (*GetTopServersResponse, error)
 	// GetActivity counts messages or connections per hour or day.
 	GetActivity(ctx context.Context, in *GetActivityRequest, opts ...grpc.CallOption) (*GetActivityResponse, error)
@@ -114,7 +114,7 @@ func (c *statsServiceClient) RebuildCounters(ctx context.Context, in *RebuildCou
 type StatsServiceServer interface {
 	// GetTopUsers ranks users by connections or messages sent.
 	GetTopUsers(context.Context, *GetTopUsersRequest) (*GetTopUsersResponse, error)
-	// GetTopServers ranks servers by messages (operators).
+	// GetTopServers ranks servers by messages or by bytes stored (operators).
 	GetTopServers(context.Context, *GetTopServersRequest) (*GetTopServersResponse, error)
 	// GetActivity counts messages or connections per hour or day.
 	GetActivity(context.Context, *GetActivityRequest) (*GetActivityResponse, error)

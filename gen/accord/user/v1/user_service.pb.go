@@ -25,158 +25,6 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
-// RelationshipType is how the caller relates to another user.
-type RelationshipType int32
-
-const (
-	// No relationship.
-	RelationshipType_RELATIONSHIP_TYPE_UNSPECIFIED RelationshipType = 0
-	// Friends.
-	RelationshipType_RELATIONSHIP_TYPE_FRIEND RelationshipType = 1
-	// The other user asked the caller.
-	RelationshipType_RELATIONSHIP_TYPE_INCOMING_REQUEST RelationshipType = 2
-	// The caller asked the other user.
-	RelationshipType_RELATIONSHIP_TYPE_OUTGOING_REQUEST RelationshipType = 3
-	// The caller blocked the other user.
-	RelationshipType_RELATIONSHIP_TYPE_BLOCKED RelationshipType = 4
-)
-
-// Enum value maps for RelationshipType.
-var (
-	RelationshipType_name = map[int32]string{
-		0: "RELATIONSHIP_TYPE_UNSPECIFIED",
-		1: "RELATIONSHIP_TYPE_FRIEND",
-		2: "RELATIONSHIP_TYPE_INCOMING_REQUEST",
-		3: "RELATIONSHIP_TYPE_OUTGOING_REQUEST",
-		4: "RELATIONSHIP_TYPE_BLOCKED",
-	}
-	RelationshipType_value = map[string]int32{
-		"RELATIONSHIP_TYPE_UNSPECIFIED":      0,
-		"RELATIONSHIP_TYPE_FRIEND":           1,
-		"RELATIONSHIP_TYPE_INCOMING_REQUEST": 2,
-		"RELATIONSHIP_TYPE_OUTGOING_REQUEST": 3,
-		"RELATIONSHIP_TYPE_BLOCKED":          4,
-	}
-)
-
-func (x RelationshipType) Enum() *RelationshipType {
-	p := new(RelationshipType)
-	*p = x
-	return p
-}
-
-func (x RelationshipType) String() string {
-	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
-}
-
-func (RelationshipType) Descriptor() protoreflect.EnumDescriptor {
-	return file_accord_user_v1_user_service_proto_enumTypes[0].Descriptor()
-}
-
-func (RelationshipType) Type() protoreflect.EnumType {
-	return &file_accord_user_v1_user_service_proto_enumTypes[0]
-}
-
-func (x RelationshipType) Number() protoreflect.EnumNumber {
-	return protoreflect.EnumNumber(x)
-}
-
-// Deprecated: Use RelationshipType.Descriptor instead.
-func (RelationshipType) EnumDescriptor() ([]byte, []int) {
-	return file_accord_user_v1_user_service_proto_rawDescGZIP(), []int{0}
-}
-
-// User is a public profile. It never carries credentials.
-type User struct {
-	state protoimpl.MessageState `protogen:"open.v1"`
-	// Opaque id (24 hex characters).
-	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	// Login as typed at sign-up.
-	Login string `protobuf:"bytes,2,opt,name=login,proto3" json:"login,omitempty"`
-	// Name shown to others.
-	DisplayName string `protobuf:"bytes,3,opt,name=display_name,json=displayName,proto3" json:"display_name,omitempty"`
-	// Free text status ("in a meeting").
-	StatusText string `protobuf:"bytes,4,opt,name=status_text,json=statusText,proto3" json:"status_text,omitempty"`
-	// When the account was created.
-	CreateTime *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
-	// Whether the account has the operator role.
-	Operator      bool `protobuf:"varint,6,opt,name=operator,proto3" json:"operator,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *User) Reset() {
-	*x = User{}
-	mi := &file_accord_user_v1_user_service_proto_msgTypes[0]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *User) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*User) ProtoMessage() {}
-
-func (x *User) ProtoReflect() protoreflect.Message {
-	mi := &file_accord_user_v1_user_service_proto_msgTypes[0]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use User.ProtoReflect.Descriptor instead.
-func (*User) Descriptor() ([]byte, []int) {
-	return file_accord_user_v1_user_service_proto_rawDescGZIP(), []int{0}
-}
-
-func (x *User) GetId() string {
-	if x != nil {
-		return x.Id
-	}
-	return ""
-}
-
-func (x *User) GetLogin() string {
-	if x != nil {
-		return x.Login
-	}
-	return ""
-}
-
-func (x *User) GetDisplayName() string {
-	if x != nil {
-		return x.DisplayName
-	}
-	return ""
-}
-
-func (x *User) GetStatusText() string {
-	if x != nil {
-		return x.StatusText
-	}
-	return ""
-}
-
-func (x *User) GetCreateTime() *timestamppb.Timestamp {
-	if x != nil {
-		return x.CreateTime
-	}
-	return nil
-}
-
-func (x *User) GetOperator() bool {
-	if x != nil {
-		return x.Operator
-	}
-	return false
-}
-
 // Tokens are what a client keeps to stay signed in.
 type Tokens struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -196,7 +44,7 @@ type Tokens struct {
 
 func (x *Tokens) Reset() {
 	*x = Tokens{}
-	mi := &file_accord_user_v1_user_service_proto_msgTypes[1]
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[0]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -208,7 +56,7 @@ func (x *Tokens) String() string {
 func (*Tokens) ProtoMessage() {}
 
 func (x *Tokens) ProtoReflect() protoreflect.Message {
-	mi := &file_accord_user_v1_user_service_proto_msgTypes[1]
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[0]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -221,7 +69,7 @@ func (x *Tokens) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Tokens.ProtoReflect.Descriptor instead.
 func (*Tokens) Descriptor() ([]byte, []int) {
-	return file_accord_user_v1_user_service_proto_rawDescGZIP(), []int{1}
+	return file_accord_user_v1_user_service_proto_rawDescGZIP(), []int{0}
 }
 
 func (x *Tokens) GetAccessToken() string {
@@ -276,7 +124,7 @@ type RegisterRequest struct {
 
 func (x *RegisterRequest) Reset() {
 	*x = RegisterRequest{}
-	mi := &file_accord_user_v1_user_service_proto_msgTypes[2]
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[1]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -288,7 +136,7 @@ func (x *RegisterRequest) String() string {
 func (*RegisterRequest) ProtoMessage() {}
 
 func (x *RegisterRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_accord_user_v1_user_service_proto_msgTypes[2]
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[1]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -301,7 +149,7 @@ func (x *RegisterRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterRequest.ProtoReflect.Descriptor instead.
 func (*RegisterRequest) Descriptor() ([]byte, []int) {
-	return file_accord_user_v1_user_service_proto_rawDescGZIP(), []int{2}
+	return file_accord_user_v1_user_service_proto_rawDescGZIP(), []int{1}
 }
 
 func (x *RegisterRequest) GetLogin() string {
@@ -345,7 +193,7 @@ type RegisterResponse struct {
 
 func (x *RegisterResponse) Reset() {
 	*x = RegisterResponse{}
-	mi := &file_accord_user_v1_user_service_proto_msgTypes[3]
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -357,7 +205,7 @@ func (x *RegisterResponse) String() string {
 func (*RegisterResponse) ProtoMessage() {}
 
 func (x *RegisterResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_accord_user_v1_user_service_proto_msgTypes[3]
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -370,7 +218,7 @@ func (x *RegisterResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterResponse.ProtoReflect.Descriptor instead.
 func (*RegisterResponse) Descriptor() ([]byte, []int) {
-	return file_accord_user_v1_user_service_proto_rawDescGZIP(), []int{3}
+	return file_accord_user_v1_user_service_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *RegisterResponse) GetUser() *User {
@@ -402,7 +250,7 @@ type LoginRequest struct {
 
 func (x *LoginRequest) Reset() {
 	*x = LoginRequest{}
-	mi := &file_accord_user_v1_user_service_proto_msgTypes[4]
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -414,7 +262,7 @@ func (x *LoginRequest) String() string {
 func (*LoginRequest) ProtoMessage() {}
 
 func (x *LoginRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_accord_user_v1_user_service_proto_msgTypes[4]
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -427,7 +275,7 @@ func (x *LoginRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoginRequest.ProtoReflect.Descriptor instead.
 func (*LoginRequest) Descriptor() ([]byte, []int) {
-	return file_accord_user_v1_user_service_proto_rawDescGZIP(), []int{4}
+	return file_accord_user_v1_user_service_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *LoginRequest) GetLogin() string {
@@ -464,7 +312,7 @@ type LoginResponse struct {
 
 func (x *LoginResponse) Reset() {
 	*x = LoginResponse{}
-	mi := &file_accord_user_v1_user_service_proto_msgTypes[5]
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -476,7 +324,7 @@ func (x *LoginResponse) String() string {
 func (*LoginResponse) ProtoMessage() {}
 
 func (x *LoginResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_accord_user_v1_user_service_proto_msgTypes[5]
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -489,7 +337,7 @@ func (x *LoginResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoginResponse.ProtoReflect.Descriptor instead.
 func (*LoginResponse) Descriptor() ([]byte, []int) {
-	return file_accord_user_v1_user_service_proto_rawDescGZIP(), []int{5}
+	return file_accord_user_v1_user_service_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *LoginResponse) GetUser() *User {
@@ -517,7 +365,7 @@ type RefreshTokenRequest struct {
 
 func (x *RefreshTokenRequest) Reset() {
 	*x = RefreshTokenRequest{}
-	mi := &file_accord_user_v1_user_service_proto_msgTypes[6]
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -529,7 +377,7 @@ func (x *RefreshTokenRequest) String() string {
 func (*RefreshTokenRequest) ProtoMessage() {}
 
 func (x *RefreshTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_accord_user_v1_user_service_proto_msgTypes[6]
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -542,7 +390,7 @@ func (x *RefreshTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RefreshTokenRequest.ProtoReflect.Descriptor instead.
 func (*RefreshTokenRequest) Descriptor() ([]byte, []int) {
-	return file_accord_user_v1_user_service_proto_rawDescGZIP(), []int{6}
+	return file_accord_user_v1_user_service_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *RefreshTokenRequest) GetRefreshToken() string {
@@ -565,7 +413,7 @@ type RefreshTokenResponse struct {
 
 func (x *RefreshTokenResponse) Reset() {
 	*x = RefreshTokenResponse{}
-	mi := &file_accord_user_v1_user_service_proto_msgTypes[7]
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -577,7 +425,7 @@ func (x *RefreshTokenResponse) String() string {
 func (*RefreshTokenResponse) ProtoMessage() {}
 
 func (x *RefreshTokenResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_accord_user_v1_user_service_proto_msgTypes[7]
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -590,7 +438,7 @@ func (x *RefreshTokenResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RefreshTokenResponse.ProtoReflect.Descriptor instead.
 func (*RefreshTokenResponse) Descriptor() ([]byte, []int) {
-	return file_accord_user_v1_user_service_proto_rawDescGZIP(), []int{7}
+	return file_accord_user_v1_user_service_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *RefreshTokenResponse) GetUser() *User {
@@ -616,7 +464,7 @@ type LogoutRequest struct {
 
 func (x *LogoutRequest) Reset() {
 	*x = LogoutRequest{}
-	mi := &file_accord_user_v1_user_service_proto_msgTypes[8]
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -628,7 +476,7 @@ func (x *LogoutRequest) String() string {
 func (*LogoutRequest) ProtoMessage() {}
 
 func (x *LogoutRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_accord_user_v1_user_service_proto_msgTypes[8]
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -641,7 +489,7 @@ func (x *LogoutRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LogoutRequest.ProtoReflect.Descriptor instead.
 func (*LogoutRequest) Descriptor() ([]byte, []int) {
-	return file_accord_user_v1_user_service_proto_rawDescGZIP(), []int{8}
+	return file_accord_user_v1_user_service_proto_rawDescGZIP(), []int{7}
 }
 
 // LogoutResponse is empty.
@@ -653,7 +501,7 @@ type LogoutResponse struct {
 
 func (x *LogoutResponse) Reset() {
 	*x = LogoutResponse{}
-	mi := &file_accord_user_v1_user_service_proto_msgTypes[9]
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -665,7 +513,7 @@ func (x *LogoutResponse) String() string {
 func (*LogoutResponse) ProtoMessage() {}
 
 func (x *LogoutResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_accord_user_v1_user_service_proto_msgTypes[9]
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -678,7 +526,347 @@ func (x *LogoutResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LogoutResponse.ProtoReflect.Descriptor instead.
 func (*LogoutResponse) Descriptor() ([]byte, []int) {
+	return file_accord_user_v1_user_service_proto_rawDescGZIP(), []int{8}
+}
+
+// ChangePasswordRequest holds the current password and the new one.
+type ChangePasswordRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The caller's current password.
+	CurrentPassword string `protobuf:"bytes,1,opt,name=current_password,json=currentPassword,proto3" json:"current_password,omitempty"`
+	// 8-128 characters, as at Register.
+	NewPassword   string `protobuf:"bytes,2,opt,name=new_password,json=newPassword,proto3" json:"new_password,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ChangePasswordRequest) Reset() {
+	*x = ChangePasswordRequest{}
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChangePasswordRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChangePasswordRequest) ProtoMessage() {}
+
+func (x *ChangePasswordRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChangePasswordRequest.ProtoReflect.Descriptor instead.
+func (*ChangePasswordRequest) Descriptor() ([]byte, []int) {
 	return file_accord_user_v1_user_service_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *ChangePasswordRequest) GetCurrentPassword() string {
+	if x != nil {
+		return x.CurrentPassword
+	}
+	return ""
+}
+
+func (x *ChangePasswordRequest) GetNewPassword() string {
+	if x != nil {
+		return x.NewPassword
+	}
+	return ""
+}
+
+// ChangePasswordResponse is empty: the caller's session stays signed in.
+type ChangePasswordResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ChangePasswordResponse) Reset() {
+	*x = ChangePasswordResponse{}
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChangePasswordResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChangePasswordResponse) ProtoMessage() {}
+
+func (x *ChangePasswordResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChangePasswordResponse.ProtoReflect.Descriptor instead.
+func (*ChangePasswordResponse) Descriptor() ([]byte, []int) {
+	return file_accord_user_v1_user_service_proto_rawDescGZIP(), []int{10}
+}
+
+// Session is one signed-in device of the caller.
+type Session struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Session id.
+	SessionId string `protobuf:"bytes,1,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
+	// What kind of client opened it ("web", "cli"); may be empty.
+	Client string `protobuf:"bytes,2,opt,name=client,proto3" json:"client,omitempty"`
+	// When it was opened.
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// When its tokens were last issued (sign-in or refresh).
+	LastUsedTime *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=last_used_time,json=lastUsedTime,proto3" json:"last_used_time,omitempty"`
+	// Whether it is the session of the token of this call.
+	Current       bool `protobuf:"varint,5,opt,name=current,proto3" json:"current,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Session) Reset() {
+	*x = Session{}
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Session) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Session) ProtoMessage() {}
+
+func (x *Session) ProtoReflect() protoreflect.Message {
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Session.ProtoReflect.Descriptor instead.
+func (*Session) Descriptor() ([]byte, []int) {
+	return file_accord_user_v1_user_service_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *Session) GetSessionId() string {
+	if x != nil {
+		return x.SessionId
+	}
+	return ""
+}
+
+func (x *Session) GetClient() string {
+	if x != nil {
+		return x.Client
+	}
+	return ""
+}
+
+func (x *Session) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+func (x *Session) GetLastUsedTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastUsedTime
+	}
+	return nil
+}
+
+func (x *Session) GetCurrent() bool {
+	if x != nil {
+		return x.Current
+	}
+	return false
+}
+
+// ListSessionsRequest is empty: the caller comes from the token.
+type ListSessionsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSessionsRequest) Reset() {
+	*x = ListSessionsRequest{}
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSessionsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSessionsRequest) ProtoMessage() {}
+
+func (x *ListSessionsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSessionsRequest.ProtoReflect.Descriptor instead.
+func (*ListSessionsRequest) Descriptor() ([]byte, []int) {
+	return file_accord_user_v1_user_service_proto_rawDescGZIP(), []int{12}
+}
+
+// ListSessionsResponse is every live session of the caller, newest first.
+type ListSessionsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The sessions.
+	Sessions      []*Session `protobuf:"bytes,1,rep,name=sessions,proto3" json:"sessions,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSessionsResponse) Reset() {
+	*x = ListSessionsResponse{}
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSessionsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSessionsResponse) ProtoMessage() {}
+
+func (x *ListSessionsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSessionsResponse.ProtoReflect.Descriptor instead.
+func (*ListSessionsResponse) Descriptor() ([]byte, []int) {
+	return file_accord_user_v1_user_service_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *ListSessionsResponse) GetSessions() []*Session {
+	if x != nil {
+		return x.Sessions
+	}
+	return nil
+}
+
+// RevokeSessionRequest names one of the caller's sessions.
+type RevokeSessionRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Session id.
+	SessionId     string `protobuf:"bytes,1,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RevokeSessionRequest) Reset() {
+	*x = RevokeSessionRequest{}
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RevokeSessionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RevokeSessionRequest) ProtoMessage() {}
+
+func (x *RevokeSessionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RevokeSessionRequest.ProtoReflect.Descriptor instead.
+func (*RevokeSessionRequest) Descriptor() ([]byte, []int) {
+	return file_accord_user_v1_user_service_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *RevokeSessionRequest) GetSessionId() string {
+	if x != nil {
+		return x.SessionId
+	}
+	return ""
+}
+
+// RevokeSessionResponse is empty.
+type RevokeSessionResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RevokeSessionResponse) Reset() {
+	*x = RevokeSessionResponse{}
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RevokeSessionResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RevokeSessionResponse) ProtoMessage() {}
+
+func (x *RevokeSessionResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RevokeSessionResponse.ProtoReflect.Descriptor instead.
+func (*RevokeSessionResponse) Descriptor() ([]byte, []int) {
+	return file_accord_user_v1_user_service_proto_rawDescGZIP(), []int{15}
 }
 
 // GetCurrentUserRequest is empty: the caller comes from the token.
@@ -690,7 +878,7 @@ type GetCurrentUserRequest struct {
 
 func (x *GetCurrentUserRequest) Reset() {
 	*x = GetCurrentUserRequest{}
-	mi := &file_accord_user_v1_user_service_proto_msgTypes[10]
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -702,7 +890,7 @@ func (x *GetCurrentUserRequest) String() string {
 func (*GetCurrentUserRequest) ProtoMessage() {}
 
 func (x *GetCurrentUserRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_accord_user_v1_user_service_proto_msgTypes[10]
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -715,7 +903,7 @@ func (x *GetCurrentUserRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCurrentUserRequest.ProtoReflect.Descriptor instead.
 func (*GetCurrentUserRequest) Descriptor() ([]byte, []int) {
-	return file_accord_user_v1_user_service_proto_rawDescGZIP(), []int{10}
+	return file_accord_user_v1_user_service_proto_rawDescGZIP(), []int{16}
 }
 
 // GetCurrentUserResponse is the caller's account.
@@ -729,7 +917,7 @@ type GetCurrentUserResponse struct {
 
 func (x *GetCurrentUserResponse) Reset() {
 	*x = GetCurrentUserResponse{}
-	mi := &file_accord_user_v1_user_service_proto_msgTypes[11]
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -741,7 +929,7 @@ func (x *GetCurrentUserResponse) String() string {
 func (*GetCurrentUserResponse) ProtoMessage() {}
 
 func (x *GetCurrentUserResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_accord_user_v1_user_service_proto_msgTypes[11]
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -754,7 +942,7 @@ func (x *GetCurrentUserResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCurrentUserResponse.ProtoReflect.Descriptor instead.
 func (*GetCurrentUserResponse) Descriptor() ([]byte, []int) {
-	return file_accord_user_v1_user_service_proto_rawDescGZIP(), []int{11}
+	return file_accord_user_v1_user_service_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *GetCurrentUserResponse) GetUser() *User {
@@ -777,7 +965,7 @@ type UserUpdate struct {
 
 func (x *UserUpdate) Reset() {
 	*x = UserUpdate{}
-	mi := &file_accord_user_v1_user_service_proto_msgTypes[12]
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -789,7 +977,7 @@ func (x *UserUpdate) String() string {
 func (*UserUpdate) ProtoMessage() {}
 
 func (x *UserUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_accord_user_v1_user_service_proto_msgTypes[12]
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -802,7 +990,7 @@ func (x *UserUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UserUpdate.ProtoReflect.Descriptor instead.
 func (*UserUpdate) Descriptor() ([]byte, []int) {
-	return file_accord_user_v1_user_service_proto_rawDescGZIP(), []int{12}
+	return file_accord_user_v1_user_service_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *UserUpdate) GetDisplayName() string {
@@ -832,7 +1020,7 @@ type UpdateCurrentUserRequest struct {
 
 func (x *UpdateCurrentUserRequest) Reset() {
 	*x = UpdateCurrentUserRequest{}
-	mi := &file_accord_user_v1_user_service_proto_msgTypes[13]
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -844,7 +1032,7 @@ func (x *UpdateCurrentUserRequest) String() string {
 func (*UpdateCurrentUserRequest) ProtoMessage() {}
 
 func (x *UpdateCurrentUserRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_accord_user_v1_user_service_proto_msgTypes[13]
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -857,7 +1045,7 @@ func (x *UpdateCurrentUserRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateCurrentUserRequest.ProtoReflect.Descriptor instead.
 func (*UpdateCurrentUserRequest) Descriptor() ([]byte, []int) {
-	return file_accord_user_v1_user_service_proto_rawDescGZIP(), []int{13}
+	return file_accord_user_v1_user_service_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *UpdateCurrentUserRequest) GetUser() *UserUpdate {
@@ -885,7 +1073,7 @@ type UpdateCurrentUserResponse struct {
 
 func (x *UpdateCurrentUserResponse) Reset() {
 	*x = UpdateCurrentUserResponse{}
-	mi := &file_accord_user_v1_user_service_proto_msgTypes[14]
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -897,7 +1085,7 @@ func (x *UpdateCurrentUserResponse) String() string {
 func (*UpdateCurrentUserResponse) ProtoMessage() {}
 
 func (x *UpdateCurrentUserResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_accord_user_v1_user_service_proto_msgTypes[14]
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -910,7 +1098,7 @@ func (x *UpdateCurrentUserResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateCurrentUserResponse.ProtoReflect.Descriptor instead.
 func (*UpdateCurrentUserResponse) Descriptor() ([]byte, []int) {
-	return file_accord_user_v1_user_service_proto_rawDescGZIP(), []int{14}
+	return file_accord_user_v1_user_service_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *UpdateCurrentUserResponse) GetUser() *User {
@@ -931,7 +1119,7 @@ type GetUserRequest struct {
 
 func (x *GetUserRequest) Reset() {
 	*x = GetUserRequest{}
-	mi := &file_accord_user_v1_user_service_proto_msgTypes[15]
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -943,7 +1131,7 @@ func (x *GetUserRequest) String() string {
 func (*GetUserRequest) ProtoMessage() {}
 
 func (x *GetUserRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_accord_user_v1_user_service_proto_msgTypes[15]
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -956,7 +1144,7 @@ func (x *GetUserRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetUserRequest.ProtoReflect.Descriptor instead.
 func (*GetUserRequest) Descriptor() ([]byte, []int) {
-	return file_accord_user_v1_user_service_proto_rawDescGZIP(), []int{15}
+	return file_accord_user_v1_user_service_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *GetUserRequest) GetUserId() string {
@@ -977,7 +1165,7 @@ type GetUserResponse struct {
 
 func (x *GetUserResponse) Reset() {
 	*x = GetUserResponse{}
-	mi := &file_accord_user_v1_user_service_proto_msgTypes[16]
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -989,7 +1177,7 @@ func (x *GetUserResponse) String() string {
 func (*GetUserResponse) ProtoMessage() {}
 
 func (x *GetUserResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_accord_user_v1_user_service_proto_msgTypes[16]
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1002,7 +1190,7 @@ func (x *GetUserResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetUserResponse.ProtoReflect.Descriptor instead.
 func (*GetUserResponse) Descriptor() ([]byte, []int) {
-	return file_accord_user_v1_user_service_proto_rawDescGZIP(), []int{16}
+	return file_accord_user_v1_user_service_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *GetUserResponse) GetUser() *User {
@@ -1023,7 +1211,7 @@ type BatchGetUsersRequest struct {
 
 func (x *BatchGetUsersRequest) Reset() {
 	*x = BatchGetUsersRequest{}
-	mi := &file_accord_user_v1_user_service_proto_msgTypes[17]
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1035,7 +1223,7 @@ func (x *BatchGetUsersRequest) String() string {
 func (*BatchGetUsersRequest) ProtoMessage() {}
 
 func (x *BatchGetUsersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_accord_user_v1_user_service_proto_msgTypes[17]
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1048,7 +1236,7 @@ func (x *BatchGetUsersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchGetUsersRequest.ProtoReflect.Descriptor instead.
 func (*BatchGetUsersRequest) Descriptor() ([]byte, []int) {
-	return file_accord_user_v1_user_service_proto_rawDescGZIP(), []int{17}
+	return file_accord_user_v1_user_service_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *BatchGetUsersRequest) GetUserIds() []string {
@@ -1069,7 +1257,7 @@ type BatchGetUsersResponse struct {
 
 func (x *BatchGetUsersResponse) Reset() {
 	*x = BatchGetUsersResponse{}
-	mi := &file_accord_user_v1_user_service_proto_msgTypes[18]
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1081,7 +1269,7 @@ func (x *BatchGetUsersResponse) String() string {
 func (*BatchGetUsersResponse) ProtoMessage() {}
 
 func (x *BatchGetUsersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_accord_user_v1_user_service_proto_msgTypes[18]
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1094,7 +1282,7 @@ func (x *BatchGetUsersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchGetUsersResponse.ProtoReflect.Descriptor instead.
 func (*BatchGetUsersResponse) Descriptor() ([]byte, []int) {
-	return file_accord_user_v1_user_service_proto_rawDescGZIP(), []int{18}
+	return file_accord_user_v1_user_service_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *BatchGetUsersResponse) GetUsers() []*User {
@@ -1115,7 +1303,7 @@ type LookupUserRequest struct {
 
 func (x *LookupUserRequest) Reset() {
 	*x = LookupUserRequest{}
-	mi := &file_accord_user_v1_user_service_proto_msgTypes[19]
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1127,7 +1315,7 @@ func (x *LookupUserRequest) String() string {
 func (*LookupUserRequest) ProtoMessage() {}
 
 func (x *LookupUserRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_accord_user_v1_user_service_proto_msgTypes[19]
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1140,7 +1328,7 @@ func (x *LookupUserRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LookupUserRequest.ProtoReflect.Descriptor instead.
 func (*LookupUserRequest) Descriptor() ([]byte, []int) {
-	return file_accord_user_v1_user_service_proto_rawDescGZIP(), []int{19}
+	return file_accord_user_v1_user_service_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *LookupUserRequest) GetLogin() string {
@@ -1161,7 +1349,7 @@ type LookupUserResponse struct {
 
 func (x *LookupUserResponse) Reset() {
 	*x = LookupUserResponse{}
-	mi := &file_accord_user_v1_user_service_proto_msgTypes[20]
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1173,7 +1361,7 @@ func (x *LookupUserResponse) String() string {
 func (*LookupUserResponse) ProtoMessage() {}
 
 func (x *LookupUserResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_accord_user_v1_user_service_proto_msgTypes[20]
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1186,7 +1374,7 @@ func (x *LookupUserResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LookupUserResponse.ProtoReflect.Descriptor instead.
 func (*LookupUserResponse) Descriptor() ([]byte, []int) {
-	return file_accord_user_v1_user_service_proto_rawDescGZIP(), []int{20}
+	return file_accord_user_v1_user_service_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *LookupUserResponse) GetUser() *User {
@@ -1211,7 +1399,7 @@ type SearchUsersRequest struct {
 
 func (x *SearchUsersRequest) Reset() {
 	*x = SearchUsersRequest{}
-	mi := &file_accord_user_v1_user_service_proto_msgTypes[21]
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1223,7 +1411,7 @@ func (x *SearchUsersRequest) String() string {
 func (*SearchUsersRequest) ProtoMessage() {}
 
 func (x *SearchUsersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_accord_user_v1_user_service_proto_msgTypes[21]
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1236,7 +1424,7 @@ func (x *SearchUsersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SearchUsersRequest.ProtoReflect.Descriptor instead.
 func (*SearchUsersRequest) Descriptor() ([]byte, []int) {
-	return file_accord_user_v1_user_service_proto_rawDescGZIP(), []int{21}
+	return file_accord_user_v1_user_service_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *SearchUsersRequest) GetLoginPrefix() string {
@@ -1273,7 +1461,7 @@ type SearchUsersResponse struct {
 
 func (x *SearchUsersResponse) Reset() {
 	*x = SearchUsersResponse{}
-	mi := &file_accord_user_v1_user_service_proto_msgTypes[22]
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1285,7 +1473,7 @@ func (x *SearchUsersResponse) String() string {
 func (*SearchUsersResponse) ProtoMessage() {}
 
 func (x *SearchUsersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_accord_user_v1_user_service_proto_msgTypes[22]
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1298,7 +1486,7 @@ func (x *SearchUsersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SearchUsersResponse.ProtoReflect.Descriptor instead.
 func (*SearchUsersResponse) Descriptor() ([]byte, []int) {
-	return file_accord_user_v1_user_service_proto_rawDescGZIP(), []int{22}
+	return file_accord_user_v1_user_service_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *SearchUsersResponse) GetUsers() []*User {
@@ -1315,79 +1503,6 @@ func (x *SearchUsersResponse) GetNextPageToken() string {
 	return ""
 }
 
-// Relationship is the caller's view of one other user.
-type Relationship struct {
-	state protoimpl.MessageState `protogen:"open.v1"`
-	// The other user's id.
-	UserId string `protobuf:"bytes,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
-	// How the caller relates to them.
-	Type RelationshipType `protobuf:"varint,2,opt,name=type,proto3,enum=accord.user.v1.RelationshipType" json:"type,omitempty"`
-	// The other user's profile.
-	User *User `protobuf:"bytes,3,opt,name=user,proto3" json:"user,omitempty"`
-	// When the relationship reached its current type.
-	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *Relationship) Reset() {
-	*x = Relationship{}
-	mi := &file_accord_user_v1_user_service_proto_msgTypes[23]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *Relationship) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*Relationship) ProtoMessage() {}
-
-func (x *Relationship) ProtoReflect() protoreflect.Message {
-	mi := &file_accord_user_v1_user_service_proto_msgTypes[23]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use Relationship.ProtoReflect.Descriptor instead.
-func (*Relationship) Descriptor() ([]byte, []int) {
-	return file_accord_user_v1_user_service_proto_rawDescGZIP(), []int{23}
-}
-
-func (x *Relationship) GetUserId() string {
-	if x != nil {
-		return x.UserId
-	}
-	return ""
-}
-
-func (x *Relationship) GetType() RelationshipType {
-	if x != nil {
-		return x.Type
-	}
-	return RelationshipType_RELATIONSHIP_TYPE_UNSPECIFIED
-}
-
-func (x *Relationship) GetUser() *User {
-	if x != nil {
-		return x.User
-	}
-	return nil
-}
-
-func (x *Relationship) GetUpdateTime() *timestamppb.Timestamp {
-	if x != nil {
-		return x.UpdateTime
-	}
-	return nil
-}
-
 // SendFriendRequestRequest names the user to ask.
 type SendFriendRequestRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1399,7 +1514,7 @@ type SendFriendRequestRequest struct {
 
 func (x *SendFriendRequestRequest) Reset() {
 	*x = SendFriendRequestRequest{}
-	mi := &file_accord_user_v1_user_service_proto_msgTypes[24]
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1411,7 +1526,7 @@ func (x *SendFriendRequestRequest) String() string {
 func (*SendFriendRequestRequest) ProtoMessage() {}
 
 func (x *SendFriendRequestRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_accord_user_v1_user_service_proto_msgTypes[24]
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1424,7 +1539,7 @@ func (x *SendFriendRequestRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SendFriendRequestRequest.ProtoReflect.Descriptor instead.
 func (*SendFriendRequestRequest) Descriptor() ([]byte, []int) {
-	return file_accord_user_v1_user_service_proto_rawDescGZIP(), []int{24}
+	return file_accord_user_v1_user_service_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *SendFriendRequestRequest) GetLogin() string {
@@ -1445,7 +1560,7 @@ type SendFriendRequestResponse struct {
 
 func (x *SendFriendRequestResponse) Reset() {
 	*x = SendFriendRequestResponse{}
-	mi := &file_accord_user_v1_user_service_proto_msgTypes[25]
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1457,7 +1572,7 @@ func (x *SendFriendRequestResponse) String() string {
 func (*SendFriendRequestResponse) ProtoMessage() {}
 
 func (x *SendFriendRequestResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_accord_user_v1_user_service_proto_msgTypes[25]
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1470,7 +1585,7 @@ func (x *SendFriendRequestResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SendFriendRequestResponse.ProtoReflect.Descriptor instead.
 func (*SendFriendRequestResponse) Descriptor() ([]byte, []int) {
-	return file_accord_user_v1_user_service_proto_rawDescGZIP(), []int{25}
+	return file_accord_user_v1_user_service_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *SendFriendRequestResponse) GetRelationship() *Relationship {
@@ -1491,7 +1606,7 @@ type AcceptFriendRequestRequest struct {
 
 func (x *AcceptFriendRequestRequest) Reset() {
 	*x = AcceptFriendRequestRequest{}
-	mi := &file_accord_user_v1_user_service_proto_msgTypes[26]
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1503,7 +1618,7 @@ func (x *AcceptFriendRequestRequest) String() string {
 func (*AcceptFriendRequestRequest) ProtoMessage() {}
 
 func (x *AcceptFriendRequestRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_accord_user_v1_user_service_proto_msgTypes[26]
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1516,7 +1631,7 @@ func (x *AcceptFriendRequestRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AcceptFriendRequestRequest.ProtoReflect.Descriptor instead.
 func (*AcceptFriendRequestRequest) Descriptor() ([]byte, []int) {
-	return file_accord_user_v1_user_service_proto_rawDescGZIP(), []int{26}
+	return file_accord_user_v1_user_service_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *AcceptFriendRequestRequest) GetUserId() string {
@@ -1537,7 +1652,7 @@ type AcceptFriendRequestResponse struct {
 
 func (x *AcceptFriendRequestResponse) Reset() {
 	*x = AcceptFriendRequestResponse{}
-	mi := &file_accord_user_v1_user_service_proto_msgTypes[27]
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1549,7 +1664,7 @@ func (x *AcceptFriendRequestResponse) String() string {
 func (*AcceptFriendRequestResponse) ProtoMessage() {}
 
 func (x *AcceptFriendRequestResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_accord_user_v1_user_service_proto_msgTypes[27]
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1562,7 +1677,7 @@ func (x *AcceptFriendRequestResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AcceptFriendRequestResponse.ProtoReflect.Descriptor instead.
 func (*AcceptFriendRequestResponse) Descriptor() ([]byte, []int) {
-	return file_accord_user_v1_user_service_proto_rawDescGZIP(), []int{27}
+	return file_accord_user_v1_user_service_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *AcceptFriendRequestResponse) GetRelationship() *Relationship {
@@ -1583,7 +1698,7 @@ type DeclineFriendRequestRequest struct {
 
 func (x *DeclineFriendRequestRequest) Reset() {
 	*x = DeclineFriendRequestRequest{}
-	mi := &file_accord_user_v1_user_service_proto_msgTypes[28]
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1595,7 +1710,7 @@ func (x *DeclineFriendRequestRequest) String() string {
 func (*DeclineFriendRequestRequest) ProtoMessage() {}
 
 func (x *DeclineFriendRequestRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_accord_user_v1_user_service_proto_msgTypes[28]
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1608,7 +1723,7 @@ func (x *DeclineFriendRequestRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeclineFriendRequestRequest.ProtoReflect.Descriptor instead.
 func (*DeclineFriendRequestRequest) Descriptor() ([]byte, []int) {
-	return file_accord_user_v1_user_service_proto_rawDescGZIP(), []int{28}
+	return file_accord_user_v1_user_service_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *DeclineFriendRequestRequest) GetUserId() string {
@@ -1627,7 +1742,7 @@ type DeclineFriendRequestResponse struct {
 
 func (x *DeclineFriendRequestResponse) Reset() {
 	*x = DeclineFriendRequestResponse{}
-	mi := &file_accord_user_v1_user_service_proto_msgTypes[29]
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1639,7 +1754,7 @@ func (x *DeclineFriendRequestResponse) String() string {
 func (*DeclineFriendRequestResponse) ProtoMessage() {}
 
 func (x *DeclineFriendRequestResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_accord_user_v1_user_service_proto_msgTypes[29]
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1652,7 +1767,7 @@ func (x *DeclineFriendRequestResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeclineFriendRequestResponse.ProtoReflect.Descriptor instead.
 func (*DeclineFriendRequestResponse) Descriptor() ([]byte, []int) {
-	return file_accord_user_v1_user_service_proto_rawDescGZIP(), []int{29}
+	return file_accord_user_v1_user_service_proto_rawDescGZIP(), []int{34}
 }
 
 // CancelFriendRequestRequest names the user asked.
@@ -1666,7 +1781,7 @@ type CancelFriendRequestRequest struct {
 
 func (x *CancelFriendRequestRequest) Reset() {
 	*x = CancelFriendRequestRequest{}
-	mi := &file_accord_user_v1_user_service_proto_msgTypes[30]
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1678,7 +1793,7 @@ func (x *CancelFriendRequestRequest) String() string {
 func (*CancelFriendRequestRequest) ProtoMessage() {}
 
 func (x *CancelFriendRequestRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_accord_user_v1_user_service_proto_msgTypes[30]
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1691,7 +1806,7 @@ func (x *CancelFriendRequestRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelFriendRequestRequest.ProtoReflect.Descriptor instead.
 func (*CancelFriendRequestRequest) Descriptor() ([]byte, []int) {
-	return file_accord_user_v1_user_service_proto_rawDescGZIP(), []int{30}
+	return file_accord_user_v1_user_service_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *CancelFriendRequestRequest) GetUserId() string {
@@ -1710,7 +1825,7 @@ type CancelFriendRequestResponse struct {
 
 func (x *CancelFriendRequestResponse) Reset() {
 	*x = CancelFriendRequestResponse{}
-	mi := &file_accord_user_v1_user_service_proto_msgTypes[31]
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1722,7 +1837,7 @@ func (x *CancelFriendRequestResponse) String() string {
 func (*CancelFriendRequestResponse) ProtoMessage() {}
 
 func (x *CancelFriendRequestResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_accord_user_v1_user_service_proto_msgTypes[31]
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1735,7 +1850,7 @@ func (x *CancelFriendRequestResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelFriendRequestResponse.ProtoReflect.Descriptor instead.
 func (*CancelFriendRequestResponse) Descriptor() ([]byte, []int) {
-	return file_accord_user_v1_user_service_proto_rawDescGZIP(), []int{31}
+	return file_accord_user_v1_user_service_proto_rawDescGZIP(), []int{36}
 }
 
 // RemoveFriendRequest names the friend.
@@ -1749,7 +1864,7 @@ type RemoveFriendRequest struct {
 
 func (x *RemoveFriendRequest) Reset() {
 	*x = RemoveFriendRequest{}
-	mi := &file_accord_user_v1_user_service_proto_msgTypes[32]
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1761,7 +1876,7 @@ func (x *RemoveFriendRequest) String() string {
 func (*RemoveFriendRequest) ProtoMessage() {}
 
 func (x *RemoveFriendRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_accord_user_v1_user_service_proto_msgTypes[32]
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1774,7 +1889,7 @@ func (x *RemoveFriendRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveFriendRequest.ProtoReflect.Descriptor instead.
 func (*RemoveFriendRequest) Descriptor() ([]byte, []int) {
-	return file_accord_user_v1_user_service_proto_rawDescGZIP(), []int{32}
+	return file_accord_user_v1_user_service_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *RemoveFriendRequest) GetUserId() string {
@@ -1793,7 +1908,7 @@ type RemoveFriendResponse struct {
 
 func (x *RemoveFriendResponse) Reset() {
 	*x = RemoveFriendResponse{}
-	mi := &file_accord_user_v1_user_service_proto_msgTypes[33]
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1805,7 +1920,7 @@ func (x *RemoveFriendResponse) String() string {
 func (*RemoveFriendResponse) ProtoMessage() {}
 
 func (x *RemoveFriendResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_accord_user_v1_user_service_proto_msgTypes[33]
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1818,7 +1933,7 @@ func (x *RemoveFriendResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveFriendResponse.ProtoReflect.Descriptor instead.
 func (*RemoveFriendResponse) Descriptor() ([]byte, []int) {
-	return file_accord_user_v1_user_service_proto_rawDescGZIP(), []int{33}
+	return file_accord_user_v1_user_service_proto_rawDescGZIP(), []int{38}
 }
 
 // BlockUserRequest names the user to block.
@@ -1832,7 +1947,7 @@ type BlockUserRequest struct {
 
 func (x *BlockUserRequest) Reset() {
 	*x = BlockUserRequest{}
-	mi := &file_accord_user_v1_user_service_proto_msgTypes[34]
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1844,7 +1959,7 @@ func (x *BlockUserRequest) String() string {
 func (*BlockUserRequest) ProtoMessage() {}
 
 func (x *BlockUserRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_accord_user_v1_user_service_proto_msgTypes[34]
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1857,7 +1972,7 @@ func (x *BlockUserRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BlockUserRequest.ProtoReflect.Descriptor instead.
 func (*BlockUserRequest) Descriptor() ([]byte, []int) {
-	return file_accord_user_v1_user_service_proto_rawDescGZIP(), []int{34}
+	return file_accord_user_v1_user_service_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *BlockUserRequest) GetUserId() string {
@@ -1878,7 +1993,7 @@ type BlockUserResponse struct {
 
 func (x *BlockUserResponse) Reset() {
 	*x = BlockUserResponse{}
-	mi := &file_accord_user_v1_user_service_proto_msgTypes[35]
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1890,7 +2005,7 @@ func (x *BlockUserResponse) String() string {
 func (*BlockUserResponse) ProtoMessage() {}
 
 func (x *BlockUserResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_accord_user_v1_user_service_proto_msgTypes[35]
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1903,7 +2018,7 @@ func (x *BlockUserResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BlockUserResponse.ProtoReflect.Descriptor instead.
 func (*BlockUserResponse) Descriptor() ([]byte, []int) {
-	return file_accord_user_v1_user_service_proto_rawDescGZIP(), []int{35}
+	return file_accord_user_v1_user_service_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *BlockUserResponse) GetRelationship() *Relationship {
@@ -1924,7 +2039,7 @@ type UnblockUserRequest struct {
 
 func (x *UnblockUserRequest) Reset() {
 	*x = UnblockUserRequest{}
-	mi := &file_accord_user_v1_user_service_proto_msgTypes[36]
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1936,7 +2051,7 @@ func (x *UnblockUserRequest) String() string {
 func (*UnblockUserRequest) ProtoMessage() {}
 
 func (x *UnblockUserRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_accord_user_v1_user_service_proto_msgTypes[36]
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1949,7 +2064,7 @@ func (x *UnblockUserRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnblockUserRequest.ProtoReflect.Descriptor instead.
 func (*UnblockUserRequest) Descriptor() ([]byte, []int) {
-	return file_accord_user_v1_user_service_proto_rawDescGZIP(), []int{36}
+	return file_accord_user_v1_user_service_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *UnblockUserRequest) GetUserId() string {
@@ -1968,7 +2083,7 @@ type UnblockUserResponse struct {
 
 func (x *UnblockUserResponse) Reset() {
 	*x = UnblockUserResponse{}
-	mi := &file_accord_user_v1_user_service_proto_msgTypes[37]
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1980,7 +2095,7 @@ func (x *UnblockUserResponse) String() string {
 func (*UnblockUserResponse) ProtoMessage() {}
 
 func (x *UnblockUserResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_accord_user_v1_user_service_proto_msgTypes[37]
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1993,7 +2108,7 @@ func (x *UnblockUserResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnblockUserResponse.ProtoReflect.Descriptor instead.
 func (*UnblockUserResponse) Descriptor() ([]byte, []int) {
-	return file_accord_user_v1_user_service_proto_rawDescGZIP(), []int{37}
+	return file_accord_user_v1_user_service_proto_rawDescGZIP(), []int{42}
 }
 
 // ListRelationshipsRequest pages through the caller's relationships.
@@ -2011,7 +2126,7 @@ type ListRelationshipsRequest struct {
 
 func (x *ListRelationshipsRequest) Reset() {
 	*x = ListRelationshipsRequest{}
-	mi := &file_accord_user_v1_user_service_proto_msgTypes[38]
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2023,7 +2138,7 @@ func (x *ListRelationshipsRequest) String() string {
 func (*ListRelationshipsRequest) ProtoMessage() {}
 
 func (x *ListRelationshipsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_accord_user_v1_user_service_proto_msgTypes[38]
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2036,7 +2151,7 @@ func (x *ListRelationshipsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRelationshipsRequest.ProtoReflect.Descriptor instead.
 func (*ListRelationshipsRequest) Descriptor() ([]byte, []int) {
-	return file_accord_user_v1_user_service_proto_rawDescGZIP(), []int{38}
+	return file_accord_user_v1_user_service_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *ListRelationshipsRequest) GetType() RelationshipType {
@@ -2073,7 +2188,7 @@ type ListRelationshipsResponse struct {
 
 func (x *ListRelationshipsResponse) Reset() {
 	*x = ListRelationshipsResponse{}
-	mi := &file_accord_user_v1_user_service_proto_msgTypes[39]
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2085,7 +2200,7 @@ func (x *ListRelationshipsResponse) String() string {
 func (*ListRelationshipsResponse) ProtoMessage() {}
 
 func (x *ListRelationshipsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_accord_user_v1_user_service_proto_msgTypes[39]
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2098,7 +2213,7 @@ func (x *ListRelationshipsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRelationshipsResponse.ProtoReflect.Descriptor instead.
 func (*ListRelationshipsResponse) Descriptor() ([]byte, []int) {
-	return file_accord_user_v1_user_service_proto_rawDescGZIP(), []int{39}
+	return file_accord_user_v1_user_service_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *ListRelationshipsResponse) GetRelationships() []*Relationship {
@@ -2128,7 +2243,7 @@ type SetOperatorRequest struct {
 
 func (x *SetOperatorRequest) Reset() {
 	*x = SetOperatorRequest{}
-	mi := &file_accord_user_v1_user_service_proto_msgTypes[40]
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2140,7 +2255,7 @@ func (x *SetOperatorRequest) String() string {
 func (*SetOperatorRequest) ProtoMessage() {}
 
 func (x *SetOperatorRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_accord_user_v1_user_service_proto_msgTypes[40]
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2153,7 +2268,7 @@ func (x *SetOperatorRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetOperatorRequest.ProtoReflect.Descriptor instead.
 func (*SetOperatorRequest) Descriptor() ([]byte, []int) {
-	return file_accord_user_v1_user_service_proto_rawDescGZIP(), []int{40}
+	return file_accord_user_v1_user_service_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *SetOperatorRequest) GetUserId() string {
@@ -2181,7 +2296,7 @@ type SetOperatorResponse struct {
 
 func (x *SetOperatorResponse) Reset() {
 	*x = SetOperatorResponse{}
-	mi := &file_accord_user_v1_user_service_proto_msgTypes[41]
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2193,7 +2308,7 @@ func (x *SetOperatorResponse) String() string {
 func (*SetOperatorResponse) ProtoMessage() {}
 
 func (x *SetOperatorResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_accord_user_v1_user_service_proto_msgTypes[41]
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2206,7 +2321,7 @@ func (x *SetOperatorResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetOperatorResponse.ProtoReflect.Descriptor instead.
 func (*SetOperatorResponse) Descriptor() ([]byte, []int) {
-	return file_accord_user_v1_user_service_proto_rawDescGZIP(), []int{41}
+	return file_accord_user_v1_user_service_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *SetOperatorResponse) GetUser() *User {
@@ -2229,7 +2344,7 @@ type CheckRelationshipsRequest struct {
 
 func (x *CheckRelationshipsRequest) Reset() {
 	*x = CheckRelationshipsRequest{}
-	mi := &file_accord_user_v1_user_service_proto_msgTypes[42]
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2241,7 +2356,7 @@ func (x *CheckRelationshipsRequest) String() string {
 func (*CheckRelationshipsRequest) ProtoMessage() {}
 
 func (x *CheckRelationshipsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_accord_user_v1_user_service_proto_msgTypes[42]
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2254,7 +2369,7 @@ func (x *CheckRelationshipsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckRelationshipsRequest.ProtoReflect.Descriptor instead.
 func (*CheckRelationshipsRequest) Descriptor() ([]byte, []int) {
-	return file_accord_user_v1_user_service_proto_rawDescGZIP(), []int{42}
+	return file_accord_user_v1_user_service_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *CheckRelationshipsRequest) GetUserId() string {
@@ -2288,7 +2403,7 @@ type RelationshipCheck struct {
 
 func (x *RelationshipCheck) Reset() {
 	*x = RelationshipCheck{}
-	mi := &file_accord_user_v1_user_service_proto_msgTypes[43]
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2300,7 +2415,7 @@ func (x *RelationshipCheck) String() string {
 func (*RelationshipCheck) ProtoMessage() {}
 
 func (x *RelationshipCheck) ProtoReflect() protoreflect.Message {
-	mi := &file_accord_user_v1_user_service_proto_msgTypes[43]
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2313,7 +2428,7 @@ func (x *RelationshipCheck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RelationshipCheck.ProtoReflect.Descriptor instead.
 func (*RelationshipCheck) Descriptor() ([]byte, []int) {
-	return file_accord_user_v1_user_service_proto_rawDescGZIP(), []int{43}
+	return file_accord_user_v1_user_service_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *RelationshipCheck) GetOtherId() string {
@@ -2355,7 +2470,7 @@ type CheckRelationshipsResponse struct {
 
 func (x *CheckRelationshipsResponse) Reset() {
 	*x = CheckRelationshipsResponse{}
-	mi := &file_accord_user_v1_user_service_proto_msgTypes[44]
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2367,7 +2482,7 @@ func (x *CheckRelationshipsResponse) String() string {
 func (*CheckRelationshipsResponse) ProtoMessage() {}
 
 func (x *CheckRelationshipsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_accord_user_v1_user_service_proto_msgTypes[44]
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2380,7 +2495,7 @@ func (x *CheckRelationshipsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckRelationshipsResponse.ProtoReflect.Descriptor instead.
 func (*CheckRelationshipsResponse) Descriptor() ([]byte, []int) {
-	return file_accord_user_v1_user_service_proto_rawDescGZIP(), []int{44}
+	return file_accord_user_v1_user_service_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *CheckRelationshipsResponse) GetChecks() []*RelationshipCheck {
@@ -2390,20 +2505,296 @@ func (x *CheckRelationshipsResponse) GetChecks() []*RelationshipCheck {
 	return nil
 }
 
+// UploadAvatarRequest is one part of an avatar upload.
+type UploadAvatarRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The next bytes of the image (at most 1 MiB per part).
+	Chunk         []byte `protobuf:"bytes,1,opt,name=chunk,proto3" json:"chunk,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UploadAvatarRequest) Reset() {
+	*x = UploadAvatarRequest{}
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[50]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UploadAvatarRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UploadAvatarRequest) ProtoMessage() {}
+
+func (x *UploadAvatarRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[50]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UploadAvatarRequest.ProtoReflect.Descriptor instead.
+func (*UploadAvatarRequest) Descriptor() ([]byte, []int) {
+	return file_accord_user_v1_user_service_proto_rawDescGZIP(), []int{50}
+}
+
+func (x *UploadAvatarRequest) GetChunk() []byte {
+	if x != nil {
+		return x.Chunk
+	}
+	return nil
+}
+
+// UploadAvatarResponse is the caller's account with its new avatar.
+type UploadAvatarResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The account.
+	User          *User `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UploadAvatarResponse) Reset() {
+	*x = UploadAvatarResponse{}
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[51]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UploadAvatarResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UploadAvatarResponse) ProtoMessage() {}
+
+func (x *UploadAvatarResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[51]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UploadAvatarResponse.ProtoReflect.Descriptor instead.
+func (*UploadAvatarResponse) Descriptor() ([]byte, []int) {
+	return file_accord_user_v1_user_service_proto_rawDescGZIP(), []int{51}
+}
+
+func (x *UploadAvatarResponse) GetUser() *User {
+	if x != nil {
+		return x.User
+	}
+	return nil
+}
+
+// DeleteAvatarRequest is empty: the caller comes from the token.
+type DeleteAvatarRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteAvatarRequest) Reset() {
+	*x = DeleteAvatarRequest{}
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[52]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteAvatarRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteAvatarRequest) ProtoMessage() {}
+
+func (x *DeleteAvatarRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[52]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteAvatarRequest.ProtoReflect.Descriptor instead.
+func (*DeleteAvatarRequest) Descriptor() ([]byte, []int) {
+	return file_accord_user_v1_user_service_proto_rawDescGZIP(), []int{52}
+}
+
+// DeleteAvatarResponse is the caller's account without an avatar.
+type DeleteAvatarResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The account.
+	User          *User `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteAvatarResponse) Reset() {
+	*x = DeleteAvatarResponse{}
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[53]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteAvatarResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteAvatarResponse) ProtoMessage() {}
+
+func (x *DeleteAvatarResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[53]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteAvatarResponse.ProtoReflect.Descriptor instead.
+func (*DeleteAvatarResponse) Descriptor() ([]byte, []int) {
+	return file_accord_user_v1_user_service_proto_rawDescGZIP(), []int{53}
+}
+
+func (x *DeleteAvatarResponse) GetUser() *User {
+	if x != nil {
+		return x.User
+	}
+	return nil
+}
+
+// GetAvatarRequest names a user.
+type GetAvatarRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// User id.
+	UserId        string `protobuf:"bytes,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetAvatarRequest) Reset() {
+	*x = GetAvatarRequest{}
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[54]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetAvatarRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetAvatarRequest) ProtoMessage() {}
+
+func (x *GetAvatarRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[54]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetAvatarRequest.ProtoReflect.Descriptor instead.
+func (*GetAvatarRequest) Descriptor() ([]byte, []int) {
+	return file_accord_user_v1_user_service_proto_rawDescGZIP(), []int{54}
+}
+
+func (x *GetAvatarRequest) GetUserId() string {
+	if x != nil {
+		return x.UserId
+	}
+	return ""
+}
+
+// GetAvatarResponse is an avatar picture.
+type GetAvatarResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The avatar version (User.avatar).
+	Avatar string `protobuf:"bytes,1,opt,name=avatar,proto3" json:"avatar,omitempty"`
+	// Media type: image/png or image/jpeg.
+	ContentType string `protobuf:"bytes,2,opt,name=content_type,json=contentType,proto3" json:"content_type,omitempty"`
+	// The picture, at most 256x256.
+	Data          []byte `protobuf:"bytes,3,opt,name=data,proto3" json:"data,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetAvatarResponse) Reset() {
+	*x = GetAvatarResponse{}
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[55]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetAvatarResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetAvatarResponse) ProtoMessage() {}
+
+func (x *GetAvatarResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[55]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetAvatarResponse.ProtoReflect.Descriptor instead.
+func (*GetAvatarResponse) Descriptor() ([]byte, []int) {
+	return file_accord_user_v1_user_service_proto_rawDescGZIP(), []int{55}
+}
+
+func (x *GetAvatarResponse) GetAvatar() string {
+	if x != nil {
+		return x.Avatar
+	}
+	return ""
+}
+
+func (x *GetAvatarResponse) GetContentType() string {
+	if x != nil {
+		return x.ContentType
+	}
+	return ""
+}
+
+func (x *GetAvatarResponse) GetData() []byte {
+	if x != nil {
+		return x.Data
+	}
+	return nil
+}
+
 var File_accord_user_v1_user_service_proto protoreflect.FileDescriptor
 
 const file_accord_user_v1_user_service_proto_rawDesc = "" +
 	"\n" +
-	"!accord/user/v1/user_service.proto\x12\x0eaccord.user.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc9\x01\n" +
-	"\x04User\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
-	"\x05login\x18\x02 \x01(\tR\x05login\x12!\n" +
-	"\fdisplay_name\x18\x03 \x01(\tR\vdisplayName\x12\x1f\n" +
-	"\vstatus_text\x18\x04 \x01(\tR\n" +
-	"statusText\x12;\n" +
-	"\vcreate_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"createTime\x12\x1a\n" +
-	"\boperator\x18\x06 \x01(\bR\boperator\"\x9b\x02\n" +
+	"!accord/user/v1/user_service.proto\x12\x0eaccord.user.v1\x1a\x1eaccord/user/v1/resources.proto\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9b\x02\n" +
 	"\x06Tokens\x12!\n" +
 	"\faccess_token\x18\x01 \x01(\tR\vaccessToken\x12S\n" +
 	"\x18access_token_expire_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x15accessTokenExpireTime\x12#\n" +
@@ -2435,7 +2826,28 @@ const file_accord_user_v1_user_service_proto_rawDesc = "" +
 	"\x04user\x18\x01 \x01(\v2\x14.accord.user.v1.UserR\x04user\x12.\n" +
 	"\x06tokens\x18\x02 \x01(\v2\x16.accord.user.v1.TokensR\x06tokens\"\x0f\n" +
 	"\rLogoutRequest\"\x10\n" +
-	"\x0eLogoutResponse\"\x17\n" +
+	"\x0eLogoutResponse\"}\n" +
+	"\x15ChangePasswordRequest\x125\n" +
+	"\x10current_password\x18\x01 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\x0fcurrentPassword\x12-\n" +
+	"\fnew_password\x18\x02 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\b\x18\x80\x01R\vnewPassword\"\x18\n" +
+	"\x16ChangePasswordResponse\"\xd9\x01\n" +
+	"\aSession\x12\x1d\n" +
+	"\n" +
+	"session_id\x18\x01 \x01(\tR\tsessionId\x12\x16\n" +
+	"\x06client\x18\x02 \x01(\tR\x06client\x12;\n" +
+	"\vcreate_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\x12@\n" +
+	"\x0elast_used_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\flastUsedTime\x12\x18\n" +
+	"\acurrent\x18\x05 \x01(\bR\acurrent\"\x15\n" +
+	"\x13ListSessionsRequest\"K\n" +
+	"\x14ListSessionsResponse\x123\n" +
+	"\bsessions\x18\x01 \x03(\v2\x17.accord.user.v1.SessionR\bsessions\"L\n" +
+	"\x14RevokeSessionRequest\x124\n" +
+	"\n" +
+	"session_id\x18\x01 \x01(\tB\x15\xbaH\x12r\x102\x0e^[0-9a-f]{24}$R\tsessionId\"\x17\n" +
+	"\x15RevokeSessionResponse\"\x17\n" +
 	"\x15GetCurrentUserRequest\"B\n" +
 	"\x16GetCurrentUserResponse\x12(\n" +
 	"\x04user\x18\x01 \x01(\v2\x14.accord.user.v1.UserR\x04user\"\x95\x01\n" +
@@ -2469,13 +2881,7 @@ const file_accord_user_v1_user_service_proto_rawDesc = "" +
 	"page_token\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x04R\tpageToken\"i\n" +
 	"\x13SearchUsersResponse\x12*\n" +
 	"\x05users\x18\x01 \x03(\v2\x14.accord.user.v1.UserR\x05users\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xc4\x01\n" +
-	"\fRelationship\x12\x17\n" +
-	"\auser_id\x18\x01 \x01(\tR\x06userId\x124\n" +
-	"\x04type\x18\x02 \x01(\x0e2 .accord.user.v1.RelationshipTypeR\x04type\x12(\n" +
-	"\x04user\x18\x03 \x01(\v2\x14.accord.user.v1.UserR\x04user\x12;\n" +
-	"\vupdate_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"updateTime\"N\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"N\n" +
 	"\x18SendFriendRequestRequest\x122\n" +
 	"\x05login\x18\x01 \x01(\tB\x1c\xbaH\x19r\x17\x10\x01\x18 2\x11^[A-Za-z0-9_.-]+$R\x05login\"]\n" +
 	"\x19SendFriendRequestResponse\x12@\n" +
@@ -2522,20 +2928,30 @@ const file_accord_user_v1_user_service_proto_rawDesc = "" +
 	"\ablocked\x18\x03 \x01(\bR\ablocked\x12\x16\n" +
 	"\x06exists\x18\x04 \x01(\bR\x06exists\"W\n" +
 	"\x1aCheckRelationshipsResponse\x129\n" +
-	"\x06checks\x18\x01 \x03(\v2!.accord.user.v1.RelationshipCheckR\x06checks*\xc2\x01\n" +
-	"\x10RelationshipType\x12!\n" +
-	"\x1dRELATIONSHIP_TYPE_UNSPECIFIED\x10\x00\x12\x1c\n" +
-	"\x18RELATIONSHIP_TYPE_FRIEND\x10\x01\x12&\n" +
-	"\"RELATIONSHIP_TYPE_INCOMING_REQUEST\x10\x02\x12&\n" +
-	"\"RELATIONSHIP_TYPE_OUTGOING_REQUEST\x10\x03\x12\x1d\n" +
-	"\x19RELATIONSHIP_TYPE_BLOCKED\x10\x042\xfd\x12\n" +
+	"\x06checks\x18\x01 \x03(\v2!.accord.user.v1.RelationshipCheckR\x06checks\"6\n" +
+	"\x13UploadAvatarRequest\x12\x1f\n" +
+	"\x05chunk\x18\x01 \x01(\fB\t\xbaH\x06z\x04\x18\x80\x80@R\x05chunk\"@\n" +
+	"\x14UploadAvatarResponse\x12(\n" +
+	"\x04user\x18\x01 \x01(\v2\x14.accord.user.v1.UserR\x04user\"\x15\n" +
+	"\x13DeleteAvatarRequest\"@\n" +
+	"\x14DeleteAvatarResponse\x12(\n" +
+	"\x04user\x18\x01 \x01(\v2\x14.accord.user.v1.UserR\x04user\"B\n" +
+	"\x10GetAvatarRequest\x12.\n" +
+	"\auser_id\x18\x01 \x01(\tB\x15\xbaH\x12r\x102\x0e^[0-9a-f]{24}$R\x06userId\"b\n" +
+	"\x11GetAvatarResponse\x12\x16\n" +
+	"\x06avatar\x18\x01 \x01(\tR\x06avatar\x12!\n" +
+	"\fcontent_type\x18\x02 \x01(\tR\vcontentType\x12\x12\n" +
+	"\x04data\x18\x03 \x01(\fR\x04data2\x9b\x18\n" +
 	"\vUserService\x12k\n" +
 	"\bRegister\x12\x1f.accord.user.v1.RegisterRequest\x1a .accord.user.v1.RegisterResponse\"\x1c\x82\xd3\xe4\x93\x02\x16:\x01*\"\x11/v1/auth:register\x12_\n" +
 	"\x05Login\x12\x1c.accord.user.v1.LoginRequest\x1a\x1d.accord.user.v1.LoginResponse\"\x19\x82\xd3\xe4\x93\x02\x13:\x01*\"\x0e/v1/auth:login\x12v\n" +
 	"\fRefreshToken\x12#.accord.user.v1.RefreshTokenRequest\x1a$.accord.user.v1.RefreshTokenResponse\"\x1b\x82\xd3\xe4\x93\x02\x15:\x01*\"\x10/v1/auth:refresh\x12c\n" +
 	"\x06Logout\x12\x1d.accord.user.v1.LogoutRequest\x1a\x1e.accord.user.v1.LogoutResponse\"\x1a\x82\xd3\xe4\x93\x02\x14:\x01*\"\x0f/v1/auth:logout\x12o\n" +
 	"\x0eGetCurrentUser\x12%.accord.user.v1.GetCurrentUserRequest\x1a&.accord.user.v1.GetCurrentUserResponse\"\x0e\x82\xd3\xe4\x93\x02\b\x12\x06/v1/me\x12{\n" +
-	"\x11UpdateCurrentUser\x12(.accord.user.v1.UpdateCurrentUserRequest\x1a).accord.user.v1.UpdateCurrentUserResponse\"\x11\x82\xd3\xe4\x93\x02\v:\x01*2\x06/v1/me\x12g\n" +
+	"\x11UpdateCurrentUser\x12(.accord.user.v1.UpdateCurrentUserRequest\x1a).accord.user.v1.UpdateCurrentUserResponse\"\x11\x82\xd3\xe4\x93\x02\v:\x01*2\x06/v1/me\x12\x81\x01\n" +
+	"\x0eChangePassword\x12%.accord.user.v1.ChangePasswordRequest\x1a&.accord.user.v1.ChangePasswordResponse\" \x82\xd3\xe4\x93\x02\x1a:\x01*\"\x15/v1/me:changePassword\x12r\n" +
+	"\fListSessions\x12#.accord.user.v1.ListSessionsRequest\x1a$.accord.user.v1.ListSessionsResponse\"\x17\x82\xd3\xe4\x93\x02\x11\x12\x0f/v1/me/sessions\x12\x82\x01\n" +
+	"\rRevokeSession\x12$.accord.user.v1.RevokeSessionRequest\x1a%.accord.user.v1.RevokeSessionResponse\"$\x82\xd3\xe4\x93\x02\x1e*\x1c/v1/me/sessions/{session_id}\x12g\n" +
 	"\aGetUser\x12\x1e.accord.user.v1.GetUserRequest\x1a\x1f.accord.user.v1.GetUserResponse\"\x1b\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/users/{user_id}\x12x\n" +
 	"\rBatchGetUsers\x12$.accord.user.v1.BatchGetUsersRequest\x1a%.accord.user.v1.BatchGetUsersResponse\"\x1a\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/users:batchGet\x12m\n" +
 	"\n" +
@@ -2548,7 +2964,10 @@ const file_accord_user_v1_user_service_proto_rawDesc = "" +
 	"\fRemoveFriend\x12#.accord.user.v1.RemoveFriendRequest\x1a$.accord.user.v1.RemoveFriendResponse\"#\x82\xd3\xe4\x93\x02\x1d*\x1b/v1/relationships/{user_id}\x12~\n" +
 	"\tBlockUser\x12 .accord.user.v1.BlockUserRequest\x1a!.accord.user.v1.BlockUserResponse\",\x82\xd3\xe4\x93\x02&:\x01*\"!/v1/relationships/{user_id}:block\x12\x86\x01\n" +
 	"\vUnblockUser\x12\".accord.user.v1.UnblockUserRequest\x1a#.accord.user.v1.UnblockUserResponse\".\x82\xd3\xe4\x93\x02(:\x01*\"#/v1/relationships/{user_id}:unblock\x12\x83\x01\n" +
-	"\x11ListRelationships\x12(.accord.user.v1.ListRelationshipsRequest\x1a).accord.user.v1.ListRelationshipsResponse\"\x19\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/relationships\x12\x82\x01\n" +
+	"\x11ListRelationships\x12(.accord.user.v1.ListRelationshipsRequest\x1a).accord.user.v1.ListRelationshipsResponse\"\x19\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/relationships\x12[\n" +
+	"\fUploadAvatar\x12#.accord.user.v1.UploadAvatarRequest\x1a$.accord.user.v1.UploadAvatarResponse(\x01\x12p\n" +
+	"\fDeleteAvatar\x12#.accord.user.v1.DeleteAvatarRequest\x1a$.accord.user.v1.DeleteAvatarResponse\"\x15\x82\xd3\xe4\x93\x02\x0f*\r/v1/me/avatar\x12P\n" +
+	"\tGetAvatar\x12 .accord.user.v1.GetAvatarRequest\x1a!.accord.user.v1.GetAvatarResponse\x12\x82\x01\n" +
 	"\vSetOperator\x12\".accord.user.v1.SetOperatorRequest\x1a#.accord.user.v1.SetOperatorResponse\"*\x82\xd3\xe4\x93\x02$:\x01*\"\x1f/v1/users/{user_id}:setOperator2\x82\x01\n" +
 	"\x13UserInternalService\x12k\n" +
 	"\x12CheckRelationships\x12).accord.user.v1.CheckRelationshipsRequest\x1a*.accord.user.v1.CheckRelationshipsResponseB8Z6github.com/accordchat/accord/gen/accord/user/v1;userv1b\x06proto3"
@@ -2565,131 +2984,156 @@ func file_accord_user_v1_user_service_proto_rawDescGZIP() []byte {
 	return file_accord_user_v1_user_service_proto_rawDescData
 }
 
-var file_accord_user_v1_user_service_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_accord_user_v1_user_service_proto_msgTypes = make([]protoimpl.MessageInfo, 45)
+var file_accord_user_v1_user_service_proto_msgTypes = make([]protoimpl.MessageInfo, 56)
 var file_accord_user_v1_user_service_proto_goTypes = []any{
-	(RelationshipType)(0),                // 0: accord.user.v1.RelationshipType
-	(*User)(nil),                         // 1: accord.user.v1.User
-	(*Tokens)(nil),                       // 2: accord.user.v1.Tokens
-	(*RegisterRequest)(nil),              // 3: accord.user.v1.RegisterRequest
-	(*RegisterResponse)(nil),             // 4: accord.user.v1.RegisterResponse
-	(*LoginRequest)(nil),                 // 5: accord.user.v1.LoginRequest
-	(*LoginResponse)(nil),                // 6: accord.user.v1.LoginResponse
-	(*RefreshTokenRequest)(nil),          // 7: accord.user.v1.RefreshTokenRequest
-	(*RefreshTokenResponse)(nil),         // 8: accord.user.v1.RefreshTokenResponse
-	(*LogoutRequest)(nil),                // 9: accord.user.v1.LogoutRequest
-	(*LogoutResponse)(nil),               // 10: accord.user.v1.LogoutResponse
-	(*GetCurrentUserRequest)(nil),        // 11: accord.user.v1.GetCurrentUserRequest
-	(*GetCurrentUserResponse)(nil),       // 12: accord.user.v1.GetCurrentUserResponse
-	(*UserUpdate)(nil),                   // 13: accord.user.v1.UserUpdate
-	(*UpdateCurrentUserRequest)(nil),     // 14: accord.user.v1.UpdateCurrentUserRequest
-	(*UpdateCurrentUserResponse)(nil),    // 15: accord.user.v1.UpdateCurrentUserResponse
-	(*GetUserRequest)(nil),               // 16: accord.user.v1.GetUserRequest
-	(*GetUserResponse)(nil),              // 17: accord.user.v1.GetUserResponse
-	(*BatchGetUsersRequest)(nil),         // 18: accord.user.v1.BatchGetUsersRequest
-	(*BatchGetUsersResponse)(nil),        // 19: accord.user.v1.BatchGetUsersResponse
-	(*LookupUserRequest)(nil),            // 20: accord.user.v1.LookupUserRequest
-	(*LookupUserResponse)(nil),           // 21: accord.user.v1.LookupUserResponse
-	(*SearchUsersRequest)(nil),           // 22: accord.user.v1.SearchUsersRequest
-	(*SearchUsersResponse)(nil),          // 23: accord.user.v1.SearchUsersResponse
-	(*Relationship)(nil),                 // 24: accord.user.v1.Relationship
-	(*SendFriendRequestRequest)(nil),     // 25: accord.user.v1.SendFriendRequestRequest
-	(*SendFriendRequestResponse)(nil),    // 26: accord.user.v1.SendFriendRequestResponse
-	(*AcceptFriendRequestRequest)(nil),   // 27: accord.user.v1.AcceptFriendRequestRequest
-	(*AcceptFriendRequestResponse)(nil),  // 28: accord.user.v1.AcceptFriendRequestResponse
-	(*DeclineFriendRequestRequest)(nil),  // 29: accord.user.v1.DeclineFriendRequestRequest
-	(*DeclineFriendRequestResponse)(nil), // 30: accord.user.v1.DeclineFriendRequestResponse
-	(*CancelFriendRequestRequest)(nil),   // 31: accord.user.v1.CancelFriendRequestRequest
-	(*CancelFriendRequestResponse)(nil),  // 32: accord.user.v1.CancelFriendRequestResponse
-	(*RemoveFriendRequest)(nil),          // 33: accord.user.v1.RemoveFriendRequest
-	(*RemoveFriendResponse)(nil),         // 34: accord.user.v1.RemoveFriendResponse
-	(*BlockUserRequest)(nil),             // 35: accord.user.v1.BlockUserRequest
-	(*BlockUserResponse)(nil),            // 36: accord.user.v1.BlockUserResponse
-	(*UnblockUserRequest)(nil),           // 37: accord.user.v1.UnblockUserRequest
-	(*UnblockUserResponse)(nil),          // 38: accord.user.v1.UnblockUserResponse
-	(*ListRelationshipsRequest)(nil),     // 39: accord.user.v1.ListRelationshipsRequest
-	(*ListRelationshipsResponse)(nil),    // 40: accord.user.v1.ListRelationshipsResponse
-	(*SetOperatorRequest)(nil),           // 41: accord.user.v1.SetOperatorRequest
-	(*SetOperatorResponse)(nil),          // 42: accord.user.v1.SetOperatorResponse
-	(*CheckRelationshipsRequest)(nil),    // 43: accord.user.v1.CheckRelationshipsRequest
-	(*RelationshipCheck)(nil),            // 44: accord.user.v1.RelationshipCheck
-	(*CheckRelationshipsResponse)(nil),   // 45: accord.user.v1.CheckRelationshipsResponse
-	(*timestamppb.Timestamp)(nil),        // 46: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),        // 47: google.protobuf.FieldMask
+	(*Tokens)(nil),                       // 0: accord.user.v1.Tokens
+	(*RegisterRequest)(nil),              // 1: accord.user.v1.RegisterRequest
+	(*RegisterResponse)(nil),             // 2: accord.user.v1.RegisterResponse
+	(*LoginRequest)(nil),                 // 3: accord.user.v1.LoginRequest
+	(*LoginResponse)(nil),                // 4: accord.user.v1.LoginResponse
+	(*RefreshTokenRequest)(nil),          // 5: accord.user.v1.RefreshTokenRequest
+	(*RefreshTokenResponse)(nil),         // 6: accord.user.v1.RefreshTokenResponse
+	(*LogoutRequest)(nil),                // 7: accord.user.v1.LogoutRequest
+	(*LogoutResponse)(nil),               // 8: accord.user.v1.LogoutResponse
+	(*ChangePasswordRequest)(nil),        // 9: accord.user.v1.ChangePasswordRequest
+	(*ChangePasswordResponse)(nil),       // 10: accord.user.v1.ChangePasswordResponse
+	(*Session)(nil),                      // 11: accord.user.v1.Session
+	(*ListSessionsRequest)(nil),          // 12: accord.user.v1.ListSessionsRequest
+	(*ListSessionsResponse)(nil),         // 13: accord.user.v1.ListSessionsResponse
+	(*RevokeSessionRequest)(nil),         // 14: accord.user.v1.RevokeSessionRequest
+	(*RevokeSessionResponse)(nil),        // 15: accord.user.v1.RevokeSessionResponse
+	(*GetCurrentUserRequest)(nil),        // 16: accord.user.v1.GetCurrentUserRequest
+	(*GetCurrentUserResponse)(nil),       // 17: accord.user.v1.GetCurrentUserResponse
+	(*UserUpdate)(nil),                   // 18: accord.user.v1.UserUpdate
+	(*UpdateCurrentUserRequest)(nil),     // 19: accord.user.v1.UpdateCurrentUserRequest
+	(*UpdateCurrentUserResponse)(nil),    // 20: accord.user.v1.UpdateCurrentUserResponse
+	(*GetUserRequest)(nil),               // 21: accord.user.v1.GetUserRequest
+	(*GetUserResponse)(nil),              // 22: accord.user.v1.GetUserResponse
+	(*BatchGetUsersRequest)(nil),         // 23: accord.user.v1.BatchGetUsersRequest
+	(*BatchGetUsersResponse)(nil),        // 24: accord.user.v1.BatchGetUsersResponse
+	(*LookupUserRequest)(nil),            // 25: accord.user.v1.LookupUserRequest
+	(*LookupUserResponse)(nil),           // 26: accord.user.v1.LookupUserResponse
+	(*SearchUsersRequest)(nil),           // 27: accord.user.v1.SearchUsersRequest
+	(*SearchUsersResponse)(nil),          // 28: accord.user.v1.SearchUsersResponse
+	(*SendFriendRequestRequest)(nil),     // 29: accord.user.v1.SendFriendRequestRequest
+	(*SendFriendRequestResponse)(nil),    // 30: accord.user.v1.SendFriendRequestResponse
+	(*AcceptFriendRequestRequest)(nil),   // 31: accord.user.v1.AcceptFriendRequestRequest
+	(*AcceptFriendRequestResponse)(nil),  // 32: accord.user.v1.AcceptFriendRequestResponse
+	(*DeclineFriendRequestRequest)(nil),  // 33: accord.user.v1.DeclineFriendRequestRequest
+	(*DeclineFriendRequestResponse)(nil), // 34: accord.user.v1.DeclineFriendRequestResponse
+	(*CancelFriendRequestRequest)(nil),   // 35: accord.user.v1.CancelFriendRequestRequest
+	(*CancelFriendRequestResponse)(nil),  // 36: accord.user.v1.CancelFriendRequestResponse
+	(*RemoveFriendRequest)(nil),          // 37: accord.user.v1.RemoveFriendRequest
+	(*RemoveFriendResponse)(nil),         // 38: accord.user.v1.RemoveFriendResponse
+	(*BlockUserRequest)(nil),             // 39: accord.user.v1.BlockUserRequest
+	(*BlockUserResponse)(nil),            // 40: accord.user.v1.BlockUserResponse
+	(*UnblockUserRequest)(nil),           // 41: accord.user.v1.UnblockUserRequest
+	(*UnblockUserResponse)(nil),          // 42: accord.user.v1.UnblockUserResponse
+	(*ListRelationshipsRequest)(nil),     // 43: accord.user.v1.ListRelationshipsRequest
+	(*ListRelationshipsResponse)(nil),    // 44: accord.user.v1.ListRelationshipsResponse
+	(*SetOperatorRequest)(nil),           // 45: accord.user.v1.SetOperatorRequest
+	(*SetOperatorResponse)(nil),          // 46: accord.user.v1.SetOperatorResponse
+	(*CheckRelationshipsRequest)(nil),    // 47: accord.user.v1.CheckRelationshipsRequest
+	(*RelationshipCheck)(nil),            // 48: accord.user.v1.RelationshipCheck
+	(*CheckRelationshipsResponse)(nil),   // 49: accord.user.v1.CheckRelationshipsResponse
+	(*UploadAvatarRequest)(nil),          // 50: accord.user.v1.UploadAvatarRequest
+	(*UploadAvatarResponse)(nil),         // 51: accord.user.v1.UploadAvatarResponse
+	(*DeleteAvatarRequest)(nil),          // 52: accord.user.v1.DeleteAvatarRequest
+	(*DeleteAvatarResponse)(nil),         // 53: accord.user.v1.DeleteAvatarResponse
+	(*GetAvatarRequest)(nil),             // 54: accord.user.v1.GetAvatarRequest
+	(*GetAvatarResponse)(nil),            // 55: accord.user.v1.GetAvatarResponse
+	(*timestamppb.Timestamp)(nil),        // 56: google.protobuf.Timestamp
+	(*User)(nil),                         // 57: accord.user.v1.User
+	(*fieldmaskpb.FieldMask)(nil),        // 58: google.protobuf.FieldMask
+	(*Relationship)(nil),                 // 59: accord.user.v1.Relationship
+	(RelationshipType)(0),                // 60: accord.user.v1.RelationshipType
 }
 var file_accord_user_v1_user_service_proto_depIdxs = []int32{
-	46, // 0: accord.user.v1.User.create_time:type_name -> google.protobuf.Timestamp
-	46, // 1: accord.user.v1.Tokens.access_token_expire_time:type_name -> google.protobuf.Timestamp
-	46, // 2: accord.user.v1.Tokens.refresh_token_expire_time:type_name -> google.protobuf.Timestamp
-	1,  // 3: accord.user.v1.RegisterResponse.user:type_name -> accord.user.v1.User
-	2,  // 4: accord.user.v1.RegisterResponse.tokens:type_name -> accord.user.v1.Tokens
-	1,  // 5: accord.user.v1.LoginResponse.user:type_name -> accord.user.v1.User
-	2,  // 6: accord.user.v1.LoginResponse.tokens:type_name -> accord.user.v1.Tokens
-	1,  // 7: accord.user.v1.RefreshTokenResponse.user:type_name -> accord.user.v1.User
-	2,  // 8: accord.user.v1.RefreshTokenResponse.tokens:type_name -> accord.user.v1.Tokens
-	1,  // 9: accord.user.v1.GetCurrentUserResponse.user:type_name -> accord.user.v1.User
-	13, // 10: accord.user.v1.UpdateCurrentUserRequest.user:type_name -> accord.user.v1.UserUpdate
-	47, // 11: accord.user.v1.UpdateCurrentUserRequest.update_mask:type_name -> google.protobuf.FieldMask
-	1,  // 12: accord.user.v1.UpdateCurrentUserResponse.user:type_name -> accord.user.v1.User
-	1,  // 13: accord.user.v1.GetUserResponse.user:type_name -> accord.user.v1.User
-	1,  // 14: accord.user.v1.BatchGetUsersResponse.users:type_name -> accord.user.v1.User
-	1,  // 15: accord.user.v1.LookupUserResponse.user:type_name -> accord.user.v1.User
-	1,  // 16: accord.user.v1.SearchUsersResponse.users:type_name -> accord.user.v1.User
-	0,  // 17: accord.user.v1.Relationship.type:type_name -> accord.user.v1.RelationshipType
-	1,  // 18: accord.user.v1.Relationship.user:type_name -> accord.user.v1.User
-	46, // 19: accord.user.v1.Relationship.update_time:type_name -> google.protobuf.Timestamp
-	24, // 20: accord.user.v1.SendFriendRequestResponse.relationship:type_name -> accord.user.v1.Relationship
-	24, // 21: accord.user.v1.AcceptFriendRequestResponse.relationship:type_name -> accord.user.v1.Relationship
-	24, // 22: accord.user.v1.BlockUserResponse.relationship:type_name -> accord.user.v1.Relationship
-	0,  // 23: accord.user.v1.ListRelationshipsRequest.type:type_name -> accord.user.v1.RelationshipType
-	24, // 24: accord.user.v1.ListRelationshipsResponse.relationships:type_name -> accord.user.v1.Relationship
-	1,  // 25: accord.user.v1.SetOperatorResponse.user:type_name -> accord.user.v1.User
-	44, // 26: accord.user.v1.CheckRelationshipsResponse.checks:type_name -> accord.user.v1.RelationshipCheck
-	3,  // 27: accord.user.v1.UserService.Register:input_type -> accord.user.v1.RegisterRequest
-	5,  // 28: accord.user.v1.UserService.Login:input_type -> accord.user.v1.LoginRequest
-	7,  // 29: accord.user.v1.UserService.RefreshToken:input_type -> accord.user.v1.RefreshTokenRequest
-	9,  // 30: accord.user.v1.UserService.Logout:input_type -> accord.user.v1.LogoutRequest
-	11, // 31: accord.user.v1.UserService.GetCurrentUser:input_type -> accord.user.v1.GetCurrentUserRequest
-	14, // 32: accord.user.v1.UserService.UpdateCurrentUser:input_type -> accord.user.v1.UpdateCurrentUserRequest
-	16, // 33: accord.user.v1.UserService.GetUser:input_type -> accord.user.v1.GetUserRequest
-	18, // 34: accord.user.v1.UserService.BatchGetUsers:input_type -> accord.user.v1.BatchGetUsersRequest
-	20, // 35: accord.user.v1.UserService.LookupUser:input_type -> accord.user.v1.LookupUserRequest
-	22, // 36: accord.user.v1.UserService.SearchUsers:input_type -> accord.user.v1.SearchUsersRequest
-	25, // 37: accord.user.v1.UserService.SendFriendRequest:input_type -> accord.user.v1.SendFriendRequestRequest
-	27, // 38: accord.user.v1.UserService.AcceptFriendRequest:input_type -> accord.user.v1.AcceptFriendRequestRequest
-	29, // 39: accord.user.v1.UserService.DeclineFriendRequest:input_type -> accord.user.v1.DeclineFriendRequestRequest
-	31, // 40: accord.user.v1.UserService.CancelFriendRequest:input_type -> accord.user.v1.CancelFriendRequestRequest
-	33, // 41: accord.user.v1.UserService.RemoveFriend:input_type -> accord.user.v1.RemoveFriendRequest
-	35, // 42: accord.user.v1.UserService.BlockUser:input_type -> accord.user.v1.BlockUserRequest
-	37, // 43: accord.user.v1.UserService.UnblockUser:input_type -> accord.user.v1.UnblockUserRequest
-	39, // 44: accord.user.v1.UserService.ListRelationships:input_type -> accord.user.v1.ListRelationshipsRequest
-	41, // 45: accord.user.v1.UserService.SetOperator:input_type -> accord.user.v1.SetOperatorRequest
-	43, // 46: accord.user.v1.UserInternalService.CheckRelationships:input_type -> accord.user.v1.CheckRelationshipsRequest
-	4,  // 47: accord.user.v1.UserService.Register:output_type -> accord.user.v1.RegisterResponse
-	6,  // 48: accord.user.v1.UserService.Login:output_type -> accord.user.v1.LoginResponse
-	8,  // 49: accord.user.v1.UserService.RefreshToken:output_type -> accord.user.v1.RefreshTokenResponse
-	10, // 50: accord.user.v1.UserService.Logout:output_type -> accord.user.v1.LogoutResponse
-	12, // 51: accord.user.v1.UserService.GetCurrentUser:output_type -> accord.user.v1.GetCurrentUserResponse
-	15, // 52: accord.user.v1.UserService.UpdateCurrentUser:output_type -> accord.user.v1.UpdateCurrentUserResponse
-	17, // 53: accord.user.v1.UserService.GetUser:output_type -> accord.user.v1.GetUserResponse
-	19, // 54: accord.user.v1.UserService.BatchGetUsers:output_type -> accord.user.v1.BatchGetUsersResponse
-	21, // 55: accord.user.v1.UserService.LookupUser:output_type -> accord.user.v1.LookupUserResponse
-	23, // 56: accord.user.v1.UserService.SearchUsers:output_type -> accord.user.v1.SearchUsersResponse
-	26, // 57: accord.user.v1.UserService.SendFriendRequest:output_type -> accord.user.v1.SendFriendRequestResponse
-	28, // 58: accord.user.v1.UserService.AcceptFriendRequest:output_type -> accord.user.v1.AcceptFriendRequestResponse
-	30, // 59: accord.user.v1.UserService.DeclineFriendRequest:output_type -> accord.user.v1.DeclineFriendRequestResponse
-	32, // 60: accord.user.v1.UserService.CancelFriendRequest:output_type -> accord.user.v1.CancelFriendRequestResponse
-	34, // 61: accord.user.v1.UserService.RemoveFriend:output_type -> accord.user.v1.RemoveFriendResponse
-	36, // 62: accord.user.v1.UserService.BlockUser:output_type -> accord.user.v1.BlockUserResponse
-	38, // 63: accord.user.v1.UserService.UnblockUser:output_type -> accord.user.v1.UnblockUserResponse
-	40, // 64: accord.user.v1.UserService.ListRelationships:output_type -> accord.user.v1.ListRelationshipsResponse
-	42, // 65: accord.user.v1.UserService.SetOperator:output_type -> accord.user.v1.SetOperatorResponse
-	45, // 66: accord.user.v1.UserInternalService.CheckRelationships:output_type -> accord.user.v1.CheckRelationshipsResponse
-	47, // [47:67] is the sub-list for method output_type
-	27, // [27:47] is the sub-list for method input_type
-	27, // [27:27] is the sub-list for extension type_name
-	27, // [27:27] is the sub-list for extension extendee
-	0,  // [0:27] is the sub-list for field type_name
+	56, // 0: accord.user.v1.Tokens.access_token_expire_time:type_name -> google.protobuf.Timestamp
+	56, // 1: accord.user.v1.Tokens.refresh_token_expire_time:type_name -> google.protobuf.Timestamp
+	57, // 2: accord.user.v1.RegisterResponse.user:type_name -> accord.user.v1.User
+	0,  // 3: accord.user.v1.RegisterResponse.tokens:type_name -> accord.user.v1.Tokens
+	57, // 4: accord.user.v1.LoginResponse.user:type_name -> accord.user.v1.User
+	0,  // 5: accord.user.v1.LoginResponse.tokens:type_name -> accord.user.v1.Tokens
+	57, // 6: accord.user.v1.RefreshTokenResponse.user:type_name -> accord.user.v1.User
+	0,  // 7: accord.user.v1.RefreshTokenResponse.tokens:type_name -> accord.user.v1.Tokens
+	56, // 8: accord.user.v1.Session.create_time:type_name -> google.protobuf.Timestamp
+	56, // 9: accord.user.v1.Session.last_used_time:type_name -> google.protobuf.Timestamp
+	11, // 10: accord.user.v1.ListSessionsResponse.sessions:type_name -> accord.user.v1.Session
+	57, // 11: accord.user.v1.GetCurrentUserResponse.user:type_name -> accord.user.v1.User
+	18, // 12: accord.user.v1.UpdateCurrentUserRequest.user:type_name -> accord.user.v1.UserUpdate
+	58, // 13: accord.user.v1.UpdateCurrentUserRequest.update_mask:type_name -> google.protobuf.FieldMask
+	57, // 14: accord.user.v1.UpdateCurrentUserResponse.user:type_name -> accord.user.v1.User
+	57, // 15: accord.user.v1.GetUserResponse.user:type_name -> accord.user.v1.User
+	57, // 16: accord.user.v1.BatchGetUsersResponse.users:type_name -> accord.user.v1.User
+	57, // 17: accord.user.v1.LookupUserResponse.user:type_name -> accord.user.v1.User
+	57, // 18: accord.user.v1.SearchUsersResponse.users:type_name -> accord.user.v1.User
+	59, // 19: accord.user.v1.SendFriendRequestResponse.relationship:type_name -> accord.user.v1.Relationship
+	59, // 20: accord.user.v1.AcceptFriendRequestResponse.relationship:type_name -> accord.user.v1.Relationship
+	59, // 21: accord.user.v1.BlockUserResponse.relationship:type_name -> accord.user.v1.Relationship
+	60, // 22: accord.user.v1.ListRelationshipsRequest.type:type_name -> accord.user.v1.RelationshipType
+	59, // 23: accord.user.v1.ListRelationshipsResponse.relationships:type_name -> accord.user.v1.Relationship
+	57, // 24: accord.user.v1.SetOperatorResponse.user:type_name -> accord.user.v1.User
+	48, // 25: accord.user.v1.CheckRelationshipsResponse.checks:type_name -> accord.user.v1.RelationshipCheck
+	57, // 26: accord.user.v1.UploadAvatarResponse.user:type_name -> accord.user.v1.User
+	57, // 27: accord.user.v1.DeleteAvatarResponse.user:type_name -> accord.user.v1.User
+	1,  // 28: accord.user.v1.UserService.Register:input_type -> accord.user.v1.RegisterRequest
+	3,  // 29: accord.user.v1.UserService.Login:input_type -> accord.user.v1.LoginRequest
+	5,  // 30: accord.user.v1.UserService.RefreshToken:input_type -> accord.user.v1.RefreshTokenRequest
+	7,  // 31: accord.user.v1.UserService.Logout:input_type -> accord.user.v1.LogoutRequest
+	16, // 32: accord.user.v1.UserService.GetCurrentUser:input_type -> accord.user.v1.GetCurrentUserRequest
+	19, // 33: accord.user.v1.UserService.UpdateCurrentUser:input_type -> accord.user.v1.UpdateCurrentUserRequest
+	9,  // 34: accord.user.v1.UserService.ChangePassword:input_type -> accord.user.v1.ChangePasswordRequest
+	12, // 35: accord.user.v1.UserService.ListSessions:input_type -> accord.user.v1.ListSessionsRequest
+	14, // 36: accord.user.v1.UserService.RevokeSession:input_type -> accord.user.v1.RevokeSessionRequest
+	21, // 37: accord.user.v1.UserService.GetUser:input_type -> accord.user.v1.GetUserRequest
+	23, // 38: accord.user.v1.UserService.BatchGetUsers:input_type -> accord.user.v1.BatchGetUsersRequest
+	25, // 39: accord.user.v1.UserService.LookupUser:input_type -> accord.user.v1.LookupUserRequest
+	27, // 40: accord.user.v1.UserService.SearchUsers:input_type -> accord.user.v1.SearchUsersRequest
+	29, // 41: accord.user.v1.UserService.SendFriendRequest:input_type -> accord.user.v1.SendFriendRequestRequest
+	31, // 42: accord.user.v1.UserService.AcceptFriendRequest:input_type -> accord.user.v1.AcceptFriendRequestRequest
+	33, // 43: accord.user.v1.UserService.DeclineFriendRequest:input_type -> accord.user.v1.DeclineFriendRequestRequest
+	35, // 44: accord.user.v1.UserService.CancelFriendRequest:input_type -> accord.user.v1.CancelFriendRequestRequest
+	37, // 45: accord.user.v1.UserService.RemoveFriend:input_type -> accord.user.v1.RemoveFriendRequest
+	39, // 46: accord.user.v1.UserService.BlockUser:input_type -> accord.user.v1.BlockUserRequest
+	41, // 47: accord.user.v1.UserService.UnblockUser:input_type -> accord.user.v1.UnblockUserRequest
+	43, // 48: accord.user.v1.UserService.ListRelationships:input_type -> accord.user.v1.ListRelationshipsRequest
+	50, // 49: accord.user.v1.UserService.UploadAvatar:input_type -> accord.user.v1.UploadAvatarRequest
+	52, // 50: accord.user.v1.UserService.DeleteAvatar:input_type -> accord.user.v1.DeleteAvatarRequest
+	54, // 51: accord.user.v1.UserService.GetAvatar:input_type -> accord.user.v1.GetAvatarRequest
+	45, // 52: accord.user.v1.UserService.SetOperator:input_type -> accord.user.v1.SetOperatorRequest
+	47, // 53: accord.user.v1.UserInternalService.CheckRelationships:input_type -> accord.user.v1.CheckRelationshipsRequest
+	2,  // 54: accord.user.v1.UserService.Register:output_type -> accord.user.v1.RegisterResponse
+	4,  // 55: accord.user.v1.UserService.Login:output_type -> accord.user.v1.LoginResponse
+	6,  // 56: accord.user.v1.UserService.RefreshToken:output_type -> accord.user.v1.RefreshTokenResponse
+	8,  // 57: accord.user.v1.UserService.Logout:output_type -> accord.user.v1.LogoutResponse
+	17, // 58: accord.user.v1.UserService.GetCurrentUser:output_type -> accord.user.v1.GetCurrentUserResponse
+	20, // 59: accord.user.v1.UserService.UpdateCurrentUser:output_type -> accord.user.v1.UpdateCurrentUserResponse
+	10, // 60: accord.user.v1.UserService.ChangePassword:output_type -> accord.user.v1.ChangePasswordResponse
+	13, // 61: accord.user.v1.UserService.ListSessions:output_type -> accord.user.v1.ListSessionsResponse
+	15, // 62: accord.user.v1.UserService.RevokeSession:output_type -> accord.user.v1.RevokeSessionResponse
+	22, // 63: accord.user.v1.UserService.GetUser:output_type -> accord.user.v1.GetUserResponse
+	24, // 64: accord.user.v1.UserService.BatchGetUsers:output_type -> accord.user.v1.BatchGetUsersResponse
+	26, // 65: accord.user.v1.UserService.LookupUser:output_type -> accord.user.v1.LookupUserResponse
+	28, // 66: accord.user.v1.UserService.SearchUsers:output_type -> accord.user.v1.SearchUsersResponse
+	30, // 67: accord.user.v1.UserService.SendFriendRequest:output_type -> accord.user.v1.SendFriendRequestResponse
+	32, // 68: accord.user.v1.UserService.AcceptFriendRequest:output_type -> accord.user.v1.AcceptFriendRequestResponse
+	34, // 69: accord.user.v1.UserService.DeclineFriendRequest:output_type -> accord.user.v1.DeclineFriendRequestResponse
+	36, // 70: accord.user.v1.UserService.CancelFriendRequest:output_type -> accord.user.v1.CancelFriendRequestResponse
+	38, // 71: accord.user.v1.UserService.RemoveFriend:output_type -> accord.user.v1.RemoveFriendResponse
+	40, // 72: accord.user.v1.UserService.BlockUser:output_type -> accord.user.v1.BlockUserResponse
+	42, // 73: accord.user.v1.UserService.UnblockUser:output_type -> accord.user.v1.UnblockUserResponse
+	44, // 74: accord.user.v1.UserService.ListRelationships:output_type -> accord.user.v1.ListRelationshipsResponse
+	51, // 75: accord.user.v1.UserService.UploadAvatar:output_type -> accord.user.v1.UploadAvatarResponse
+	53, // 76: accord.user.v1.UserService.DeleteAvatar:output_type -> accord.user.v1.DeleteAvatarResponse
+	55, // 77: accord.user.v1.UserService.GetAvatar:output_type -> accord.user.v1.GetAvatarResponse
+	46, // 78: accord.user.v1.UserService.SetOperator:output_type -> accord.user.v1.SetOperatorResponse
+	49, // 79: accord.user.v1.UserInternalService.CheckRelationships:output_type -> accord.user.v1.CheckRelationshipsResponse
+	54, // [54:80] is the sub-list for method output_type
+	28, // [28:54] is the sub-list for method input_type
+	28, // [28:28] is the sub-list for extension type_name
+	28, // [28:28] is the sub-list for extension extendee
+	0,  // [0:28] is the sub-list for field type_name
 }
 
 func init() { file_accord_user_v1_user_service_proto_init() }
@@ -2697,19 +3141,19 @@ func file_accord_user_v1_user_service_proto_init() {
 	if File_accord_user_v1_user_service_proto != nil {
 		return
 	}
+	file_accord_user_v1_resources_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_accord_user_v1_user_service_proto_rawDesc), len(file_accord_user_v1_user_service_proto_rawDesc)),
-			NumEnums:      1,
-			NumMessages:   45,
+			NumEnums:      0,
+			NumMessages:   56,
 			NumExtensions: 0,
 			NumServices:   2,
 		},
 		GoTypes:           file_accord_user_v1_user_service_proto_goTypes,
 		DependencyIndexes: file_accord_user_v1_user_service_proto_depIdxs,
-		EnumInfos:         file_accord_user_v1_user_service_proto_enumTypes,
 		MessageInfos:      file_accord_user_v1_user_service_proto_msgTypes,
 	}.Build()
 	File_accord_user_v1_user_service_proto = out.File

@@ -25,6 +25,9 @@ const (
 	UserService_Logout_FullMethodName               = "/accord.user.v1.UserService/Logout"
 	UserService_GetCurrentUser_FullMethodName       = "/accord.user.v1.UserService/GetCurrentUser"
 	UserService_UpdateCurrentUser_FullMethodName    = "/accord.user.v1.UserService/UpdateCurrentUser"
+	UserService_ChangePassword_FullMethodName       = "/accord.user.v1.UserService/ChangePassword"
+	UserService_ListSessions_FullMethodName         = "/accord.user.v1.UserService/ListSessions"
+	UserService_RevokeSession_FullMethodName        = "/accord.user.v1.UserService/RevokeSession"
 	UserService_GetUser_FullMethodName              = "/accord.user.v1.UserService/GetUser"
 	UserService_BatchGetUsers_FullMethodName        = "/accord.user.v1.UserService/BatchGetUsers"
 	UserService_LookupUser_FullMethodName           = "/accord.user.v1.UserService/LookupUser"
@@ -37,6 +40,9 @@ const (
 	UserService_BlockUser_FullMethodName            = "/accord.user.v1.UserService/BlockUser"
 	UserService_UnblockUser_FullMethodName          = "/accord.user.v1.UserService/UnblockUser"
 	UserService_ListRelationships_FullMethodName    = "/accord.user.v1.UserService/ListRelationships"
+	UserService_UploadAvatar_FullMethodName         = "/accord.user.v1.UserService/UploadAvatar"
+	UserService_DeleteAvatar_FullMethodName         = "/accord.user.v1.UserService/DeleteAvatar"
+	UserService_GetAvatar_FullMethodName            = "/accord.user.v1.UserService/GetAvatar"
 	UserService_SetOperator_FullMethodName          = "/accord.user.v1.UserService/SetOperator"
 )
 
@@ -60,6 +66,13 @@ type UserServiceClient interface {
 	GetCurrentUser(ctx context.Context, in *GetCurrentUserRequest, opts ...grpc.CallOption) (*GetCurrentUserResponse, error)
 	// UpdateCurrentUser changes the caller's display name or status text.
 	UpdateCurrentUser(ctx context.Context, in *UpdateCurrentUserRequest, opts ...grpc.CallOption) (*UpdateCurrentUserResponse, error)
+	// ChangePassword sets a new password after checking the current one, and
+	// signs out every other session of the caller at once.
+	ChangePassword(ctx context.Context, in *ChangePasswordRequest, opts ...grpc.CallOption) (*ChangePasswordResponse, error)
+	// ListSessions lists the caller's live sessions, newest first.
+	ListSessions(ctx context.Context, in *ListSessionsRequest, opts ...grpc.CallOption) (*ListSessionsResponse, error)
+	// RevokeSession signs out one of the caller's sessions.
+	RevokeSession(ctx context.Context, in *RevokeSessionRequest, opts ...grpc.CallOption) (*RevokeSessionResponse, error)
 	// GetUser returns one user's public profile.
 	GetUser(ctx context.Context, in *GetUserRequest, opts ...grpc.CallOption) (*GetUserResponse, error)
 	// BatchGetUsers returns the public profiles of many users; unknown ids are left out.
@@ -85,6 +98,17 @@ type UserServiceClient interface {
 	UnblockUser(ctx context.Context, in *UnblockUserRequest, opts ...grpc.CallOption) (*UnblockUserResponse, error)
 	// ListRelationships lists the caller's friends, requests and blocks.
 	ListRelationships(ctx context.Context, in *ListRelationshipsRequest, opts ...grpc.CallOption) (*ListRelationshipsResponse, error)
+	// UploadAvatar sets the caller's avatar: a PNG, JPEG, GIF or WebP image
+	// (sniffed from its bytes) of at most 8 MiB, streamed in chunks. It is
+	// cropped to a centred square, scaled to at most 256x256 and stored
+	// without its metadata. The gateway serves it as PUT /v1/me/avatar (the
+	// request body is the image).
+	UploadAvatar(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[UploadAvatarRequest, UploadAvatarResponse], error)
+	// DeleteAvatar removes the caller's avatar; clients show initials again.
+	DeleteAvatar(ctx context.Context, in *DeleteAvatarRequest, opts ...grpc.CallOption) (*DeleteAvatarResponse, error)
+	// GetAvatar returns a user's avatar picture (NOT_FOUND when they have
+	// none). The gateway serves it as GET /v1/users/{user_id}/avatar.
+	GetAvatar(ctx context.Context, in *GetAvatarRequest, opts ...grpc.CallOption) (*GetAvatarResponse, error)
 	// SetOperator grants or removes the operator role (operators only).
 	SetOperator(ctx context.Context, in *SetOperatorRequest, opts ...grpc.CallOption) (*SetOperatorResponse, error)
 }
@@ -151,6 +175,36 @@ func (c *userServiceClient) UpdateCurrentUser(ctx context.Context, in *UpdateCur
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(UpdateCurrentUserResponse)
 	err := c.cc.Invoke(ctx, UserService_UpdateCurrentUser_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *userServiceClient) ChangePassword(ctx context.Context, in *ChangePasswordRequest, opts ...grpc.CallOption) (*ChangePasswordResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ChangePasswordResponse)
+	err := c.cc.Invoke(ctx, UserService_ChangePassword_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *userServiceClient) ListSessions(ctx context.Context, in *ListSessionsRequest, opts ...grpc.CallOption) (*ListSessionsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListSessionsResponse)
+	err := c.cc.Invoke(ctx, UserService_ListSessions_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *userServiceClient) RevokeSession(ctx context.Context, in *RevokeSessionRequest, opts ...grpc.CallOption) (*RevokeSessionResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RevokeSessionResponse)
+	err := c.cc.Invoke(ctx, UserService_RevokeSession_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -277,6 +331,39 @@ func (c *userServiceClient) ListRelationships(ctx context.Context, in *ListRelat
 	return out, nil
 }
 
+func (c *userServiceClient) UploadAvatar(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[UploadAvatarRequest, UploadAvatarResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &UserService_ServiceDesc.Streams[0], UserService_UploadAvatar_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[UploadAvatarRequest, UploadAvatarResponse]{ClientStream: stream}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type UserService_UploadAvatarClient = grpc.ClientStreamingClient[UploadAvatarRequest, UploadAvatarResponse]
+
+func (c *userServiceClient) DeleteAvatar(ctx context.Context, in *DeleteAvatarRequest, opts ...grpc.CallOption) (*DeleteAvatarResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeleteAvatarResponse)
+	err := c.cc.Invoke(ctx, UserService_DeleteAvatar_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *userServiceClient) GetAvatar(ctx context.Context, in *GetAvatarRequest, opts ...grpc.CallOption) (*GetAvatarResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetAvatarResponse)
+	err := c.cc.Invoke(ctx, UserService_GetAvatar_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *userServiceClient) SetOperator(ctx context.Context, in *SetOperatorRequest, opts ...grpc.CallOption) (*SetOperatorResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(SetOperatorResponse)
@@ -307,6 +394,13 @@ type UserServiceServer interface {
 	GetCurrentUser(context.Context, *GetCurrentUserRequest) (*GetCurrentUserResponse, error)
 	// UpdateCurrentUser changes the caller's display name or status text.
 	UpdateCurrentUser(context.Context, *UpdateCurrentUserRequest) (*UpdateCurrentUserResponse, error)
+	// ChangePassword sets a new password after checking the current one, and
+	// signs out every other session of the caller at once.
+	ChangePassword(context.Context, *ChangePasswordRequest) (*ChangePasswordResponse, error)
+	// ListSessions lists the caller's live sessions, newest first.
+	ListSessions(context.Context, *ListSessionsRequest) (*ListSessionsResponse, error)
+	// RevokeSession signs out one of the caller's sessions.
+	RevokeSession(context.Context, *RevokeSessionRequest) (*RevokeSessionResponse, error)
 	// GetUser returns one user's public profile.
 	GetUser(context.Context, *GetUserRequest) (*GetUserResponse, error)
 	// BatchGetUsers returns the public profiles of many users; unknown ids are left out.
@@ -332,6 +426,17 @@ type UserServiceServer interface {
 	UnblockUser(context.Context, *UnblockUserRequest) (*UnblockUserResponse, error)
 	// ListRelationships lists the caller's friends, requests and blocks.
 	ListRelationships(context.Context, *ListRelationshipsRequest) (*ListRelationshipsResponse, error)
+	// UploadAvatar sets the caller's avatar: a PNG, JPEG, GIF or WebP image
+	// (sniffed from its bytes) of at most 8 MiB, streamed in chunks. It is
+	// cropped to a centred square, scaled to at most 256x256 and stored
+	// without its metadata. The gateway serves it as PUT /v1/me/avatar (the
+	// request body is the image).
+	UploadAvatar(grpc.ClientStreamingServer[UploadAvatarRequest, UploadAvatarResponse]) error
+	// DeleteAvatar removes the caller's avatar; clients show initials again.
+	DeleteAvatar(context.Context, *DeleteAvatarRequest) (*DeleteAvatarResponse, error)
+	// GetAvatar returns a user's avatar picture (NOT_FOUND when they have
+	// none). The gateway serves it as GET /v1/users/{user_id}/avatar.
+	GetAvatar(context.Context, *GetAvatarRequest) (*GetAvatarResponse, error)
 	// SetOperator grants or removes the operator role (operators only).
 	SetOperator(context.Context, *SetOperatorRequest) (*SetOperatorResponse, error)
 	mustEmbedUnimplementedUserServiceServer()
@@ -361,6 +466,15 @@ func (UnimplementedUserServiceServer) GetCurrentUser(context.Context, *GetCurren
 }
 func (UnimplementedUserServiceServer) UpdateCurrentUser(context.Context, *UpdateCurrentUserRequest) (*UpdateCurrentUserResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method UpdateCurrentUser not implemented")
+}
+func (UnimplementedUserServiceServer) ChangePassword(context.Context, *ChangePasswordRequest) (*ChangePasswordResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ChangePassword not implemented")
+}
+func (UnimplementedUserServiceServer) ListSessions(context.Context, *ListSessionsRequest) (*ListSessionsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListSessions not implemented")
+}
+func (UnimplementedUserServiceServer) RevokeSession(context.Context, *RevokeSessionRequest) (*RevokeSessionResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RevokeSession not implemented")
 }
 func (UnimplementedUserServiceServer) GetUser(context.Context, *GetUserRequest) (*GetUserResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetUser not implemented")
@@ -397,6 +511,15 @@ func (UnimplementedUserServiceServer) UnblockUser(context.Context, *UnblockUserR
 }
 func (UnimplementedUserServiceServer) ListRelationships(context.Context, *ListRelationshipsRequest) (*ListRelationshipsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListRelationships not implemented")
+}
+func (UnimplementedUserServiceServer) UploadAvatar(grpc.ClientStreamingServer[UploadAvatarRequest, UploadAvatarResponse]) error {
+	return status.Error(codes.Unimplemented, "method UploadAvatar not implemented")
+}
+func (UnimplementedUserServiceServer) DeleteAvatar(context.Context, *DeleteAvatarRequest) (*DeleteAvatarResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteAvatar not implemented")
+}
+func (UnimplementedUserServiceServer) GetAvatar(context.Context, *GetAvatarRequest) (*GetAvatarResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetAvatar not implemented")
 }
 func (UnimplementedUserServiceServer) SetOperator(context.Context, *SetOperatorRequest) (*SetOperatorResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method SetOperator not implemented")
@@ -526,6 +649,60 @@ func _UserService_UpdateCurrentUser_Handler(srv interface{}, ctx context.Context
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(UserServiceServer).UpdateCurrentUser(ctx, req.(*UpdateCurrentUserRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _UserService_ChangePassword_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ChangePasswordRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(UserServiceServer).ChangePassword(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: UserService_ChangePassword_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(UserServiceServer).ChangePassword(ctx, req.(*ChangePasswordRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _UserService_ListSessions_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListSessionsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(UserServiceServer).ListSessions(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: UserService_ListSessions_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(UserServiceServer).ListSessions(ctx, req.(*ListSessionsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _UserService_RevokeSession_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RevokeSessionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(UserServiceServer).RevokeSession(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: UserService_RevokeSession_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(UserServiceServer).RevokeSession(ctx, req.(*RevokeSessionRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -746,6 +923,49 @@ func _UserService_ListRelationships_Handler(srv interface{}, ctx context.Context
 	return interceptor(ctx, in, info, handler)
 }
 
+func _UserService_UploadAvatar_Handler(srv interface{}, stream grpc.ServerStream) error {
+	return srv.(UserServiceServer).UploadAvatar(&grpc.GenericServerStream[UploadAvatarRequest, UploadAvatarResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type UserService_UploadAvatarServer = grpc.ClientStreamingServer[UploadAvatarRequest, UploadAvatarResponse]
+
+func _UserService_DeleteAvatar_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteAvatarRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(UserServiceServer).DeleteAvatar(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: UserService_DeleteAvatar_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(UserServiceServer).DeleteAvatar(ctx, req.(*DeleteAvatarRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _UserService_GetAvatar_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetAvatarRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(UserServiceServer).GetAvatar(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: UserService_GetAvatar_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(UserServiceServer).GetAvatar(ctx, req.(*GetAvatarRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _UserService_SetOperator_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(SetOperatorRequest)
 	if err := dec(in); err != nil {
@@ -796,6 +1016,18 @@ var UserService_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _UserService_UpdateCurrentUser_Handler,
 		},
 		{
+			MethodName: "ChangePassword",
+			Handler:    _UserService_ChangePassword_Handler,
+		},
+		{
+			MethodName: "ListSessions",
+			Handler:    _UserService_ListSessions_Handler,
+		},
+		{
+			MethodName: "RevokeSession",
+			Handler:    _UserService_RevokeSession_Handler,
+		},
+		{
 			MethodName: "GetUser",
 			Handler:    _UserService_GetUser_Handler,
 		},
@@ -844,11 +1076,25 @@ var UserService_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _UserService_ListRelationships_Handler,
 		},
 		{
+			MethodName: "DeleteAvatar",
+			Handler:    _UserService_DeleteAvatar_Handler,
+		},
+		{
+			MethodName: "GetAvatar",
+			Handler:    _UserService_GetAvatar_Handler,
+		},
+		{
 			MethodName: "SetOperator",
 			Handler:    _UserService_SetOperator_Handler,
 		},
 	},
-	Streams:  []grpc.StreamDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "UploadAvatar",
+			Handler:       _UserService_UploadAvatar_Handler,
+			ClientStreams: true,
+		},
+	},
 	Metadata: "accord/user/v1/user_service.proto",
 }
 
