@@ -5,6 +5,7 @@ package app
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -25,57 +26,44 @@ import (
 
 	"github.com/accordchat/accord/platform/auth"
 	"github.com/accordchat/accord/platform/config"
+	"github.com/accordchat/accord/platform/events"
 	"github.com/accordchat/accord/platform/grpcx"
 	"github.com/accordchat/accord/platform/mongox"
+	"github.com/accordchat/accord/platform/peers"
 	"github.com/accordchat/accord/platform/redisx"
+	"github.com/accordchat/accord/platform/sqlitex"
 )
 
 // Deps is what a service is built from.
 type Deps struct {
 	Config config.Config
 	Log    *slog.Logger
-	// Mongo is the service's database; nil for services that use none.
+	// Mongo is the service's database; nil for services that use none and
+	// for services on SQLite.
 	Mongo *mongo.Database
-	Redis *redis.Client
-	// Signer signs tokens; only the user service issues user tokens, the
-	// others sign service tokens with it through ServiceCreds.
-	Signer      *auth.Signer
+	// SQLite is the service's own database file when the service has
+	// SQLite stores (Spec.UsesSQLite) and Config.Store is sqlite; Run opens
+	// it before New and closes it after the service stopped.
+	SQLite *sqlitex.DB
+	Redis  redis.UniversalClient
+	// Keys is the deployment's Redis keyspace (ACCORD_REDIS_PREFIX): every
+	// key and channel a service uses is in it.
+	Keys redisx.Keyspace
+	// Events is the event log, shared by every service of the process.
+	Events *events.Log
+	// Signer signs user tokens; only services whose Spec sets
+	// IssuesUserTokens (the user service) get it, the others have nil.
+	Signer *auth.Signer
+	// Verifier accepts user tokens signed by the signing key and service
+	// tokens signed by the service key, each only under its own key.
 	Verifier    *auth.Verifier
 	Revocations *auth.Revocations
 	// ServiceCreds authenticate calls to other services' internal APIs:
 	// pass grpc.PerRPCCredentials(d.ServiceCreds) on those calls.
 	ServiceCreds credentials.PerRPCCredentials
-	// Peers are lazy connections to the other services.
-	Peers *Peers
-}
-
-// Peers are client connections to the services, by role.
-type Peers struct {
-	User, Server, Presence, Stats *grpc.ClientConn
-}
-
-// DialPeers connects (lazily) to the services named in cfg.
-func DialPeers(cfg config.Config) (*Peers, error) {
-	var p Peers
-	var err error
-	for _, c := range []struct {
-		conn **grpc.ClientConn
-		addr string
-	}{{&p.User, cfg.UserAddr}, {&p.Server, cfg.ServerAddr}, {&p.Presence, cfg.PresenceAddr}, {&p.Stats, cfg.StatsAddr}} {
-		if *c.conn, err = grpcx.Dial(c.addr); err != nil {
-			return nil, fmt.Errorf("dial %s: %w", c.addr, err)
-		}
-	}
-	return &p, nil
-}
-
-// Close closes every connection.
-func (p *Peers) Close() {
-	for _, c := range []*grpc.ClientConn{p.User, p.Server, p.Presence, p.Stats} {
-		if c != nil {
-			_ = c.Close()
-		}
-	}
+	// Peers are lazy connections to the other services; a service wraps
+	// each it calls in an interface of the few methods it uses.
+	Peers *peers.Conns
 }
 
 // Service is what each Accord service package builds.
@@ -100,38 +88,127 @@ type Spec struct {
 	Metrics string
 	// UsesMongo tells whether the service needs the database.
 	UsesMongo bool
+	// IssuesUserTokens gives the service the signing key (Deps.Signer).
+	IssuesUserTokens bool
+	// OpenMethods are the full names of the methods anyone may call
+	// without a token (sign-in); every other method needs one.
+	OpenMethods []string
+	// UsesSQLite tells that the service has SQLite stores: when
+	// Config.Store is sqlite it gets Deps.SQLite instead of Deps.Mongo.
+	UsesSQLite bool
 	// New builds the service.
 	New func(ctx context.Context, d Deps) (Service, error)
 	// Listener, when set, is used instead of listening on Listen (tests).
 	Listener net.Listener
 }
 
-// LoadSigner loads the signing key named in cfg or, when none is named, the
-// dev key in the data folder, creating it on first use.
-func LoadSigner(cfg config.Config, log *slog.Logger) (*auth.Signer, error) {
-	if cfg.SigningKeyFile != "" {
-		k, err := auth.LoadKey(cfg.SigningKeyFile)
-		if err != nil {
-			return nil, err
-		}
-		return auth.NewSigner(k), nil
+// Store returns the store the service runs on under cfg: config.StoreSQLite,
+// config.StoreMongo, or "" for a service with no database.
+func (s Spec) Store(cfg config.Config) string {
+	switch {
+	case s.UsesSQLite && cfg.Store == config.StoreSQLite:
+		return config.StoreSQLite
+	case s.UsesMongo:
+		return config.StoreMongo
 	}
-	path := filepath.Join(cfg.DataDir, "signing.key")
+	return ""
+}
+
+// DevKeys tells whether cfg names no key file: then every key lives in
+// the data folder, created on first use (one-command and dev runs).
+func DevKeys(cfg config.Config) bool {
+	return cfg.SigningKeyFile == "" && cfg.VerifyKeyFile == "" && cfg.ServiceKeyFile == ""
+}
+
+// loadDevKey loads or creates the dev key name in the data folder.
+func loadDevKey(cfg config.Config, log *slog.Logger, name, env string) (ed25519.PrivateKey, error) {
+	path := filepath.Join(cfg.DataDir, name)
 	k, created, err := auth.LoadOrCreateKey(path)
 	if err != nil {
 		return nil, err
 	}
-	log.Warn("using the dev signing key from the data folder; set ACCORD_SIGNING_KEY_FILE in production", "path", path, "created", created)
+	log.Warn("using a dev key from the data folder; set "+env+" in production", "path", path, "created", created)
+	return k, nil
+}
+
+// LoadSigner loads the user-token signing key (ACCORD_SIGNING_KEY_FILE) or,
+// when cfg names no key file, the dev key in the data folder, creating it on
+// first use. Only a process running the user service loads it.
+func LoadSigner(cfg config.Config, log *slog.Logger) (*auth.Signer, error) {
+	if cfg.SigningKeyFile != "" {
+		k, err := auth.LoadKey(cfg.SigningKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("ACCORD_SIGNING_KEY_FILE: %w", err)
+		}
+		return auth.NewSigner(k), nil
+	}
+	if !DevKeys(cfg) {
+		return nil, errors.New("ACCORD_SIGNING_KEY_FILE is not set: the user service needs the signing key")
+	}
+	k, err := loadDevKey(cfg, log, "signing.key", "ACCORD_SIGNING_KEY_FILE")
+	if err != nil {
+		return nil, err
+	}
+	return auth.NewSigner(k), nil
+}
+
+// LoadVerifyKey loads the key that verifies user tokens
+// (ACCORD_VERIFY_KEY_FILE) or, when cfg names no key file, the public half
+// of the dev signing key. A service that does not issue user tokens must
+// not be handed the signing key itself, so ACCORD_SIGNING_KEY_FILE alone is
+// refused.
+func LoadVerifyKey(cfg config.Config, log *slog.Logger) (ed25519.PublicKey, error) {
+	if cfg.VerifyKeyFile != "" {
+		k, err := auth.LoadPublicKey(cfg.VerifyKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("ACCORD_VERIFY_KEY_FILE: %w", err)
+		}
+		return k, nil
+	}
+	if !DevKeys(cfg) {
+		return nil, errors.New("ACCORD_VERIFY_KEY_FILE is not set: services other than the user service verify user tokens with the public key, not the signing key")
+	}
+	k, err := loadDevKey(cfg, log, "signing.key", "ACCORD_VERIFY_KEY_FILE")
+	if err != nil {
+		return nil, err
+	}
+	return k.Public().(ed25519.PublicKey), nil
+}
+
+// LoadServiceSigner loads the service key (ACCORD_SERVICE_KEY_FILE) or, when
+// cfg names no key file, the dev service key in the data folder.
+func LoadServiceSigner(cfg config.Config, log *slog.Logger) (*auth.Signer, error) {
+	if cfg.ServiceKeyFile != "" {
+		k, err := auth.LoadKey(cfg.ServiceKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("ACCORD_SERVICE_KEY_FILE: %w", err)
+		}
+		return auth.NewSigner(k), nil
+	}
+	if !DevKeys(cfg) {
+		return nil, errors.New("ACCORD_SERVICE_KEY_FILE is not set: every service needs the service key to call the others")
+	}
+	k, err := loadDevKey(cfg, log, "service.key", "ACCORD_SERVICE_KEY_FILE")
+	if err != nil {
+		return nil, err
+	}
 	return auth.NewSigner(k), nil
 }
 
 // Shared are the process-wide resources that Run builds once for all services.
 type Shared struct {
-	Mongo    *mongo.Client
-	Redis    *redis.Client
-	Signer   *auth.Signer
-	Registry *prometheus.Registry
-	Metrics  *grpcx.Metrics
+	Mongo *mongo.Client
+	Redis redis.UniversalClient
+	// Signer signs user tokens; it is loaded only when a service that
+	// issues them runs in the process.
+	Signer *auth.Signer
+	// VerifyKey verifies user tokens; nil means Signer's public key, or
+	// the one cfg names.
+	VerifyKey ed25519.PublicKey
+	// ServiceSigner signs and verifies service tokens.
+	ServiceSigner *auth.Signer
+	Registry      *prometheus.Registry
+	Metrics       *grpcx.Metrics
 }
 
 // Run connects to what the services need, starts them, and serves until ctx
@@ -150,14 +227,40 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, shared *Share
 		shared.Metrics = grpcx.NewMetrics(shared.Registry)
 	}
 	var err error
-	if shared.Signer == nil {
+	issues := false
+	for _, s := range specs {
+		issues = issues || s.IssuesUserTokens
+	}
+	if issues && shared.Signer == nil {
 		if shared.Signer, err = LoadSigner(cfg, log); err != nil {
 			return err
 		}
 	}
+	verifyKey := shared.VerifyKey
+	switch {
+	case verifyKey != nil:
+	case shared.Signer != nil && cfg.VerifyKeyFile == "":
+		verifyKey = shared.Signer.Public()
+	default:
+		if verifyKey, err = LoadVerifyKey(cfg, log); err != nil {
+			return err
+		}
+	}
+	if shared.Signer != nil && !shared.Signer.Public().Equal(verifyKey) {
+		return errors.New("ACCORD_VERIFY_KEY_FILE is not the public key of ACCORD_SIGNING_KEY_FILE")
+	}
+	serviceSigner := shared.ServiceSigner
+	if serviceSigner == nil {
+		if serviceSigner, err = LoadServiceSigner(cfg, log); err != nil {
+			return err
+		}
+	}
+	if serviceSigner.Public().Equal(verifyKey) {
+		return errors.New("the service key must not be the signing key")
+	}
 	needMongo := false
 	for _, s := range specs {
-		needMongo = needMongo || s.UsesMongo
+		needMongo = needMongo || s.Store(cfg) == config.StoreMongo
 	}
 	if needMongo && shared.Mongo == nil {
 		if shared.Mongo, err = mongox.Connect(ctx, cfg.MongoURI, log); err != nil {
@@ -171,42 +274,71 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, shared *Share
 		}
 		defer shared.Redis.Close()
 	}
-	peers, err := DialPeers(cfg)
+	conns, err := peers.Dial(cfg)
 	if err != nil {
 		return err
 	}
-	defer peers.Close()
+	defer conns.Close()
 
-	verifier := auth.NewVerifier(shared.Signer.Public())
-	revocations := auth.NewRevocations(shared.Redis, cfg.RedisPrefix)
+	keys := redisx.NewKeyspace(cfg.RedisPrefix)
+	evlog := events.NewLog(shared.Redis, keys)
+	// Services sign their tokens with a key of their own, so that only the
+	// user service can mint user tokens.
+	verifier := auth.NewVerifierByKind(verifyKey, serviceSigner.Public())
+	revocations := auth.NewRevocations(shared.Redis, keys)
 
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
+	// stop stops the services started so far and waits for them: a
+	// service that fails to start must not leave the others running.
+	stop := func(err error) error {
+		cancel()
+		wg.Wait()
+		return err
+	}
 	errc := make(chan error, 2*len(specs))
 	var servers []*grpcx.Server
+	var sqliteDBs []*sqlitex.DB
+	defer func() {
+		for _, db := range sqliteDBs {
+			_ = db.Close()
+		}
+	}()
 	for _, spec := range specs {
 		sl := log.With("service", spec.Name)
 		d := Deps{
-			Config: cfg, Log: sl, Redis: shared.Redis,
-			Signer: shared.Signer, Verifier: verifier, Revocations: revocations,
-			ServiceCreds: auth.NewServiceCredentials(shared.Signer, spec.Name),
-			Peers:        peers,
+			Config: cfg, Log: sl, Redis: shared.Redis, Keys: keys, Events: evlog,
+			Verifier: verifier, Revocations: revocations,
+			ServiceCreds: auth.NewServiceCredentials(serviceSigner, spec.Name),
+			Peers:        conns,
 		}
-		if spec.UsesMongo {
+		switch spec.Store(cfg) {
+		case config.StoreMongo:
 			d.Mongo = shared.Mongo.Database(cfg.MongoDB)
+			sl.Info("store: MongoDB", "db", cfg.MongoDB)
+		case config.StoreSQLite:
+			path := sqlitex.Path(cfg.DataDir, spec.Name)
+			if d.SQLite, err = sqlitex.Open(runCtx, path); err != nil {
+				return stop(fmt.Errorf("%s: %w", spec.Name, err))
+			}
+			sqliteDBs = append(sqliteDBs, d.SQLite)
+			sl.Info("store: SQLite", "path", path)
+		}
+		if spec.IssuesUserTokens {
+			d.Signer = shared.Signer
 		}
 		svc, err := spec.New(runCtx, d)
 		if err != nil {
-			return fmt.Errorf("%s: %w", spec.Name, err)
+			return stop(fmt.Errorf("%s: %w", spec.Name, err))
 		}
 		gs, err := grpcx.NewServer(grpcx.ServerOptions{
 			Log:     sl,
-			Auth:    &grpcx.Authenticator{Verifier: verifier, Revocations: revocations},
+			Auth:    &grpcx.Authenticator{Verifier: verifier, Revocations: revocations, Open: spec.OpenMethods},
 			Metrics: shared.Metrics,
 		})
 		if err != nil {
-			return err
+			return stop(err)
 		}
 		svc.Register(gs.Server)
 		for name := range gs.GetServiceInfo() {
@@ -215,7 +347,7 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, shared *Share
 		lis := spec.Listener
 		if lis == nil {
 			if lis, err = net.Listen("tcp", spec.Listen); err != nil {
-				return fmt.Errorf("%s: %w", spec.Name, err)
+				return stop(fmt.Errorf("%s: %w", spec.Name, err))
 			}
 		}
 		sl.Info("serving gRPC", "addr", lis.Addr().String())
@@ -262,9 +394,7 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, shared *Share
 	case first = <-errc:
 		log.Error("service failed; stopping", "err", first)
 	}
-	cancel()
-	wg.Wait()
-	return first
+	return stop(first)
 }
 
 // OpsHandler serves /metrics from reg and /healthz from the servers' health.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/accordchat/accord/platform/config"
 	"github.com/accordchat/accord/platform/logging"
+	"github.com/accordchat/accord/platform/tracing"
 )
 
 // Main is the whole main function of a service binary. "<binary> health"
@@ -16,13 +17,13 @@ import (
 // defaultAddr) and exits 0 when it serves; otherwise the service runs on the
 // address peer picks from the configuration until SIGINT or SIGTERM.
 func Main(name, defaultAddr string, peer func(config.Config) string, spec func(listen, metrics string) Spec) {
-	if err := runMain(defaultAddr, peer, spec); err != nil {
+	if err := runMain(name, defaultAddr, peer, spec); err != nil {
 		fmt.Fprintln(os.Stderr, name+":", err)
 		os.Exit(1)
 	}
 }
 
-func runMain(defaultAddr string, peer func(config.Config) string, spec func(listen, metrics string) Spec) error {
+func runMain(name, defaultAddr string, peer func(config.Config) string, spec func(listen, metrics string) Spec) error {
 	if len(os.Args) > 1 && os.Args[1] == "health" {
 		return HealthCheck(os.Getenv("ACCORD_HEALTH_ADDR"), defaultAddr)
 	}
@@ -34,6 +35,11 @@ func runMain(defaultAddr string, peer func(config.Config) string, spec func(list
 	log := logging.New(os.Stderr, cfg.LogFormat, cfg.LogLevel)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	stopTracing, err := tracing.FromEnv(ctx, "accord-"+name)
+	if err != nil {
+		return err
+	}
+	defer stopTracing()
 	addr := peer(cfg)
 	return Run(ctx, cfg, log, nil, []Spec{spec(cfg.ListenFor(addr), cfg.MetricsFor(addr))}, nil)
 }

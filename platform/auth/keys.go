@@ -85,3 +85,40 @@ func LoadOrCreateKey(path string) (k ed25519.PrivateKey, created bool, err error
 	}
 	return k, true, f.Close()
 }
+
+// LoadPublicKey reads a PEM (PKIX "PUBLIC KEY") Ed25519 public key: the
+// key that verifies user tokens (ACCORD_VERIFY_KEY_FILE).
+func LoadPublicKey(path string) (ed25519.PublicKey, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePublicKey(b)
+}
+
+// ParsePublicKey parses a PEM PKIX Ed25519 public key.
+func ParsePublicKey(b []byte) (ed25519.PublicKey, error) {
+	blk, _ := pem.Decode(b)
+	if blk == nil {
+		return nil, errors.New("verify key: no PEM block")
+	}
+	k, err := x509.ParsePKIXPublicKey(blk.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("verify key: %w", err)
+	}
+	pub, ok := k.(ed25519.PublicKey)
+	if !ok {
+		return nil, errors.New("verify key: not an Ed25519 key")
+	}
+	return pub, nil
+}
+
+// MarshalPublicKey encodes a public key as PEM PKIX, the form
+// `openssl pkey -pubout` writes.
+func MarshalPublicKey(k ed25519.PublicKey) []byte {
+	der, err := x509.MarshalPKIXPublicKey(k)
+	if err != nil {
+		panic(err) // only fails for unsupported key types
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
+}

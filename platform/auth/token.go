@@ -1,6 +1,9 @@
 // Package auth issues and verifies Accord's access tokens: JWTs signed with
-// Ed25519 (alg EdDSA). The user service signs user tokens; every service can
-// verify them and sign short-lived service tokens for calls between services.
+// Ed25519 (alg EdDSA). The user service alone signs user tokens, with the
+// signing key; every service verifies them with its public half, and signs
+// short-lived service tokens for calls between services with a separate
+// service key, so that no service but the user service can mint user
+// tokens (NewVerifierByKind).
 package auth
 
 import (
@@ -104,8 +107,9 @@ func (s *Signer) sign(c claims, ttl time.Duration) (string, time.Time, error) {
 // Verifier checks tokens. Verified tokens are cached until they expire, so a
 // client's repeated calls cost a map lookup, not a signature check.
 type Verifier struct {
-	pub ed25519.PublicKey
-	now func() time.Time
+	pub    ed25519.PublicKey // verifies user tokens
+	svcPub ed25519.PublicKey // verifies service tokens
+	now    func() time.Time
 
 	mu    sync.RWMutex
 	cache map[string]Principal
@@ -114,14 +118,23 @@ type Verifier struct {
 // maxCached bounds the verified-token cache; past it the cache starts over.
 const maxCached = 50_000
 
-// NewVerifier returns a Verifier for tokens signed by the key matching pub.
+// NewVerifier returns a Verifier for tokens of both kinds signed by the key
+// matching pub.
 func NewVerifier(pub ed25519.PublicKey) *Verifier {
-	return &Verifier{pub: pub, now: time.Now, cache: make(map[string]Principal)}
+	return NewVerifierByKind(pub, pub)
+}
+
+// NewVerifierByKind returns a Verifier that accepts user tokens signed by
+// the key matching user and service tokens signed by the key matching
+// service: a holder of the service key cannot mint user tokens, nor the
+// user key service tokens.
+func NewVerifierByKind(user, service ed25519.PublicKey) *Verifier {
+	return &Verifier{pub: user, svcPub: service, now: time.Now, cache: make(map[string]Principal)}
 }
 
 // WithClock returns a Verifier with its own cache that reads the time from now.
 func (v *Verifier) WithClock(now func() time.Time) *Verifier {
-	return &Verifier{pub: v.pub, now: now, cache: make(map[string]Principal)}
+	return &Verifier{pub: v.pub, svcPub: v.svcPub, now: now, cache: make(map[string]Principal)}
 }
 
 // Verify checks a token's signature, issuer and expiry and returns its principal.
@@ -168,15 +181,20 @@ func (v *Verifier) verify(token string, now time.Time) (Principal, error) {
 	if err != nil || len(sig) != ed25519.SignatureSize {
 		return Principal{}, invalid
 	}
-	if !ed25519.Verify(v.pub, []byte(token[:len(h)+1+len(body)]), sig) {
-		return Principal{}, invalid
-	}
 	raw, err := base64.RawURLEncoding.DecodeString(body)
 	if err != nil {
 		return Principal{}, invalid
 	}
 	var c claims
-	if err := json.Unmarshal(raw, &c); err != nil || c.Iss != Issuer || c.Sub == "" {
+	if err := json.Unmarshal(raw, &c); err != nil {
+		return Principal{}, invalid
+	}
+	// The kind of token picks the key it must be signed with.
+	pub := v.pub
+	if c.Svc != "" {
+		pub = v.svcPub
+	}
+	if !ed25519.Verify(pub, []byte(token[:len(h)+1+len(body)]), sig) || c.Iss != Issuer || c.Sub == "" {
 		return Principal{}, invalid
 	}
 	exp := time.Unix(c.Exp, 0)

@@ -1,7 +1,10 @@
 package auth_test
 
 import (
+	"crypto/ed25519"
 	"encoding/base64"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -108,4 +111,46 @@ func BenchmarkVerify(b *testing.B) {
 			}
 		}
 	})
+}
+
+// A verifier by kind takes user tokens only under the user key and service
+// tokens only under the service key: a service holding the service signer
+// cannot mint a user token, nor the other way round.
+func TestVerifierByKind(t *testing.T) {
+	users := auth.NewSigner(auth.GenerateKey())
+	services := auth.NewSigner(auth.GenerateKey())
+	v := auth.NewVerifierByKind(users.Public(), services.Public())
+	userTok, _, _ := users.UserToken("u1", "s1", false, time.Minute)
+	svcTok, _, _ := services.ServiceToken("presence", time.Minute)
+	forgedUser, _, _ := services.UserToken("u1", "s1", true, time.Minute)
+	svcUnderUserKey, _, _ := users.ServiceToken("presence", time.Minute)
+	if p, err := v.Verify(userTok); err != nil || p.UserID != "u1" {
+		t.Errorf("user token: %+v, %v", p, err)
+	}
+	if p, err := v.Verify(svcTok); err != nil || p.Service != "presence" {
+		t.Errorf("service token: %+v, %v", p, err)
+	}
+	for name, tok := range map[string]string{"user token signed with the service key": forgedUser, "service token signed with the user key": svcUnderUserKey} {
+		_, err := v.Verify(tok)
+		if e, ok := errs.As(err); !ok || e.Reason != "TOKEN_INVALID" {
+			t.Errorf("%s: got %v, want TOKEN_INVALID", name, err)
+		}
+	}
+}
+
+func TestPublicKeyRoundTrip(t *testing.T) {
+	k := auth.GenerateKey()
+	pub := k.Public().(ed25519.PublicKey)
+	path := filepath.Join(t.TempDir(), "verify.pem")
+	if err := os.WriteFile(path, auth.MarshalPublicKey(pub), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, err := auth.LoadPublicKey(path)
+	if err != nil || !got.Equal(pub) {
+		t.Fatalf("LoadPublicKey = %x, %v; want %x", got, err, pub)
+	}
+	// A private key is not a verify key.
+	if _, err := auth.ParsePublicKey(auth.MarshalKey(k)); err == nil {
+		t.Fatal("a private key parsed as a verify key")
+	}
 }

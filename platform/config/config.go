@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/accordchat/accord/platform/redisx"
 )
 
 // Default addresses of the services on one machine.
@@ -16,8 +18,18 @@ const (
 	DefaultServerAddr   = "127.0.0.1:50052"
 	DefaultPresenceAddr = "127.0.0.1:50053"
 	DefaultStatsAddr    = "127.0.0.1:50054"
+	DefaultSearchAddr   = "127.0.0.1:50055"
 	DefaultHTTPAddr     = ":8080"
 )
+
+// Values of Config.Store.
+const (
+	StoreSQLite = "sqlite"
+	StoreMongo  = "mongo"
+)
+
+// DefaultMaxUploadBytes is the default bound of one uploaded file (25 MiB).
+const DefaultMaxUploadBytes = 25 << 20
 
 // Config is the whole configuration; each service reads the parts it needs.
 type Config struct {
@@ -37,9 +49,14 @@ type Config struct {
 	HTTPAddr string
 
 	// Peer addresses of the services (ACCORD_USER_ADDR, ACCORD_SERVER_ADDR,
-	// ACCORD_PRESENCE_ADDR, ACCORD_STATS_ADDR).
-	UserAddr, ServerAddr, PresenceAddr, StatsAddr string
+	// ACCORD_PRESENCE_ADDR, ACCORD_STATS_ADDR, ACCORD_SEARCH_ADDR).
+	UserAddr, ServerAddr, PresenceAddr, StatsAddr, SearchAddr string
 
+	// Store is where the services that have SQLite stores keep their data
+	// (ACCORD_STORE): StoreSQLite, one file per service under
+	// <DataDir>/sqlite, or StoreMongo, the database at MongoURI. The default
+	// is sqlite when ACCORD_MONGO_URI is unset, else mongo.
+	Store string
 	// MongoURI is the MongoDB connection string (ACCORD_MONGO_URI).
 	MongoURI string
 	// MongoDB is the database name (ACCORD_MONGO_DB).
@@ -49,12 +66,22 @@ type Config struct {
 	// RedisPrefix is put before every Redis key and channel (ACCORD_REDIS_PREFIX).
 	RedisPrefix string
 
-	// DataDir holds local state: the dev signing key and the embedded
+	// DataDir holds local state: the dev keys and the embedded
 	// database (ACCORD_DATA_DIR).
 	DataDir string
-	// SigningKeyFile is a PEM PKCS#8 Ed25519 private key (ACCORD_SIGNING_KEY_FILE).
-	// Empty means <DataDir>/signing.key, created when missing.
+	// SigningKeyFile is the PEM PKCS#8 Ed25519 private key that signs user
+	// tokens (ACCORD_SIGNING_KEY_FILE); only the user service reads it.
+	// When no key file is set, <DataDir>/signing.key, created when missing.
 	SigningKeyFile string
+	// VerifyKeyFile is the PEM PKIX public half of the signing key
+	// (ACCORD_VERIFY_KEY_FILE): what every other service verifies user
+	// tokens with. A process holding the signing key derives it.
+	VerifyKeyFile string
+	// ServiceKeyFile is the PEM PKCS#8 Ed25519 private key that signs and
+	// verifies the tokens services call each other's internal APIs with
+	// (ACCORD_SERVICE_KEY_FILE); every service reads it. When no key file
+	// is set, <DataDir>/service.key, created when missing.
+	ServiceKeyFile string
 	// AccessTokenTTL is how long access tokens live (ACCORD_ACCESS_TOKEN_TTL).
 	AccessTokenTTL time.Duration
 	// RefreshTokenTTL is how long refresh tokens live (ACCORD_REFRESH_TOKEN_TTL).
@@ -67,6 +94,14 @@ type Config struct {
 	// 0 disables the limit.
 	MessageRateLimit  int
 	MessageRateWindow time.Duration
+
+	// BlobURL is where attachment bytes are kept (ACCORD_BLOB_URL): a
+	// gocloud.dev/blob URL such as s3://bucket?endpoint=...; empty means a
+	// folder under <DataDir>/blobs.
+	BlobURL string
+	// MaxUploadBytes bounds one uploaded file (ACCORD_MAX_UPLOAD_BYTES,
+	// default 25 MiB).
+	MaxUploadBytes int64
 
 	// WebDir holds the built web app the gateway serves (ACCORD_WEB_DIR).
 	WebDir string
@@ -108,18 +143,34 @@ func Load(getenv func(string) string) (Config, error) {
 		ServerAddr:        str("ACCORD_SERVER_ADDR", DefaultServerAddr),
 		PresenceAddr:      str("ACCORD_PRESENCE_ADDR", DefaultPresenceAddr),
 		StatsAddr:         str("ACCORD_STATS_ADDR", DefaultStatsAddr),
+		SearchAddr:        str("ACCORD_SEARCH_ADDR", DefaultSearchAddr),
 		MongoURI:          str("ACCORD_MONGO_URI", "mongodb://127.0.0.1:27017"),
 		MongoDB:           str("ACCORD_MONGO_DB", "accord"),
 		RedisURL:          str("ACCORD_REDIS_URL", "redis://127.0.0.1:6379/0"),
 		RedisPrefix:       str("ACCORD_REDIS_PREFIX", ""),
 		DataDir:           str("ACCORD_DATA_DIR", "data"),
 		SigningKeyFile:    str("ACCORD_SIGNING_KEY_FILE", ""),
+		VerifyKeyFile:     str("ACCORD_VERIFY_KEY_FILE", ""),
+		ServiceKeyFile:    str("ACCORD_SERVICE_KEY_FILE", ""),
 		AccessTokenTTL:    dur("ACCORD_ACCESS_TOKEN_TTL", 15*time.Minute),
 		RefreshTokenTTL:   dur("ACCORD_REFRESH_TOKEN_TTL", 30*24*time.Hour),
 		MessageRateLimit:  10,
 		MessageRateWindow: dur("ACCORD_MESSAGE_RATE_WINDOW", 10*time.Second),
+		BlobURL:           str("ACCORD_BLOB_URL", ""),
+		MaxUploadBytes:    DefaultMaxUploadBytes,
 		WebDir:            str("ACCORD_WEB_DIR", "web/dist"),
 		ShutdownTimeout:   dur("ACCORD_SHUTDOWN_TIMEOUT", 10*time.Second),
+	}
+	c.Store = strings.ToLower(str("ACCORD_STORE", ""))
+	switch c.Store {
+	case "":
+		c.Store = StoreSQLite
+		if strings.TrimSpace(getenv("ACCORD_MONGO_URI")) != "" {
+			c.Store = StoreMongo
+		}
+	case StoreSQLite, StoreMongo:
+	default:
+		errs = append(errs, fmt.Sprintf("ACCORD_STORE: want sqlite or mongo, got %q", c.Store))
 	}
 	for _, l := range strings.Split(getenv("ACCORD_OPERATORS"), ",") {
 		if l = strings.ToLower(strings.TrimSpace(l)); l != "" {
@@ -133,6 +184,17 @@ func Load(getenv func(string) string) (Config, error) {
 		} else {
 			c.MessageRateLimit = n
 		}
+	}
+	if v := getenv("ACCORD_MAX_UPLOAD_BYTES"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n <= 0 {
+			errs = append(errs, fmt.Sprintf("ACCORD_MAX_UPLOAD_BYTES: want a byte count > 0, got %q", v))
+		} else {
+			c.MaxUploadBytes = n
+		}
+	}
+	if err := redisx.CheckURL(c.RedisURL); err != nil {
+		errs = append(errs, fmt.Sprintf("ACCORD_REDIS_URL: want redis://host:port/db, redis+cluster://host1:port1,host2:port2 or host1:port1,host2:port2 (%v), got %q", err, c.RedisURL))
 	}
 	switch c.LogFormat {
 	case "text", "json":

@@ -1,6 +1,7 @@
 package config_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -42,5 +43,48 @@ func TestLoadOverridesAndErrors(t *testing.T) {
 	env["ACCORD_ACCESS_TOKEN_TTL"] = "soon"
 	if _, err := config.Load(func(k string) string { return env[k] }); err == nil {
 		t.Error("bad duration accepted")
+	}
+}
+
+func TestStore(t *testing.T) {
+	for _, c := range []struct {
+		env     map[string]string
+		want    string
+		wantErr bool
+	}{
+		{env: nil, want: config.StoreSQLite},
+		{env: map[string]string{"ACCORD_MONGO_URI": "mongodb://db:27017"}, want: config.StoreMongo},
+		{env: map[string]string{"ACCORD_STORE": "SQLite", "ACCORD_MONGO_URI": "mongodb://db:27017"}, want: config.StoreSQLite},
+		{env: map[string]string{"ACCORD_STORE": "mongo"}, want: config.StoreMongo},
+		{env: map[string]string{"ACCORD_STORE": "postgres"}, wantErr: true},
+	} {
+		got, err := config.Load(func(k string) string { return c.env[k] })
+		if c.wantErr {
+			if err == nil || !strings.Contains(err.Error(), "ACCORD_STORE") {
+				t.Errorf("%v: err = %v, want one naming ACCORD_STORE", c.env, err)
+			}
+			continue
+		}
+		if err != nil || got.Store != c.want {
+			t.Errorf("%v: store = %q, %v; want %q", c.env, got.Store, err, c.want)
+		}
+	}
+}
+
+func TestRedisURL(t *testing.T) {
+	for url, ok := range map[string]bool{
+		"redis://127.0.0.1:6379/0":                true,
+		"redis+cluster://h1:7001,h2:7002,h3:7003": true,
+		"h1:7001,h2:7002,h3:7003":                 true,
+		"redis+cluster://h1:7001/2":               false,
+		"mongodb://h1:27017":                      false,
+	} {
+		c, err := config.Load(func(k string) string { return map[string]string{"ACCORD_REDIS_URL": url}[k] })
+		if ok && (err != nil || c.RedisURL != url) {
+			t.Errorf("ACCORD_REDIS_URL=%s: %v", url, err)
+		}
+		if !ok && (err == nil || !strings.Contains(err.Error(), "ACCORD_REDIS_URL")) {
+			t.Errorf("ACCORD_REDIS_URL=%s: err = %v, want one naming ACCORD_REDIS_URL", url, err)
+		}
 	}
 }

@@ -1,6 +1,6 @@
 // Package events writes and reads Accord's event log: one Redis Stream per
 // scope ("server:<id>", "user:<id>") holding serialized
-// accord.server.v1.Event messages. Writers append after their database write
+// accord.events.v1.Event messages. Writers append after their database write
 // commits; the server service's feed reads the streams and fans out.
 package events
 
@@ -9,13 +9,14 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/redis/go-redis/v9"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	serverv1 "github.com/accordchat/accord/gen/accord/server/v1"
+	eventsv1 "github.com/accordchat/accord/gen/accord/events/v1"
+
+	"github.com/accordchat/accord/platform/redisx"
 )
 
 // Field is the stream entry field that holds the serialized event.
@@ -43,13 +44,13 @@ func ParseScope(scope string) (kind, id string, err error) {
 // Log appends events to and reads them from Redis Streams.
 type Log struct {
 	rdb    redis.UniversalClient
-	prefix string
+	keys   redisx.Keyspace
 	maxLen int64
 }
 
-// NewLog returns a Log whose keys start with prefix.
-func NewLog(rdb redis.UniversalClient, prefix string) *Log {
-	return &Log{rdb: rdb, prefix: prefix, maxLen: DefaultMaxLen}
+// NewLog returns a Log whose streams live in keys.
+func NewLog(rdb redis.UniversalClient, keys redisx.Keyspace) *Log {
+	return &Log{rdb: rdb, keys: keys, maxLen: DefaultMaxLen}
 }
 
 // WithMaxLen returns a copy of l keeping about n events per scope.
@@ -59,31 +60,63 @@ func (l *Log) WithMaxLen(n int64) *Log {
 	return &c
 }
 
-// Key is the Redis key of a scope's stream.
-func (l *Log) Key(scope string) string { return l.prefix + "ev:" + scope }
+// Key is the Redis key of a scope's stream: "ev:{<scope>}", the scope
+// being the stream's hash tag, so that on a Redis Cluster the streams
+// spread over the slots and the keys that go with a scope (see
+// redisx.Tag) can share its slot.
+func (l *Log) Key(scope string) string { return l.keys.Key("ev:", redisx.Tag(scope)) }
+
+// Scope returns the scope of the stream key key (made by Key), or "" when
+// key is not one.
+func (l *Log) Scope(key string) string {
+	rest, ok := strings.CutPrefix(key, l.keys.Key("ev:{"))
+	if !ok {
+		return ""
+	}
+	scope, ok := strings.CutSuffix(rest, "}")
+	if !ok {
+		return ""
+	}
+	return scope
+}
 
 // Append adds ev to the scope's stream and returns its cursor. It sets the
 // event's scope, and its create time when unset.
-func (l *Log) Append(ctx context.Context, scope string, ev *serverv1.Event) (string, error) {
+func (l *Log) Append(ctx context.Context, scope string, ev *eventsv1.Event) (string, error) {
 	args, err := l.xadd(scope, ev)
 	if err != nil {
 		return "", err
 	}
+	addTrace(ctx, args)
 	return l.appended(scope, ev, l.rdb.XAdd(ctx, args))
 }
 
-// AppendIn is Append as part of a pipeline, so that other commands share
-// its round trip to Redis. Once pipe has run, call done for the cursor.
-func (l *Log) AppendIn(ctx context.Context, pipe redis.Pipeliner, scope string, ev *serverv1.Event) (done func() (string, error), err error) {
-	args, err := l.xadd(scope, ev)
-	if err != nil {
-		return nil, err
-	}
-	cmd := pipe.XAdd(ctx, args)
-	return func() (string, error) { return l.appended(scope, ev, cmd) }, nil
+// Entry is an append prepared for a caller that runs the XADD itself, in
+// a script of its own (for example one that appends only while a lock is
+// held): the stream, its approximate bound (0 for none) and the entry's
+// field-value pairs. Once appended, Appended records the id on the event.
+type Entry struct {
+	Stream string
+	MaxLen int64
+	Values []any
+	ev     *eventsv1.Event
 }
 
-func (l *Log) xadd(scope string, ev *serverv1.Event) (*redis.XAddArgs, error) {
+// Appended records the cursor Redis gave the entry on its event.
+func (e Entry) Appended(id string) { e.ev.Cursor = id }
+
+// Prepare readies ev for an append to scope done by the caller, as Append
+// would do it (scope, create time, trace context).
+func (l *Log) Prepare(ctx context.Context, scope string, ev *eventsv1.Event) (Entry, error) {
+	args, err := l.xadd(scope, ev)
+	if err != nil {
+		return Entry{}, err
+	}
+	addTrace(ctx, args)
+	return Entry{Stream: args.Stream, MaxLen: args.MaxLen, Values: args.Values.([]any), ev: ev}, nil
+}
+
+func (l *Log) xadd(scope string, ev *eventsv1.Event) (*redis.XAddArgs, error) {
 	ev.Scope = scope
 	ev.Cursor = ""
 	if ev.CreateTime == nil {
@@ -96,7 +129,7 @@ func (l *Log) xadd(scope string, ev *serverv1.Event) (*redis.XAddArgs, error) {
 	return &redis.XAddArgs{Stream: l.Key(scope), MaxLen: l.maxLen, Approx: true, Values: []any{Field, b}}, nil
 }
 
-func (l *Log) appended(scope string, ev *serverv1.Event, cmd *redis.StringCmd) (string, error) {
+func (l *Log) appended(scope string, ev *eventsv1.Event, cmd *redis.StringCmd) (string, error) {
 	id, err := cmd.Result()
 	if err != nil {
 		return "", fmt.Errorf("append event to %s: %w", scope, err)
@@ -107,10 +140,10 @@ func (l *Log) appended(scope string, ev *serverv1.Event, cmd *redis.StringCmd) (
 
 // AppendAll appends ev to several scopes (for example both users of a
 // friendship). Each copy gets its own cursor.
-func (l *Log) AppendAll(ctx context.Context, scopes []string, ev *serverv1.Event) error {
+func (l *Log) AppendAll(ctx context.Context, scopes []string, ev *eventsv1.Event) error {
 	var errs []error
 	for _, s := range scopes {
-		c := proto.Clone(ev).(*serverv1.Event)
+		c := proto.Clone(ev).(*eventsv1.Event)
 		if _, err := l.Append(ctx, s, c); err != nil {
 			errs = append(errs, err)
 		}
@@ -119,49 +152,15 @@ func (l *Log) AppendAll(ctx context.Context, scopes []string, ev *serverv1.Event
 }
 
 // Decode turns a stream entry into an event with its scope and cursor.
-func Decode(scope string, msg redis.XMessage) (*serverv1.Event, error) {
+func Decode(scope string, msg redis.XMessage) (*eventsv1.Event, error) {
 	raw, ok := msg.Values[Field].(string)
 	if !ok {
 		return nil, fmt.Errorf("event %s/%s: no %q field", scope, msg.ID, Field)
 	}
-	ev := &serverv1.Event{}
+	ev := &eventsv1.Event{}
 	if err := proto.Unmarshal([]byte(raw), ev); err != nil {
 		return nil, fmt.Errorf("event %s/%s: %w", scope, msg.ID, err)
 	}
 	ev.Scope, ev.Cursor = scope, msg.ID
 	return ev, nil
-}
-
-// Activity is the Redis Stream that the server service appends message
-// activity to and the stats service counts from: fields kind
-// ("message_created" or "message_deleted"), user_id, server_id, channel_id,
-// message_id and ts (Unix milliseconds of the message's creation).
-const Activity = "activity"
-
-// Connections is the Redis Stream the presence service appends every opened
-// session to: fields user_id, session_id, client and ts (Unix milliseconds).
-const Connections = "connections"
-
-// ActivityEntry is one entry of the Activity stream.
-type ActivityEntry struct {
-	Kind      string
-	UserID    string
-	ServerID  string
-	ChannelID string
-	MessageID string
-	Time      time.Time
-}
-
-// AppendActivity adds an entry to the activity stream (trimmed to about
-// maxLen entries; the stats counters are the long-term record).
-func AppendActivity(ctx context.Context, rdb redis.UniversalClient, prefix string, e ActivityEntry, maxLen int64) error {
-	return rdb.XAdd(ctx, &redis.XAddArgs{
-		Stream: prefix + Activity,
-		MaxLen: maxLen,
-		Approx: true,
-		Values: []any{
-			"kind", e.Kind, "user_id", e.UserID, "server_id", e.ServerID,
-			"channel_id", e.ChannelID, "message_id", e.MessageID, "ts", e.Time.UnixMilli(),
-		},
-	}).Err()
 }

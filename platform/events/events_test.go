@@ -5,17 +5,20 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	serverv1 "github.com/accordchat/accord/gen/accord/server/v1"
+	eventsv1 "github.com/accordchat/accord/gen/accord/events/v1"
 	"github.com/accordchat/accord/platform/events"
 	"github.com/accordchat/accord/platform/platformtest"
+	"github.com/accordchat/accord/platform/redisx"
 )
 
-func TestAppendAndDecode(t *testing.T) {
+func TestAppendAndDecode(t *testing.T) { platformtest.EachRedis(t, testAppendAndDecode) }
+
+func testAppendAndDecode(t *testing.T) {
 	rdb, prefix := platformtest.Redis(t)
 	ctx := t.Context()
-	log := events.NewLog(rdb, prefix).WithMaxLen(100)
+	log := events.NewLog(rdb, redisx.NewKeyspace(prefix)).WithMaxLen(100)
 	scopes := []string{events.UserScope("a"), events.UserScope("b")}
-	ev := &serverv1.Event{Payload: &serverv1.Event_RelationshipRemoved{RelationshipRemoved: &serverv1.RelationshipRemoved{UserId: "b"}}}
+	ev := &eventsv1.Event{Payload: &eventsv1.Event_RelationshipRemoved{RelationshipRemoved: &eventsv1.RelationshipRemoved{UserId: "b"}}}
 	if err := log.AppendAll(ctx, scopes, ev); err != nil {
 		t.Fatal(err)
 	}

@@ -12,9 +12,10 @@ import (
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
 
-	serverv1 "github.com/accordchat/accord/gen/accord/server/v1"
+	eventsv1 "github.com/accordchat/accord/gen/accord/events/v1"
 	userv1 "github.com/accordchat/accord/gen/accord/user/v1"
 	"github.com/accordchat/accord/platform/auth"
 	"github.com/accordchat/accord/platform/errs"
@@ -26,7 +27,7 @@ import (
 type stub struct {
 	userv1.UnimplementedUserServiceServer
 	userv1.UnimplementedUserInternalServiceServer
-	serverv1.UnimplementedServerServiceServer
+	eventsv1.UnimplementedEventServiceServer
 	calls atomic.Int64
 }
 
@@ -57,16 +58,16 @@ func (s *stub) CheckRelationships(ctx context.Context, _ *userv1.CheckRelationsh
 	return &userv1.CheckRelationshipsResponse{}, nil
 }
 
-func (s *stub) StreamEvents(_ *serverv1.StreamEventsRequest, stream grpc.ServerStreamingServer[serverv1.StreamEventsResponse]) error {
+func (s *stub) StreamEvents(_ *eventsv1.StreamEventsRequest, stream grpc.ServerStreamingServer[eventsv1.StreamEventsResponse]) error {
 	p, err := auth.User(stream.Context())
 	if err != nil {
 		return err
 	}
-	if err := stream.Send(&serverv1.StreamEventsResponse{Event: &serverv1.Event{Scope: "user:" + p.UserID}}); err != nil {
+	if err := stream.Send(&eventsv1.StreamEventsResponse{Event: &eventsv1.Event{Scope: "user:" + p.UserID}}); err != nil {
 		return err
 	}
 	// Marshaled once, sent twice: as the feed fans an event out.
-	shared, err := grpcx.Encode(&serverv1.StreamEventsResponse{Event: &serverv1.Event{Scope: "server:s1", Cursor: "7-0"}})
+	shared, err := grpcx.Encode(&eventsv1.StreamEventsResponse{Event: &eventsv1.Event{Scope: "server:s1", Cursor: "7-0"}})
 	if err != nil {
 		return err
 	}
@@ -84,8 +85,8 @@ func start(t *testing.T) (*platformtest.Env, *stub, *grpc.ClientConn) {
 	conn := env.Serve(func(gs *grpc.Server) {
 		userv1.RegisterUserServiceServer(gs, s)
 		userv1.RegisterUserInternalServiceServer(gs, s)
-		serverv1.RegisterServerServiceServer(gs, s)
-	})
+		eventsv1.RegisterEventServiceServer(gs, s)
+	}, userv1.UserService_Register_FullMethodName, userv1.UserService_Login_FullMethodName)
 	return env, s, conn
 }
 
@@ -148,7 +149,7 @@ func TestAuthentication(t *testing.T) {
 		})
 	}
 	t.Run("stream without token", func(t *testing.T) {
-		s, err := serverv1.NewServerServiceClient(conn).StreamEvents(env.Ctx(""), &serverv1.StreamEventsRequest{})
+		s, err := eventsv1.NewEventServiceClient(conn).StreamEvents(env.Ctx(""), &eventsv1.StreamEventsRequest{})
 		if err == nil {
 			_, err = s.Recv()
 		}
@@ -157,7 +158,7 @@ func TestAuthentication(t *testing.T) {
 		}
 	})
 	t.Run("stream with token", func(t *testing.T) {
-		s, err := serverv1.NewServerServiceClient(conn).StreamEvents(env.Ctx(env.UserToken("u2")), &serverv1.StreamEventsRequest{})
+		s, err := eventsv1.NewEventServiceClient(conn).StreamEvents(env.Ctx(env.UserToken("u2")), &eventsv1.StreamEventsRequest{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -175,6 +176,17 @@ func TestAuthentication(t *testing.T) {
 	t.Run("open method needs no token", func(t *testing.T) {
 		if _, err := c.Register(env.Ctx(""), &userv1.RegisterRequest{Login: "alice", Password: "long enough password"}); err != nil {
 			t.Fatal(err)
+		}
+	})
+	t.Run("only the methods a server declares open are", func(t *testing.T) {
+		closed := env.Serve(func(gs *grpc.Server) { userv1.RegisterUserServiceServer(gs, &stub{}) })
+		_, err := userv1.NewUserServiceClient(closed).Register(env.Ctx(""), &userv1.RegisterRequest{Login: "bob", Password: "long enough password"})
+		if status.Code(err) != codes.Unauthenticated {
+			t.Fatalf("Register without a token on a server that does not declare it open: got %v, want UNAUTHENTICATED", err)
+		}
+		hc := healthpb.NewHealthClient(closed)
+		if _, err := hc.Check(env.Ctx(""), &healthpb.HealthCheckRequest{}); err != nil {
+			t.Fatalf("health check without a token: %v", err)
 		}
 	})
 }
@@ -215,7 +227,7 @@ func TestInternalMethodsNeedServiceToken(t *testing.T) {
 	if _, err := c.CheckRelationships(env.Ctx(env.UserToken("u1")), req); status.Code(err) != codes.PermissionDenied {
 		t.Errorf("user token: %v", err)
 	}
-	if _, err := c.CheckRelationships(env.Ctx(""), req, grpc.PerRPCCredentials(auth.NewServiceCredentials(env.Signer, "server"))); err != nil {
+	if _, err := c.CheckRelationships(env.Ctx(""), req, grpc.PerRPCCredentials(auth.NewServiceCredentials(env.ServiceSigner, "server"))); err != nil {
 		t.Errorf("service token: %v", err)
 	}
 }

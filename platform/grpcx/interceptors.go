@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"time"
 
@@ -21,14 +22,10 @@ import (
 
 type protoadaptMessage = protoadapt.MessageV1
 
-// OpenMethods may be called without a token.
-var OpenMethods = map[string]bool{
-	"/accord.user.v1.UserService/Register":     true,
-	"/accord.user.v1.UserService/Login":        true,
-	"/accord.user.v1.UserService/RefreshToken": true,
-	"/grpc.health.v1.Health/Check":             true,
-	"/grpc.health.v1.Health/Watch":             true,
-	"/grpc.health.v1.Health/List":              true,
+// isHealth reports methods of the health service, which every server
+// registers and which load balancers and probes call without a token.
+func isHealth(method string) bool {
+	return strings.HasPrefix(method, "/grpc.health.v1.Health/")
 }
 
 // isReflection reports methods of the reflection service, which grpcurl
@@ -49,6 +46,15 @@ type Authenticator struct {
 	Verifier *auth.Verifier
 	// Revocations, when set, is asked whether a user token's session was revoked.
 	Revocations auth.RevocationChecker
+	// Open lists the full names of the methods the service lets anyone
+	// call without a token ("/accord.user.v1.UserService/Login"); a stale
+	// token on them is ignored. Health methods are always open.
+	Open []string
+}
+
+// open reports whether method may be called without a token.
+func (a *Authenticator) open(method string) bool {
+	return isHealth(method) || slices.Contains(a.Open, method)
 }
 
 // authenticate returns ctx with the caller's principal, or an error.
@@ -58,7 +64,7 @@ func (a *Authenticator) authenticate(ctx context.Context, method string) (contex
 	}
 	token := auth.TokenFromMetadata(ctx)
 	if token == "" {
-		if OpenMethods[method] {
+		if a.open(method) {
 			return ctx, nil
 		}
 		return nil, errs.Unauthenticated("missing access token").WithReason("TOKEN_MISSING")
@@ -74,7 +80,7 @@ func (a *Authenticator) authenticate(ctx context.Context, method string) (contex
 		}
 	}
 	if err != nil {
-		if OpenMethods[method] {
+		if a.open(method) {
 			// A stale token on Login or Register must not lock the user out.
 			return ctx, nil
 		}
@@ -162,7 +168,25 @@ func (c *chain) stream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInf
 	if err != nil {
 		return ToStatus(ctx, c.log, info.FullMethod, err)
 	}
+	if info.IsServerStream {
+		// A stream lasts as long as its session: it ends when the session
+		// is revoked or the token expires.
+		if b, ok := c.authn.Revocations.(auth.SessionBinder); ok {
+			if p, ok := auth.FromContext(actx); ok && p.SessionID != "" {
+				bctx, release, berr := b.Bind(actx, p)
+				if berr != nil {
+					return ToStatus(ctx, c.log, info.FullMethod, berr)
+				}
+				defer release()
+				actx = bctx
+			}
+		}
+	}
 	err = handler(srv, &validatingStream{ServerStream: ss, ctx: actx, c: c})
+	if cause := context.Cause(actx); cause != nil && actx.Err() != nil && ctx.Err() == nil {
+		// The session ended, not the call: say why.
+		err = cause
+	}
 	return ToStatus(ctx, c.log, info.FullMethod, err)
 }
 

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"buf.build/go/protovalidate"
+	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
+	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc/filters"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/health"
@@ -23,6 +25,11 @@ type ServerOptions struct {
 	Metrics     *Metrics // optional
 	MaxRecvSize int      // bytes; 0 means 1 MiB
 }
+
+// traceFilter leaves health checks (probes every few seconds) out of traces.
+// Spans go to the global tracer provider (platform/tracing), which records
+// nothing unless tracing is set up; the trace context passes either way.
+var traceFilter = otelgrpc.WithFilter(filters.Not(filters.HealthCheck()))
 
 // Server is a gRPC server with health and reflection registered.
 type Server struct {
@@ -43,6 +50,7 @@ func NewServer(opts ServerOptions) (*Server, error) {
 	}
 	c := &chain{log: opts.Log, authn: opts.Auth, validator: v, metrics: opts.Metrics}
 	gs := grpc.NewServer(
+		grpc.StatsHandler(otelgrpc.NewServerHandler(traceFilter)),
 		grpc.ChainUnaryInterceptor(c.unary),
 		grpc.ChainStreamInterceptor(c.stream),
 		grpc.MaxRecvMsgSize(opts.MaxRecvSize),
@@ -98,6 +106,7 @@ func Dial(addr string, opts ...grpc.DialOption) (*grpc.ClientConn, error) {
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 30 * time.Second, Timeout: 10 * time.Second, PermitWithoutStream: true}),
 		grpc.WithDefaultServiceConfig(`{"loadBalancingConfig":[{"round_robin":{}}]}`),
+		grpc.WithStatsHandler(otelgrpc.NewClientHandler(traceFilter)),
 	}
 	return grpc.NewClient(addr, append(base, opts...)...)
 }

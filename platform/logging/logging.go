@@ -7,7 +7,8 @@ import (
 	"strings"
 )
 
-// New returns a logger writing text or JSON at the given level to w.
+// New returns a logger writing text or JSON at the given level to w. Records
+// logged with a context carry its trace_id and span_id.
 func New(w io.Writer, format, level string) *slog.Logger {
 	var lv slog.Level
 	switch strings.ToLower(level) {
@@ -22,9 +23,9 @@ func New(w io.Writer, format, level string) *slog.Logger {
 	}
 	opts := &slog.HandlerOptions{Level: lv}
 	if format == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
+		return slog.New(traceHandler{slog.NewJSONHandler(w, opts)})
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	return slog.New(traceHandler{slog.NewTextHandler(w, opts)})
 }
 
 // Discard returns a logger that writes nothing.

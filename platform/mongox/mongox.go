@@ -17,13 +17,14 @@ import (
 // Connect opens a client and waits until the server answers a ping, retrying
 // with backoff until ctx ends, so services may start before the database.
 // Retryable reads and writes are on: a primary election is retried by the driver.
-func Connect(ctx context.Context, uri string, log *slog.Logger) (*mongo.Client, error) {
+// extra options apply after these (the test harness adds its query monitor).
+func Connect(ctx context.Context, uri string, log *slog.Logger, extra ...*options.ClientOptions) (*mongo.Client, error) {
 	opts := options.Client().ApplyURI(uri).
 		SetRetryWrites(true).
 		SetRetryReads(true).
 		SetServerSelectionTimeout(10 * time.Second).
 		SetAppName("accord")
-	client, err := mongo.Connect(opts)
+	client, err := mongo.Connect(append([]*options.ClientOptions{opts}, extra...)...)
 	if err != nil {
 		return nil, fmt.Errorf("mongo: %w", err)
 	}
