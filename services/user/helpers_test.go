@@ -1,8 +1,11 @@
 package user_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"os"
 	"slices"
 	"testing"
 	"time"
@@ -51,7 +54,7 @@ func newFixture(t testing.TB, opts ...func(*user.Options, *platformtest.Env)) *f
 	if err != nil {
 		t.Fatal(err)
 	}
-	conn := env.Serve(svc.Register)
+	conn := env.Serve(svc.Register, user.OpenMethods()...)
 	return &fixture{t: t, env: env, conn: conn, users: userv1.NewUserServiceClient(conn), internal: userv1.NewUserInternalServiceClient(conn)}
 }
 
@@ -60,7 +63,7 @@ func (f *fixture) ctx(token string) context.Context { return f.env.Ctx(token) }
 
 // serviceCtx calls as another Accord service.
 func (f *fixture) serviceCtx() context.Context {
-	tok, _, err := f.env.Signer.ServiceToken("server", time.Minute)
+	tok, _, err := f.env.ServiceSigner.ServiceToken("server", time.Minute)
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -138,3 +141,39 @@ func retryDelay(err error) (time.Duration, error) {
 
 // status is the code of err.
 func status(err error) codes.Code { return grpcstatus.Code(err) }
+
+// stored reports whether the text s is anywhere in the service's data: in
+// the bytes of its SQLite file and log, or in a string field of a
+// refresh_tokens document on MongoDB.
+func (f *fixture) stored(s string) bool {
+	f.t.Helper()
+	d := f.env.Deps("user")
+	if d.SQLite != nil {
+		for _, p := range []string{d.SQLite.Path(), d.SQLite.Path() + "-wal"} {
+			b, err := os.ReadFile(p)
+			if err != nil && !errors.Is(err, os.ErrNotExist) {
+				f.t.Fatal(err)
+			}
+			if bytes.Contains(b, []byte(s)) {
+				return true
+			}
+		}
+		return false
+	}
+	cur, err := d.Mongo.Collection("refresh_tokens").Find(f.ctx(""), bson.D{})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	var docs []bson.M
+	if err := cur.All(f.ctx(""), &docs); err != nil {
+		f.t.Fatal(err)
+	}
+	for _, doc := range docs {
+		for _, v := range doc {
+			if v == s {
+				return true
+			}
+		}
+	}
+	return false
+}

@@ -10,7 +10,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
-	serverv1 "github.com/accordchat/accord/gen/accord/server/v1"
+	eventsv1 "github.com/accordchat/accord/gen/accord/events/v1"
 	userv1 "github.com/accordchat/accord/gen/accord/user/v1"
 	"github.com/accordchat/accord/platform/platformtest"
 	"github.com/accordchat/accord/services/user"
@@ -107,7 +107,7 @@ func TestUpdateCurrentUserEvent(t *testing.T) {
 	if len(evs) != 1 {
 		t.Fatalf("events = %v", evs)
 	}
-	u := evs[0].GetPayload().(*serverv1.Event_UserUpdated).UserUpdated
+	u := evs[0].GetPayload().(*eventsv1.Event_UserUpdated).UserUpdated
 	if u.GetDisplayName() != "Event Ful" || u.GetStatusText() != "here" || evs[0].GetCursor() == "" || evs[0].GetScope() != "user:"+a.user.GetId() {
 		t.Fatalf("event = %v", evs[0])
 	}

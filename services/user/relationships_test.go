@@ -5,12 +5,13 @@ import (
 	"sync"
 	"testing"
 
-	"go.mongodb.org/mongo-driver/v2/bson"
 	"google.golang.org/grpc/codes"
 
-	serverv1 "github.com/accordchat/accord/gen/accord/server/v1"
+	eventsv1 "github.com/accordchat/accord/gen/accord/events/v1"
 	userv1 "github.com/accordchat/accord/gen/accord/user/v1"
 	"github.com/accordchat/accord/platform/events"
+	"github.com/accordchat/accord/services/user"
+	domain "github.com/accordchat/accord/services/user/internal/account"
 )
 
 const (
@@ -20,24 +21,23 @@ const (
 	blocked  = userv1.RelationshipType_RELATIONSHIP_TYPE_BLOCKED
 )
 
-// relDocs returns the relationship documents as "owner>other:type".
-func (f *fixture) relDocs() []string {
+// relDocs returns the stored sides of the pairs the users are in, as
+// "owner>other:type".
+func (f *fixture) relDocs(users ...account) []string {
 	f.t.Helper()
-	cur, err := f.env.DB.Collection("relationships").Find(f.ctx(""), bson.D{})
+	store, err := user.OpenStore(f.ctx(""), f.env.Deps("user"))
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	var docs []struct {
-		UserID  string `bson:"user_id"`
-		OtherID string `bson:"other_id"`
-		Type    string `bson:"type"`
-	}
-	if err := cur.All(f.ctx(""), &docs); err != nil {
-		f.t.Fatal(err)
-	}
 	var out []string
-	for _, d := range docs {
-		out = append(out, d.UserID+">"+d.OtherID+":"+d.Type)
+	for _, u := range users {
+		rels, err := store.ListRelationships(f.ctx(""), u.user.GetId(), domain.RelNone, "", 1000)
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		for _, r := range rels {
+			out = append(out, r.UserID+">"+r.OtherID+":"+r.Type.String())
+		}
 	}
 	return out
 }
@@ -61,14 +61,14 @@ func (f *fixture) view(a account, otherID string) userv1.RelationshipType {
 }
 
 // events returns the events in a user's stream.
-func (f *fixture) events(userID string) []*serverv1.Event {
+func (f *fixture) events(userID string) []*eventsv1.Event {
 	f.t.Helper()
 	scope := events.UserScope(userID)
-	msgs, err := f.env.Redis.XRange(f.ctx(""), events.NewLog(f.env.Redis, f.env.Prefix).Key(scope), "-", "+").Result()
+	msgs, err := f.env.Redis.XRange(f.ctx(""), f.env.Events.Key(scope), "-", "+").Result()
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	out := make([]*serverv1.Event, len(msgs))
+	out := make([]*eventsv1.Event, len(msgs))
 	for i, m := range msgs {
 		if out[i], err = events.Decode(scope, m); err != nil {
 			f.t.Fatal(err)
@@ -79,13 +79,13 @@ func (f *fixture) events(userID string) []*serverv1.Event {
 
 // eventSummary describes the relationship events of a stream: "type@other"
 // for updates, "removed@other" for removals.
-func eventSummary(evs []*serverv1.Event) []string {
+func eventSummary(evs []*eventsv1.Event) []string {
 	var out []string
 	for _, e := range evs {
 		switch p := e.GetPayload().(type) {
-		case *serverv1.Event_RelationshipUpdated:
+		case *eventsv1.Event_RelationshipUpdated:
 			out = append(out, fmt.Sprintf("%s@%s", p.RelationshipUpdated.GetType(), p.RelationshipUpdated.GetUser().GetLogin()))
-		case *serverv1.Event_RelationshipRemoved:
+		case *eventsv1.Event_RelationshipRemoved:
 			out = append(out, "removed@"+p.RelationshipRemoved.GetUserId())
 		}
 	}
@@ -108,7 +108,7 @@ func TestConcurrentFriendRequestsOneRelationship(t *testing.T) {
 			t.Fatalf("request: %v", err)
 		}
 	}
-	got := f.relDocs()
+	got := f.relDocs(a, b)
 	want := map[string]bool{a.user.GetId() + ">" + b.user.GetId() + ":outgoing": true, b.user.GetId() + ">" + a.user.GetId() + ":incoming": true}
 	if len(got) != 2 || !want[got[0]] || !want[got[1]] {
 		t.Fatalf("relationships = %v", got)
@@ -136,7 +136,7 @@ func TestConcurrentMutualRequestsBecomeFriends(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if got := f.relDocs(); len(got) != 2 {
+	if got := f.relDocs(a, b); len(got) != 2 {
 		t.Fatalf("relationships = %v", got)
 	}
 	if f.view(a, b.user.GetId()) != friend || f.view(b, a.user.GetId()) != friend {
@@ -214,7 +214,7 @@ func TestRelationshipLifecycle(t *testing.T) {
 	if _, err := f.users.CancelFriendRequest(c.ctx(f), &userv1.CancelFriendRequestRequest{UserId: aID}); err != nil {
 		t.Fatal(err)
 	}
-	if got := f.relDocs(); len(got) != 0 {
+	if got := f.relDocs(a, b, c); len(got) != 0 {
 		t.Fatalf("relationships left = %v", got)
 	}
 

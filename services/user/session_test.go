@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"go.mongodb.org/mongo-driver/v2/bson"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
@@ -41,9 +40,13 @@ func TestConcurrentRegistrationSameLogin(t *testing.T) {
 	if won != 1 || lost != 1 {
 		t.Fatalf("won %d, lost %d; want one of each", won, lost)
 	}
-	n, err := f.env.DB.Collection("users").CountDocuments(f.ctx(""), bson.D{{Key: "login_key", Value: "racer"}})
-	if err != nil || n != 1 {
-		t.Fatalf("accounts for racer = %d, %v", n, err)
+	store, err := user.OpenStore(f.ctx(""), f.env.Deps("user"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	found, err := store.SearchUsers(f.ctx(""), "racer", "", 10)
+	if err != nil || len(found) != 1 {
+		t.Fatalf("accounts for racer = %v, %v", found, err)
 	}
 }
 
@@ -68,20 +71,8 @@ func TestSessionLifecycle(t *testing.T) {
 		t.Fatalf("tokens = %v", tok)
 	}
 	// Only the hash of the refresh token is stored.
-	raw, err := f.env.DB.Collection("refresh_tokens").Find(f.ctx(""), bson.D{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var docs []bson.M
-	if err := raw.All(f.ctx(""), &docs); err != nil {
-		t.Fatal(err)
-	}
-	for _, d := range docs {
-		for _, v := range d {
-			if s, ok := v.(string); ok && s == tok.GetRefreshToken() {
-				t.Fatal("refresh token stored in clear")
-			}
-		}
+	if f.stored(tok.GetRefreshToken()) {
+		t.Fatal("refresh token stored in clear")
 	}
 
 	// A protected call works with the access token.
@@ -152,10 +143,12 @@ func TestSessionLifecycle(t *testing.T) {
 	wantCode(t, err, codes.Unauthenticated)
 	_, err = f.users.RefreshToken(f.ctx(""), &userv1.RefreshTokenRequest{RefreshToken: reg.tokens.GetRefreshToken()})
 	wantCode(t, err, codes.Unauthenticated)
-	var sess bson.M
-	sid, _ := bson.ObjectIDFromHex(reg.tokens.GetSessionId())
-	if err := f.env.DB.Collection("sessions").FindOne(f.ctx(""), bson.D{{Key: "_id", Value: sid}}).Decode(&sess); err != nil || sess["revoked"] != true {
-		t.Fatalf("session after logout = %v, %v", sess, err)
+	store, err := user.OpenStore(f.ctx(""), f.env.Deps("user"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sess, err := store.SessionByID(f.ctx(""), reg.tokens.GetSessionId()); err != nil || !sess.Revoked {
+		t.Fatalf("session after logout = %+v, %v", sess, err)
 	}
 
 	// No response carries the password hash.
@@ -169,11 +162,15 @@ func TestSessionLifecycle(t *testing.T) {
 // from the same environment (same key, same Redis), standing in for any
 // other Accord service's interceptor.
 func (f *fixture) otherService(t *testing.T) userv1.UserServiceClient {
-	svc, err := user.NewWithOptions(f.ctx(""), f.env.Deps("other"), testOptions())
+	d := f.env.Deps("other")
+	if d.SQLite != nil {
+		d.SQLite = f.env.SQLite("user") // the same data
+	}
+	svc, err := user.NewWithOptions(f.ctx(""), d, testOptions())
 	if err != nil {
 		t.Fatal(err)
 	}
-	conn := f.env.Serve(func(s *grpc.Server) { svc.Register(s) })
+	conn := f.env.Serve(func(s *grpc.Server) { svc.Register(s) }, user.OpenMethods()...)
 	return userv1.NewUserServiceClient(conn)
 }
 

@@ -23,6 +23,8 @@ type User struct {
 	Operator     bool
 	CreatedAt    time.Time
 	PasswordHash string
+	// Avatar is the hash of the current avatar picture; empty: none.
+	Avatar string
 }
 
 // Session is one signed-in device.
@@ -31,7 +33,10 @@ type Session struct {
 	UserID    string
 	Client    string
 	CreatedAt time.Time
-	Revoked   bool
+	// LastUsedAt is when tokens were last issued for it; zero when never
+	// recorded (sessions opened before it was kept).
+	LastUsedAt time.Time
+	Revoked    bool
 }
 
 // RefreshToken is one issued refresh token, known by its SHA-256 hash only.
@@ -223,6 +228,10 @@ type UserStore interface {
 	SearchUsers(ctx context.Context, prefix, after string, limit int) ([]User, error)
 	UpdateProfile(ctx context.Context, id string, upd ProfileUpdate) (User, error)
 	SetOperator(ctx context.Context, id string, operator bool) (User, error)
+	// SetPasswordHash replaces the user's password hash.
+	SetPasswordHash(ctx context.Context, id, hash string) error
+	// SetAvatar sets the user's avatar hash (empty: none).
+	SetAvatar(ctx context.Context, id, avatar string) (User, error)
 }
 
 // SessionStore keeps sessions and their refresh tokens.
@@ -233,6 +242,11 @@ type SessionStore interface {
 	// RevokeSession marks the session revoked; it reports NotFound when the
 	// session is not the user's.
 	RevokeSession(ctx context.Context, userID, id string) error
+	// ListSessions returns the user's sessions that are not revoked, in no
+	// particular order.
+	ListSessions(ctx context.Context, userID string) ([]Session, error)
+	// TouchSession records that the session's tokens were issued at t.
+	TouchSession(ctx context.Context, id string, t time.Time) error
 	CreateRefreshToken(ctx context.Context, t RefreshToken) error
 	// SpendRefreshToken marks the token with hash spent and returns it; an
 	// unknown token is NotFound, an already spent one ErrTokenSpent (with
@@ -255,6 +269,16 @@ type RelationshipStore interface {
 	ListRelationships(ctx context.Context, userID string, t RelType, after string, limit int) ([]Relationship, error)
 	// RelationshipsBetween returns the sides owned by any of owners toward any of others.
 	RelationshipsBetween(ctx context.Context, owners, others []string) ([]Relationship, error)
+}
+
+// Records receives every record of the stores when the data moves from one
+// store to another (the embedded FerretDB of earlier releases to SQLite).
+// IDs and times are kept as they are.
+type Records interface {
+	PutUser(u User) error
+	PutSession(s Session) error
+	PutRefreshToken(t RefreshToken) error
+	PutRelationship(r Relationship) error
 }
 
 // Limiter rate-limits failed sign-ins by login and client address.

@@ -98,12 +98,18 @@ func (s *Service) SetOperator(ctx context.Context, callerOperator bool, userID s
 	return u, nil
 }
 
-// publishUser appends user_updated to the user's stream. The change is
-// committed already, so a failure is logged, not returned: clients catch up
-// when they reload.
+// publishUser appends user_updated to the user's stream and announces the
+// profile to the servers the user belongs to (member_updated there). The
+// change is committed already, so a failure is logged, not returned:
+// clients catch up when they reload.
 func (s *Service) publishUser(ctx context.Context, u User) {
 	if err := s.d.Events.UserUpdated(context.WithoutCancel(ctx), u); err != nil {
 		s.d.Log.ErrorContext(ctx, "append user event failed", "user", u.ID, "err", err)
+	}
+	if s.d.Profiles != nil {
+		if err := s.d.Profiles.AnnounceProfile(context.WithoutCancel(ctx), u); err != nil {
+			s.d.Log.ErrorContext(ctx, "announce profile failed", "user", u.ID, "err", err)
+		}
 	}
 }
 

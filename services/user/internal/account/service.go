@@ -38,7 +38,11 @@ type Deps struct {
 	Tokens        Tokens
 	Revoker       Revoker
 	Events        Events
-	Log           *slog.Logger
+	// Blobs keeps avatar pictures; nil: avatars are unavailable.
+	Blobs Blobs
+	// Profiles is told of profile changes; nil: nobody is.
+	Profiles Profiles
+	Log      *slog.Logger
 }
 
 // Service implements the user service's behaviour over its stores.
@@ -66,9 +70,11 @@ type Auth struct {
 }
 
 var (
-	errBadCredentials = errs.Unauthenticated("wrong login or password").WithReason("BAD_CREDENTIALS")
-	errBadRefresh     = errs.Unauthenticated("invalid refresh token; sign in again").WithReason("REFRESH_TOKEN_INVALID")
-	errUserNotFound   = errs.NotFound("user not found")
+	errBadCredentials  = errs.Unauthenticated("wrong login or password").WithReason("BAD_CREDENTIALS")
+	errBadRefresh      = errs.Unauthenticated("invalid refresh token; sign in again").WithReason("REFRESH_TOKEN_INVALID")
+	errUserNotFound    = errs.NotFound("user not found")
+	errWrongPassword   = errs.Invalid("current_password", "is wrong").WithReason("WRONG_PASSWORD")
+	errSessionNotFound = errs.NotFound("session not found")
 )
 
 func (s *Service) now() time.Time { return s.opts.Now().UTC() }
@@ -169,6 +175,9 @@ func (s *Service) issue(ctx context.Context, u User, sessionID string) (Auth, er
 	if err := s.d.Sessions.CreateRefreshToken(ctx, RefreshToken{Hash: hash, SessionID: sessionID, UserID: u.ID, ExpiresAt: exp}); err != nil {
 		return Auth{}, err
 	}
+	if err := s.d.Sessions.TouchSession(ctx, sessionID, s.now()); err != nil {
+		return Auth{}, err
+	}
 	access, accessExp, err := s.d.Tokens.UserToken(u.ID, sessionID, u.Operator, s.opts.AccessTTL)
 	if err != nil {
 		return Auth{}, err
@@ -239,6 +248,89 @@ func (s *Service) Refresh(ctx context.Context, raw string) (Auth, error) {
 
 // Logout ends the caller's session.
 func (s *Service) Logout(ctx context.Context, userID, sessionID string) error {
+	return s.endSession(ctx, userID, sessionID)
+}
+
+// ChangePassword checks the current password (rate-limited as sign-ins are,
+// by the account's login and the client address), stores the new one and
+// ends every other session of the user at once.
+func (s *Service) ChangePassword(ctx context.Context, userID, sessionID, current, next, addr string) error {
+	if err := ValidatePassword("new_password", next); err != nil {
+		return err
+	}
+	u, err := s.d.Users.UserByID(ctx, userID)
+	if errors.Is(err, errs.ErrNotFound) {
+		return errUserNotFound
+	}
+	if err != nil {
+		return err
+	}
+	key := LoginKey(u.Login)
+	ok, retry, err := s.d.Limiter.Acquire(ctx, key, addr)
+	if err != nil {
+		s.d.Log.ErrorContext(ctx, "login rate limiter failed", "err", err)
+		return errs.Unavailable("password change is unavailable; try again")
+	}
+	if !ok {
+		return errs.ResourceExhausted(retry, "too many failed password checks; try again later")
+	}
+	match, err := s.d.Hasher.Verify(ctx, u.PasswordHash, current)
+	if err != nil {
+		return err
+	}
+	if !match {
+		return errWrongPassword
+	}
+	if err := s.d.Limiter.Release(ctx, key, addr); err != nil {
+		s.d.Log.WarnContext(ctx, "login rate limiter release failed", "err", err)
+	}
+	hash, err := s.d.Hasher.Hash(ctx, next)
+	if err != nil {
+		return err
+	}
+	if err := s.d.Users.SetPasswordHash(ctx, userID, hash); err != nil {
+		return err
+	}
+	sessions, err := s.d.Sessions.ListSessions(ctx, userID)
+	if err != nil {
+		return err
+	}
+	for _, sess := range sessions {
+		if sess.ID == sessionID {
+			continue
+		}
+		if err := s.endSession(ctx, userID, sess.ID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Sessions lists the user's live sessions, newest first.
+func (s *Service) Sessions(ctx context.Context, userID string) ([]Session, error) {
+	list, err := s.d.Sessions.ListSessions(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(list, func(a, b Session) int {
+		if c := b.CreatedAt.Compare(a.CreatedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(b.ID, a.ID)
+	})
+	return list, nil
+}
+
+// RevokeSession ends one of the user's sessions; a session of another user,
+// or one already ended, is NotFound.
+func (s *Service) RevokeSession(ctx context.Context, userID, sessionID string) error {
+	sess, err := s.d.Sessions.SessionByID(ctx, sessionID)
+	if err != nil && !errors.Is(err, errs.ErrNotFound) {
+		return err
+	}
+	if err != nil || sess.UserID != userID || sess.Revoked {
+		return errSessionNotFound
+	}
 	return s.endSession(ctx, userID, sessionID)
 }
 

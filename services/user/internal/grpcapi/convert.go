@@ -1,20 +1,16 @@
 package grpcapi
 
 import (
-	"encoding/base64"
-	"strings"
-
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	userv1 "github.com/accordchat/accord/gen/accord/user/v1"
-	"github.com/accordchat/accord/platform/errs"
 	"github.com/accordchat/accord/services/user/internal/account"
 )
 
 // UserProto is the public profile of u: it never carries the password hash.
 func UserProto(u account.User) *userv1.User {
 	p := &userv1.User{
-		Id: u.ID, Login: u.Login, DisplayName: u.DisplayName, StatusText: u.StatusText, Operator: u.Operator,
+		Id: u.ID, Login: u.Login, DisplayName: u.DisplayName, StatusText: u.StatusText, Operator: u.Operator, Avatar: u.Avatar,
 	}
 	if !u.CreatedAt.IsZero() {
 		p.CreateTime = timestamppb.New(u.CreatedAt)
@@ -78,39 +74,16 @@ func RelationshipProto(v account.View) *userv1.Relationship {
 	return r
 }
 
-// Page tokens are opaque to clients: base64url of the key to continue after,
-// with a version prefix so their shape can change later.
-const pageTokenVersion = "1:"
-
-func encodePageToken(after string) string {
-	if after == "" {
-		return ""
+// sessionProto is a session as its owner sees it; current is the caller's
+// own session id. A session never touched since it opened was last used then.
+func sessionProto(s account.Session, current string) *userv1.Session {
+	used := s.LastUsedAt
+	if used.IsZero() {
+		used = s.CreatedAt
 	}
-	return base64.RawURLEncoding.EncodeToString([]byte(pageTokenVersion + after))
-}
-
-func decodePageToken(tok string, valid func(string) bool) (string, error) {
-	if tok == "" {
-		return "", nil
+	return &userv1.Session{
+		SessionId: s.ID, Client: s.Client,
+		CreateTime: timestamppb.New(s.CreatedAt), LastUsedTime: timestamppb.New(used),
+		Current: s.ID == current,
 	}
-	b, err := base64.RawURLEncoding.DecodeString(tok)
-	s, ok := "", false
-	if err == nil {
-		s, ok = strings.CutPrefix(string(b), pageTokenVersion)
-	}
-	if !ok || !valid(s) {
-		return "", errs.Invalid("page_token", "not a page token from this list")
-	}
-	return s, nil
-}
-
-// pageSize applies the AIP-158 rules: 0 means def, above max is clamped.
-func pageSize(n int32, def, maxSize int) int {
-	switch {
-	case n <= 0:
-		return def
-	case int(n) > maxSize:
-		return maxSize
-	}
-	return int(n)
 }

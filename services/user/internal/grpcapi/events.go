@@ -4,7 +4,8 @@ import (
 	"context"
 	"errors"
 
-	serverv1 "github.com/accordchat/accord/gen/accord/server/v1"
+	eventsv1 "github.com/accordchat/accord/gen/accord/events/v1"
+
 	"github.com/accordchat/accord/platform/events"
 	"github.com/accordchat/accord/services/user/internal/account"
 )
@@ -17,8 +18,8 @@ type Events struct {
 
 // UserUpdated implements account.Events.
 func (e Events) UserUpdated(ctx context.Context, u account.User) error {
-	_, err := e.Log.Append(ctx, events.UserScope(u.ID), &serverv1.Event{
-		Payload: &serverv1.Event_UserUpdated{UserUpdated: UserProto(u)},
+	_, err := e.Log.Append(ctx, events.UserScope(u.ID), &eventsv1.Event{
+		Payload: &eventsv1.Event_UserUpdated{UserUpdated: UserProto(u)},
 	})
 	return err
 }
@@ -28,11 +29,11 @@ func (e Events) UserUpdated(ctx context.Context, u account.User) error {
 func (e Events) RelationshipsChanged(ctx context.Context, changes []account.Change) error {
 	var errList []error
 	for _, c := range changes {
-		ev := &serverv1.Event{}
+		ev := &eventsv1.Event{}
 		if c.View.Type == account.RelNone {
-			ev.Payload = &serverv1.Event_RelationshipRemoved{RelationshipRemoved: &serverv1.RelationshipRemoved{UserId: c.View.Other.ID}}
+			ev.Payload = &eventsv1.Event_RelationshipRemoved{RelationshipRemoved: &eventsv1.RelationshipRemoved{UserId: c.View.Other.ID}}
 		} else {
-			ev.Payload = &serverv1.Event_RelationshipUpdated{RelationshipUpdated: RelationshipProto(c.View)}
+			ev.Payload = &eventsv1.Event_RelationshipUpdated{RelationshipUpdated: RelationshipProto(c.View)}
 		}
 		if _, err := e.Log.Append(ctx, events.UserScope(c.OwnerID), ev); err != nil {
 			errList = append(errList, err)

@@ -15,6 +15,7 @@ import (
 	userv1 "github.com/accordchat/accord/gen/accord/user/v1"
 	"github.com/accordchat/accord/platform/auth"
 	"github.com/accordchat/accord/platform/errs"
+	"github.com/accordchat/accord/platform/paging"
 	"github.com/accordchat/accord/services/user/internal/account"
 )
 
@@ -107,6 +108,47 @@ func (a *API) Logout(ctx context.Context, _ *userv1.LogoutRequest) (*userv1.Logo
 	return &userv1.LogoutResponse{}, nil
 }
 
+// ChangePassword implements UserService.
+func (a *API) ChangePassword(ctx context.Context, req *userv1.ChangePasswordRequest) (*userv1.ChangePasswordResponse, error) {
+	p, err := auth.User(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.svc.ChangePassword(ctx, p.UserID, p.SessionID, req.GetCurrentPassword(), req.GetNewPassword(), clientAddr(ctx)); err != nil {
+		return nil, err
+	}
+	return &userv1.ChangePasswordResponse{}, nil
+}
+
+// ListSessions implements UserService.
+func (a *API) ListSessions(ctx context.Context, _ *userv1.ListSessionsRequest) (*userv1.ListSessionsResponse, error) {
+	p, err := auth.User(ctx)
+	if err != nil {
+		return nil, err
+	}
+	list, err := a.svc.Sessions(ctx, p.UserID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*userv1.Session, 0, len(list))
+	for _, s := range list {
+		out = append(out, sessionProto(s, p.SessionID))
+	}
+	return &userv1.ListSessionsResponse{Sessions: out}, nil
+}
+
+// RevokeSession implements UserService.
+func (a *API) RevokeSession(ctx context.Context, req *userv1.RevokeSessionRequest) (*userv1.RevokeSessionResponse, error) {
+	p, err := auth.User(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.svc.RevokeSession(ctx, p.UserID, req.GetSessionId()); err != nil {
+		return nil, err
+	}
+	return &userv1.RevokeSessionResponse{}, nil
+}
+
 // GetCurrentUser implements UserService.
 func (a *API) GetCurrentUser(ctx context.Context, _ *userv1.GetCurrentUserRequest) (*userv1.GetCurrentUserResponse, error) {
 	p, err := auth.User(ctx)
@@ -191,17 +233,21 @@ func (a *API) SearchUsers(ctx context.Context, req *userv1.SearchUsersRequest) (
 	if err := reader(ctx); err != nil {
 		return nil, err
 	}
-	after, err := decodePageToken(req.GetPageToken(), func(s string) bool {
+	after, err := paging.After(req.GetPageToken(), func(s string) bool {
 		return account.ValidLoginChars(s) && s == account.LoginKey(s)
 	})
 	if err != nil {
 		return nil, err
 	}
-	us, next, err := a.svc.Search(ctx, req.GetLoginPrefix(), after, pageSize(req.GetPageSize(), defaultSearchPage, maxSearchPage))
+	size, err := paging.Size(req.GetPageSize(), defaultSearchPage, maxSearchPage)
 	if err != nil {
 		return nil, err
 	}
-	return &userv1.SearchUsersResponse{Users: usersProto(us), NextPageToken: encodePageToken(next)}, nil
+	us, next, err := a.svc.Search(ctx, req.GetLoginPrefix(), after, size)
+	if err != nil {
+		return nil, err
+	}
+	return &userv1.SearchUsersResponse{Users: usersProto(us), NextPageToken: paging.Token(next)}, nil
 }
 
 // SendFriendRequest implements UserService.
@@ -297,12 +343,15 @@ func (a *API) ListRelationships(ctx context.Context, req *userv1.ListRelationshi
 	if err != nil {
 		return nil, err
 	}
-	after, err := decodePageToken(req.GetPageToken(), isHexID)
+	after, err := paging.After(req.GetPageToken(), isHexID)
 	if err != nil {
 		return nil, err
 	}
-	views, next, err := a.svc.ListRelationships(ctx, p.UserID, relTypeDomain(req.GetType()), after,
-		pageSize(req.GetPageSize(), defaultRelPage, maxRelPage))
+	size, err := paging.Size(req.GetPageSize(), defaultRelPage, maxRelPage)
+	if err != nil {
+		return nil, err
+	}
+	views, next, err := a.svc.ListRelationships(ctx, p.UserID, relTypeDomain(req.GetType()), after, size)
 	if err != nil {
 		return nil, err
 	}
@@ -310,7 +359,7 @@ func (a *API) ListRelationships(ctx context.Context, req *userv1.ListRelationshi
 	for i, v := range views {
 		out[i] = RelationshipProto(v)
 	}
-	return &userv1.ListRelationshipsResponse{Relationships: out, NextPageToken: encodePageToken(next)}, nil
+	return &userv1.ListRelationshipsResponse{Relationships: out, NextPageToken: paging.Token(next)}, nil
 }
 
 // SetOperator implements UserService.

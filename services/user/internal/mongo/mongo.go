@@ -31,8 +31,11 @@ func Indexes() []mongox.Index {
 		{Collection: UsersCollection, Model: mongo.IndexModel{
 			Keys: bson.D{{Key: "login_key", Value: 1}}, Options: options.Index().SetUnique(true).SetName("login_key_unique"),
 		}},
+		// A user's live sessions (ListSessions: user_id and revoked equal).
+		// It replaces the earlier {user_id} index, which an existing
+		// database may still hold unused.
 		{Collection: SessionsCollection, Model: mongo.IndexModel{
-			Keys: bson.D{{Key: "user_id", Value: 1}}, Options: options.Index().SetName("user_id"),
+			Keys: bson.D{{Key: "user_id", Value: 1}, {Key: "revoked", Value: 1}}, Options: options.Index().SetName("user_revoked"),
 		}},
 		{Collection: RefreshTokensCollection, Model: mongo.IndexModel{
 			Keys: bson.D{{Key: "session_id", Value: 1}, {Key: "expires_at", Value: 1}}, Options: options.Index().SetName("session_expiry"),
@@ -45,6 +48,11 @@ func Indexes() []mongox.Index {
 		}},
 		{Collection: RelationshipsCollection, Model: mongo.IndexModel{
 			Keys: bson.D{{Key: "other_id", Value: 1}}, Options: options.Index().SetName("other_id"),
+		}},
+		// ListRelationships of one type: equality on user and type, then
+		// the page order.
+		{Collection: RelationshipsCollection, Model: mongo.IndexModel{
+			Keys: bson.D{{Key: "user_id", Value: 1}, {Key: "type", Value: 1}, {Key: "other_id", Value: 1}}, Options: options.Index().SetName("user_type_other"),
 		}},
 	}
 }

@@ -19,6 +19,16 @@ type sessionDoc struct {
 	CreatedAt time.Time     `bson:"created_at"`
 	Revoked   bool          `bson:"revoked"`
 	RevokedAt *time.Time    `bson:"revoked_at,omitempty"`
+	// LastUsedAt is when the session's tokens were last issued.
+	LastUsedAt *time.Time `bson:"last_used_at,omitempty"`
+}
+
+func (d sessionDoc) session() account.Session {
+	sess := account.Session{ID: d.ID.Hex(), UserID: d.UserID, Client: d.Client, CreatedAt: d.CreatedAt.UTC(), Revoked: d.Revoked}
+	if d.LastUsedAt != nil {
+		sess.LastUsedAt = d.LastUsedAt.UTC()
+	}
+	return sess
 }
 
 // tokenDoc is one refresh token, keyed by its hash: the token itself is
@@ -61,7 +71,37 @@ func (s *Store) SessionByID(ctx context.Context, id string) (account.Session, er
 		}
 		return account.Session{}, fmt.Errorf("find session: %w", err)
 	}
-	return account.Session{ID: d.ID.Hex(), UserID: d.UserID, Client: d.Client, CreatedAt: d.CreatedAt.UTC(), Revoked: d.Revoked}, nil
+	return d.session(), nil
+}
+
+// ListSessions implements account.SessionStore; the {user_id, revoked} index serves it.
+func (s *Store) ListSessions(ctx context.Context, userID string) ([]account.Session, error) {
+	cur, err := s.sessions.Find(ctx, bson.D{{Key: "user_id", Value: userID}, {Key: "revoked", Value: false}})
+	if err != nil {
+		return nil, fmt.Errorf("list sessions: %w", err)
+	}
+	var docs []sessionDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, fmt.Errorf("list sessions: %w", err)
+	}
+	out := make([]account.Session, 0, len(docs))
+	for _, d := range docs {
+		out = append(out, d.session())
+	}
+	return out, nil
+}
+
+// TouchSession implements account.SessionStore.
+func (s *Store) TouchSession(ctx context.Context, id string, t time.Time) error {
+	o, err := oid(id, "session")
+	if err != nil {
+		return err
+	}
+	if _, err := s.sessions.UpdateOne(ctx, bson.D{{Key: "_id", Value: o}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "last_used_at", Value: utc(t)}}}}); err != nil {
+		return fmt.Errorf("touch session: %w", err)
+	}
+	return nil
 }
 
 // RevokeSession implements account.SessionStore.

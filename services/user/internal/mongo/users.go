@@ -22,12 +22,13 @@ type userDoc struct {
 	Operator     bool          `bson:"operator"`
 	PasswordHash string        `bson:"password_hash"`
 	CreatedAt    time.Time     `bson:"created_at"`
+	Avatar       string        `bson:"avatar,omitempty"`
 }
 
 func (d userDoc) user() account.User {
 	return account.User{
 		ID: d.ID.Hex(), Login: d.Login, DisplayName: d.DisplayName, StatusText: d.StatusText,
-		Operator: d.Operator, PasswordHash: d.PasswordHash, CreatedAt: d.CreatedAt.UTC(),
+		Operator: d.Operator, PasswordHash: d.PasswordHash, CreatedAt: d.CreatedAt.UTC(), Avatar: d.Avatar,
 	}
 }
 
@@ -147,4 +148,15 @@ func (s *Store) UpdateProfile(ctx context.Context, id string, upd account.Profil
 // SetOperator implements account.UserStore.
 func (s *Store) SetOperator(ctx context.Context, id string, operator bool) (account.User, error) {
 	return s.updateUser(ctx, id, bson.D{{Key: "operator", Value: operator}})
+}
+
+// SetAvatar implements account.UserStore.
+func (s *Store) SetAvatar(ctx context.Context, id, avatar string) (account.User, error) {
+	return s.updateUser(ctx, id, bson.D{{Key: "avatar", Value: avatar}})
+}
+
+// SetPasswordHash implements account.UserStore.
+func (s *Store) SetPasswordHash(ctx context.Context, id, hash string) error {
+	_, err := s.updateUser(ctx, id, bson.D{{Key: "password_hash", Value: hash}})
+	return err
 }

@@ -1,6 +1,6 @@
 // Package redis holds the user service's Redis state: the sign-in rate
 // limiter and the short locks that serialise changes to a pair of users.
-// Every key starts with the configured prefix.
+// Every key lives in the deployment's keyspace.
 package redis
 
 import (
@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/accordchat/accord/platform/redisx"
 )
 
 // LimiterOptions set how many sign-in attempts may fail inside a window.
@@ -31,14 +33,14 @@ func DefaultLimiterOptions() LimiterOptions {
 // before the password is checked, and given back when it succeeds, so a
 // burst of parallel guesses cannot slip past the limit.
 type Limiter struct {
-	rdb    redis.UniversalClient
-	prefix string
-	o      LimiterOptions
+	rdb redis.UniversalClient
+	ks  redisx.Keyspace
+	o   LimiterOptions
 }
 
-// NewLimiter returns a Limiter whose keys start with prefix.
-func NewLimiter(rdb redis.UniversalClient, prefix string, o LimiterOptions) *Limiter {
-	return &Limiter{rdb: rdb, prefix: prefix, o: o}
+// NewLimiter returns a Limiter whose keys live in keys.
+func NewLimiter(rdb redis.UniversalClient, keys redisx.Keyspace, o LimiterOptions) *Limiter {
+	return &Limiter{rdb: rdb, ks: keys, o: o}
 }
 
 // acquireScript refuses when any key has reached its limit (ARGV[i+1]),
@@ -78,7 +80,10 @@ func (l *Limiter) keys(loginKey, addr string) []string {
 	if addr == "" {
 		addr = "unknown"
 	}
-	return []string{l.prefix + "login:fail:login:" + loginKey, l.prefix + "login:fail:addr:" + addr}
+	// The scripts count on both keys at once: on a Redis Cluster they share
+	// the hash tag {login} (one slot for every failure counter; they are few
+	// and short-lived).
+	return []string{l.ks.Key("login:{login}:fail:login:", loginKey), l.ks.Key("login:{login}:fail:addr:", addr)}
 }
 
 // Acquire implements account.Limiter.

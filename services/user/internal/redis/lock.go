@@ -11,20 +11,21 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/accordchat/accord/platform/errs"
+	"github.com/accordchat/accord/platform/redisx"
 )
 
 // Locks are short exclusive locks in Redis (SET NX with a lease). The lease
 // frees a lock whose holder died; holders finish in milliseconds, far inside it.
 type Locks struct {
 	rdb     redis.UniversalClient
-	prefix  string
+	keys    redisx.Keyspace
 	lease   time.Duration
 	maxWait time.Duration
 }
 
-// NewLocks returns Locks whose keys start with prefix.
-func NewLocks(rdb redis.UniversalClient, prefix string) *Locks {
-	return &Locks{rdb: rdb, prefix: prefix, lease: 15 * time.Second, maxWait: 10 * time.Second}
+// NewLocks returns Locks whose keys live in keys.
+func NewLocks(rdb redis.UniversalClient, keys redisx.Keyspace) *Locks {
+	return &Locks{rdb: rdb, keys: keys, lease: 15 * time.Second, maxWait: 10 * time.Second}
 }
 
 // unlockScript deletes the lock only if it still holds our token, so a
@@ -37,7 +38,7 @@ return 0
 // Lock implements account.Locker. It waits, polling with jitter, until the
 // lock is free, ctx ends or the wait limit passes (UNAVAILABLE).
 func (l *Locks) Lock(ctx context.Context, name string) (func(), error) {
-	key := l.prefix + "lock:" + name
+	key := l.keys.Key("lock:", name)
 	var b [16]byte
 	_, _ = rand.Read(b[:])
 	token := hex.EncodeToString(b[:])

@@ -7,13 +7,16 @@ import (
 	"time"
 
 	"github.com/accordchat/accord/platform/platformtest"
+	"github.com/accordchat/accord/platform/redisx"
 	"github.com/accordchat/accord/services/user/internal/redis"
 )
 
-func TestLimiter(t *testing.T) {
+func TestLimiter(t *testing.T) { platformtest.EachRedis(t, testLimiter) }
+
+func testLimiter(t *testing.T) {
 	rdb, prefix := platformtest.Redis(t)
 	ctx := context.Background()
-	l := redis.NewLimiter(rdb, prefix, redis.LimiterOptions{PerLogin: 2, PerAddr: 3, Window: time.Minute})
+	l := redis.NewLimiter(rdb, redisx.NewKeyspace(prefix), redis.LimiterOptions{PerLogin: 2, PerAddr: 3, Window: time.Minute})
 	// A released (successful) attempt does not count.
 	for range 5 {
 		if ok, _, err := l.Acquire(ctx, "x", "1.1.1.1"); !ok || err != nil {
@@ -40,9 +43,9 @@ func TestLimiter(t *testing.T) {
 		t.Fatal("address not limited")
 	}
 	// Every key is under the prefix and expires.
-	keys, err := rdb.Keys(ctx, prefix+"*").Result()
-	if err != nil || len(keys) != 3 {
-		t.Fatalf("keys = %v, %v", keys, err)
+	keys := platformtest.Keys(t, rdb, prefix+"*")
+	if len(keys) != 3 {
+		t.Fatalf("keys = %v", keys)
 	}
 	for _, k := range keys {
 		if ttl := rdb.PTTL(ctx, k).Val(); ttl <= 0 {
@@ -53,15 +56,17 @@ func TestLimiter(t *testing.T) {
 	if err := l.Release(ctx, "gone", "2.2.2.2"); err != nil {
 		t.Fatal(err)
 	}
-	if n := rdb.Exists(ctx, prefix+"login:fail:login:gone").Val(); n != 0 {
+	if n := rdb.Exists(ctx, prefix+"login:{login}:fail:login:gone").Val(); n != 0 {
 		t.Fatal("release created a key")
 	}
 }
 
-func TestLocksExclusive(t *testing.T) {
+func TestLocksExclusive(t *testing.T) { platformtest.EachRedis(t, testLocksExclusive) }
+
+func testLocksExclusive(t *testing.T) {
 	rdb, prefix := platformtest.Redis(t)
 	ctx := context.Background()
-	locks := redis.NewLocks(rdb, prefix)
+	locks := redis.NewLocks(rdb, redisx.NewKeyspace(prefix))
 	var mu sync.Mutex
 	inside, maxInside := 0, 0
 	var wg sync.WaitGroup
