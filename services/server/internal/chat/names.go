@@ -5,11 +5,6 @@ import (
 	"log/slog"
 	"sync"
 	"time"
-
-	"google.golang.org/grpc"
-
-	userv1 "github.com/accordchat/accord/gen/accord/user/v1"
-	"github.com/accordchat/accord/platform/auth"
 )
 
 // Names resolves user ids to display names. Ids it cannot resolve are left
@@ -43,34 +38,6 @@ func (s *StaticNames) DisplayNames(_ context.Context, ids []string) (map[string]
 		if n, ok := s.m[id]; ok {
 			out[id] = n
 		}
-	}
-	return out, nil
-}
-
-// UserServiceNames asks the user service (BatchGetUsers) with the caller's
-// forwarded token.
-type UserServiceNames struct {
-	client userv1.UserServiceClient
-}
-
-// NewUserServiceNames returns Names backed by the user service at conn.
-func NewUserServiceNames(conn grpc.ClientConnInterface) *UserServiceNames {
-	return &UserServiceNames{client: userv1.NewUserServiceClient(conn)}
-}
-
-// DisplayNames implements Names.
-func (u *UserServiceNames) DisplayNames(ctx context.Context, ids []string) (map[string]string, error) {
-	out := make(map[string]string, len(ids))
-	for len(ids) > 0 {
-		n := min(len(ids), 1000) // the request's max_items
-		resp, err := u.client.BatchGetUsers(auth.ForwardToken(ctx), &userv1.BatchGetUsersRequest{UserIds: ids[:n]})
-		if err != nil {
-			return out, err
-		}
-		for _, usr := range resp.GetUsers() {
-			out[usr.GetId()] = usr.GetDisplayName()
-		}
-		ids = ids[n:]
 	}
 	return out, nil
 }

@@ -18,10 +18,12 @@ import (
 	"github.com/redis/go-redis/v9"
 	"google.golang.org/protobuf/proto"
 
-	serverv1 "github.com/accordchat/accord/gen/accord/server/v1"
+	eventsv1 "github.com/accordchat/accord/gen/accord/events/v1"
+
 	"github.com/accordchat/accord/platform/errs"
 	"github.com/accordchat/accord/platform/events"
 	"github.com/accordchat/accord/platform/grpcx"
+	"github.com/accordchat/accord/platform/redisx"
 )
 
 // ErrTooSlow ends a subscriber whose queue overflowed.
@@ -40,6 +42,11 @@ type Options struct {
 	QueueLen int
 	// Count bounds the entries one XREAD returns per stream.
 	Count int64
+	// Poll is how long the reader waits between reads on a Redis Cluster
+	// when nothing arrived and the scopes span several hash slots: one
+	// XREAD names the keys of one slot only, so there the reader polls each
+	// slot's streams (pipelined per node) instead of blocking. 0 is 10ms.
+	Poll time.Duration
 }
 
 // DefaultOptions are the production tuning.
@@ -51,7 +58,6 @@ func DefaultOptions() Options {
 type Hub struct {
 	rdb    redis.UniversalClient
 	log    *events.Log
-	prefix string
 	typing string
 	logger *slog.Logger
 	opts   Options
@@ -70,7 +76,7 @@ type scopeState struct {
 // typing arrives on the pub/sub channel typingChannel.
 func NewHub(rdb redis.UniversalClient, l *events.Log, typingChannel string, logger *slog.Logger, opts Options) *Hub {
 	return &Hub{
-		rdb: rdb, log: l, prefix: l.Key(""), typing: typingChannel, logger: logger, opts: opts,
+		rdb: rdb, log: l, typing: typingChannel, logger: logger, opts: opts,
 		scopes: map[string]*scopeState{}, wake: make(chan struct{}, 1),
 	}
 }
@@ -79,7 +85,7 @@ func NewHub(rdb redis.UniversalClient, l *events.Log, typingChannel string, logg
 // entry once and hands the same Event to every subscriber, which encode it
 // for the wire once between them (Response).
 type Event struct {
-	*serverv1.Event
+	*eventsv1.Event
 
 	once sync.Once
 	resp *grpcx.Encoded
@@ -87,12 +93,12 @@ type Event struct {
 }
 
 // NewEvent wraps ev.
-func NewEvent(ev *serverv1.Event) *Event { return &Event{Event: ev} }
+func NewEvent(ev *eventsv1.Event) *Event { return &Event{Event: ev} }
 
 // Response is the event as a StreamEventsResponse, marshaled on first use.
 func (e *Event) Response() (*grpcx.Encoded, error) {
 	e.once.Do(func() {
-		e.resp, e.err = grpcx.Encode(&serverv1.StreamEventsResponse{Event: e.Event})
+		e.resp, e.err = grpcx.Encode(&eventsv1.StreamEventsResponse{Event: e.Event})
 	})
 	return e.resp, e.err
 }
@@ -282,9 +288,20 @@ func (h *Hub) runStreams(ctx context.Context) {
 			}
 			continue
 		}
-		res, err := h.rdb.XRead(ctx, &redis.XReadArgs{Streams: append(keys, ids...), Count: h.opts.Count, Block: h.opts.Block}).Result()
-		if errors.Is(err, redis.Nil) {
-			continue
+		groups := redisx.GroupBySlot(h.rdb, keys, ids)
+		var res []redis.XStream
+		var err error
+		if len(groups) == 1 {
+			res, err = h.rdb.XRead(ctx, &redis.XReadArgs{Streams: append(keys, ids...), Count: h.opts.Count, Block: h.opts.Block}).Result()
+			if errors.Is(err, redis.Nil) {
+				continue
+			}
+		} else {
+			res, err = h.poll(ctx, groups)
+			if err == nil && len(res) == 0 {
+				h.idle(ctx)
+				continue
+			}
 		}
 		if err != nil {
 			if ctx.Err() != nil {
@@ -306,6 +323,46 @@ func (h *Hub) runStreams(ctx context.Context) {
 	}
 }
 
+// poll reads the streams of several hash slots once without blocking, one
+// XREAD a slot, pipelined (go-redis sends one pipeline a cluster node).
+func (h *Hub) poll(ctx context.Context, groups [][2][]string) ([]redis.XStream, error) {
+	cmds := make([]*redis.XStreamSliceCmd, len(groups))
+	_, err := h.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, g := range groups {
+			cmds[i] = p.XRead(ctx, &redis.XReadArgs{Streams: append(g[0], g[1]...), Count: h.opts.Count, Block: -1})
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, err
+	}
+	var res []redis.XStream
+	for _, c := range cmds {
+		xs, err := c.Result()
+		if err != nil && !errors.Is(err, redis.Nil) {
+			return nil, err
+		}
+		res = append(res, xs...)
+	}
+	return res, nil
+}
+
+// idle waits before the next poll: Options.Poll, or less when a scope is
+// added or ctx ends.
+func (h *Hub) idle(ctx context.Context) {
+	d := h.opts.Poll
+	if d <= 0 {
+		d = 10 * time.Millisecond
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-h.wake:
+	case <-t.C:
+	}
+}
+
 type entry struct {
 	id  StreamID
 	ev  *Event
@@ -318,7 +375,7 @@ type entry struct {
 func (h *Hub) dispatch(res []redis.XStream) {
 	var batch []entry
 	for _, xs := range res {
-		scope := strings.TrimPrefix(xs.Stream, h.prefix)
+		scope := h.log.Scope(xs.Stream)
 		for _, m := range xs.Messages {
 			id, err := ParseID(m.ID)
 			if err != nil {
@@ -327,7 +384,7 @@ func (h *Hub) dispatch(res []redis.XStream) {
 			ev, err := events.Decode(scope, m)
 			if err != nil {
 				h.logger.Error("undecodable event skipped", "err", err, "scope", scope, "id", m.ID)
-				ev = &serverv1.Event{Scope: scope} // no payload: advances the position only
+				ev = &eventsv1.Event{Scope: scope} // no payload: advances the position only
 			}
 			batch = append(batch, entry{id: id, ev: NewEvent(ev), raw: m.ID})
 		}
@@ -368,7 +425,7 @@ func (h *Hub) runTyping(ctx context.Context) {
 			if !ok {
 				return
 			}
-			ev := &serverv1.Event{}
+			ev := &eventsv1.Event{}
 			if err := proto.Unmarshal([]byte(m.Payload), ev); err != nil || ev.GetTyping() == nil {
 				continue
 			}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	eventsv1 "github.com/accordchat/accord/gen/accord/events/v1"
 	serverv1 "github.com/accordchat/accord/gen/accord/server/v1"
 	"github.com/accordchat/accord/platform/events"
 )
@@ -31,7 +32,7 @@ const replayPage = 500
 // start live. Live subscription comes first and replay second, and every
 // event is dropped whose id is not past the last one sent for its scope:
 // that makes the switch from replay to live free of gaps and duplicates.
-func (h *Hub) Serve(ctx context.Context, m Membership, userID string, cursors []*serverv1.Cursor, send func(*Event) error) error {
+func (h *Hub) Serve(ctx context.Context, m Membership, userID string, cursors []*eventsv1.Cursor, send func(*Event) error) error {
 	sub := h.NewSub(userID)
 	defer sub.Close()
 	ss := &session{h: h, sub: sub, send: send, active: map[string]bool{}, last: map[string]StreamID{}}
@@ -79,7 +80,7 @@ func (h *Hub) Serve(ctx context.Context, m Membership, userID string, cursors []
 				continue
 			}
 			switch p := ev.Payload.(type) {
-			case *serverv1.Event_ServerJoined:
+			case *eventsv1.Event_ServerJoined:
 				scope := events.ServerScope(p.ServerJoined.GetId())
 				if ss.active[scope] {
 					continue
@@ -99,7 +100,7 @@ func (h *Hub) Serve(ctx context.Context, m Membership, userID string, cursors []
 				if err := ss.replay(ctx, scope, from); err != nil {
 					return err
 				}
-			case *serverv1.Event_ServerLeft:
+			case *eventsv1.Event_ServerLeft:
 				ss.remove(events.ServerScope(p.ServerLeft.GetServerId()))
 			}
 		}
@@ -169,7 +170,7 @@ func (ss *session) resume(ctx context.Context, scope, position string) error {
 	if err == nil && info.LastGeneratedID != "" {
 		last = info.LastGeneratedID
 	}
-	ev := &serverv1.Event{Scope: scope, Cursor: last, Payload: &serverv1.Event_Resync{Resync: &serverv1.Resync{Reason: reason}}}
+	ev := &eventsv1.Event{Scope: scope, Cursor: last, Payload: &eventsv1.Event_Resync{Resync: &eventsv1.Resync{Reason: reason}}}
 	return ss.deliver(NewEvent(ev))
 }
 

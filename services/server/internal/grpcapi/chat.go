@@ -2,84 +2,42 @@ package grpcapi
 
 import (
 	"context"
-	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	eventsv1 "github.com/accordchat/accord/gen/accord/events/v1"
 	serverv1 "github.com/accordchat/accord/gen/accord/server/v1"
-	"github.com/accordchat/accord/platform/app"
 	"github.com/accordchat/accord/platform/auth"
-	"github.com/accordchat/accord/platform/events"
-	"github.com/accordchat/accord/platform/mongox"
-	"github.com/accordchat/accord/services/server/internal/access"
 	"github.com/accordchat/accord/services/server/internal/chat"
 	"github.com/accordchat/accord/services/server/internal/feed"
+	"github.com/accordchat/accord/services/server/internal/guild"
 )
 
 // ChatAPI implements the messaging methods of ServerService: messages, read
-// states, typing and StreamEvents. It does not embed the Unimplemented
+// states, typing, and EventService.StreamEvents. It does not embed the Unimplemented
 // server: the service package combines it with GuildAPI, which does.
 type ChatAPI struct {
-	chat    *chat.Service
-	hub     *feed.Hub
-	checker *access.Checker
+	chat   *chat.Service
+	hub    *feed.Hub
+	access membership
 }
 
-// ChatOptions tune the chat half; zero fields take production defaults.
-type ChatOptions struct {
-	// Names resolves display names; default: the user service through
-	// d.Peers.User with a five-minute cache.
-	Names chat.Names
-	// Chat tunes rate limits and typing.
-	Chat *chat.Config
-	// Feed tunes the event feed hub.
-	Feed *feed.Options
-	// Events is the event log; default events.NewLog(d.Redis, prefix).
-	Events *events.Log
+// NewChatAPI returns the chat half's handlers.
+func NewChatAPI(svc *chat.Service, hub *feed.Hub, access *guild.Access) *ChatAPI {
+	return &ChatAPI{chat: svc, hub: hub, access: membership{access}}
 }
 
-// NewChatAPI builds the chat half and ensures its indexes.
-func NewChatAPI(ctx context.Context, d app.Deps) (*ChatAPI, error) {
-	return NewChatAPIWith(ctx, d, ChatOptions{})
+// membership is feed.Membership over guild.Access.
+type membership struct{ a *guild.Access }
+
+func (m membership) ServerIDs(ctx context.Context, userID string) ([]string, error) {
+	return m.a.ServerIDs(ctx, userID)
 }
 
-// NewChatAPIWith is NewChatAPI with options (tests, benchmarks).
-func NewChatAPIWith(ctx context.Context, d app.Deps, o ChatOptions) (*ChatAPI, error) {
-	if err := mongox.EnsureIndexes(ctx, d.Mongo, chat.Indexes()); err != nil {
-		return nil, err
-	}
-	prefix := d.Config.RedisPrefix
-	if o.Names == nil {
-		var next chat.Names = chat.NewStaticNames()
-		if d.Peers != nil && d.Peers.User != nil {
-			next = chat.NewUserServiceNames(d.Peers.User)
-		}
-		o.Names = chat.NewCachedNames(next, d.Log, 5*time.Minute, 100_000)
-	}
-	cfg := chat.DefaultConfig()
-	cfg.RateLimit, cfg.RateWindow = d.Config.MessageRateLimit, d.Config.MessageRateWindow
-	if o.Chat != nil {
-		cfg = *o.Chat
-	}
-	fo := feed.DefaultOptions()
-	if o.Feed != nil {
-		fo = *o.Feed
-	}
-	if o.Events == nil {
-		o.Events = events.NewLog(d.Redis, prefix)
-	}
-	return &ChatAPI{
-		chat:    chat.New(d.Mongo, d.Redis, prefix, d.Log, o.Events, o.Names, cfg),
-		hub:     feed.NewHub(d.Redis, o.Events, chat.TypingChannel(prefix), d.Log, fo),
-		checker: access.NewChecker(d.Mongo),
-	}, nil
-}
-
-// Run runs the chat half's background work (the event feed reader) until ctx ends.
-func (c *ChatAPI) Run(ctx context.Context) error {
-	go c.chat.RunOutbox(ctx)
-	return c.hub.Run(ctx)
+func (m membership) Role(ctx context.Context, serverID, userID string) (serverv1.Role, error) {
+	r, err := m.a.Role(ctx, serverID, userID)
+	return RoleProto(r), err
 }
 
 // SendMessage implements ServerService.
@@ -90,12 +48,12 @@ func (c *ChatAPI) SendMessage(ctx context.Context, req *serverv1.SendMessageRequ
 	}
 	m, err := c.chat.Send(ctx, chat.SendInput{
 		UserID: p.UserID, ChannelID: req.GetChannelId(), Content: req.GetContent(),
-		ReplyToID: req.GetReplyToId(), RequestID: req.GetRequestId(),
+		ReplyToID: req.GetReplyToId(), RequestID: req.GetRequestId(), AttachmentIDs: req.GetAttachmentIds(),
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &serverv1.SendMessageResponse{Message: m}, nil
+	return &serverv1.SendMessageResponse{Message: MessageProto(m)}, nil
 }
 
 // ListMessages implements ServerService.
@@ -104,14 +62,26 @@ func (c *ChatAPI) ListMessages(ctx context.Context, req *serverv1.ListMessagesRe
 	if err != nil {
 		return nil, err
 	}
-	ms, more, err := c.chat.List(ctx, chat.ListInput{
+	page, err := c.chat.List(ctx, chat.ListInput{
 		UserID: p.UserID, ChannelID: req.GetChannelId(), Before: req.GetBefore(), After: req.GetAfter(),
-		PageSize: int(req.GetPageSize()),
+		Around: req.GetAround(), PageSize: int(req.GetPageSize()),
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &serverv1.ListMessagesResponse{Messages: ms, HasMore: more}, nil
+	resp := &serverv1.ListMessagesResponse{Messages: messageProtos(page.Messages), HasMore: page.Older}
+	if ms := page.Messages; len(ms) > 0 {
+		if page.Older {
+			resp.OlderCursor = ms[len(ms)-1].ID
+		}
+		if page.Newer {
+			resp.NewerCursor = ms[0].ID
+		}
+	}
+	if req.GetAfter() != "" {
+		resp.HasMore = page.Newer
+	}
+	return resp, nil
 }
 
 // UpdateMessage implements ServerService.
@@ -124,7 +94,7 @@ func (c *ChatAPI) UpdateMessage(ctx context.Context, req *serverv1.UpdateMessage
 	if err != nil {
 		return nil, err
 	}
-	return &serverv1.UpdateMessageResponse{Message: m}, nil
+	return &serverv1.UpdateMessageResponse{Message: MessageProto(m)}, nil
 }
 
 // DeleteMessage implements ServerService.
@@ -149,7 +119,7 @@ func (c *ChatAPI) MarkRead(ctx context.Context, req *serverv1.MarkReadRequest) (
 	if err != nil {
 		return nil, err
 	}
-	return &serverv1.MarkReadResponse{ReadState: st}, nil
+	return &serverv1.MarkReadResponse{ReadState: ReadStateProto(st)}, nil
 }
 
 // ListReadStates implements ServerService.
@@ -162,7 +132,11 @@ func (c *ChatAPI) ListReadStates(ctx context.Context, req *serverv1.ListReadStat
 	if err != nil {
 		return nil, err
 	}
-	return &serverv1.ListReadStatesResponse{ReadStates: sts}, nil
+	out := make([]*serverv1.ReadState, len(sts))
+	for i, st := range sts {
+		out[i] = ReadStateProto(st)
+	}
+	return &serverv1.ListReadStatesResponse{ReadStates: out}, nil
 }
 
 // SendTyping implements ServerService.
@@ -178,14 +152,14 @@ func (c *ChatAPI) SendTyping(ctx context.Context, req *serverv1.SendTypingReques
 	return &serverv1.SendTypingResponse{ExpireTime: timestamppb.New(exp)}, nil
 }
 
-// StreamEvents implements ServerService.
-func (c *ChatAPI) StreamEvents(req *serverv1.StreamEventsRequest, stream grpc.ServerStreamingServer[serverv1.StreamEventsResponse]) error {
+// StreamEvents implements EventService.
+func (c *ChatAPI) StreamEvents(req *eventsv1.StreamEventsRequest, stream grpc.ServerStreamingServer[eventsv1.StreamEventsResponse]) error {
 	ctx := stream.Context()
 	p, err := auth.User(ctx)
 	if err != nil {
 		return err
 	}
-	return c.hub.Serve(ctx, c.checker, p.UserID, req.GetCursors(), func(ev *feed.Event) error {
+	return c.hub.Serve(ctx, c.access, p.UserID, req.GetCursors(), func(ev *feed.Event) error {
 		// Every subscriber of an event sends the same bytes, encoded once.
 		m, err := ev.Response()
 		if err != nil {
@@ -199,4 +173,60 @@ func (c *ChatAPI) StreamEvents(req *serverv1.StreamEventsRequest, stream grpc.Se
 func (c *ChatAPI) FeedSubscribers() int {
 	_, n := c.hub.Subscribers()
 	return n
+}
+
+// ListMentions implements ServerService.
+func (c *ChatAPI) ListMentions(ctx context.Context, req *serverv1.ListMentionsRequest) (*serverv1.ListMentionsResponse, error) {
+	p, err := auth.User(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ms, next, err := c.chat.ListMentions(ctx, p.UserID, int(req.GetPageSize()), req.GetPageToken())
+	if err != nil {
+		return nil, err
+	}
+	return &serverv1.ListMentionsResponse{Messages: messageProtos(ms), NextPageToken: next}, nil
+}
+
+// GetNotificationSettings implements ServerService.
+func (c *ChatAPI) GetNotificationSettings(ctx context.Context, _ *serverv1.GetNotificationSettingsRequest) (*serverv1.GetNotificationSettingsResponse, error) {
+	p, err := auth.User(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sts, err := c.chat.NotificationSettings(ctx, p.UserID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*serverv1.ServerNotificationSettings, len(sts))
+	for i, st := range sts {
+		out[i] = ServerSettingsProto(st)
+	}
+	return &serverv1.GetNotificationSettingsResponse{Servers: out}, nil
+}
+
+// UpdateServerNotificationSettings implements ServerService.
+func (c *ChatAPI) UpdateServerNotificationSettings(ctx context.Context, req *serverv1.UpdateServerNotificationSettingsRequest) (*serverv1.UpdateServerNotificationSettingsResponse, error) {
+	p, err := auth.User(ctx)
+	if err != nil {
+		return nil, err
+	}
+	st, err := c.chat.SetServerLevel(ctx, p.UserID, req.GetServerId(), int(req.GetLevel()))
+	if err != nil {
+		return nil, err
+	}
+	return &serverv1.UpdateServerNotificationSettingsResponse{Settings: ServerSettingsProto(st)}, nil
+}
+
+// UpdateChannelNotificationSettings implements ServerService.
+func (c *ChatAPI) UpdateChannelNotificationSettings(ctx context.Context, req *serverv1.UpdateChannelNotificationSettingsRequest) (*serverv1.UpdateChannelNotificationSettingsResponse, error) {
+	p, err := auth.User(ctx)
+	if err != nil {
+		return nil, err
+	}
+	st, err := c.chat.SetChannelMuted(ctx, p.UserID, req.GetChannelId(), req.GetMuted())
+	if err != nil {
+		return nil, err
+	}
+	return &serverv1.UpdateChannelNotificationSettingsResponse{Settings: ServerSettingsProto(st)}, nil
 }

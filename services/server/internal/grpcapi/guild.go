@@ -1,7 +1,11 @@
 // Package grpcapi holds the server service's gRPC handlers. The guild half
 // (servers, members, invites, channels, conversations, internal API) and the
 // chat half (messages, read states, typing, the event feed) are separate
-// types, combined in the service package.
+// types, combined in the service package. Handlers authenticate the caller
+// and convert between protos and the domains' values (convert.go); the
+// rules live in packages guild and chat. Events (events.go) turns the
+// domains' announcements into events on the log, and UserDirectory and
+// UserServiceNames (users.go) reach the user service.
 package grpcapi
 
 import (
@@ -9,11 +13,8 @@ import (
 	"time"
 
 	serverv1 "github.com/accordchat/accord/gen/accord/server/v1"
-	"github.com/accordchat/accord/platform/app"
 	"github.com/accordchat/accord/platform/auth"
-	"github.com/accordchat/accord/platform/events"
 	"github.com/accordchat/accord/services/server/internal/guild"
-	"github.com/accordchat/accord/services/server/internal/mongo"
 )
 
 // GuildAPI implements the structural methods of ServerService and the
@@ -26,22 +27,8 @@ type GuildAPI struct {
 	svc *guild.Service
 }
 
-// NewGuildAPI builds the guild half and ensures its indexes. It reaches the
-// user service through d.Peers.User.
-func NewGuildAPI(ctx context.Context, d app.Deps) (*GuildAPI, error) {
-	return NewGuildAPIWithUsers(ctx, d, NewUserDirectory(d))
-}
-
-// NewGuildAPIWithUsers is NewGuildAPI with the given user directory (tests
-// use an in-memory one while the user service is not running).
-func NewGuildAPIWithUsers(ctx context.Context, d app.Deps, users guild.UserDirectory) (*GuildAPI, error) {
-	store := mongo.NewGuildStore(d.Mongo)
-	if err := store.EnsureIndexes(ctx); err != nil {
-		return nil, err
-	}
-	pub := events.NewLog(d.Redis, d.Config.RedisPrefix)
-	return &GuildAPI{svc: guild.New(store, users, pub, d.Log)}, nil
-}
+// NewGuildAPI returns the guild half's handlers over svc.
+func NewGuildAPI(svc *guild.Service) *GuildAPI { return &GuildAPI{svc: svc} }
 
 // CreateServer implements ServerService.
 func (a *GuildAPI) CreateServer(ctx context.Context, req *serverv1.CreateServerRequest) (*serverv1.CreateServerResponse, error) {
@@ -53,7 +40,7 @@ func (a *GuildAPI) CreateServer(ctx context.Context, req *serverv1.CreateServerR
 	if err != nil {
 		return nil, err
 	}
-	return &serverv1.CreateServerResponse{Server: srv, Channel: ch}, nil
+	return &serverv1.CreateServerResponse{Server: ServerProto(srv, guild.RoleOwner), Channel: ChannelProto(ch)}, nil
 }
 
 // GetServer implements ServerService.
@@ -66,7 +53,7 @@ func (a *GuildAPI) GetServer(ctx context.Context, req *serverv1.GetServerRequest
 	if err != nil {
 		return nil, err
 	}
-	return &serverv1.GetServerResponse{Server: srv}, nil
+	return &serverv1.GetServerResponse{Server: roleServerProto(srv)}, nil
 }
 
 // ListServers implements ServerService.
@@ -75,11 +62,15 @@ func (a *GuildAPI) ListServers(ctx context.Context, req *serverv1.ListServersReq
 	if err != nil {
 		return nil, err
 	}
-	srvs, next, err := a.svc.ListServers(ctx, p.UserID, req.GetKind(), req.GetPageSize(), req.GetPageToken())
+	srvs, next, err := a.svc.ListServers(ctx, p.UserID, kindFilter(req.GetKind()), req.GetPageSize(), req.GetPageToken())
 	if err != nil {
 		return nil, err
 	}
-	return &serverv1.ListServersResponse{Servers: srvs, NextPageToken: next}, nil
+	out := make([]*serverv1.Server, len(srvs))
+	for i, s := range srvs {
+		out[i] = roleServerProto(s)
+	}
+	return &serverv1.ListServersResponse{Servers: out, NextPageToken: next}, nil
 }
 
 // UpdateServer implements ServerService.
@@ -92,7 +83,7 @@ func (a *GuildAPI) UpdateServer(ctx context.Context, req *serverv1.UpdateServerR
 	if err != nil {
 		return nil, err
 	}
-	return &serverv1.UpdateServerResponse{Server: srv}, nil
+	return &serverv1.UpdateServerResponse{Server: roleServerProto(srv)}, nil
 }
 
 // DeleteServer implements ServerService.
@@ -117,7 +108,7 @@ func (a *GuildAPI) TransferOwnership(ctx context.Context, req *serverv1.Transfer
 	if err != nil {
 		return nil, err
 	}
-	return &serverv1.TransferOwnershipResponse{Server: srv}, nil
+	return &serverv1.TransferOwnershipResponse{Server: roleServerProto(srv)}, nil
 }
 
 // AddMember implements ServerService.
@@ -126,11 +117,11 @@ func (a *GuildAPI) AddMember(ctx context.Context, req *serverv1.AddMemberRequest
 	if err != nil {
 		return nil, err
 	}
-	m, err := a.svc.AddMember(ctx, p.UserID, req.GetServerId(), req.GetLogin())
+	m, u, err := a.svc.AddMember(ctx, p.UserID, req.GetServerId(), req.GetLogin())
 	if err != nil {
 		return nil, err
 	}
-	return &serverv1.AddMemberResponse{Member: m}, nil
+	return &serverv1.AddMemberResponse{Member: MemberProto(m, u)}, nil
 }
 
 // ListMembers implements ServerService.
@@ -143,7 +134,11 @@ func (a *GuildAPI) ListMembers(ctx context.Context, req *serverv1.ListMembersReq
 	if err != nil {
 		return nil, err
 	}
-	return &serverv1.ListMembersResponse{Members: ms, NextPageToken: next}, nil
+	out := make([]*serverv1.Member, len(ms))
+	for i, m := range ms {
+		out[i] = MemberProto(m.Member, m.User)
+	}
+	return &serverv1.ListMembersResponse{Members: out, NextPageToken: next}, nil
 }
 
 // RemoveMember implements ServerService.
@@ -164,11 +159,11 @@ func (a *GuildAPI) SetMemberRole(ctx context.Context, req *serverv1.SetMemberRol
 	if err != nil {
 		return nil, err
 	}
-	m, err := a.svc.SetMemberRole(ctx, p.UserID, req.GetServerId(), req.GetUserId(), req.GetRole())
+	m, err := a.svc.SetMemberRole(ctx, p.UserID, req.GetServerId(), req.GetUserId(), guild.Role(req.GetRole()))
 	if err != nil {
 		return nil, err
 	}
-	return &serverv1.SetMemberRoleResponse{Member: m}, nil
+	return &serverv1.SetMemberRoleResponse{Member: MemberProto(m.Member, m.User)}, nil
 }
 
 // LeaveServer implements ServerService.
@@ -193,7 +188,7 @@ func (a *GuildAPI) CreateInvite(ctx context.Context, req *serverv1.CreateInviteR
 	if err != nil {
 		return nil, err
 	}
-	return &serverv1.CreateInviteResponse{Invite: inv}, nil
+	return &serverv1.CreateInviteResponse{Invite: InviteProto(inv)}, nil
 }
 
 // ListInvites implements ServerService.
@@ -206,7 +201,11 @@ func (a *GuildAPI) ListInvites(ctx context.Context, req *serverv1.ListInvitesReq
 	if err != nil {
 		return nil, err
 	}
-	return &serverv1.ListInvitesResponse{Invites: invs, NextPageToken: next}, nil
+	out := make([]*serverv1.Invite, len(invs))
+	for i, inv := range invs {
+		out[i] = InviteProto(inv)
+	}
+	return &serverv1.ListInvitesResponse{Invites: out, NextPageToken: next}, nil
 }
 
 // DeleteInvite implements ServerService.
@@ -226,11 +225,11 @@ func (a *GuildAPI) GetInvite(ctx context.Context, req *serverv1.GetInviteRequest
 	if _, err := auth.User(ctx); err != nil {
 		return nil, err
 	}
-	inv, sid, name, count, err := a.svc.GetInvite(ctx, req.GetCode())
+	inv, srv, err := a.svc.GetInvite(ctx, req.GetCode())
 	if err != nil {
 		return nil, err
 	}
-	return &serverv1.GetInviteResponse{Invite: inv, ServerId: sid, ServerName: name, MemberCount: count}, nil
+	return &serverv1.GetInviteResponse{Invite: InviteProto(inv), ServerId: inv.ServerID, ServerName: srv.Name, MemberCount: srv.MemberCount}, nil
 }
 
 // AcceptInvite implements ServerService.
@@ -243,7 +242,7 @@ func (a *GuildAPI) AcceptInvite(ctx context.Context, req *serverv1.AcceptInviteR
 	if err != nil {
 		return nil, err
 	}
-	return &serverv1.AcceptInviteResponse{Server: srv}, nil
+	return &serverv1.AcceptInviteResponse{Server: ServerProto(srv, guild.RoleMember)}, nil
 }
 
 // CreateChannel implements ServerService.
@@ -256,7 +255,7 @@ func (a *GuildAPI) CreateChannel(ctx context.Context, req *serverv1.CreateChanne
 	if err != nil {
 		return nil, err
 	}
-	return &serverv1.CreateChannelResponse{Channel: ch}, nil
+	return &serverv1.CreateChannelResponse{Channel: ChannelProto(ch)}, nil
 }
 
 // ListChannels implements ServerService.
@@ -269,7 +268,7 @@ func (a *GuildAPI) ListChannels(ctx context.Context, req *serverv1.ListChannelsR
 	if err != nil {
 		return nil, err
 	}
-	return &serverv1.ListChannelsResponse{Channels: chs}, nil
+	return &serverv1.ListChannelsResponse{Channels: channelProtos(chs)}, nil
 }
 
 // UpdateChannel implements ServerService.
@@ -282,7 +281,7 @@ func (a *GuildAPI) UpdateChannel(ctx context.Context, req *serverv1.UpdateChanne
 	if err != nil {
 		return nil, err
 	}
-	return &serverv1.UpdateChannelResponse{Channel: ch}, nil
+	return &serverv1.UpdateChannelResponse{Channel: ChannelProto(ch)}, nil
 }
 
 // DeleteChannel implements ServerService.
@@ -307,7 +306,7 @@ func (a *GuildAPI) ReorderChannels(ctx context.Context, req *serverv1.ReorderCha
 	if err != nil {
 		return nil, err
 	}
-	return &serverv1.ReorderChannelsResponse{Channels: chs}, nil
+	return &serverv1.ReorderChannelsResponse{Channels: channelProtos(chs)}, nil
 }
 
 // OpenConversation implements ServerService.
@@ -320,7 +319,7 @@ func (a *GuildAPI) OpenConversation(ctx context.Context, req *serverv1.OpenConve
 	if err != nil {
 		return nil, err
 	}
-	return &serverv1.OpenConversationResponse{Server: srv, Channel: ch, Created: created}, nil
+	return &serverv1.OpenConversationResponse{Server: ServerProto(srv, guild.RoleMember), Channel: ChannelProto(ch), Created: created}, nil
 }
 
 // FilterSharedUsers implements ServerInternalService.
@@ -338,5 +337,18 @@ func (a *GuildAPI) GetMemberRole(ctx context.Context, req *serverv1.GetMemberRol
 	if err != nil {
 		return nil, err
 	}
-	return &serverv1.GetMemberRoleResponse{Role: role, ServerName: name}, nil
+	return &serverv1.GetMemberRoleResponse{Role: RoleProto(role), ServerName: name}, nil
+}
+
+// BatchGetServers implements ServerInternalService.
+func (a *GuildAPI) BatchGetServers(ctx context.Context, req *serverv1.BatchGetServersRequest) (*serverv1.BatchGetServersResponse, error) {
+	found, err := a.svc.ServersByID(ctx, req.GetServerIds())
+	if err != nil {
+		return nil, err
+	}
+	out := &serverv1.BatchGetServersResponse{Servers: make([]*serverv1.Server, 0, len(found))}
+	for _, s := range found {
+		out.Servers = append(out.Servers, ServerProto(s, guild.RoleNone))
+	}
+	return out, nil
 }

@@ -5,8 +5,8 @@ import (
 	"crypto/rand"
 	"time"
 
-	serverv1 "github.com/accordchat/accord/gen/accord/server/v1"
 	"github.com/accordchat/accord/platform/errs"
+	"github.com/accordchat/accord/platform/paging"
 )
 
 // InviteCodeLen is the length of invite codes: 10 base62 characters carry
@@ -35,9 +35,9 @@ func NewInviteCode() (string, error) {
 
 // CreateInvite creates an invite (owner and admins); ttl 0 never expires,
 // maxUses 0 is unlimited.
-func (s *Service) CreateInvite(ctx context.Context, caller, serverID string, ttl time.Duration, maxUses int32) (*serverv1.Invite, error) {
-	if _, _, err := s.authorize(ctx, serverID, caller, serverv1.Role_ROLE_ADMIN, true); err != nil {
-		return nil, err
+func (s *Service) CreateInvite(ctx context.Context, caller, serverID string, ttl time.Duration, maxUses int32) (Invite, error) {
+	if _, _, err := s.authorize(ctx, serverID, caller, RoleAdmin, true); err != nil {
+		return Invite{}, err
 	}
 	now := s.now()
 	inv := Invite{ServerID: serverID, CreatorID: caller, MaxUses: maxUses, CreatedAt: now}
@@ -49,47 +49,46 @@ func (s *Service) CreateInvite(ctx context.Context, caller, serverID string, ttl
 	for attempt := 0; ; attempt++ {
 		code, err := NewInviteCode()
 		if err != nil {
-			return nil, err
+			return Invite{}, err
 		}
 		inv.Code = code
-		err = s.store.InsertInvite(ctx, inv)
+		err = s.store.CreateInvite(ctx, inv)
 		if err == nil {
 			break
 		}
 		if !errorsIsAlreadyExists(err) || attempt >= 3 {
-			return nil, err
+			return Invite{}, err
 		}
 	}
-	return InviteProto(inv), nil
+	return inv, nil
 }
 
 // ListInvites pages a server's live invites (owner and admins).
-func (s *Service) ListInvites(ctx context.Context, caller, serverID string, size int32, token string) ([]*serverv1.Invite, string, error) {
-	after, err := decodeToken(token)
+func (s *Service) ListInvites(ctx context.Context, caller, serverID string, size int32, token string) ([]Invite, string, error) {
+	after, err := paging.After(token, nil)
 	if err != nil {
 		return nil, "", err
 	}
-	if _, _, err := s.authorize(ctx, serverID, caller, serverv1.Role_ROLE_ADMIN, true); err != nil {
+	if _, _, err := s.authorize(ctx, serverID, caller, RoleAdmin, true); err != nil {
 		return nil, "", err
 	}
-	limit := pageSize(size, DefaultInvitePage, MaxInvitePage)
+	limit, err := paging.Size(size, DefaultInvitePage, MaxInvitePage)
+	if err != nil {
+		return nil, "", err
+	}
 	invs, err := s.store.Invites(ctx, serverID, after, limit+1)
 	if err != nil {
 		return nil, "", err
 	}
-	next := ""
-	if len(invs) > limit {
-		invs = invs[:limit]
-		next = encodeToken(invs[limit-1].Code)
-	}
+	invs, next := paging.Trim(invs, limit, func(x Invite) string { return x.Code })
 	now := s.now()
 	// Dead invites are filtered here rather than in the query: comparing
 	// uses with max_uses needs $expr, which FerretDB lacks. Pages may come
 	// out short; the token still moves on.
-	out := make([]*serverv1.Invite, 0, len(invs))
+	out := make([]Invite, 0, len(invs))
 	for _, inv := range invs {
 		if inv.Live(now) {
-			out = append(out, InviteProto(inv))
+			out = append(out, inv)
 		}
 	}
 	return out, next, nil
@@ -97,7 +96,7 @@ func (s *Service) ListInvites(ctx context.Context, caller, serverID string, size
 
 // DeleteInvite revokes an invite (owner and admins).
 func (s *Service) DeleteInvite(ctx context.Context, caller, serverID, code string) error {
-	if _, _, err := s.authorize(ctx, serverID, caller, serverv1.Role_ROLE_ADMIN, true); err != nil {
+	if _, _, err := s.authorize(ctx, serverID, caller, RoleAdmin, true); err != nil {
 		return err
 	}
 	ok, err := s.store.DeleteInvite(ctx, serverID, code)
@@ -135,19 +134,20 @@ func (s *Service) liveInvite(ctx context.Context, code string) (Invite, error) {
 }
 
 // GetInvite previews an invite's server; any signed-in user may ask.
-func (s *Service) GetInvite(ctx context.Context, code string) (*serverv1.Invite, string, string, int64, error) {
+// It returns the invite and its server.
+func (s *Service) GetInvite(ctx context.Context, code string) (Invite, Server, error) {
 	inv, err := s.liveInvite(ctx, code)
 	if err != nil {
-		return nil, "", "", 0, err
+		return Invite{}, Server{}, err
 	}
 	srv, err := s.store.Server(ctx, inv.ServerID)
 	if err != nil {
 		if errorsIsNotFound(err) {
-			return nil, "", "", 0, errs.NotFound("invite not found")
+			return Invite{}, Server{}, errs.NotFound("invite not found")
 		}
-		return nil, "", "", 0, err
+		return Invite{}, Server{}, err
 	}
-	return InviteProto(inv), inv.ServerID, srv.Name, srv.MemberCount, nil
+	return inv, srv, nil
 }
 
 func errUsedUp() error {
@@ -157,10 +157,10 @@ func errUsedUp() error {
 // AcceptInvite joins the invite's server. The membership is inserted
 // first (so a second join by the same user fails before spending a use),
 // then a use slot is claimed; with none left the membership is undone.
-func (s *Service) AcceptInvite(ctx context.Context, caller, code string) (*serverv1.Server, error) {
+func (s *Service) AcceptInvite(ctx context.Context, caller, code string) (Server, error) {
 	inv, err := s.liveInvite(ctx, code)
 	if err != nil {
-		return nil, err
+		return Server{}, err
 	}
 	claim := func(ctx context.Context) error {
 		if inv.MaxUses > 0 {
@@ -179,8 +179,5 @@ func (s *Service) AcceptInvite(ctx context.Context, caller, code string) (*serve
 	}
 	names, _ := s.names(ctx, []string{caller})
 	_, srv, err := s.join(ctx, inv.ServerID, caller, names[caller], claim)
-	if err != nil {
-		return nil, err
-	}
-	return ServerProto(srv, serverv1.Role_ROLE_MEMBER), nil
+	return srv, err
 }

@@ -5,73 +5,68 @@ import (
 	"errors"
 	"sync"
 
-	"go.mongodb.org/mongo-driver/v2/bson"
-
-	serverv1 "github.com/accordchat/accord/gen/accord/server/v1"
 	"github.com/accordchat/accord/platform/errs"
-	"github.com/accordchat/accord/platform/events"
-	"github.com/accordchat/accord/services/server/internal/access"
+	"github.com/accordchat/accord/platform/paging"
+	"github.com/accordchat/accord/services/server/internal/ids"
 )
 
 // CreateServer creates a guild owned by caller, its owner membership and its
 // "general" channel. Without transactions, a failure after the server
-// document is written undoes what was written.
-func (s *Service) CreateServer(ctx context.Context, caller, name string) (*serverv1.Server, *serverv1.Channel, error) {
+// record is written undoes what was written.
+func (s *Service) CreateServer(ctx context.Context, caller, name string) (Server, Channel, error) {
 	now := s.now()
-	srv := access.ServerDoc{ID: bson.NewObjectID(), Name: name, Kind: access.KindGuild, OwnerID: caller, MemberCount: 1, CreatedAt: now}
-	sid := srv.ID.Hex()
-	if err := s.store.InsertServer(ctx, srv); err != nil {
-		return nil, nil, err
+	srv := Server{ID: ids.New(), Name: name, Kind: KindGuild, OwnerID: caller, MemberCount: 1, CreatedAt: now}
+	sid := srv.ID
+	if err := s.store.CreateServer(ctx, srv); err != nil {
+		return Server{}, Channel{}, err
 	}
-	owner := access.MemberDoc{ID: bson.NewObjectID(), ServerID: sid, UserID: caller, Role: int32(serverv1.Role_ROLE_OWNER), JoinedAt: now}
-	ch := access.ChannelDoc{ID: bson.NewObjectID(), ServerID: sid, Name: GeneralChannel, Position: 0, CreatedAt: now}
-	err := s.store.InsertMember(ctx, owner, access.KindGuild)
+	owner := Member{ID: ids.New(), ServerID: sid, UserID: caller, Role: RoleOwner, JoinedAt: now}
+	ch := Channel{ID: ids.New(), ServerID: sid, Name: GeneralChannel, Position: 0, CreatedAt: now}
+	err := s.store.CreateMember(ctx, owner, KindGuild)
 	if err == nil {
-		err = s.store.InsertChannel(ctx, ch)
+		err = s.store.CreateChannel(ctx, ch)
 	}
 	if err != nil {
 		cctx, cancel := cleanupCtx(ctx)
 		defer cancel()
 		_, derr := s.store.DeleteServer(cctx, sid)
-		return nil, nil, errors.Join(err, derr, s.store.DeleteServerData(cctx, sid))
+		return Server{}, Channel{}, errors.Join(err, derr, s.store.DeleteServerData(cctx, sid))
 	}
-	out := ServerProto(srv, serverv1.Role_ROLE_OWNER)
-	s.publish(ctx, events.UserScope(caller), &serverv1.Event{Payload: &serverv1.Event_ServerJoined{ServerJoined: out}})
-	return out, ChannelProto(ch), nil
+	s.publish(ctx, func(ctx context.Context) error { return s.events.ServerJoined(ctx, caller, srv, RoleOwner) })
+	return srv, ch, nil
+}
+
+// RoleServer is a server as one member sees it: with their role.
+type RoleServer struct {
+	Server
+	MyRole Role
 }
 
 // GetServer returns a server the caller belongs to.
-func (s *Service) GetServer(ctx context.Context, caller, serverID string) (*serverv1.Server, error) {
+func (s *Service) GetServer(ctx context.Context, caller, serverID string) (RoleServer, error) {
 	m, srv, err := s.membership(ctx, serverID, caller)
 	if err != nil {
-		return nil, err
+		return RoleServer{}, err
 	}
-	return ServerProto(srv, serverv1.Role(m.Role)), nil
+	return RoleServer{Server: srv, MyRole: m.Role}, nil
 }
 
 // ListServers pages the caller's servers (and conversations) in membership order.
-func (s *Service) ListServers(ctx context.Context, caller string, kind serverv1.ServerKind, size int32, token string) ([]*serverv1.Server, string, error) {
-	after, err := decodeIDToken(token)
+// kind "" lists every kind.
+func (s *Service) ListServers(ctx context.Context, caller string, kind Kind, size int32, token string) ([]RoleServer, string, error) {
+	after, err := paging.After(token, ids.Valid)
 	if err != nil {
 		return nil, "", err
 	}
-	limit := pageSize(size, DefaultServerPage, MaxServerPage)
-	k := ""
-	switch kind {
-	case serverv1.ServerKind_SERVER_KIND_GUILD:
-		k = access.KindGuild
-	case serverv1.ServerKind_SERVER_KIND_DM:
-		k = access.KindDM
-	}
-	ms, err := s.store.Memberships(ctx, caller, k, after, limit+1)
+	limit, err := paging.Size(size, DefaultServerPage, MaxServerPage)
 	if err != nil {
 		return nil, "", err
 	}
-	next := ""
-	if len(ms) > limit {
-		ms = ms[:limit]
-		next = encodeToken(ms[limit-1].ID.Hex())
+	ms, err := s.store.Memberships(ctx, caller, kind, after, limit+1)
+	if err != nil {
+		return nil, "", err
 	}
+	ms, next := paging.Trim(ms, limit, func(x Member) string { return x.ID })
 	ids := make([]string, len(ms))
 	for i, m := range ms {
 		ids[i] = m.ServerID
@@ -80,47 +75,47 @@ func (s *Service) ListServers(ctx context.Context, caller string, kind serverv1.
 	if err != nil {
 		return nil, "", err
 	}
-	out := make([]*serverv1.Server, 0, len(ms))
+	out := make([]RoleServer, 0, len(ms))
 	for _, m := range ms {
 		// A server deleted between the two reads is simply left out.
 		if d, ok := docs[m.ServerID]; ok {
-			out = append(out, ServerProto(d, serverv1.Role(m.Role)))
+			out = append(out, RoleServer{Server: d, MyRole: m.Role})
 		}
 	}
 	return out, next, nil
 }
 
 // UpdateServer applies the fields named in paths (only "name").
-func (s *Service) UpdateServer(ctx context.Context, caller, serverID string, paths []string, name string) (*serverv1.Server, error) {
+func (s *Service) UpdateServer(ctx context.Context, caller, serverID string, paths []string, name string) (RoleServer, error) {
 	if len(paths) == 0 {
-		return nil, errs.Invalid("update_mask", "list at least one field")
+		return RoleServer{}, errs.Invalid("update_mask", "list at least one field")
 	}
 	for _, p := range paths {
 		if p != "name" {
-			return nil, errs.Invalid("update_mask", "field %q cannot be updated", p)
+			return RoleServer{}, errs.Invalid("update_mask", "field %q cannot be updated", p)
 		}
 	}
-	m, _, err := s.authorize(ctx, serverID, caller, serverv1.Role_ROLE_ADMIN, true)
+	m, _, err := s.authorize(ctx, serverID, caller, RoleAdmin, true)
 	if err != nil {
-		return nil, err
+		return RoleServer{}, err
 	}
 	srv, err := s.store.RenameServer(ctx, serverID, name)
 	if err != nil {
 		if errorsIsNotFound(err) {
-			return nil, errServerNotFound()
+			return RoleServer{}, errServerNotFound()
 		}
-		return nil, err
+		return RoleServer{}, err
 	}
-	s.publish(ctx, events.ServerScope(serverID), &serverv1.Event{Payload: &serverv1.Event_ServerUpdated{ServerUpdated: ServerProto(srv, serverv1.Role_ROLE_UNSPECIFIED)}})
-	return ServerProto(srv, serverv1.Role(m.Role)), nil
+	s.publish(ctx, func(ctx context.Context) error { return s.events.ServerUpdated(ctx, srv) })
+	return RoleServer{Server: srv, MyRole: m.Role}, nil
 }
 
 // DeleteServer deletes a guild with everything in it (owner only). The
-// server document goes first, so that joins and channel creations racing
+// server record goes first, so that joins and channel creations racing
 // with the deletion see it gone on their re-check and undo themselves; the
 // members are read after that, so every member is told.
 func (s *Service) DeleteServer(ctx context.Context, caller, serverID string) error {
-	if _, _, err := s.authorize(ctx, serverID, caller, serverv1.Role_ROLE_OWNER, true); err != nil {
+	if _, _, err := s.authorize(ctx, serverID, caller, RoleOwner, true); err != nil {
 		return err
 	}
 	ok, err := s.store.DeleteServer(ctx, serverID)
@@ -139,7 +134,7 @@ func (s *Service) DeleteServer(ctx context.Context, caller, serverID string) err
 	if err := s.store.DeleteServerData(ctx, serverID); err != nil {
 		return err
 	}
-	s.publish(ctx, events.ServerScope(serverID), &serverv1.Event{Payload: &serverv1.Event_ServerDeleted{ServerDeleted: &serverv1.ServerDeleted{ServerId: serverID}}})
+	s.publish(ctx, func(ctx context.Context) error { return s.events.ServerDeleted(ctx, serverID) })
 	// A big server has thousands of members: tell them a few at a time
 	// rather than one round trip after another.
 	sem := make(chan struct{}, 16)
@@ -149,75 +144,70 @@ func (s *Service) DeleteServer(ctx context.Context, caller, serverID string) err
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			s.publish(ctx, events.UserScope(u), serverLeft(serverID, "deleted"))
+			s.publish(ctx, func(ctx context.Context) error { return s.events.ServerLeft(ctx, u, serverID, "deleted") })
 		}()
 	}
 	wg.Wait()
 	return nil
 }
 
-func serverLeft(serverID, reason string) *serverv1.Event {
-	return &serverv1.Event{Payload: &serverv1.Event_ServerLeft{ServerLeft: &serverv1.ServerLeft{ServerId: serverID, Reason: reason}}}
-}
-
 // TransferOwnership makes a member the owner; the old owner becomes admin.
 // The target is promoted first (an owner cannot be kicked or leave, so the
-// target stays), then owner_id is swapped conditionally (of two concurrent
+// target stays), then the owner is swapped conditionally (of two concurrent
 // transfers one wins; the loser's promotion is undone), then the caller is
 // demoted.
-func (s *Service) TransferOwnership(ctx context.Context, caller, serverID, target string) (*serverv1.Server, error) {
-	if _, _, err := s.authorize(ctx, serverID, caller, serverv1.Role_ROLE_OWNER, true); err != nil {
-		return nil, err
+func (s *Service) TransferOwnership(ctx context.Context, caller, serverID, target string) (RoleServer, error) {
+	if _, _, err := s.authorize(ctx, serverID, caller, RoleOwner, true); err != nil {
+		return RoleServer{}, err
 	}
 	if target == caller {
-		return nil, errs.FailedPrecondition("you already own this server").WithReason("ALREADY_OWNER")
+		return RoleServer{}, errs.FailedPrecondition("you already own this server").WithReason("ALREADY_OWNER")
 	}
 	tm, err := s.store.Member(ctx, serverID, target)
 	if err != nil {
 		if errorsIsNotFound(err) {
-			return nil, errs.NotFound("member not found")
+			return RoleServer{}, errs.NotFound("member not found")
 		}
-		return nil, err
+		return RoleServer{}, err
 	}
-	from := serverv1.Role(tm.Role)
-	ok, err := s.store.SetMemberRole(ctx, serverID, target, from, serverv1.Role_ROLE_OWNER)
+	from := tm.Role
+	ok, err := s.store.SetMemberRole(ctx, serverID, target, from, RoleOwner)
 	if err != nil {
-		return nil, err
+		return RoleServer{}, err
 	}
 	if !ok {
-		return nil, errs.FailedPrecondition("the member changed meanwhile; try again").WithReason("CONFLICT")
+		return RoleServer{}, errs.FailedPrecondition("the member changed meanwhile; try again").WithReason("CONFLICT")
 	}
 	swapped, err := s.store.SwapOwner(ctx, serverID, caller, target)
 	if err != nil || !swapped {
 		cctx, cancel := cleanupCtx(ctx)
 		defer cancel()
-		_, uerr := s.store.SetMemberRole(cctx, serverID, target, serverv1.Role_ROLE_OWNER, from)
+		_, uerr := s.store.SetMemberRole(cctx, serverID, target, RoleOwner, from)
 		if err == nil {
 			err = errs.FailedPrecondition("ownership changed meanwhile").WithReason("CONFLICT")
 		}
-		return nil, errors.Join(err, uerr)
+		return RoleServer{}, errors.Join(err, uerr)
 	}
-	if _, err := s.store.SetMemberRole(ctx, serverID, caller, serverv1.Role_ROLE_OWNER, serverv1.Role_ROLE_ADMIN); err != nil {
-		return nil, err
+	if _, err := s.store.SetMemberRole(ctx, serverID, caller, RoleOwner, RoleAdmin); err != nil {
+		return RoleServer{}, err
 	}
 	srv, err := s.store.Server(ctx, serverID)
 	if err != nil {
-		return nil, err
+		return RoleServer{}, err
 	}
-	scope := events.ServerScope(serverID)
-	s.publish(ctx, scope, &serverv1.Event{Payload: &serverv1.Event_ServerUpdated{ServerUpdated: ServerProto(srv, serverv1.Role_ROLE_UNSPECIFIED)}})
+	s.publish(ctx, func(ctx context.Context) error { return s.events.ServerUpdated(ctx, srv) })
 	names, _ := s.names(ctx, []string{caller, target})
 	for _, u := range []struct {
 		id   string
-		role serverv1.Role
-	}{{target, serverv1.Role_ROLE_OWNER}, {caller, serverv1.Role_ROLE_ADMIN}} {
-		m := access.MemberDoc{ServerID: serverID, UserID: u.id, Role: int32(u.role)}
+		role Role
+	}{{target, RoleOwner}, {caller, RoleAdmin}} {
+		m := Member{ServerID: serverID, UserID: u.id, Role: u.role}
 		if mm, err := s.store.Member(ctx, serverID, u.id); err == nil {
 			m = mm
 		}
-		s.publish(ctx, scope, &serverv1.Event{Payload: &serverv1.Event_MemberUpdated{MemberUpdated: MemberProto(m, names[u.id])}})
+		s.publish(ctx, func(ctx context.Context) error { return s.events.MemberUpdated(ctx, m, names[u.id]) })
 	}
-	return ServerProto(srv, serverv1.Role_ROLE_ADMIN), nil
+	return RoleServer{Server: srv, MyRole: RoleAdmin}, nil
 }
 
 // names asks the user service for profiles; on failure the names are left
@@ -232,4 +222,14 @@ func (s *Service) names(ctx context.Context, ids []string) (map[string]UserInfo,
 		return map[string]UserInfo{}, err
 	}
 	return m, nil
+}
+
+// ServersByID returns the servers among ids that exist, keyed by id: for
+// other services (the stats reports name servers with it), so without a
+// caller and without roles.
+func (s *Service) ServersByID(ctx context.Context, ids []string) (map[string]Server, error) {
+	if len(ids) == 0 {
+		return map[string]Server{}, nil
+	}
+	return s.store.ServersByID(ctx, ids)
 }

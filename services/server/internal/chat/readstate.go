@@ -1,0 +1,133 @@
+package chat
+
+import (
+	"context"
+	"time"
+
+	"github.com/accordchat/accord/services/server/internal/guild"
+)
+
+// MarkRead moves the caller's read marker in a channel forward to messageID
+// (never back) and tells the caller's other clients.
+func (s *Service) MarkRead(ctx context.Context, userID, channelID, messageID string) (ReadState, error) {
+	ch, _, err := s.d.Access.Channel(ctx, userID, channelID)
+	if err != nil {
+		return ReadState{}, err
+	}
+	if _, err := s.message(ctx, channelID, messageID); err != nil {
+		return ReadState{}, err
+	}
+	moved, err := s.d.ReadStates.AdvanceReadMarker(ctx, ReadMarker{
+		UserID: userID, ChannelID: channelID, ServerID: ch.ServerID, LastReadID: messageID, UpdatedAt: time.Now().UTC(),
+	})
+	if err != nil {
+		return ReadState{}, err
+	}
+	last, err := s.d.ReadStates.ReadMarker(ctx, userID, channelID)
+	if err != nil {
+		return ReadState{}, err
+	}
+	settings, err := s.settings(ctx, userID)
+	if err != nil {
+		return ReadState{}, err
+	}
+	st, err := s.stateOf(ctx, userID, ch, last, settings)
+	if err != nil {
+		return ReadState{}, err
+	}
+	if moved {
+		s.announce(ctx, func(ctx context.Context) error { return s.d.Events.ReadStateUpdated(ctx, userID, st) })
+	}
+	return st, nil
+}
+
+// stateOf counts what is unread after lastRead by reading at most
+// UnreadCap+1 messages, so a long unread backlog costs no more than 101.
+// The user's own messages are never unread to them.
+func (s *Service) stateOf(ctx context.Context, userID string, ch guild.Channel, lastRead string, settings userSettings) (ReadState, error) {
+	st := ReadState{ServerID: ch.ServerID, ChannelID: ch.ID, LastReadID: lastRead}
+	st.Level, st.Muted = settings.of(ch.ServerID, ch.ID)
+	mentions, err := s.d.MentionIndex.CountMentions(ctx, userID, ch.ID, lastRead, UnreadCap+1)
+	if err != nil {
+		return ReadState{}, err
+	}
+	st.MentionCount = min(mentions, UnreadCap)
+	if c, ok := s.d.Messages.(UnreadCounter); ok {
+		unread, newest, err := c.UnreadCount(ctx, ch.ID, lastRead, userID, UnreadCap+1)
+		if err != nil {
+			return ReadState{}, err
+		}
+		st.UnreadCount, st.LastMessageID = min(unread, UnreadCap), newest
+		return st, nil
+	}
+	refs, err := s.d.Messages.NewestMessages(ctx, ch.ID, lastRead, UnreadCap+1)
+	if err != nil {
+		return ReadState{}, err
+	}
+	unread := 0
+	for _, m := range refs {
+		if m.AuthorID != userID {
+			unread++
+		}
+	}
+	st.UnreadCount = min(unread, UnreadCap)
+	if len(refs) > 0 {
+		st.LastMessageID = refs[0].ID
+	} else if lastRead != "" {
+		// Nothing after the marker: the newest message is at or before it.
+		last, err := s.d.Messages.NewestMessages(ctx, ch.ID, "", 1)
+		if err != nil {
+			return ReadState{}, err
+		}
+		if len(last) > 0 {
+			st.LastMessageID = last[0].ID
+		}
+	}
+	return st, nil
+}
+
+// ListReadStates returns the caller's read state in every channel of their
+// servers, or of one server.
+func (s *Service) ListReadStates(ctx context.Context, userID, serverID string) ([]ReadState, error) {
+	var serverIDs []string
+	if serverID != "" {
+		if _, err := s.d.Access.Role(ctx, serverID, userID); err != nil {
+			return nil, err
+		}
+		serverIDs = []string{serverID}
+	} else {
+		ids, err := s.d.Access.ServerIDs(ctx, userID)
+		if err != nil {
+			return nil, err
+		}
+		serverIDs = ids
+	}
+	if len(serverIDs) == 0 {
+		return nil, nil
+	}
+	chans, err := s.d.Channels.ChannelsOfServers(ctx, serverIDs)
+	if err != nil || len(chans) == 0 {
+		return nil, err
+	}
+	chIDs := make([]string, len(chans))
+	for i, c := range chans {
+		chIDs[i] = c.ID
+	}
+	last, err := s.d.ReadStates.ReadMarkers(ctx, userID, chIDs)
+	if err != nil {
+		return nil, err
+	}
+	settings, err := s.settings(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]ReadState, len(chans))
+	for i, c := range chans {
+		st, err := s.stateOf(ctx, userID, c, last[c.ID], settings)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = st
+	}
+	return out, nil
+}

@@ -1,0 +1,441 @@
+// Package redis keeps the server service's short-lived coordination state
+// in Redis: channel locks, the message outbox, send rate limits, request
+// id records, typing windows and the activity stream. Every key lives in
+// the deployment's keyspace. It implements the chat package's ports.
+package redis
+
+import (
+	"context"
+	crand "crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/accordchat/accord/platform/errs"
+	"github.com/accordchat/accord/platform/events"
+	"github.com/accordchat/accord/platform/redisx"
+	"github.com/accordchat/accord/services/server/internal/chat"
+)
+
+// TypingChannel is the pub/sub channel typing events travel on.
+func TypingChannel(keys redisx.Keyspace) string { return keys.Key("typing") }
+
+func token() string {
+	b := make([]byte, 12)
+	_, _ = crand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// rateScript is a sliding-window log: it admits a send when fewer than
+// ARGV[2] sends happened in the last ARGV[1] ms, else returns how many ms to
+// wait. Redis's clock is used so that every instance agrees.
+var rateScript = goredis.NewScript(`
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local window = tonumber(ARGV[1])
+local limit = tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+if redis.call('ZCARD', KEYS[1]) >= limit then
+  local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+  return math.max(1, tonumber(oldest[2]) + window - now)
+end
+redis.call('ZADD', KEYS[1], now, ARGV[3])
+redis.call('PEXPIRE', KEYS[1], window)
+return 0
+`)
+
+// RateLimiter implements chat.RateLimiter.
+type RateLimiter struct {
+	rdb  goredis.UniversalClient
+	keys redisx.Keyspace
+}
+
+// NewRateLimiter returns a RateLimiter.
+func NewRateLimiter(rdb goredis.UniversalClient, keys redisx.Keyspace) *RateLimiter {
+	return &RateLimiter{rdb: rdb, keys: keys}
+}
+
+// Allow implements chat.RateLimiter.
+func (r *RateLimiter) Allow(ctx context.Context, userID, channelID string, limit int, window time.Duration) (time.Duration, error) {
+	key := r.keys.Key("rl:msg:", userID, ":", channelID)
+	wait, err := rateScript.Run(ctx, r.rdb, []string{key}, window.Milliseconds(), limit, token()).Int64()
+	if err != nil {
+		return 0, err
+	}
+	return time.Duration(wait) * time.Millisecond, nil
+}
+
+// RequestRecords implements chat.RequestRecords.
+type RequestRecords struct {
+	rdb  goredis.UniversalClient
+	keys redisx.Keyspace
+}
+
+// NewRequestRecords returns RequestRecords.
+func NewRequestRecords(rdb goredis.UniversalClient, keys redisx.Keyspace) *RequestRecords {
+	return &RequestRecords{rdb: rdb, keys: keys}
+}
+
+func (r *RequestRecords) key(authorID, requestID string) string {
+	return r.keys.Key("msgreq:", authorID, "/", requestID)
+}
+
+// Remember implements chat.RequestRecords.
+func (r *RequestRecords) Remember(ctx context.Context, authorID, requestID, messageID string, ttl time.Duration) error {
+	return r.rdb.Set(ctx, r.key(authorID, requestID), messageID, ttl).Err()
+}
+
+// Recall implements chat.RequestRecords.
+func (r *RequestRecords) Recall(ctx context.Context, authorID, requestID string) (string, error) {
+	id, err := r.rdb.Get(ctx, r.key(authorID, requestID)).Result()
+	if errors.Is(err, goredis.Nil) {
+		return "", nil
+	}
+	return id, err
+}
+
+// Outbox implements chat.Outbox as a sorted set scored by entry time (ms).
+type Outbox struct {
+	rdb goredis.UniversalClient
+	key string
+}
+
+// NewOutbox returns an Outbox.
+func NewOutbox(rdb goredis.UniversalClient, keys redisx.Keyspace) *Outbox {
+	return &Outbox{rdb: rdb, key: OutboxKey(keys)}
+}
+
+// OutboxKey is the key of the outbox's sorted set.
+func OutboxKey(keys redisx.Keyspace) string { return keys.Key("chat:outbox") }
+
+func member(e chat.OutboxEntry) string { return e.ChannelID + "/" + e.MessageID }
+
+// Add implements chat.Outbox.
+func (o *Outbox) Add(ctx context.Context, e chat.OutboxEntry, at time.Time) error {
+	return o.rdb.ZAdd(ctx, o.key, goredis.Z{Score: float64(at.UnixMilli()), Member: member(e)}).Err()
+}
+
+// Remove implements chat.Outbox.
+func (o *Outbox) Remove(ctx context.Context, e chat.OutboxEntry) error {
+	return o.rdb.ZRem(ctx, o.key, member(e)).Err()
+}
+
+// Pending implements chat.Outbox.
+func (o *Outbox) Pending(ctx context.Context, e chat.OutboxEntry) (bool, error) {
+	err := o.rdb.ZScore(ctx, o.key, member(e)).Err()
+	if errors.Is(err, goredis.Nil) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// Due implements chat.Outbox. Malformed members are dropped on the way.
+func (o *Outbox) Due(ctx context.Context, t time.Time, limit int) ([]chat.OutboxEntry, error) {
+	members, err := o.rdb.ZRangeByScore(ctx, o.key, &goredis.ZRangeBy{
+		Min: "-inf", Max: strconv.FormatInt(t.UnixMilli(), 10), Count: int64(limit),
+	}).Result()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]chat.OutboxEntry, 0, len(members))
+	for _, m := range members {
+		channelID, messageID, ok := strings.Cut(m, "/")
+		if !ok {
+			o.rdb.ZRem(ctx, o.key, m)
+			continue
+		}
+		out = append(out, chat.OutboxEntry{ChannelID: channelID, MessageID: messageID})
+	}
+	return out, nil
+}
+
+// TypingWindows implements chat.TypingWindows: one key per user and
+// channel holding the announced expiry (Unix ms), living for the window.
+type TypingWindows struct {
+	rdb  goredis.UniversalClient
+	keys redisx.Keyspace
+}
+
+// NewTypingWindows returns TypingWindows.
+func NewTypingWindows(rdb goredis.UniversalClient, keys redisx.Keyspace) *TypingWindows {
+	return &TypingWindows{rdb: rdb, keys: keys}
+}
+
+func (w *TypingWindows) key(channelID, userID string) string {
+	return w.keys.Key("typing:", channelID, ":", userID)
+}
+
+// Open implements chat.TypingWindows. A window that closes between the
+// check and the read of its expiry counts as opened (announce after all),
+// without opening a new one.
+func (w *TypingWindows) Open(ctx context.Context, channelID, userID string, until time.Time, every time.Duration) (bool, time.Time, error) {
+	key := w.key(channelID, userID)
+	first, err := w.rdb.SetNX(ctx, key, until.UnixMilli(), every).Result()
+	if err != nil {
+		return false, time.Time{}, err
+	}
+	if !first {
+		if ms, err := w.rdb.Get(ctx, key).Int64(); err == nil {
+			return false, time.UnixMilli(ms), nil
+		}
+	}
+	return true, until, nil
+}
+
+// Close implements chat.TypingWindows.
+func (w *TypingWindows) Close(ctx context.Context, channelID, userID string) error {
+	return w.rdb.Del(ctx, w.key(channelID, userID)).Err()
+}
+
+// Activity implements chat.Activity on the stream the stats service reads.
+type Activity struct {
+	rdb    goredis.UniversalClient
+	keys   redisx.Keyspace
+	maxLen int64
+}
+
+// NewActivity returns an Activity trimmed to about maxLen entries.
+func NewActivity(rdb goredis.UniversalClient, keys redisx.Keyspace, maxLen int64) *Activity {
+	return &Activity{rdb: rdb, keys: keys, maxLen: maxLen}
+}
+
+// Record implements chat.Activity.
+func (a *Activity) Record(ctx context.Context, kind string, m chat.Message) error {
+	return events.AppendActivity(ctx, a.rdb, a.keys, events.ActivityEntry{
+		Kind: kind, UserID: m.AuthorID, ServerID: m.ServerID, ChannelID: m.ChannelID,
+		MessageID: m.ID, Time: m.CreatedAt,
+	}, a.maxLen)
+}
+
+// The channel lock orders a channel's writes (see chat.ChannelLocks). The
+// key next to it remembers the last id allocated so ids keep growing even
+// when instances' clocks disagree.
+var (
+	lockScript = goredis.NewScript(`
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  return {1, redis.call('GET', KEYS[2]) or ''}
+end
+return {0, ''}
+`)
+	unlockScript = goredis.NewScript(unlockSrc)
+)
+
+const unlockSrc = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  if ARGV[2] ~= '' then redis.call('SET', KEYS[2], ARGV[2], 'EX', 86400) end
+  redis.call('DEL', KEYS[1])
+  return 1
+end
+return 0
+`
+
+// LockTTL is how long a channel lock lives when its holder vanishes; it is
+// also how long Lock waits for a taken lock.
+const LockTTL = 5 * time.Second
+
+// Locks implements chat.ChannelLocks: an in-process stripe first, so one
+// goroutine per instance polls Redis, then the shared Redis lock.
+//
+// A channel's lock and last-id keys carry the hash tag of the event-log
+// scope its messages are appended to (its server's), so that on a Redis
+// Cluster AppendAndUnlock's script finds the lock, the last id and the
+// stream in one slot: "chlock:{server:<id>}:<channel id>".
+type Locks struct {
+	rdb     goredis.UniversalClient
+	keys    redisx.Keyspace
+	log     *slog.Logger
+	scopeOf ScopeOf
+	stripes [256]sync.Mutex
+
+	mu     sync.Mutex
+	scopes map[string]string // channel id -> scope; a channel never moves
+}
+
+// ScopeOf returns the event-log scope of a channel's messages (its
+// server's, events.ServerScope), or an error of kind errs.KindNotFound for
+// a channel that does not exist (any more).
+type ScopeOf func(ctx context.Context, channelID string) (string, error)
+
+// maxScopes bounds the channel-to-scope cache; it starts over when full.
+const maxScopes = 100_000
+
+// NewLocks returns Locks whose keys go with the scope scopeOf gives each
+// channel (asked once per channel and instance).
+func NewLocks(rdb goredis.UniversalClient, keys redisx.Keyspace, log *slog.Logger, scopeOf ScopeOf) *Locks {
+	return &Locks{rdb: rdb, keys: keys, log: log, scopeOf: scopeOf, scopes: map[string]string{}}
+}
+
+// LockKey is the key of a channel's lock, in the hash slot of scope.
+func LockKey(keys redisx.Keyspace, scope, channelID string) string {
+	return keys.Key("chlock:", redisx.Tag(scope), ":", channelID)
+}
+
+// LastKey is the key of a channel's last allocated id, next to its lock.
+func LastKey(keys redisx.Keyspace, scope, channelID string) string {
+	return keys.Key("chlast:", redisx.Tag(scope), ":", channelID)
+}
+
+// scope returns the scope whose hash tag a channel's keys carry. A channel
+// that no longer exists gets a scope of its own: nothing is appended to a
+// scope for it.
+func (ls *Locks) scope(ctx context.Context, channelID string) (string, error) {
+	ls.mu.Lock()
+	scope, ok := ls.scopes[channelID]
+	ls.mu.Unlock()
+	if ok {
+		return scope, nil
+	}
+	scope, err := ls.scopeOf(ctx, channelID)
+	if e, ok := errs.As(err); ok && e.Kind == errs.KindNotFound {
+		return "channel:" + channelID, nil
+	}
+	if err != nil {
+		return "", err
+	}
+	ls.mu.Lock()
+	if len(ls.scopes) >= maxScopes {
+		ls.scopes = map[string]string{}
+	}
+	ls.scopes[channelID] = scope
+	ls.mu.Unlock()
+	return scope, nil
+}
+
+// ChannelLock is a held channel lock (chat.ChannelLock).
+type ChannelLock struct {
+	l     *Locks
+	keys  []string
+	tok   string
+	last  string
+	local *sync.Mutex
+
+	released bool // Unlock was called (it may be called again)
+}
+
+// Lock implements chat.ChannelLocks.
+func (ls *Locks) Lock(ctx context.Context, channelID string) (chat.ChannelLock, error) {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(channelID))
+	scope, err := ls.scope(ctx, channelID)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		ls.log.ErrorContext(ctx, "channel lock: no scope for the channel", "err", err)
+		return nil, errs.Unavailable("sending is unavailable; retry")
+	}
+	local := &ls.stripes[h.Sum32()%uint32(len(ls.stripes))]
+	local.Lock()
+	l := &ChannelLock{
+		l:     ls,
+		keys:  []string{LockKey(ls.keys, scope, channelID), LastKey(ls.keys, scope, channelID)},
+		tok:   token(),
+		local: local,
+	}
+	deadline := time.Now().Add(LockTTL)
+	backoff := 100 * time.Microsecond
+	for {
+		res, err := lockScript.Run(ctx, ls.rdb, l.keys, l.tok, LockTTL.Milliseconds()).Slice()
+		if err != nil {
+			local.Unlock()
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			ls.log.ErrorContext(ctx, "channel lock failed", "err", err)
+			return nil, errs.Unavailable("sending is unavailable; retry")
+		}
+		if n, _ := res[0].(int64); n == 1 {
+			l.last, _ = res[1].(string)
+			return l, nil
+		}
+		if time.Now().After(deadline) {
+			local.Unlock()
+			return nil, errs.Unavailable("channel busy; retry")
+		}
+		t := time.NewTimer(backoff/2 + rand.N(backoff))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			local.Unlock()
+			return nil, ctx.Err()
+		case <-t.C:
+		}
+		backoff = min(backoff*2, time.Millisecond)
+	}
+}
+
+// LastID implements chat.ChannelLock.
+func (l *ChannelLock) LastID() string { return l.last }
+
+// Unlock implements chat.ChannelLock. It uses a fresh context so a
+// cancelled request still releases what it holds.
+func (l *ChannelLock) Unlock(allocated string) {
+	if l.released {
+		return
+	}
+	l.released = true
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := unlockScript.Run(ctx, l.l.rdb, l.keys, l.tok, allocated).Err(); err != nil && !errors.Is(err, goredis.Nil) {
+		l.l.log.Warn("channel unlock failed; the lock expires by itself", "err", err)
+	}
+	l.local.Unlock()
+}
+
+// appendScript appends an event-log entry and releases the channel lock
+// in one step, only while the lock is still this holder's: a holder that
+// stalled past LockTTL may have been overtaken by a redelivery of the same
+// message, and its late append would announce it twice. KEYS: lock, last
+// id, stream; ARGV: token, allocated id, max length (0: none), then the
+// entry's field-value pairs. It returns the entry's id, or nil when the lock
+// was lost (nothing appended). The three keys share the scope's hash tag
+// (see Locks), so the script runs on a Redis Cluster too.
+var appendScript = goredis.NewScript(`
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return false end
+local id
+if ARGV[3] ~= '0' then
+  id = redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[3], '*', unpack(ARGV, 4))
+else
+  id = redis.call('XADD', KEYS[3], '*', unpack(ARGV, 4))
+end
+if ARGV[2] ~= '' then redis.call('SET', KEYS[2], ARGV[2], 'EX', 86400) end
+redis.call('DEL', KEYS[1])
+return id
+`)
+
+// AppendAndUnlock appends the prepared event-log entry and releases the
+// lock in one round trip, so the channel's next writer waits one round trip
+// less, and only while the lock is still held: when it expired meanwhile it
+// appends nothing and returns chat.ErrLockLost. The lock is released in
+// every case.
+func (l *ChannelLock) AppendAndUnlock(ctx context.Context, allocated string, e events.Entry) (string, error) {
+	if l.released {
+		return "", chat.ErrLockLost
+	}
+	l.released = true
+	defer l.local.Unlock()
+	// A fresh context: a cancelled request still releases what it holds.
+	uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	args := make([]any, 0, 3+len(e.Values))
+	args = append(args, l.tok, allocated, e.MaxLen)
+	args = append(args, e.Values...)
+	id, err := appendScript.Run(uctx, l.l.rdb, []string{l.keys[0], l.keys[1], e.Stream}, args...).Text()
+	if errors.Is(err, goredis.Nil) {
+		return "", chat.ErrLockLost
+	}
+	if err != nil {
+		return "", fmt.Errorf("append event to %s: %w", e.Stream, err)
+	}
+	e.Appended(id)
+	return id, nil
+}
