@@ -5,8 +5,8 @@ go 1.26.0
 require (
 	github.com/accordchat/accord/gen v0.0.0
 	github.com/accordchat/accord/platform v0.0.0
+	github.com/accordchat/accord/services/server v0.0.0
 	github.com/redis/go-redis/v9 v9.23.0
-	go.mongodb.org/mongo-driver/v2 v2.10.0
 	google.golang.org/genproto/googleapis/api v0.0.0-20261026165753-2ffab32bce7e
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20261019180522-ce908d29299b
 	google.golang.org/grpc v1.85.0
@@ -55,6 +55,7 @@ require (
 	github.com/xdg-go/stringprep v1.0.4 // indirect
 	github.com/youmark/pkcs8 v0.0.0-20240726163527-a2c0da244d78 // indirect
 	go.mongodb.org/mongo-driver v1.17.3 // indirect
+	go.mongodb.org/mongo-driver/v2 v2.10.0 // indirect
 	go.opentelemetry.io/auto/sdk v1.2.1 // indirect
 	go.opentelemetry.io/otel v1.47.0 // indirect
 	go.opentelemetry.io/otel/exporters/otlp/otlptrace v1.36.0 // indirect
@@ -84,4 +85,6 @@ require (
 replace (
 	github.com/accordchat/accord/gen => ../../gen
 	github.com/accordchat/accord/platform => ../../platform
+	github.com/accordchat/accord/services/server => ../server
+	github.com/accordchat/accord/services/user => ../user
 )

@@ -12,26 +12,27 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
-	"go.mongodb.org/mongo-driver/v2/bson"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
-	serverv1 "github.com/accordchat/accord/gen/accord/server/v1"
 	statsv1 "github.com/accordchat/accord/gen/accord/stats/v1"
 	"github.com/accordchat/accord/platform/events"
 	"github.com/accordchat/accord/platform/platformtest"
-	"github.com/accordchat/accord/services/stats/internal/counters"
+	"github.com/accordchat/accord/services/server/servertest"
+	"github.com/accordchat/accord/services/stats/internal/peers"
+	statsredis "github.com/accordchat/accord/services/stats/internal/redis"
+	"github.com/accordchat/accord/services/stats/internal/reports"
 )
 
 // fakeRoles is the server service's answer, in memory.
 type fakeRoles struct {
 	mu    sync.Mutex
-	roles map[string]serverv1.Role // "<server>/<user>"
+	roles map[string]reports.Role // "<server>/<user>"
 }
 
-func (f *fakeRoles) MemberRole(_ context.Context, serverID, userID string) (serverv1.Role, error) {
+func (f *fakeRoles) MemberRole(_ context.Context, serverID, userID string) (reports.Role, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.roles[serverID+"/"+userID], nil
@@ -51,7 +52,7 @@ func (f fakeNames) DisplayNames(_ context.Context, ids []string) (map[string]str
 }
 
 type message struct {
-	id                    bson.ObjectID
+	id                    string
 	user, server, channel string
 	created               time.Time
 }
@@ -59,6 +60,8 @@ type message struct {
 type fixture struct {
 	t      *testing.T
 	env    *platformtest.Env
+	server *servertest.Server
+	opts   options // the service's peers and clock
 	svc    *Service
 	client statsv1.StatsServiceClient
 	now    time.Time
@@ -77,37 +80,35 @@ func newFixture(t *testing.T) *fixture {
 	f := &fixture{
 		t: t, env: env,
 		// Mid-day, so that "an hour ago" and "today" agree.
-		now:   counters.DayStart(time.Now()).Add(12*time.Hour + 30*time.Minute),
+		now:   reports.DayStart(time.Now()).Add(12*time.Hour + 30*time.Minute),
 		alice: platformtest.NewID(), bob: platformtest.NewID(), carol: platformtest.NewID(),
 		dave: platformtest.NewID(), eve: platformtest.NewID(),
-		general: bson.NewObjectID().Hex(), gaming: bson.NewObjectID().Hex(), dm: bson.NewObjectID().Hex(),
+		general: servertest.NewID(), gaming: servertest.NewID(), dm: servertest.NewID(),
 	}
 	f.names = fakeNames{f.alice: "Alice", f.bob: "Bob", f.carol: "Carol <&> \"C\"", f.dave: "Dave", f.eve: "Eve"}
-	f.roles = &fakeRoles{roles: map[string]serverv1.Role{
-		f.general + "/" + f.alice: serverv1.Role_ROLE_OWNER,
-		f.general + "/" + f.bob:   serverv1.Role_ROLE_ADMIN,
-		f.general + "/" + f.carol: serverv1.Role_ROLE_MEMBER,
-		f.gaming + "/" + f.carol:  serverv1.Role_ROLE_OWNER,
+	f.roles = &fakeRoles{roles: map[string]reports.Role{
+		f.general + "/" + f.alice: reports.RoleOwner,
+		f.general + "/" + f.bob:   reports.RoleAdmin,
+		f.general + "/" + f.carol: reports.RoleMember,
+		f.gaming + "/" + f.carol:  reports.RoleOwner,
 	}}
-	svc, err := newService(env.Deps("stats"), options{roles: f.roles, names: f.names, now: func() time.Time { return f.now }})
+	f.server = servertest.Start(t, env)
+	for _, s := range []struct{ id, name, kind string }{
+		{f.general, "General", "guild"}, {f.gaming, "Gaming & <Co>", "guild"}, {f.dm, "", "dm"},
+	} {
+		f.server.AddServer(s.id, s.name, s.kind)
+	}
+	d := env.Deps("stats")
+	f.opts = options{
+		roles: f.roles, names: f.names, server: peers.NewServerData(f.server.Conn, d.ServiceCreds), now: func() time.Time { return f.now },
+	}
+	svc, err := newService(context.Background(), d, f.opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	f.svc = svc
 	f.startConsumer(svc)
 	f.client = statsv1.NewStatsServiceClient(env.Serve(svc.Register))
-
-	ctx := context.Background()
-	var servers []any
-	for _, s := range []struct{ id, name, kind string }{
-		{f.general, "General", "guild"}, {f.gaming, "Gaming & <Co>", "guild"}, {f.dm, "", "dm"},
-	} {
-		oid, _ := bson.ObjectIDFromHex(s.id)
-		servers = append(servers, bson.D{{Key: "_id", Value: oid}, {Key: "name", Value: s.name}, {Key: "kind", Value: s.kind}})
-	}
-	if _, err := env.DB.Collection("servers").InsertMany(ctx, servers); err != nil {
-		t.Fatal(err)
-	}
 	return f
 }
 
@@ -129,26 +130,19 @@ func (f *fixture) startConsumer(svc *Service) {
 // send stores n messages and appends their activity entries.
 func (f *fixture) send(user, server string, ago time.Duration, n int) {
 	f.t.Helper()
-	ctx := context.Background()
 	for range n {
 		created := f.now.Add(-ago).Truncate(time.Millisecond)
-		m := message{id: bson.NewObjectIDFromTimestamp(created), user: user, server: server, channel: platformtest.NewID(), created: created}
-		_, err := f.env.DB.Collection("messages").InsertOne(ctx, bson.D{
-			{Key: "_id", Value: m.id}, {Key: "server_id", Value: server}, {Key: "channel_id", Value: m.channel},
-			{Key: "author_id", Value: user}, {Key: "content", Value: "hi"}, {Key: "created_at", Value: created},
-		})
-		if err != nil {
-			f.t.Fatal(err)
-		}
-		f.activity(counters.KindMessageCreated, m)
+		m := message{user: user, server: server, channel: platformtest.NewID(), created: created}
+		m.id = f.server.AddMessage("", user, server, m.channel, created)
+		f.activity(statsredis.KindMessageCreated, m)
 		f.msgs = append(f.msgs, m)
 	}
 }
 
 func (f *fixture) activity(kind string, m message) {
 	f.t.Helper()
-	err := events.AppendActivity(context.Background(), f.env.Redis, f.env.Prefix, events.ActivityEntry{
-		Kind: kind, UserID: m.user, ServerID: m.server, ChannelID: m.channel, MessageID: m.id.Hex(), Time: m.created,
+	err := events.AppendActivity(context.Background(), f.env.Redis, f.env.Keys, events.ActivityEntry{
+		Kind: kind, UserID: m.user, ServerID: m.server, ChannelID: m.channel, MessageID: m.id, Time: m.created,
 	}, 100_000)
 	if err != nil {
 		f.t.Fatal(err)
@@ -158,10 +152,8 @@ func (f *fixture) activity(kind string, m message) {
 // remove deletes a stored message and appends its deletion entry.
 func (f *fixture) remove(m message) {
 	f.t.Helper()
-	if _, err := f.env.DB.Collection("messages").DeleteOne(context.Background(), bson.D{{Key: "_id", Value: m.id}}); err != nil {
-		f.t.Fatal(err)
-	}
-	f.activity(counters.KindMessageDeleted, m)
+	f.server.DeleteMessage(m.id)
+	f.activity(statsredis.KindMessageDeleted, m)
 }
 
 // connect appends n presence sessions of user.
@@ -308,7 +300,7 @@ func TestReports(t *testing.T) {
 	})
 
 	t.Run("activity", func(t *testing.T) {
-		today := counters.DayStart(f.now)
+		today := reports.DayStart(f.now)
 		series := func(req *statsv1.GetActivityRequest) map[time.Time]int64 {
 			t.Helper()
 			res, err := f.client.GetActivity(op, req)
@@ -390,7 +382,7 @@ func (f *fixture) snapshot() map[string]proto.Message {
 			r, err := f.client.GetTopUsers(op, &statsv1.GetTopUsersRequest{Metric: m, Window: w, Limit: 100})
 			check(fmt.Sprint("top users ", m, w), r, err)
 			for _, g := range []statsv1.Granularity{statsv1.Granularity_GRANULARITY_DAY, statsv1.Granularity_GRANULARITY_HOUR} {
-				if g == statsv1.Granularity_GRANULARITY_HOUR && !counters.HourlyAllowed(windowOfTest(w)) {
+				if g == statsv1.Granularity_GRANULARITY_HOUR && !reports.HourlyAllowed(windowOfTest(w)) {
 					continue
 				}
 				a, err := f.client.GetActivity(op, &statsv1.GetActivityRequest{Metric: m, Window: w, Granularity: g})
@@ -413,16 +405,16 @@ func (f *fixture) snapshot() map[string]proto.Message {
 	return out
 }
 
-func windowOfTest(w statsv1.Window) counters.Window {
+func windowOfTest(w statsv1.Window) reports.Window {
 	switch w {
 	case statsv1.Window_WINDOW_DAY:
-		return counters.Day
+		return reports.Day
 	case statsv1.Window_WINDOW_MONTH:
-		return counters.Month
+		return reports.Month
 	case statsv1.Window_WINDOW_ALL:
-		return counters.All
+		return reports.All
 	}
-	return counters.Week
+	return reports.Week
 }
 
 func sameSnapshots(t *testing.T, got, want map[string]proto.Message) {
@@ -443,7 +435,7 @@ func TestRebuildAgreesWithCounters(t *testing.T) {
 	// Reading every report materializes the multi-bucket windows; what
 	// follows must keep them right incrementally.
 	f.snapshot()
-	if keys, _ := f.env.Redis.Keys(context.Background(), f.env.Prefix+"stats:v*:mu:w7:*").Result(); len(keys) != 1 {
+	if keys, _ := f.env.Redis.Keys(context.Background(), f.env.Prefix+"stats:{stats}:v*:mu:w7:*").Result(); len(keys) != 1 {
 		t.Fatalf("materialized week windows: %v", keys)
 	}
 	// A deletion takes the message off its creation day's counts.
@@ -469,7 +461,7 @@ func TestRebuildAgreesWithCounters(t *testing.T) {
 
 	t.Run("rebuild repairs damaged counters", func(t *testing.T) {
 		ctx := context.Background()
-		keys, err := f.env.Redis.Keys(ctx, f.env.Prefix+"stats:v*").Result()
+		keys, err := f.env.Redis.Keys(ctx, f.env.Prefix+"stats:{stats}:v*").Result()
 		if err != nil || len(keys) == 0 {
 			t.Fatalf("counter keys: %v %v", keys, err)
 		}
@@ -484,10 +476,10 @@ func TestRebuildAgreesWithCounters(t *testing.T) {
 		}
 		sameSnapshots(t, f.snapshot(), live)
 		// Only the current generation remains.
-		gen, _ := f.env.Redis.Get(ctx, f.env.Prefix+"stats:cur").Result()
-		after, _ := f.env.Redis.Keys(ctx, f.env.Prefix+"stats:v*").Result()
+		gen, _ := f.env.Redis.Get(ctx, f.env.Prefix+"stats:{stats}:cur").Result()
+		after, _ := f.env.Redis.Keys(ctx, f.env.Prefix+"stats:{stats}:v*").Result()
 		for _, k := range after {
-			if !strings.HasPrefix(k, f.env.Prefix+"stats:v"+gen+":") {
+			if !strings.HasPrefix(k, f.env.Prefix+"stats:{stats}:v"+gen+":") {
 				t.Errorf("stale counter key %s (generation %s)", k, gen)
 			}
 		}
@@ -514,7 +506,7 @@ func TestRebuildAgreesWithCounters(t *testing.T) {
 func TestConcurrentActivity(t *testing.T) {
 	f := newFixture(t)
 	// A second replica shares the work through the consumer group.
-	other, err := newService(f.env.Deps("stats"), options{roles: f.roles, names: f.names, now: func() time.Time { return f.now }})
+	other, err := newService(context.Background(), f.env.Deps("stats"), f.opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -526,9 +518,9 @@ func TestConcurrentActivity(t *testing.T) {
 	for _, u := range users {
 		wg.Go(func() {
 			ctx := context.Background()
-			add := func(kind string, id bson.ObjectID, created time.Time) {
-				err := events.AppendActivity(ctx, f.env.Redis, f.env.Prefix, events.ActivityEntry{
-					Kind: kind, UserID: u, ServerID: f.general, MessageID: id.Hex(), Time: created,
+			add := func(kind string, id string, created time.Time) {
+				err := events.AppendActivity(ctx, f.env.Redis, f.env.Keys, events.ActivityEntry{
+					Kind: kind, UserID: u, ServerID: f.general, MessageID: id, Time: created,
 				}, 100_000)
 				if err != nil {
 					t.Error(err)
@@ -539,13 +531,13 @@ func TestConcurrentActivity(t *testing.T) {
 			// apply them): half of them count.
 			for j := range perWriter {
 				created := f.now.Add(-time.Duration(j) * time.Hour)
-				id := bson.NewObjectIDFromTimestamp(created)
+				id := platformtest.NewID()
 				if j%4 == 1 {
-					add(counters.KindMessageDeleted, id, created)
+					add(statsredis.KindMessageDeleted, id, created)
 				}
-				add(counters.KindMessageCreated, id, created)
+				add(statsredis.KindMessageCreated, id, created)
 				if j%4 == 0 {
-					add(counters.KindMessageDeleted, id, created)
+					add(statsredis.KindMessageDeleted, id, created)
 				}
 			}
 		})
@@ -568,61 +560,6 @@ func TestConcurrentActivity(t *testing.T) {
 	}
 	if got := srv.GetRows()[0].GetCount(); got != int64(len(users)*perWriter/2) {
 		t.Errorf("General: %d, want %d", got, len(users)*perWriter/2)
-	}
-}
-
-func TestRedeliveryCountsOnce(t *testing.T) {
-	env := platformtest.New(t)
-	store := counters.New(env.Redis, env.Prefix)
-	now := counters.DayStart(time.Now()).Add(12 * time.Hour)
-	ctx := context.Background()
-	c := counters.NewConsumer(store, env.Log, "crashed")
-	if err := c.Setup(ctx); err != nil {
-		t.Fatal(err)
-	}
-	user, server := platformtest.NewID(), platformtest.NewID()
-	for range 3 {
-		if err := events.AppendActivity(ctx, env.Redis, env.Prefix, events.ActivityEntry{
-			Kind: counters.KindMessageCreated, UserID: user, ServerID: server, MessageID: platformtest.NewID(), Time: now,
-		}, 1000); err != nil {
-			t.Fatal(err)
-		}
-	}
-	// A consumer reads the entries and dies before counting them.
-	res, err := env.Redis.XReadGroup(ctx, &redis.XReadGroupArgs{
-		Group: counters.Group, Consumer: "crashed", Streams: []string{env.Prefix + events.Activity, ">"}, Count: 10,
-	}).Result()
-	if err != nil || len(res[0].Messages) != 3 {
-		t.Fatalf("read: %v %v", res, err)
-	}
-	var batch []counters.StreamEntry
-	for _, m := range res[0].Messages {
-		e, err := counters.ParseActivity(m.Values)
-		if err != nil {
-			t.Fatal(err)
-		}
-		batch = append(batch, counters.StreamEntry{Stream: env.Prefix + events.Activity, ID: m.ID, Entry: &e})
-	}
-	// Another consumer claims them once they have been idle long enough.
-	next := counters.NewConsumer(store, env.Log, "next")
-	next.ClaimIdle, next.Block, next.Now = time.Millisecond, 10*time.Millisecond, func() time.Time { return now }
-	time.Sleep(5 * time.Millisecond) // let the entries become idle; bounded, not a wait for a result
-	if err := next.Step(ctx); err != nil {
-		t.Fatal(err)
-	}
-	// The crashed consumer's late attempt, and a plain repeat, count nothing.
-	for range 2 {
-		n, err := store.ApplyStream(ctx, counters.Group, batch, now)
-		if err != nil || n != 0 {
-			t.Fatalf("repeat counted %d (%v), want 0", n, err)
-		}
-	}
-	top, err := store.TopUsers(ctx, counters.Messages, counters.All, "", now, 0, 10)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(top) != 1 || top[0].Count != 3 {
-		t.Fatalf("got %v, want %s with 3", top, user)
 	}
 }
 
@@ -653,7 +590,7 @@ func TestPermissions(t *testing.T) {
 	M := statsv1.Metric_METRIC_MESSAGES
 	topGlobal := &statsv1.GetTopUsersRequest{Metric: M}
 	topGeneral := &statsv1.GetTopUsersRequest{Metric: M, ServerId: f.general}
-	topUnknown := &statsv1.GetTopUsersRequest{Metric: M, ServerId: bson.NewObjectID().Hex()}
+	topUnknown := &statsv1.GetTopUsersRequest{Metric: M, ServerId: platformtest.NewID()}
 	own := func(u string) *statsv1.GetActivityRequest { return &statsv1.GetActivityRequest{Metric: M, UserId: u} }
 	inGeneral := func(u string) *statsv1.GetActivityRequest {
 		return &statsv1.GetActivityRequest{Metric: M, ServerId: f.general, UserId: u}
@@ -761,7 +698,7 @@ func TestCharts(t *testing.T) {
 		{"top servers", &statsv1.GetChartRequest{Report: statsv1.Report_REPORT_TOP_SERVERS, Window: statsv1.Window_WINDOW_ALL},
 			[]string{"Busiest servers by messages, all time", "General", "Gaming & <Co>", "18", "server"}},
 		{"activity", &statsv1.GetChartRequest{Report: statsv1.Report_REPORT_ACTIVITY, Metric: statsv1.Metric_METRIC_CONNECTIONS, Window: statsv1.Window_WINDOW_MONTH, UserId: f.eve},
-			[]string{"Connections per day, last 30 days by Eve", "day (UTC)", "connections", counters.DayStart(f.now).Format("Jan 2")}},
+			[]string{"Connections per day, last 30 days by Eve", "day (UTC)", "connections", reports.DayStart(f.now).Format("Jan 2")}},
 		{"hourly activity", &statsv1.GetChartRequest{Report: statsv1.Report_REPORT_ACTIVITY, Metric: M, Window: statsv1.Window_WINDOW_DAY, Granularity: statsv1.Granularity_GRANULARITY_HOUR},
 			[]string{"Messages per hour, last 24 hours", "hour (UTC)", f.now.Format("Jan 2 15h")}},
 	} {
@@ -782,7 +719,7 @@ func TestCharts(t *testing.T) {
 		})
 	}
 	t.Run("empty chart", func(t *testing.T) {
-		res, err := f.client.GetChart(f.op(), &statsv1.GetChartRequest{Report: statsv1.Report_REPORT_TOP_USERS, Metric: M, ServerId: bson.NewObjectID().Hex(), Window: statsv1.Window_WINDOW_DAY})
+		res, err := f.client.GetChart(f.op(), &statsv1.GetChartRequest{Report: statsv1.Report_REPORT_TOP_USERS, Metric: M, ServerId: platformtest.NewID(), Window: statsv1.Window_WINDOW_DAY})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -855,6 +792,22 @@ func TestBadInput(t *testing.T) {
 			_, err := f.client.GetChart(op, &statsv1.GetChartRequest{Report: statsv1.Report_REPORT_TOP_SERVERS, Metric: C})
 			return err
 		}, "metric"},
+		{"bytes stored per user", func() error {
+			_, err := f.client.GetTopUsers(op, &statsv1.GetTopUsersRequest{Metric: statsv1.Metric_METRIC_BYTES_STORED})
+			return err
+		}, "metric"},
+		{"bytes stored over time", func() error {
+			_, err := f.client.GetActivity(op, &statsv1.GetActivityRequest{Metric: statsv1.Metric_METRIC_BYTES_STORED})
+			return err
+		}, "metric"},
+		{"chart of bytes stored", func() error {
+			_, err := f.client.GetChart(op, &statsv1.GetChartRequest{Report: statsv1.Report_REPORT_TOP_SERVERS, Metric: statsv1.Metric_METRIC_BYTES_STORED})
+			return err
+		}, "metric"},
+		{"servers by connections", func() error {
+			_, err := f.client.GetTopServers(op, &statsv1.GetTopServersRequest{Metric: C})
+			return err
+		}, "metric"},
 		{"ranking chart for a user", func() error {
 			_, err := f.client.GetChart(op, &statsv1.GetChartRequest{Report: statsv1.Report_REPORT_TOP_USERS, Metric: M, UserId: f.bob})
 			return err
@@ -867,9 +820,53 @@ func TestBadInput(t *testing.T) {
 		})
 	}
 	// Nothing was written.
-	keys, _ := f.env.Redis.Keys(context.Background(), f.env.Prefix+"stats:v*").Result()
+	keys, _ := f.env.Redis.Keys(context.Background(), f.env.Prefix+"stats:{stats}:v*").Result()
 	if len(keys) != 0 {
 		t.Errorf("bad input wrote %v", keys)
+	}
+}
+
+func TestTopServersByBytesStored(t *testing.T) {
+	f := newFixture(t)
+	bytes := func(req *statsv1.GetTopServersRequest) (*statsv1.GetTopServersResponse, []row) {
+		t.Helper()
+		req.Metric = statsv1.Metric_METRIC_BYTES_STORED
+		res, err := f.client.GetTopServers(f.op(), req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rows []row
+		for _, r := range res.GetRows() {
+			rows = append(rows, row{r.GetName(), r.GetCount()})
+		}
+		return res, rows
+	}
+	res, rows := bytes(&statsv1.GetTopServersRequest{})
+	if len(rows) != 0 || res.GetTotal() != 0 {
+		t.Fatalf("before any upload: %v, total %d", rows, res.GetTotal())
+	}
+	// Two uploads in two servers, one of them deleted since.
+	f.server.AddAttachment(f.general, 3000)
+	gone := f.server.AddAttachment(f.general, 700)
+	f.server.AddAttachment(f.gaming, 5000)
+	f.server.DeleteAttachment(gone)
+	res, rows = bytes(&statsv1.GetTopServersRequest{Window: statsv1.Window_WINDOW_DAY})
+	equalRows(t, "by bytes", rows, []row{{"Gaming & <Co>", 5000}, {"General", 3000}})
+	if res.GetTotal() != 8000 {
+		t.Errorf("total %d, want 8000", res.GetTotal())
+	}
+	// A private conversation's files take room too; the total counts every
+	// server, not only the rows.
+	f.server.AddAttachment(f.dm, 100)
+	res, rows = bytes(&statsv1.GetTopServersRequest{Limit: 1})
+	equalRows(t, "top 1", rows, []row{{"Gaming & <Co>", 5000}})
+	if res.GetTotal() != 8100 {
+		t.Errorf("total %d, want 8100", res.GetTotal())
+	}
+	// Operators only.
+	_, err := f.client.GetTopServers(f.ctx(f.alice), &statsv1.GetTopServersRequest{Metric: statsv1.Metric_METRIC_BYTES_STORED})
+	if status.Code(err) != codes.PermissionDenied {
+		t.Errorf("a user got %v, want PERMISSION_DENIED", err)
 	}
 }
 

@@ -1,4 +1,4 @@
-package counters
+package redis
 
 import (
 	"context"
@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/accordchat/accord/services/stats/internal/reports"
 
 	"github.com/accordchat/accord/platform/events"
 )
@@ -48,7 +50,7 @@ func NewConsumer(store *Store, log *slog.Logger, name string) *Consumer {
 }
 
 func (c *Consumer) streams() (activity, connections string) {
-	return c.store.prefix + events.Activity, c.store.prefix + events.Connections
+	return c.store.keys.Key(events.Activity), c.store.keys.Key(events.Connections)
 }
 
 // Setup creates the consumer group on both streams (and the streams) if
@@ -141,7 +143,7 @@ func (c *Consumer) parse(stream string, msgs []redis.XMessage) []StreamEntry {
 	a, _ := c.streams()
 	out := make([]StreamEntry, 0, len(msgs))
 	for _, m := range msgs {
-		var e Entry
+		var e reports.Entry
 		var err error
 		if stream == a {
 			e, err = ParseActivity(m.Values)

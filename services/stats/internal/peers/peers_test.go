@@ -1,4 +1,4 @@
-package grpcapi
+package peers
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	userv1 "github.com/accordchat/accord/gen/accord/user/v1"
 	"github.com/accordchat/accord/platform/auth"
 	"github.com/accordchat/accord/platform/platformtest"
+	"github.com/accordchat/accord/services/stats/internal/reports"
 )
 
 // fakeServer answers GetMemberRole for one owner and tells who called.
@@ -56,8 +57,8 @@ func TestServerRolesUsesServiceToken(t *testing.T) {
 	ctx := env.Ctx("")
 	for _, tc := range []struct {
 		user string
-		want serverv1.Role
-	}{{f.owner, serverv1.Role_ROLE_OWNER}, {platformtest.NewID(), serverv1.Role_ROLE_UNSPECIFIED}} {
+		want reports.Role
+	}{{f.owner, reports.RoleOwner}, {platformtest.NewID(), reports.RoleNone}} {
 		got, err := roles.MemberRole(ctx, f.server, tc.user)
 		if err != nil {
 			t.Fatal(err)
@@ -92,5 +93,18 @@ func TestUserNamesForwardsCallerToken(t *testing.T) {
 	}
 	if p := <-f.caller; p.UserID != caller {
 		t.Errorf("called as %+v, want user %s", p, caller)
+	}
+}
+
+func TestRoleOf(t *testing.T) {
+	for in, want := range map[serverv1.Role]reports.Role{
+		serverv1.Role_ROLE_OWNER:       reports.RoleOwner,
+		serverv1.Role_ROLE_ADMIN:       reports.RoleAdmin,
+		serverv1.Role_ROLE_MEMBER:      reports.RoleMember,
+		serverv1.Role_ROLE_UNSPECIFIED: reports.RoleNone,
+	} {
+		if got := roleOf(in); got != want {
+			t.Errorf("%v: got %v, want %v", in, got, want)
+		}
 	}
 }

@@ -1,97 +1,68 @@
-package counters
+package redis
 
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/accordchat/accord/platform/events"
+	"github.com/accordchat/accord/services/stats/internal/reports"
 )
 
 // Activity entry kinds.
 const (
-	KindMessageCreated = "message_created"
-	KindMessageDeleted = "message_deleted"
+	KindMessageCreated = events.ActivityMessageCreated
+	KindMessageDeleted = events.ActivityMessageDeleted
 )
 
-// Entry is one counted event: a message created or deleted (Metric
-// Messages) or a presence session opened (Metric Connections).
-type Entry struct {
-	Metric   Metric
-	UserID   string
-	ServerID string
-	// Time is the message's creation time or the session's opening time:
-	// a deletion takes one off the buckets its message was counted in.
-	Time time.Time
-	// Delta is +1, or -1 for a deletion.
-	Delta int
-}
-
-// ParseActivity reads an entry of the activity stream.
-func ParseActivity(values map[string]any) (Entry, error) {
-	e := Entry{Metric: Messages, UserID: str(values, "user_id"), ServerID: str(values, "server_id")}
-	switch k := str(values, "kind"); k {
-	case KindMessageCreated:
-		e.Delta = 1
-	case KindMessageDeleted:
+// ParseActivity reads an entry of the activity stream as a count.
+func ParseActivity(values map[string]any) (reports.Entry, error) {
+	a, err := events.DecodeActivity(values)
+	if err != nil {
+		return reports.Entry{}, err
+	}
+	e := reports.Entry{Metric: reports.Messages, UserID: a.UserID, ServerID: a.ServerID, Time: a.Time, Delta: 1}
+	if a.Kind == KindMessageDeleted {
 		e.Delta = -1
-	default:
-		return Entry{}, fmt.Errorf("unknown kind %q", k)
 	}
-	if e.UserID == "" || e.ServerID == "" {
-		return Entry{}, fmt.Errorf("missing user_id or server_id")
-	}
-	t, err := parseMillis(str(values, "ts"))
-	if err != nil {
-		return Entry{}, err
-	}
-	e.Time = t
 	return e, nil
 }
 
-// ParseConnection reads an entry of the connections stream.
-func ParseConnection(values map[string]any) (Entry, error) {
-	e := Entry{Metric: Connections, UserID: str(values, "user_id"), Delta: 1}
-	if e.UserID == "" {
-		return Entry{}, fmt.Errorf("missing user_id")
-	}
-	t, err := parseMillis(str(values, "ts"))
+// ParseConnection reads an entry of the connections stream as a count.
+func ParseConnection(values map[string]any) (reports.Entry, error) {
+	c, err := events.DecodeConnection(values)
 	if err != nil {
-		return Entry{}, err
+		return reports.Entry{}, err
 	}
-	e.Time = t
-	return e, nil
-}
-
-func str(values map[string]any, k string) string {
-	s, _ := values[k].(string)
-	return s
-}
-
-func parseMillis(s string) (time.Time, error) {
-	ms, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || ms <= 0 {
-		return time.Time{}, fmt.Errorf("bad ts %q", s)
-	}
-	return time.UnixMilli(ms).UTC(), nil
+	return reports.Entry{Metric: reports.Connections, UserID: c.UserID, Time: c.Time, Delta: 1}, nil
 }
 
 // op is one increment: of member in a sorted set ("z"), of a hash field
 // ("h") or of member in a materialized window if that exists ("w"), in the
-// key named by suffix, which expires at expireAt (Unix seconds; 0 = never).
+// key named by suffix, which expires ttl seconds after the increment (0 =
+// never). The time to live is counted from the caller's now rather than
+// Redis's clock, so a caller reasoning about another time (a test, a
+// replay) still keeps what it wrote for as long as its now implies.
 type op struct {
 	typ, suffix, member string
-	expireAt            int64
+	ttl                 int64
+}
+
+// ttlUntil is how many whole seconds from now to at, at least 1.
+func ttlUntil(at, now time.Time) int64 {
+	s := int64((at.Sub(now) + time.Second - 1) / time.Second)
+	return max(s, 1)
 }
 
 // ops lists the increments of e at now. Hourly buckets older than the
 // retention are skipped: they would be dropped at once.
-func ops(e Entry, now time.Time) []op {
-	day, hour := "d:"+DayID(e.Time), "h:"+HourID(e.Time)
-	h := HourStart(e.Time)
-	hourly := keepsHour(h, now)
-	exp := hourExpiry(h).Unix()
+func ops(e reports.Entry, now time.Time) []op {
+	day, hour := "d:"+reports.DayID(e.Time), "h:"+reports.HourID(e.Time)
+	h := reports.HourStart(e.Time)
+	hourly := reports.KeepsHour(h, now)
+	exp := ttlUntil(reports.HourExpiry(h), now)
 	var out []op
 	add := func(family, member string) {
 		out = append(out, op{"z", family + ":" + day, member, 0}, op{"z", family + ":all", member, 0})
@@ -100,7 +71,7 @@ func ops(e Entry, now time.Time) []op {
 		}
 		out = append(out, windowOps(family, member, h, now)...)
 	}
-	if e.Metric == Connections {
+	if e.Metric == reports.Connections {
 		add("cu", e.UserID)
 	} else {
 		add("mu", e.UserID)
@@ -115,12 +86,12 @@ func ops(e Entry, now time.Time) []op {
 }
 
 // applyArgs builds the arguments of applyScript.
-func (s *Store) applyArgs(group, id string, e Entry, now time.Time) []any {
+func (s *Store) applyArgs(group, id string, e reports.Entry, now time.Time) []any {
 	o := ops(e, now)
 	args := make([]any, 0, 4+4*len(o))
 	args = append(args, group, id, s.genBase(), e.Delta)
 	for _, x := range o {
-		args = append(args, x.typ, x.suffix, x.member, x.expireAt)
+		args = append(args, x.typ, x.suffix, x.member, x.ttl)
 	}
 	return args
 }
@@ -130,7 +101,7 @@ func (s *Store) applyArgs(group, id string, e Entry, now time.Time) []any {
 type StreamEntry struct {
 	Stream string
 	ID     string
-	Entry  *Entry
+	Entry  *reports.Entry
 }
 
 // ApplyStream counts entries read through group and acknowledges them, in

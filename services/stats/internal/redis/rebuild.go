@@ -1,4 +1,4 @@
-package counters
+package redis
 
 import (
 	"context"
@@ -12,162 +12,119 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/accordchat/accord/platform/errs"
 	"github.com/accordchat/accord/platform/events"
+	"github.com/accordchat/accord/platform/redisx"
+	"github.com/accordchat/accord/services/stats/internal/reports"
 )
 
-// ErrRebuildRunning is returned when another rebuild holds the lock.
-var ErrRebuildRunning = errors.New("a rebuild is already running")
+// errRebuildRunning is returned when another rebuild holds the lock.
+func errRebuildRunning() error {
+	return errs.FailedPrecondition("a rebuild is already running").WithReason("REBUILD_RUNNING")
+}
 
 // RebuildLockTTL bounds how long a crashed rebuild blocks the next one.
 const RebuildLockTTL = 30 * time.Minute
 
-// Row is the number of messages one user sent in one server in a bucket.
-type Row struct {
-	UserID   string
-	ServerID string
-	N        int64
-}
-
-// MessageCounter counts stored messages (an aggregation over the messages
-// collection).
-type MessageCounter interface {
-	// Oldest is the creation time of the oldest message; false when none.
-	Oldest(ctx context.Context) (time.Time, bool, error)
-	// Count groups the messages created in [from, to) by author and server.
-	Count(ctx context.Context, from, to time.Time) ([]Row, error)
-}
-
-// RebuildResult tells what a rebuild counted.
-type RebuildResult struct {
-	Messages, Connections int64
-}
-
-// Rebuild recomputes every counter from the stored messages and the
-// connections stream, writing a new generation of keys and switching to it
-// at once. Messages are counted per hour while hourly buckets are kept and
-// per day before that, one aggregation per bucket.
-//
-// When the connections stream has been trimmed, the connection counters of
-// the days it no longer fully holds are kept as they were.
-//
-// Entries counted by the consumer while a rebuild runs land in the old
-// generation and are lost at the switch unless the rebuild saw them; run
-// it when things are quiet, or again.
-func (s *Store) Rebuild(ctx context.Context, msgs MessageCounter, now time.Time) (RebuildResult, error) {
-	var res RebuildResult
+// BeginRebuild implements reports.Counters: it takes the rebuild lock,
+// drops what a crashed rebuild left, and starts a new generation of keys,
+// which readers see once it is committed.
+func (s *Store) BeginRebuild(ctx context.Context, now time.Time) (reports.Rebuild, error) {
 	token := randomHex(8)
 	ok, err := s.rdb.SetNX(ctx, s.lockKey(), token, RebuildLockTTL).Result()
 	if err != nil {
-		return res, fmt.Errorf("take rebuild lock: %w", err)
+		return nil, fmt.Errorf("take rebuild lock: %w", err)
 	}
 	if !ok {
-		return res, ErrRebuildRunning
+		return nil, errRebuildRunning()
 	}
-	defer func() {
-		// Release only our own lock (it may have expired and been retaken).
-		c, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		_ = unlockScript.Run(c, s.rdb, []string{s.lockKey()}, token).Err()
-	}()
+	r := &rebuild{s: s, token: token}
+	if err := r.begin(ctx, now); err != nil {
+		r.Close()
+		return nil, err
+	}
+	return r, nil
+}
 
+// rebuild is one generation being written.
+type rebuild struct {
+	s      *Store
+	token  string
+	cur    int64 // the generation readers see meanwhile
+	gen    int64 // the one being written
+	w      *writer
+	cutoff time.Time
+}
+
+func (r *rebuild) begin(ctx context.Context, now time.Time) error {
+	s := r.s
 	cur, err := s.currentGen(ctx)
 	if err != nil {
-		return res, err
+		return err
 	}
 	// Keys of generations other than the current one are leftovers of a
 	// crashed rebuild.
 	if err := s.dropGenerations(ctx, cur); err != nil {
-		return res, err
+		return err
 	}
 	gen, err := s.rdb.Incr(ctx, s.seqKey()).Result()
 	if err != nil {
-		return res, fmt.Errorf("next generation: %w", err)
+		return fmt.Errorf("next generation: %w", err)
 	}
 	if gen <= cur {
 		gen = cur + 1
 		if err := s.rdb.Set(ctx, s.seqKey(), gen, 0).Err(); err != nil {
-			return res, fmt.Errorf("next generation: %w", err)
+			return fmt.Errorf("next generation: %w", err)
 		}
 	}
-	w := &writer{rdb: s.rdb, base: s.genBase() + strconv.FormatInt(gen, 10) + ":", now: now}
-	w.reset()
-
-	if res.Messages, err = s.rebuildMessages(ctx, w, msgs, now); err != nil {
-		return res, err
-	}
-	cutoff, err := s.connectionsCutoff(ctx)
-	if err != nil {
-		return res, err
-	}
-	if res.Connections, err = s.rebuildConnections(ctx, w, cutoff, now); err != nil {
-		return res, err
-	}
-	if err := w.flush(ctx); err != nil {
-		return res, err
-	}
-	if !cutoff.IsZero() {
-		if err := s.keepConnections(ctx, cur, gen, cutoff); err != nil {
-			return res, err
-		}
-	}
-	if err := s.rdb.Set(ctx, s.curKey(), gen, 0).Err(); err != nil {
-		return res, fmt.Errorf("switch generation: %w", err)
-	}
-	if err := s.dropGenerations(ctx, gen); err != nil {
-		return res, err
-	}
-	return res, nil
+	r.cur, r.gen = cur, gen
+	r.w = &writer{rdb: s.rdb, base: s.genBase() + strconv.FormatInt(gen, 10) + ":", now: now}
+	r.w.reset()
+	return nil
 }
 
-func (s *Store) rebuildMessages(ctx context.Context, w *writer, msgs MessageCounter, now time.Time) (int64, error) {
-	oldest, ok, err := msgs.Oldest(ctx)
-	if err != nil || !ok {
+// Add implements reports.Rebuild.
+func (r *rebuild) Add(ctx context.Context, e reports.Entry, n int64) error {
+	return r.w.add(ctx, e, n)
+}
+
+// AddConnections implements reports.Rebuild from the connections stream.
+// When the stream has been trimmed, the connection counters of the days it
+// no longer fully holds are kept as they were (at Commit).
+func (r *rebuild) AddConnections(ctx context.Context) (int64, error) {
+	cutoff, err := r.s.connectionsCutoff(ctx)
+	if err != nil {
 		return 0, err
 	}
-	var total int64
-	count := func(from, to time.Time) error {
-		rows, err := msgs.Count(ctx, from, to)
-		if err != nil {
+	r.cutoff = cutoff
+	return r.s.rebuildConnections(ctx, r.w, cutoff, r.w.now)
+}
+
+// Commit implements reports.Rebuild: it writes what is left, copies the
+// connection counters kept from before the cutoff, switches readers to the
+// new generation with one SET and drops the old one.
+func (r *rebuild) Commit(ctx context.Context) error {
+	s := r.s
+	if err := r.w.flush(ctx); err != nil {
+		return err
+	}
+	if !r.cutoff.IsZero() {
+		if err := s.keepConnections(ctx, r.cur, r.gen, r.cutoff); err != nil {
 			return err
 		}
-		for _, r := range rows {
-			total += r.N
-			if err := w.add(ctx, Entry{Metric: Messages, UserID: r.UserID, ServerID: r.ServerID, Time: from}, r.N); err != nil {
-				return err
-			}
-		}
-		return nil
 	}
-	// Up to the end of today; later messages (clock skew) are counted in
-	// one last open bucket.
-	end := DayStart(now).AddDate(0, 0, 1)
-	for d := DayStart(oldest); d.Before(end); d = d.AddDate(0, 0, 1) {
-		next := d.AddDate(0, 0, 1)
-		if !keepsHour(next.Add(-time.Hour), now) {
-			if err := count(d, next); err != nil {
-				return 0, err
-			}
-			continue
-		}
-		// Hourly buckets are still kept: count per hour, but only on days
-		// that have messages at all.
-		rows, err := msgs.Count(ctx, d, next)
-		if err != nil {
-			return 0, err
-		}
-		if len(rows) == 0 {
-			continue
-		}
-		for h := d; h.Before(next); h = h.Add(time.Hour) {
-			if err := count(h, h.Add(time.Hour)); err != nil {
-				return 0, err
-			}
-		}
+	if err := s.rdb.Set(ctx, s.curKey(), r.gen, 0).Err(); err != nil {
+		return fmt.Errorf("switch generation: %w", err)
 	}
-	if err := count(end, time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)); err != nil {
-		return 0, err
-	}
-	return total, nil
+	return s.dropGenerations(ctx, r.gen)
+}
+
+// Close implements reports.Rebuild: it releases the lock, if it is still
+// this rebuild's (it may have expired and been retaken).
+func (r *rebuild) Close() {
+	c, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = unlockScript.Run(c, r.s.rdb, []string{r.s.lockKey()}, r.token).Err()
 }
 
 // connectionsCutoff is, when the connections stream has been trimmed, the
@@ -175,7 +132,7 @@ func (s *Store) rebuildMessages(ctx context.Context, w *writer, msgs MessageCoun
 // longer be recounted, so the rebuild keeps their counters. It is zero when
 // the stream holds everything ever added.
 func (s *Store) connectionsCutoff(ctx context.Context) (time.Time, error) {
-	info, err := s.rdb.XInfoStream(ctx, s.prefix+events.Connections).Result()
+	info, err := s.rdb.XInfoStream(ctx, s.keys.Key(events.Connections)).Result()
 	if err != nil {
 		if strings.Contains(err.Error(), "no such key") {
 			return time.Time{}, nil
@@ -189,7 +146,7 @@ func (s *Store) connectionsCutoff(ctx context.Context) (time.Time, error) {
 	if err != nil {
 		return time.Time{}, fmt.Errorf("inspect connections: first id %q", info.FirstEntry.ID)
 	}
-	return DayStart(time.UnixMilli(ms)).AddDate(0, 0, 1), nil
+	return reports.DayStart(time.UnixMilli(ms)).AddDate(0, 0, 1), nil
 }
 
 // keepConnections copies the connection counters of the buckets before
@@ -208,7 +165,11 @@ func (s *Store) keepConnections(ctx context.Context, from, to int64, cutoff time
 	}
 	var days []string
 	for _, pattern := range []string{"cu:d:*", "cu:h:*"} {
-		iter := s.rdb.Scan(ctx, 0, src+pattern, 1000).Iterator()
+		node, err := redisx.NodeFor(ctx, s.rdb, src)
+		if err != nil {
+			return fmt.Errorf("keep connections: %w", err)
+		}
+		iter := node.Scan(ctx, 0, src+pattern, 1000).Iterator()
 		for iter.Next(ctx) {
 			suffix := strings.TrimPrefix(iter.Val(), src)
 			if !before(suffix[len("cu:d:"):]) {
@@ -248,7 +209,7 @@ func (s *Store) keepConnections(ctx context.Context, from, to int64, cutoff time
 }
 
 func (s *Store) rebuildConnections(ctx context.Context, w *writer, cutoff, now time.Time) (int64, error) {
-	stream := s.prefix + events.Connections
+	stream := s.keys.Key(events.Connections)
 	// Stop at the entry that was last when the rebuild began, so that a
 	// busy stream does not keep it going.
 	last, err := s.rdb.XRevRangeN(ctx, stream, "+", "-", 1).Result()
@@ -300,7 +261,11 @@ func (s *Store) currentGen(ctx context.Context) (int64, error) {
 // dropGenerations deletes the keys of every generation but keep.
 func (s *Store) dropGenerations(ctx context.Context, keep int64) error {
 	base := s.genBase()
-	iter := s.rdb.Scan(ctx, 0, base+"*", 1000).Iterator()
+	node, err := redisx.NodeFor(ctx, s.rdb, base)
+	if err != nil {
+		return fmt.Errorf("drop old counters: %w", err)
+	}
+	iter := node.Scan(ctx, 0, base+"*", 1000).Iterator()
 	var batch []string
 	flush := func() error {
 		if len(batch) == 0 {
@@ -353,7 +318,7 @@ func (w *writer) reset() {
 }
 
 // add counts e n times, in the same buckets the live path uses.
-func (w *writer) add(ctx context.Context, e Entry, n int64) error {
+func (w *writer) add(ctx context.Context, e reports.Entry, n int64) error {
 	for _, o := range ops(e, w.now) {
 		if o.typ == "w" {
 			continue // a new generation has no materialized windows yet
@@ -367,8 +332,8 @@ func (w *writer) add(ctx context.Context, e Entry, n int64) error {
 			m[k] = map[string]int64{}
 		}
 		m[k][o.member] += n
-		if o.expireAt > 0 {
-			w.exp[k] = o.expireAt
+		if o.ttl > 0 {
+			w.exp[k] = o.ttl
 		}
 		w.n++
 	}
@@ -409,8 +374,8 @@ func (w *writer) flush(ctx context.Context) error {
 			}
 		}
 	}
-	for k, at := range w.exp {
-		pipe.ExpireAt(ctx, k, time.Unix(at, 0))
+	for k, ttl := range w.exp {
+		pipe.Expire(ctx, k, time.Duration(ttl)*time.Second)
 		queued++
 		if err := exec(false); err != nil {
 			return err

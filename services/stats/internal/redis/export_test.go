@@ -1,16 +1,18 @@
-package counters
+package redis
 
 import (
 	"context"
 	"strconv"
 	"time"
+
+	"github.com/accordchat/accord/services/stats/internal/reports"
 )
 
 // Load adds entries to the current generation in bulk, summed in memory
 // first like a rebuild (the benchmark seeds a million entries this way;
 // the live path applies them one script at a time). There must be no
 // materialized windows yet.
-func (s *Store) Load(ctx context.Context, entries []Entry, now time.Time) error {
+func (s *Store) Load(ctx context.Context, entries []reports.Entry, now time.Time) error {
 	gen, err := s.currentGen(ctx)
 	if err != nil {
 		return err

@@ -1,4 +1,7 @@
-package grpcapi
+// Package peers answers the stats domain's questions to other services
+// over their gRPC APIs: roles from the server service, display names from
+// the user service.
+package peers
 
 import (
 	"context"
@@ -10,17 +13,8 @@ import (
 	serverv1 "github.com/accordchat/accord/gen/accord/server/v1"
 	userv1 "github.com/accordchat/accord/gen/accord/user/v1"
 	"github.com/accordchat/accord/platform/auth"
+	"github.com/accordchat/accord/services/stats/internal/reports"
 )
-
-// Roles tells a user's role in a server (ROLE_UNSPECIFIED when not a member).
-type Roles interface {
-	MemberRole(ctx context.Context, serverID, userID string) (serverv1.Role, error)
-}
-
-// Names gives users' display names; unknown ids are left out.
-type Names interface {
-	DisplayNames(ctx context.Context, userIDs []string) (map[string]string, error)
-}
 
 // ServerRoles asks the server service's internal API, with a service token.
 type ServerRoles struct {
@@ -28,18 +22,30 @@ type ServerRoles struct {
 	Creds  credentials.PerRPCCredentials
 }
 
-// NewServerRoles returns Roles over a connection to the server service.
+// NewServerRoles returns reports.Roles over a connection to the server service.
 func NewServerRoles(conn grpc.ClientConnInterface, creds credentials.PerRPCCredentials) *ServerRoles {
 	return &ServerRoles{Client: serverv1.NewServerInternalServiceClient(conn), Creds: creds}
 }
 
-// MemberRole implements Roles.
-func (r *ServerRoles) MemberRole(ctx context.Context, serverID, userID string) (serverv1.Role, error) {
+// MemberRole implements reports.Roles.
+func (r *ServerRoles) MemberRole(ctx context.Context, serverID, userID string) (reports.Role, error) {
 	res, err := r.Client.GetMemberRole(ctx, &serverv1.GetMemberRoleRequest{ServerId: serverID, UserId: userID}, grpc.PerRPCCredentials(r.Creds))
 	if err != nil {
-		return serverv1.Role_ROLE_UNSPECIFIED, fmt.Errorf("get member role: %w", err)
+		return reports.RoleNone, fmt.Errorf("get member role: %w", err)
 	}
-	return res.GetRole(), nil
+	return roleOf(res.GetRole()), nil
+}
+
+func roleOf(r serverv1.Role) reports.Role {
+	switch r {
+	case serverv1.Role_ROLE_OWNER:
+		return reports.RoleOwner
+	case serverv1.Role_ROLE_ADMIN:
+		return reports.RoleAdmin
+	case serverv1.Role_ROLE_MEMBER:
+		return reports.RoleMember
+	}
+	return reports.RoleNone
 }
 
 // UserNames asks the user service, forwarding the caller's token.
@@ -47,12 +53,12 @@ type UserNames struct {
 	Client userv1.UserServiceClient
 }
 
-// NewUserNames returns Names over a connection to the user service.
+// NewUserNames returns reports.Names over a connection to the user service.
 func NewUserNames(conn grpc.ClientConnInterface) *UserNames {
 	return &UserNames{Client: userv1.NewUserServiceClient(conn)}
 }
 
-// DisplayNames implements Names.
+// DisplayNames implements reports.Names.
 func (n *UserNames) DisplayNames(ctx context.Context, userIDs []string) (map[string]string, error) {
 	out := make(map[string]string, len(userIDs))
 	ctx = auth.ForwardToken(ctx)

@@ -1,9 +1,11 @@
-package counters
+package redis
 
 import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/accordchat/accord/services/stats/internal/reports"
 )
 
 // Every increment must reach exactly the materialized windows whose
@@ -11,20 +13,20 @@ import (
 // last 24 hours) or a day (for 7 and 30 days) away from the writer's.
 func TestWindowOpsMatchWindowKeys(t *testing.T) {
 	now := time.Date(2026, 3, 1, 0, 20, 0, 0, time.UTC) // just after midnight, month end
-	for h := HourStart(now).Add(-40 * 24 * time.Hour); !h.After(now.Add(2 * time.Hour)); h = h.Add(time.Hour) {
+	for h := reports.HourStart(now).Add(-40 * 24 * time.Hour); !h.After(now.Add(2 * time.Hour)); h = h.Add(time.Hour) {
 		ops := windowOps("mu", "u", h, now)
 		var got []string
 		for _, o := range ops {
 			got = append(got, o.suffix)
 		}
 		for _, tc := range []struct {
-			w      Window
+			w      reports.Window
 			bucket string
 			skews  []time.Duration
 		}{
-			{Day, "mu:h:" + HourID(h), []time.Duration{-time.Hour, 0, time.Hour}},
-			{Week, "mu:d:" + DayID(h), []time.Duration{-24 * time.Hour, 0, 24 * time.Hour}},
-			{Month, "mu:d:" + DayID(h), []time.Duration{-24 * time.Hour, 0, 24 * time.Hour}},
+			{reports.Day, "mu:h:" + reports.HourID(h), []time.Duration{-time.Hour, 0, time.Hour}},
+			{reports.Week, "mu:d:" + reports.DayID(h), []time.Duration{-24 * time.Hour, 0, 24 * time.Hour}},
+			{reports.Month, "mu:d:" + reports.DayID(h), []time.Duration{-24 * time.Hour, 0, 24 * time.Hour}},
 		} {
 			for _, skew := range tc.skews {
 				mat, _, sources := windowKeys("mu", tc.w, now.Add(skew))
@@ -39,15 +41,15 @@ func TestWindowOpsMatchWindowKeys(t *testing.T) {
 func TestWindowKeys(t *testing.T) {
 	now := time.Date(2026, 11, 27, 13, 45, 0, 0, time.UTC)
 	for _, tc := range []struct {
-		w           Window
+		w           reports.Window
 		mat         string
 		first, last string
 		n           int
 	}{
-		{Day, "mu:w24:2026112713", "mu:h:2026112614", "mu:h:2026112713", 24},
-		{Week, "mu:w7:20261127", "mu:d:20261121", "mu:d:20261127", 7},
-		{Month, "mu:w30:20261127", "mu:d:20261029", "mu:d:20261127", 30},
-		{All, "", "mu:all", "mu:all", 1},
+		{reports.Day, "mu:w24:2026112713", "mu:h:2026112614", "mu:h:2026112713", 24},
+		{reports.Week, "mu:w7:20261127", "mu:d:20261121", "mu:d:20261127", 7},
+		{reports.Month, "mu:w30:20261127", "mu:d:20261029", "mu:d:20261127", 30},
+		{reports.All, "", "mu:all", "mu:all", 1},
 	} {
 		mat, _, src := windowKeys("mu", tc.w, now)
 		if mat != tc.mat || len(src) != tc.n || src[0] != tc.first || src[len(src)-1] != tc.last {
@@ -59,8 +61,8 @@ func TestWindowKeys(t *testing.T) {
 func TestOpsSkipExpiredHours(t *testing.T) {
 	now := time.Date(2026, 11, 27, 13, 0, 0, 0, time.UTC)
 	hourly := func(at time.Time) bool {
-		for _, o := range ops(Entry{Metric: Connections, UserID: "u", Time: at, Delta: 1}, now) {
-			if o.suffix == "cu:h:"+HourID(at) {
+		for _, o := range ops(reports.Entry{Metric: reports.Connections, UserID: "u", Time: at, Delta: 1}, now) {
+			if o.suffix == "cu:h:"+reports.HourID(at) {
 				return true
 			}
 		}
