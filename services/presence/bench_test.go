@@ -19,6 +19,7 @@ import (
 	"github.com/accordchat/accord/platform/auth"
 	"github.com/accordchat/accord/platform/platformtest"
 	"github.com/accordchat/accord/services/presence"
+	domain "github.com/accordchat/accord/services/presence/internal/presence"
 )
 
 // Benchmarks report their figures with a baseline measured in the same run
@@ -47,7 +48,7 @@ type benchWorld struct {
 
 func newBenchWorld(b *testing.B, users int, onlineEvery int) *benchWorld {
 	b.Helper()
-	f := &fixture{env: platformtest.New(b), vis: presence.NewStaticVisibility(true)}
+	f := &fixture{env: platformtest.New(b), vis: domain.NewStaticVisibility(true)}
 	w := &benchWorld{f: f}
 	// A Redis of the benchmark's own, so that its command statistics are
 	// ours alone.
@@ -82,7 +83,7 @@ func newBenchWorld(b *testing.B, users int, onlineEvery int) *benchWorld {
 				if i%onlineEvery != 0 {
 					continue
 				}
-				r, err := svc.OpenSession(w.direct[i], &presencev1.OpenSessionRequest{Client: "bench"})
+				r, err := svc.Handler().OpenSession(w.direct[i], &presencev1.OpenSessionRequest{Client: "bench"})
 				if err != nil {
 					b.Error(err)
 					return
@@ -144,7 +145,7 @@ func BenchmarkHeartbeat(b *testing.B) {
 					if mode == "grpc" {
 						_, err = w.in.client.Heartbeat(w.grpcCtx[i], req)
 					} else {
-						_, err = w.in.svc.Heartbeat(w.direct[i], req)
+						_, err = w.in.svc.Handler().Heartbeat(w.direct[i], req)
 					}
 					if err != nil {
 						b.Error(err)

@@ -14,12 +14,16 @@
 // without persistence) registers the session again under the caller and
 // re-announces them: session ids are unguessable and bound to the caller's
 // user id, so this revives only the caller's own connection.
+//
+// This package only wires the parts: the rules live in internal/presence
+// (sessions, statuses, who sees whom, watches), presence state and its
+// Lua scripts in internal/redis, the fan-out of changes to watchers in
+// internal/hub, the questions to the user and server services in
+// internal/peers, and the gRPC handlers in internal/grpcapi.
 package presence
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"log/slog"
 	"time"
@@ -28,8 +32,11 @@ import (
 
 	presencev1 "github.com/accordchat/accord/gen/accord/presence/v1"
 	"github.com/accordchat/accord/platform/app"
+	"github.com/accordchat/accord/services/presence/internal/grpcapi"
 	"github.com/accordchat/accord/services/presence/internal/hub"
-	"github.com/accordchat/accord/services/presence/internal/store"
+	"github.com/accordchat/accord/services/presence/internal/peers"
+	"github.com/accordchat/accord/services/presence/internal/presence"
+	"github.com/accordchat/accord/services/presence/internal/redis"
 )
 
 // Options tune the service; zero fields take the defaults below.
@@ -56,7 +63,7 @@ type Options struct {
 	VisibilityTTL time.Duration
 	// Visibility decides who sees whom; nil means asking the user and server
 	// services through Deps.Peers.
-	Visibility Visibility
+	Visibility presence.Visibility
 	// Now is the clock (time.Now).
 	Now func() time.Time
 }
@@ -96,14 +103,9 @@ func (o Options) Expiry() time.Duration {
 
 // Service is the presence service.
 type Service struct {
-	presencev1.UnimplementedPresenceServiceServer
-
-	deps  app.Deps
-	log   *slog.Logger
-	opts  Options
-	store *store.Store
-	hub   *hub.Hub
-	vis   Visibility
+	api *grpcapi.API
+	svc *presence.Service
+	hub *hub.Hub
 }
 
 // New builds the service from its dependencies with the default options.
@@ -121,8 +123,8 @@ func NewService(_ context.Context, d app.Deps, o Options) (*Service, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	st := store.New(d.Redis, store.Config{
-		Prefix:            d.Config.RedisPrefix,
+	st := redis.New(d.Redis, redis.Config{
+		Keys:              d.Keys,
 		Expiry:            o.Expiry(),
 		Tombstone:         o.Tombstone,
 		StatusTTL:         o.StatusTTL,
@@ -134,12 +136,16 @@ func NewService(_ context.Context, d app.Deps, o Options) (*Service, error) {
 		if d.Peers == nil || d.Peers.User == nil || d.Peers.Server == nil {
 			return nil, errors.New("presence needs the user and server services (Deps.Peers) or Options.Visibility")
 		}
-		vis = NewPeerVisibility(d.Peers.User, d.Peers.Server, d.ServiceCreds)
+		vis = peers.NewVisibility(d.Peers.User, d.Peers.Server, d.ServiceCreds)
 	}
-	return &Service{
-		deps: d, log: log, opts: o, store: st, vis: vis,
-		hub: hub.New(d.Redis, st.Channel(), o.WatchQueue, log),
-	}, nil
+	h := hub.New(d.Redis, st.Channel(), o.WatchQueue, log)
+	svc := presence.NewService(presence.Deps{Store: st, Feed: h, Visibility: vis, Log: log}, presence.Options{
+		HeartbeatInterval: o.HeartbeatInterval,
+		SweepInterval:     o.SweepInterval,
+		VisibilityTTL:     o.VisibilityTTL,
+		Now:               o.Now,
+	})
+	return &Service{api: grpcapi.New(svc), svc: svc, hub: h}, nil
 }
 
 // Spec describes the service for app.Run.
@@ -148,61 +154,22 @@ func Spec(listen, metrics string) app.Spec {
 }
 
 // Register adds the service's gRPC services to s.
-func (svc *Service) Register(s *grpc.Server) {
-	presencev1.RegisterPresenceServiceServer(s, svc)
+func (s *Service) Register(gs *grpc.Server) {
+	presencev1.RegisterPresenceServiceServer(gs, s.api)
 }
 
+// Handler is the gRPC handler itself, for calls that skip the transport
+// (benchmarks).
+func (s *Service) Handler() presencev1.PresenceServiceServer { return s.api }
+
 // Run listens for changes and sweeps expired sessions until ctx ends.
-func (svc *Service) Run(ctx context.Context) error {
+func (s *Service) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	errc := make(chan error, 1)
-	go func() { errc <- svc.hub.Run(ctx) }()
-	svc.sweep(ctx)
+	go func() { errc <- s.hub.Run(ctx) }()
+	s.svc.Sweep(ctx)
 	cancel()
 	<-errc
 	return ctx.Err()
-}
-
-// sweepBatch bounds the sessions ended per Redis round trip.
-const sweepBatch = 500
-
-// sweep ends expired sessions every SweepInterval. Errors (Redis down) are
-// logged and retried at the next tick: sweeping is idempotent.
-func (svc *Service) sweep(ctx context.Context) {
-	t := time.NewTicker(svc.opts.SweepInterval)
-	defer t.Stop()
-	failing := false
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		now := svc.opts.Now()
-		for {
-			n, err := svc.store.Sweep(ctx, now, sweepBatch)
-			if err != nil {
-				if ctx.Err() == nil && !failing {
-					svc.log.Warn("presence sweep failed; retrying", "err", err)
-				}
-				failing = true
-				break
-			}
-			if failing {
-				svc.log.Info("presence sweep recovered")
-				failing = false
-			}
-			if n < sweepBatch {
-				break
-			}
-		}
-	}
-}
-
-// newSessionID returns 128 random bits, URL-safe.
-func newSessionID() string {
-	b := make([]byte, 16)
-	_, _ = rand.Read(b)
-	return base64.RawURLEncoding.EncodeToString(b)
 }

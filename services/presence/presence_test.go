@@ -13,8 +13,10 @@ import (
 
 	presencev1 "github.com/accordchat/accord/gen/accord/presence/v1"
 	"github.com/accordchat/accord/platform/app"
+	"github.com/accordchat/accord/platform/events"
 	"github.com/accordchat/accord/platform/platformtest"
 	"github.com/accordchat/accord/services/presence"
+	domain "github.com/accordchat/accord/services/presence/internal/presence"
 )
 
 // Short intervals so that expiry tests take well under a second.
@@ -27,7 +29,7 @@ const (
 // testOptions has sessions that outlive any test unless shortened with
 // withHeartbeat (testHeartbeat for the expiry tests): a loaded CI machine
 // must not expire sessions that a test means to keep.
-func testOptions(vis presence.Visibility) presence.Options {
+func testOptions(vis domain.Visibility) presence.Options {
 	return presence.Options{
 		HeartbeatInterval: time.Minute,
 		ExpiryIntervals:   3,
@@ -53,12 +55,12 @@ type instance struct {
 type fixture struct {
 	t   *testing.T
 	env *platformtest.Env
-	vis *presence.StaticVisibility
+	vis *domain.StaticVisibility
 }
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	return &fixture{t: t, env: platformtest.New(t), vis: presence.NewStaticVisibility(true)}
+	return &fixture{t: t, env: platformtest.New(t), vis: domain.NewStaticVisibility(true)}
 }
 
 // start runs an instance with deps d (the fixture's when zero) and options o.
@@ -444,7 +446,7 @@ func TestStatusAndInvisible(t *testing.T) {
 
 func TestVisibility(t *testing.T) {
 	f := newFixture(t)
-	f.vis = presence.NewStaticVisibility(false)
+	f.vis = domain.NewStaticVisibility(false)
 	in := f.startDefault()
 	a, friend, stranger := platformtest.NewID(), platformtest.NewID(), platformtest.NewID()
 	f.vis.Allow(a, friend)
@@ -485,7 +487,7 @@ func TestConnectionLog(t *testing.T) {
 	s3 := in.open(t, f.as(b))
 
 	ctx := context.Background()
-	msgs, err := f.env.Redis.XRange(ctx, f.env.Prefix+"connections", "-", "+").Result()
+	msgs, err := f.env.Redis.XRange(ctx, f.env.Prefix+events.Connections, "-", "+").Result()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -493,16 +495,19 @@ func TestConnectionLog(t *testing.T) {
 		t.Fatalf("stream has %d entries, want 3", len(msgs))
 	}
 	for i, want := range []struct{ user, session string }{{a, s1}, {a, s2}, {b, s3}} {
-		v := msgs[i].Values
-		if v["user_id"] != want.user || v["session_id"] != want.session || v["client"] != "web" {
-			t.Fatalf("entry %d: got %v, want user %s session %s client web", i, v, want.user, want.session)
+		// Read as the stats service reads it.
+		e, err := events.DecodeConnection(msgs[i].Values)
+		if err != nil {
+			t.Fatalf("entry %d: %v", i, err)
 		}
-		ts, _ := v["ts"].(string)
-		if ts == "" || ts < "1" || len(ts) != len("1700000000000") {
-			t.Fatalf("entry %d: bad ts %q", i, ts)
+		if e.UserID != want.user || e.SessionID != want.session || e.Client != "web" {
+			t.Fatalf("entry %d: got %+v, want user %s session %s client web", i, e, want.user, want.session)
+		}
+		if d := time.Since(e.Time); d < 0 || d > time.Minute {
+			t.Fatalf("entry %d: time %v is not about now", i, e.Time)
 		}
 	}
-	day := f.env.Prefix + "presence:connections:" + time.Now().UTC().Format("20060102")
+	day := f.env.Prefix + "presence:{stats}:connections:" + time.Now().UTC().Format("20060102")
 	for user, want := range map[string]float64{a: 2, b: 1} {
 		got, err := f.env.Redis.ZScore(ctx, day, user).Result()
 		if err != nil || got != want {
@@ -519,7 +524,7 @@ func TestConnectionLog(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, k := range keys {
-		if k == f.env.Prefix+"connections" || k == f.env.Prefix+"presence:expiry" {
+		if k == f.env.Prefix+events.Connections || k == f.env.Prefix+"presence:{stats}:expiry" {
 			continue
 		}
 		if ttl := f.env.Redis.PTTL(ctx, k).Val(); ttl <= 0 {
@@ -581,7 +586,7 @@ func TestSlowWatcherIsDropped(t *testing.T) {
 	// with a queue of one.
 	pipe := f.env.Redis.Pipeline()
 	for i := 1; i <= 2000; i++ {
-		pipe.Publish(context.Background(), f.env.Prefix+"presence:changes",
+		pipe.Publish(context.Background(), f.env.Prefix+"presence:{stats}:changes",
 			fmt.Sprintf("%s|%d|2|%d|%d|%d|0", a, i%2, i, i, i))
 	}
 	if _, err := pipe.Exec(context.Background()); err != nil {

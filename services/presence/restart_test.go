@@ -93,7 +93,7 @@ func TestRedisRestart(t *testing.T) {
 
 	// The next heartbeat of the live session registers it again and
 	// announces a online.
-	sub := rdb.Subscribe(context.Background(), f.env.Prefix+"presence:changes")
+	sub := rdb.Subscribe(context.Background(), f.env.Prefix+"presence:{stats}:changes")
 	t.Cleanup(func() { _ = sub.Close() })
 	if _, err := sub.Receive(context.Background()); err != nil {
 		t.Fatal(err)

@@ -12,10 +12,12 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/accordchat/accord/services/presence/internal/store"
+	"github.com/accordchat/accord/services/presence/internal/presence"
+	presenceredis "github.com/accordchat/accord/services/presence/internal/redis"
 )
 
-// Hub is one instance's subscription to the changes channel.
+// Hub is one instance's subscription to the changes channel. It
+// implements presence.Feed.
 type Hub struct {
 	rdb     redis.UniversalClient
 	channel string
@@ -29,6 +31,8 @@ type Hub struct {
 	ready     chan struct{}
 	readyOnce sync.Once
 }
+
+var _ presence.Feed = (*Hub)(nil)
 
 // New returns a hub for channel with watcher queues of queue changes.
 func New(rdb redis.UniversalClient, channel string, queue int, log *slog.Logger) *Hub {
@@ -74,7 +78,7 @@ func (h *Hub) Run(ctx context.Context) error {
 					h.resyncAll()
 				}
 			case *redis.Message:
-				st, err := store.ParseChange(m.Payload)
+				st, err := presenceredis.ParseChange(m.Payload)
 				if err != nil {
 					h.log.Warn("ignoring bad presence change", "err", err)
 					continue
@@ -85,7 +89,7 @@ func (h *Hub) Run(ctx context.Context) error {
 	}
 }
 
-func (h *Hub) deliver(st store.State) {
+func (h *Hub) deliver(st presence.State) {
 	var slow []*Watcher
 	h.mu.RLock()
 	for w := range h.watchers[st.UserID] {
@@ -112,11 +116,11 @@ func (h *Hub) resyncAll() {
 	}
 }
 
-// Watch registers a watcher of users. Call Stop when done.
-func (h *Hub) Watch(users []string) *Watcher {
+// Watch registers a watcher of users (a *Watcher). Call Stop when done.
+func (h *Hub) Watch(users []string) presence.Watch {
 	w := &Watcher{
 		hub: h, users: users,
-		changes: make(chan store.State, h.queue),
+		changes: make(chan presence.State, h.queue),
 		resync:  make(chan struct{}, 1),
 		dropped: make(chan struct{}),
 	}
@@ -162,14 +166,14 @@ func (h *Hub) remove(w *Watcher) {
 type Watcher struct {
 	hub     *Hub
 	users   []string
-	changes chan store.State
+	changes chan presence.State
 	resync  chan struct{}
 	dropped chan struct{}
 	once    sync.Once
 }
 
 // Changes delivers the watched users' changes, in publication order.
-func (w *Watcher) Changes() <-chan store.State { return w.changes }
+func (w *Watcher) Changes() <-chan presence.State { return w.changes }
 
 // Resync signals that changes may have been lost (the subscription was
 // re-established): the watcher should re-read its users' state.

@@ -31,6 +31,10 @@ func startHub(t *testing.T, queue int) (*Hub, func(payload string)) {
 }
 
 func TestSlowWatcherIsDroppedOthersGoOn(t *testing.T) {
+	platformtest.EachRedis(t, testSlowWatcherIsDroppedOthersGoOn)
+}
+
+func testSlowWatcherIsDroppedOthersGoOn(t *testing.T) {
 	h, publish := startHub(t, 2)
 	slow := h.Watch([]string{"u1"})
 	fast := h.Watch([]string{"u1", "u2"})
@@ -70,7 +74,9 @@ func TestSlowWatcherIsDroppedOthersGoOn(t *testing.T) {
 	}
 }
 
-func TestBadMessagesAreIgnored(t *testing.T) {
+func TestBadMessagesAreIgnored(t *testing.T) { platformtest.EachRedis(t, testBadMessagesAreIgnored) }
+
+func testBadMessagesAreIgnored(t *testing.T) {
 	h, publish := startHub(t, 4)
 	w := h.Watch([]string{"u1"})
 	publish("garbage")

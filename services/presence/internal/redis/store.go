@@ -1,7 +1,7 @@
-// Package store keeps presence in Redis: sessions with expiry, the status
+// Package redis keeps presence in Redis: sessions with expiry, the status
 // users choose, the connection log, and the change announcements.
 //
-// Keys (all after the configured prefix):
+// Keys (all in the deployment's keyspace):
 //
 //	presence:z:<user>        sorted set of the user's session ids, scored by expiry (ms)
 //	presence:u:<user>        string "on|st|t|vt|v|x": the user's state (see luaCommon)
@@ -15,7 +15,7 @@
 // plus the tombstone time, a user's state for StatusTTL after their last
 // activity, the day counters for DayTTL; the expiry set and the stream are
 // bounded by the live sessions and by MAXLEN.
-package store
+package redis
 
 import (
 	"context"
@@ -27,20 +27,14 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/accordchat/accord/platform/events"
-)
-
-// Chosen statuses, as numbers of accord.presence.v1.Status.
-const (
-	StatusOnline    = 2
-	StatusIdle      = 3
-	StatusDND       = 4
-	StatusInvisible = 5
+	"github.com/accordchat/accord/platform/redisx"
+	"github.com/accordchat/accord/services/presence/internal/presence"
 )
 
 // Config sets the store's keys and lifetimes.
 type Config struct {
-	// Prefix starts every key and channel.
-	Prefix string
+	// Keys holds every key and channel.
+	Keys redisx.Keyspace
 	// Expiry is how long a session lives after its last heartbeat.
 	Expiry time.Duration
 	// Tombstone is how long an ended session is remembered, so that a late
@@ -54,40 +48,23 @@ type Config struct {
 	DayTTL time.Duration
 }
 
-// Store is presence in Redis.
+// Store is presence in Redis. It implements presence.Store.
 type Store struct {
 	rdb redis.UniversalClient
 	cfg Config
 }
+
+var _ presence.Store = (*Store)(nil)
 
 // New returns a Store on rdb.
 func New(rdb redis.UniversalClient, cfg Config) *Store {
 	return &Store{rdb: rdb, cfg: cfg}
 }
 
-// State is one user's presence as stored: what the user chose and whether a
-// session lives. Views for a given caller are computed from it.
-type State struct {
-	UserID string
-	// Online tells whether a session lives.
-	Online bool
-	// Status is the chosen status (StatusOnline .. StatusInvisible).
-	Status int32
-	// SelfTime is when the state last changed as the user sees it;
-	// OthersTime is when it last changed as others see it (zero: never).
-	SelfTime, OthersTime time.Time
-	// Version grows with every announced change of the user (it restarts
-	// when Redis loses its data; SelfTime then orders the states).
-	Version int64
-}
-
-// Newer reports whether s is a later state of the same user than o.
-func (s State) Newer(o State) bool {
-	return s.Version > o.Version || s.SelfTime.After(o.SelfTime)
-}
-
 func (s *Store) key(parts ...string) string {
-	return s.cfg.Prefix + "presence:" + strings.Join(parts, ":")
+	// Every presence key carries the stats tag: the open script also
+	// appends to the connections stream (events.StatsTag).
+	return s.cfg.Keys.Key("presence:", events.StatsTag, ":", strings.Join(parts, ":"))
 }
 
 func (s *Store) sessionsKey(uid string) string { return s.key("z", uid) }
@@ -99,7 +76,7 @@ func (s *Store) expiryKey() string             { return s.key("expiry") }
 func (s *Store) Channel() string { return s.key("changes") }
 
 // ConnectionsKey is the connections stream.
-func (s *Store) ConnectionsKey() string { return s.cfg.Prefix + events.Connections }
+func (s *Store) ConnectionsKey() string { return s.cfg.Keys.Key(events.Connections) }
 
 // DayKey is the sorted set counting the sessions each user opened on the
 // (UTC) day of t.
@@ -128,22 +105,8 @@ func (s *Store) Open(ctx context.Context, uid, sid, client string, now time.Time
 	return exp, nil
 }
 
-// HeartbeatResult tells what a heartbeat did.
-type HeartbeatResult int
-
-// Heartbeat results.
-const (
-	// NotFound: the session is not the caller's, or it ended (closed or expired).
-	NotFound HeartbeatResult = -1
-	// Renewed: the session lives on.
-	Renewed HeartbeatResult = 0
-	// Reregistered: nothing was known of the session (Redis lost its data,
-	// or its tombstone is gone): it was registered again.
-	Reregistered HeartbeatResult = 1
-)
-
 // Heartbeat keeps session sid of uid alive until now+Expiry.
-func (s *Store) Heartbeat(ctx context.Context, uid, sid string, now time.Time) (HeartbeatResult, time.Time, error) {
+func (s *Store) Heartbeat(ctx context.Context, uid, sid string, now time.Time) (presence.HeartbeatResult, time.Time, error) {
 	exp := now.Add(s.cfg.Expiry)
 	r, err := heartbeatScript.Run(ctx, s.rdb,
 		[]string{s.sessionsKey(uid), s.userKey(uid), s.sessionKey(sid), s.expiryKey()},
@@ -151,7 +114,7 @@ func (s *Store) Heartbeat(ctx context.Context, uid, sid string, now time.Time) (
 	if err != nil {
 		return 0, time.Time{}, fmt.Errorf("heartbeat: %w", err)
 	}
-	return HeartbeatResult(r), exp, nil
+	return presence.HeartbeatResult(r), exp, nil
 }
 
 // Close ends session sid of uid. It reports false when the session is not
@@ -167,18 +130,18 @@ func (s *Store) Close(ctx context.Context, uid, sid string, now time.Time) (bool
 }
 
 // SetStatus sets the status uid chose and returns their state.
-func (s *Store) SetStatus(ctx context.Context, uid string, status int32, now time.Time) (State, error) {
+func (s *Store) SetStatus(ctx context.Context, uid string, status presence.Status, now time.Time) (presence.State, error) {
 	r, err := statusScript.Run(ctx, s.rdb, []string{s.userKey(uid)},
-		uid, status, ms(now), dms(s.cfg.StatusTTL), s.Channel()).Text()
+		uid, int32(status), ms(now), dms(s.cfg.StatusTTL), s.Channel()).Text()
 	if err != nil {
-		return State{}, fmt.Errorf("set status: %w", err)
+		return presence.State{}, fmt.Errorf("set status: %w", err)
 	}
 	return unpack(uid, r, now), nil
 }
 
 // Get returns the states of uids (in order) in one round trip: a single
 // MGET. (On Redis Cluster this would be split by hash slot.)
-func (s *Store) Get(ctx context.Context, uids []string, now time.Time) ([]State, error) {
+func (s *Store) Get(ctx context.Context, uids []string, now time.Time) ([]presence.State, error) {
 	if len(uids) == 0 {
 		return nil, nil
 	}
@@ -190,7 +153,7 @@ func (s *Store) Get(ctx context.Context, uids []string, now time.Time) ([]State,
 	if err != nil {
 		return nil, fmt.Errorf("get presence: %w", err)
 	}
-	out := make([]State, len(uids))
+	out := make([]presence.State, len(uids))
 	for i, uid := range uids {
 		raw, _ := vals[i].(string)
 		out[i] = unpack(uid, raw, now)
@@ -235,8 +198,8 @@ func (s *Store) Sweep(ctx context.Context, now time.Time, batch int64) (int, err
 // unpack reads a user's packed state "on|st|t|vt|v|x" as of now: a user
 // whose every session expired (x passed) is offline even before a sweeper
 // announced it. A missing or unreadable state is offline, status online.
-func unpack(uid, raw string, now time.Time) State {
-	st := State{UserID: uid, Status: StatusOnline}
+func unpack(uid, raw string, now time.Time) presence.State {
+	st := presence.State{UserID: uid, Status: presence.StatusOnline}
 	var f [6]string
 	for i := range f {
 		var ok bool
@@ -248,13 +211,15 @@ func unpack(uid, raw string, now time.Time) State {
 			f[i] = raw
 		}
 	}
-	if n, err := strconv.ParseInt(f[1], 10, 32); err == nil && n >= StatusOnline && n <= StatusInvisible {
-		st.Status = int32(n)
+	if n, err := strconv.ParseInt(f[1], 10, 32); err == nil && presence.Status(n).Chosen() {
+		st.Status = presence.Status(n)
 	}
 	st.SelfTime = msTime(f[2])
 	st.OthersTime = msTime(f[3])
 	st.Version, _ = strconv.ParseInt(f[4], 10, 64)
-	st.Online = f[0] == "1" && !msTime(f[5]).Before(now)
+	// Whole milliseconds, as the scripts compare expiries: a session that a
+	// heartbeat at now would renew reads online.
+	st.Online = f[0] == "1" && !msTime(f[5]).Before(time.UnixMilli(now.UnixMilli()))
 	return st
 }
 
@@ -268,10 +233,10 @@ func msTime(s string) time.Time {
 
 // ParseChange decodes a message of the changes channel, "user|state". The
 // state is read as announced, whatever the clock of the reader.
-func ParseChange(payload string) (State, error) {
+func ParseChange(payload string) (presence.State, error) {
 	uid, raw, ok := strings.Cut(payload, "|")
 	if !ok || uid == "" || strings.Count(raw, "|") != 5 {
-		return State{}, fmt.Errorf("bad presence change %q", payload)
+		return presence.State{}, fmt.Errorf("bad presence change %q", payload)
 	}
 	return unpack(uid, raw, time.Time{}), nil
 }

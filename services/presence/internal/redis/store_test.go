@@ -1,25 +1,27 @@
-package store
+package redis
 
 import (
 	"testing"
 	"time"
+
+	"github.com/accordchat/accord/services/presence/internal/presence"
 )
 
 func TestUnpack(t *testing.T) {
 	now := time.UnixMilli(2_000)
 	for _, tc := range []struct {
 		name, raw string
-		want      State
+		want      presence.State
 	}{
-		{"missing", "", State{UserID: "u", Status: StatusOnline}},
-		{"garbage", "x|y", State{UserID: "u", Status: StatusOnline}},
-		{"online", "1|3|1000|900|7|3000", State{UserID: "u", Online: true, Status: StatusIdle,
+		{"missing", "", presence.State{UserID: "u", Status: presence.StatusOnline}},
+		{"garbage", "x|y", presence.State{UserID: "u", Status: presence.StatusOnline}},
+		{"online", "1|3|1000|900|7|3000", presence.State{UserID: "u", Online: true, Status: presence.StatusIdle,
 			SelfTime: time.UnixMilli(1000), OthersTime: time.UnixMilli(900), Version: 7}},
-		{"every session expired", "1|2|1000|1000|7|1999", State{UserID: "u", Status: StatusOnline,
+		{"every session expired", "1|2|1000|1000|7|1999", presence.State{UserID: "u", Status: presence.StatusOnline,
 			SelfTime: time.UnixMilli(1000), OthersTime: time.UnixMilli(1000), Version: 7}},
-		{"offline invisible", "0|5|1000|0|2|0", State{UserID: "u", Status: StatusInvisible,
+		{"offline invisible", "0|5|1000|0|2|0", presence.State{UserID: "u", Status: presence.StatusInvisible,
 			SelfTime: time.UnixMilli(1000), Version: 2}},
-		{"bad status", "1|9|1|1|1|3000", State{UserID: "u", Online: true, Status: StatusOnline,
+		{"bad status", "1|9|1|1|1|3000", presence.State{UserID: "u", Online: true, Status: presence.StatusOnline,
 			SelfTime: time.UnixMilli(1), OthersTime: time.UnixMilli(1), Version: 1}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -35,30 +37,12 @@ func TestParseChange(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.UserID != "abc" || !st.Online || st.Status != StatusDND || st.Version != 3 {
+	if st.UserID != "abc" || !st.Online || st.Status != presence.StatusDND || st.Version != 3 {
 		t.Fatalf("got %+v", st)
 	}
 	for _, bad := range []string{"", "abc", "|1|4|10|10|3|20", "abc|1|4|10|10|3"} {
 		if _, err := ParseChange(bad); err == nil {
 			t.Errorf("%q: no error", bad)
-		}
-	}
-}
-
-func TestNewer(t *testing.T) {
-	old := State{Version: 5, SelfTime: time.UnixMilli(100)}
-	for _, tc := range []struct {
-		name string
-		s    State
-		want bool
-	}{
-		{"later version", State{Version: 6, SelfTime: time.UnixMilli(100)}, true},
-		{"same", old, false},
-		{"older", State{Version: 4, SelfTime: time.UnixMilli(90)}, false},
-		{"after Redis lost its data", State{Version: 1, SelfTime: time.UnixMilli(200)}, true},
-	} {
-		if got := tc.s.Newer(old); got != tc.want {
-			t.Errorf("%s: got %v, want %v", tc.name, got, tc.want)
 		}
 	}
 }

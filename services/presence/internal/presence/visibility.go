@@ -2,14 +2,7 @@ package presence
 
 import (
 	"context"
-	"fmt"
 	"sync"
-
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials"
-
-	serverv1 "github.com/accordchat/accord/gen/accord/server/v1"
-	userv1 "github.com/accordchat/accord/gen/accord/user/v1"
 )
 
 // Visibility decides whose presence a user may see: not of those who
@@ -20,31 +13,27 @@ type Visibility interface {
 	Visible(ctx context.Context, viewer string, ids []string) (map[string]bool, error)
 }
 
-// PeerVisibility asks the user service (friends, blocks) and the server
-// service (shared servers and conversations).
+// Relationships is what presence asks the user service: which of others
+// are viewer's friends, and which are blocked either way.
+type Relationships interface {
+	CheckRelationships(ctx context.Context, viewer string, others []string) (friends, blocked map[string]bool, err error)
+}
+
+// SharedUsers is what presence asks the server service: which of ids share
+// a server or a conversation with viewer.
+type SharedUsers interface {
+	FilterSharedUsers(ctx context.Context, viewer string, ids []string) ([]string, error)
+}
+
+// PeerVisibility applies the rule with the answers of the user service
+// (friends, blocks) and the server service (shared servers and
+// conversations), asked concurrently.
 type PeerVisibility struct {
-	Users   userv1.UserInternalServiceClient
-	Servers serverv1.ServerInternalServiceClient
-	// Creds authenticate presence to the peers' internal APIs.
-	Creds credentials.PerRPCCredentials
+	Relationships Relationships
+	Shared        SharedUsers
 }
 
-// NewPeerVisibility returns a PeerVisibility over the given connections.
-func NewPeerVisibility(users, servers grpc.ClientConnInterface, creds credentials.PerRPCCredentials) *PeerVisibility {
-	return &PeerVisibility{
-		Users:   userv1.NewUserInternalServiceClient(users),
-		Servers: serverv1.NewServerInternalServiceClient(servers),
-		Creds:   creds,
-	}
-}
-
-// Limits of the peers' batch calls.
-const (
-	relationshipsBatch = 1000
-	sharedBatch        = 10000
-)
-
-// Visible implements Visibility with two kinds of calls made concurrently.
+// Visible implements Visibility.
 func (p *PeerVisibility) Visible(ctx context.Context, viewer string, ids []string) (map[string]bool, error) {
 	others := make([]string, 0, len(ids))
 	seen := make(map[string]bool, len(ids))
@@ -58,42 +47,20 @@ func (p *PeerVisibility) Visible(ctx context.Context, viewer string, ids []strin
 	if len(others) == 0 {
 		return out, nil
 	}
-	creds := grpc.PerRPCCredentials(p.Creds)
 	var (
 		wg              sync.WaitGroup
 		relErr, shErr   error
-		friend, blocked = map[string]bool{}, map[string]bool{}
-		shared          = map[string]bool{}
+		friend, blocked map[string]bool
+		sharedIDs       []string
 	)
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
-		for start := 0; start < len(others); start += relationshipsBatch {
-			chunk := others[start:min(start+relationshipsBatch, len(others))]
-			resp, err := p.Users.CheckRelationships(ctx, &userv1.CheckRelationshipsRequest{UserId: viewer, OtherIds: chunk}, creds)
-			if err != nil {
-				relErr = fmt.Errorf("check relationships: %w", err)
-				return
-			}
-			for _, c := range resp.GetChecks() {
-				friend[c.GetOtherId()] = c.GetFriend()
-				blocked[c.GetOtherId()] = c.GetBlocked()
-			}
-		}
+		friend, blocked, relErr = p.Relationships.CheckRelationships(ctx, viewer, others)
 	}()
 	go func() {
 		defer wg.Done()
-		for start := 0; start < len(others); start += sharedBatch {
-			chunk := others[start:min(start+sharedBatch, len(others))]
-			resp, err := p.Servers.FilterSharedUsers(ctx, &serverv1.FilterSharedUsersRequest{UserId: viewer, UserIds: chunk}, creds)
-			if err != nil {
-				shErr = fmt.Errorf("filter shared users: %w", err)
-				return
-			}
-			for _, id := range resp.GetUserIds() {
-				shared[id] = true
-			}
-		}
+		sharedIDs, shErr = p.Shared.FilterSharedUsers(ctx, viewer, others)
 	}()
 	wg.Wait()
 	if relErr != nil {
@@ -101,6 +68,10 @@ func (p *PeerVisibility) Visible(ctx context.Context, viewer string, ids []strin
 	}
 	if shErr != nil {
 		return nil, shErr
+	}
+	shared := make(map[string]bool, len(sharedIDs))
+	for _, id := range sharedIDs {
+		shared[id] = true
 	}
 	for _, id := range others {
 		if !blocked[id] && (friend[id] || shared[id]) {

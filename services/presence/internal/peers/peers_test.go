@@ -1,4 +1,4 @@
-package presence_test
+package peers_test
 
 import (
 	"context"
@@ -12,7 +12,7 @@ import (
 	"github.com/accordchat/accord/platform/auth"
 	"github.com/accordchat/accord/platform/errs"
 	"github.com/accordchat/accord/platform/platformtest"
-	"github.com/accordchat/accord/services/presence"
+	"github.com/accordchat/accord/services/presence/internal/peers"
 )
 
 // fakeUsers answers CheckRelationships from fixed friend and block sets,
@@ -72,7 +72,7 @@ func TestPeerVisibility(t *testing.T) {
 	}
 	uconn := env.Serve(func(s *grpc.Server) { userv1.RegisterUserInternalServiceServer(s, users) })
 	sconn := env.Serve(func(s *grpc.Server) { serverv1.RegisterServerInternalServiceServer(s, servers) })
-	vis := presence.NewPeerVisibility(uconn, sconn, env.Deps("presence").ServiceCreds)
+	vis := peers.NewVisibility(uconn, sconn, env.Deps("presence").ServiceCreds)
 
 	got, err := vis.Visible(context.Background(), viewer, append(ids, viewer))
 	if err != nil {
@@ -95,7 +95,7 @@ func TestPeerVisibility(t *testing.T) {
 	}
 
 	// Without service credentials the peers refuse, and so does Visible.
-	bad := presence.NewPeerVisibility(uconn, sconn, nil)
+	bad := peers.NewVisibility(uconn, sconn, nil)
 	if _, err := bad.Visible(context.Background(), viewer, ids[:3]); err == nil {
 		t.Fatal("visibility without service credentials succeeded")
 	}

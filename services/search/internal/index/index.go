@@ -1,0 +1,702 @@
+// Package index is search.Index on bleve: one index directory on local
+// disk (or in memory for tests), holding every message with its text
+// analyzed three ways (folded words, English stems, French stems), its ids
+// as keywords and its time as a number.
+package index
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/analysis"
+	"github.com/blevesearch/bleve/v2/analysis/analyzer/custom"
+	"github.com/blevesearch/bleve/v2/analysis/analyzer/keyword"
+	"github.com/blevesearch/bleve/v2/analysis/char/asciifolding"
+	"github.com/blevesearch/bleve/v2/analysis/lang/en"
+	"github.com/blevesearch/bleve/v2/analysis/lang/fr"
+	"github.com/blevesearch/bleve/v2/analysis/token/lowercase"
+	"github.com/blevesearch/bleve/v2/analysis/token/porter"
+	"github.com/blevesearch/bleve/v2/analysis/tokenizer/unicode"
+	"github.com/blevesearch/bleve/v2/mapping"
+	"github.com/blevesearch/bleve/v2/registry"
+	bsearch "github.com/blevesearch/bleve/v2/search"
+	"github.com/blevesearch/bleve/v2/search/query"
+
+	"github.com/accordchat/accord/platform/errs"
+	"github.com/accordchat/accord/services/search/internal/search"
+)
+
+// Field names of the index.
+const (
+	fContent  = "content" // the text as written, stored only
+	fText     = "text"    // the text analyzed (textName): folded words and their stems
+	fServer   = "server_id"
+	fChannel  = "channel_id"
+	fAuthor   = "author_id"
+	fName     = "author_name"
+	fMentions = "mentions"
+	fLink     = "has_link"
+	fPinned   = "pinned"
+	fTime     = "ts"     // creation, Unix milliseconds
+	fEdited   = "edited" // last edit, Unix milliseconds; 0 if none
+)
+
+// Analyzer and filter names registered with bleve, and internal keys.
+const (
+	foldName   = "accord_fold"
+	plainName  = "accord_plain"
+	enName     = "accord_en"
+	frName     = "accord_fr"
+	textType   = "accord_text_type"
+	textName   = "accord_text"
+	positionID = "accord_position"
+	versionID  = "accord_mapping"
+)
+
+// mappingVersion names the index's schema. An index of another version is
+// discarded at open and rebuilt from the log (or by Reindex).
+const mappingVersion = "3"
+
+var register sync.Once
+
+// registerFold adds the accent-folding token filter and the text analyzer
+// to bleve's registry (a process-wide table, so once).
+func registerFold() {
+	register.Do(func() {
+		_ = registry.RegisterTokenFilter(foldName, func(map[string]any, *registry.Cache) (analysis.TokenFilter, error) {
+			return foldFilter{asciifolding.New()}, nil
+		})
+		_ = registry.RegisterAnalyzer(textType, newTextAnalyzer)
+	})
+}
+
+// foldFilter folds each token's accents ("réunion" -> "reunion"), keeping
+// its offsets in the original text (a char filter would shift them).
+type foldFilter struct {
+	f *asciifolding.AsciiFoldingFilter
+}
+
+func (f foldFilter) Filter(in analysis.TokenStream) analysis.TokenStream {
+	for _, t := range in {
+		t.Term = f.f.Filter(t.Term)
+	}
+	return in
+}
+
+// chains are the three analyses of a text: folded words, English stems,
+// French stems.
+var chains = [][]string{
+	{lowercase.Name, foldName},
+	{en.PossessiveName, lowercase.Name, foldName, en.StopName, porter.Name},
+	{fr.ElisionName, lowercase.Name, fr.StopName, fr.LightStemmerName, foldName},
+}
+
+// textAnalyzer puts the three analyses of a text in one field: at each
+// word's position, its folded form and its English and French stems (each
+// once). One field answers a word in any of its forms with one term
+// lookup per distinct form, where three fields took three searches.
+type textAnalyzer struct {
+	tokenizer analysis.Tokenizer
+	chains    [][]analysis.TokenFilter
+}
+
+func newTextAnalyzer(_ map[string]any, cache *registry.Cache) (analysis.Analyzer, error) {
+	tok, err := cache.TokenizerNamed(unicode.Name)
+	if err != nil {
+		return nil, err
+	}
+	a := &textAnalyzer{tokenizer: tok}
+	for _, names := range chains {
+		var fs []analysis.TokenFilter
+		for _, n := range names {
+			f, err := cache.TokenFilterNamed(n)
+			if err != nil {
+				return nil, fmt.Errorf("token filter %s: %w", n, err)
+			}
+			fs = append(fs, f)
+		}
+		a.chains = append(a.chains, fs)
+	}
+	return a, nil
+}
+
+// Analyze implements analysis.Analyzer. The folded forms come first, in
+// order, so a phrase of them is the text's words in order.
+func (a *textAnalyzer) Analyze(text []byte) analysis.TokenStream {
+	var out analysis.TokenStream
+	seen := map[int][][]byte{}
+	for _, filters := range a.chains {
+		ts := a.tokenizer.Tokenize(text)
+		for _, f := range filters {
+			ts = f.Filter(ts)
+		}
+		for _, t := range ts {
+			if slices.ContainsFunc(seen[t.Position], func(b []byte) bool { return bytes.Equal(b, t.Term) }) {
+				continue
+			}
+			seen[t.Position] = append(seen[t.Position], t.Term)
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// Mapping is the index's schema.
+func Mapping() (mapping.IndexMapping, error) {
+	registerFold()
+	m := bleve.NewIndexMapping()
+	if err := m.AddCustomAnalyzer(plainName, map[string]any{
+		"type": custom.Name, "tokenizer": unicode.Name, "token_filters": chains[0],
+	}); err != nil {
+		return nil, fmt.Errorf("analyzer %s: %w", plainName, err)
+	}
+	if err := m.AddCustomAnalyzer(textName, map[string]any{"type": textType}); err != nil {
+		return nil, fmt.Errorf("analyzer %s: %w", textName, err)
+	}
+	// No doc values (bleve's column store): results sort by the message
+	// id, which bleve keeps uncompressed beside each document, and every
+	// other field is found through its terms or loaded stored.
+	text := func() *mapping.FieldMapping {
+		f := bleve.NewTextFieldMapping()
+		// Term vectors: phrases match on positions.
+		f.Analyzer, f.Store, f.IncludeTermVectors, f.IncludeInAll, f.DocValues = textName, false, true, false, false
+		return f
+	}
+	stored := func() *mapping.FieldMapping {
+		f := bleve.NewTextFieldMapping()
+		f.Index, f.Store, f.IncludeTermVectors, f.IncludeInAll, f.DocValues = false, true, false, false, false
+		return f
+	}
+	kw := func(store bool) *mapping.FieldMapping {
+		f := bleve.NewKeywordFieldMapping()
+		f.Analyzer, f.Store, f.IncludeTermVectors, f.IncludeInAll, f.DocValues = keyword.Name, store, false, false, false
+		return f
+	}
+	num := func() *mapping.FieldMapping {
+		f := bleve.NewNumericFieldMapping()
+		f.Store, f.IncludeInAll, f.DocValues = true, false, false
+		return f
+	}
+	boolean := func() *mapping.FieldMapping {
+		f := bleve.NewBooleanFieldMapping()
+		f.Store, f.IncludeInAll, f.DocValues = true, false, false
+		return f
+	}
+	doc := bleve.NewDocumentStaticMapping()
+	doc.AddFieldMappingsAt(fContent, stored())
+	doc.AddFieldMappingsAt(fText, text())
+	for _, f := range []string{fServer, fChannel, fAuthor, fName} {
+		doc.AddFieldMappingsAt(f, kw(true))
+	}
+	doc.AddFieldMappingsAt(fMentions, kw(false))
+	doc.AddFieldMappingsAt(fLink, boolean())
+	doc.AddFieldMappingsAt(fPinned, boolean())
+	doc.AddFieldMappingsAt(fTime, num())
+	doc.AddFieldMappingsAt(fEdited, num())
+	// No "_all" field: every query names its field, and building the
+	// composite cost an eighth of indexing time.
+	doc.AddSubDocumentMapping("_all", bleve.NewDocumentDisabledMapping())
+	m.DefaultMapping = doc
+	m.DefaultAnalyzer = plainName
+	return m, nil
+}
+
+// Index is search.Index on a bleve index.
+type Index struct {
+	idx   bleve.Index
+	dir   string            // "" in memory
+	text  analysis.Analyzer // textName
+	plain analysis.Analyzer // plainName
+}
+
+var _ search.Index = (*Index)(nil)
+
+// Open opens the index at dir, creating it when missing. An index of an
+// older schema is removed and created anew: its replica then reads the
+// whole message log again (or an operator runs Reindex).
+func Open(dir string) (*Index, error) {
+	registerFold()
+	// Another process holding the index (two replicas sharing a folder)
+	// is an error at start, not a wait forever.
+	idx, err := bleve.OpenUsing(dir, map[string]any{"bolt_timeout": "5s"})
+	if err == nil {
+		v, verr := idx.GetInternal([]byte(versionID))
+		if verr == nil && string(v) == mappingVersion {
+			return wrap(idx, dir)
+		}
+		_ = idx.Close()
+		if err := os.RemoveAll(dir); err != nil {
+			return nil, fmt.Errorf("remove search index of an older schema %s: %w", dir, err)
+		}
+		err = bleve.ErrorIndexPathDoesNotExist
+	}
+	if errors.Is(err, bleve.ErrorIndexPathDoesNotExist) {
+		m, merr := Mapping()
+		if merr != nil {
+			return nil, merr
+		}
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, err
+		}
+		_ = os.Remove(dir) // bleve creates the last element itself
+		if idx, err = bleve.New(dir, m); err == nil {
+			if err = idx.SetInternal([]byte(versionID), []byte(mappingVersion)); err != nil {
+				_ = idx.Close()
+			}
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open search index %s: %w", dir, err)
+	}
+	return wrap(idx, dir)
+}
+
+// NewMemory returns an index held in memory (tests).
+func NewMemory() (*Index, error) {
+	m, err := Mapping()
+	if err != nil {
+		return nil, err
+	}
+	idx, err := bleve.NewMemOnly(m)
+	if err != nil {
+		return nil, err
+	}
+	return wrap(idx, "")
+}
+
+func wrap(idx bleve.Index, dir string) (*Index, error) {
+	x := &Index{idx: idx, dir: dir, text: idx.Mapping().AnalyzerNamed(textName), plain: idx.Mapping().AnalyzerNamed(plainName)}
+	if x.text == nil || x.plain == nil {
+		_ = idx.Close()
+		return nil, errors.New("search index: analyzers missing")
+	}
+	return x, nil
+}
+
+// Close closes the index.
+func (x *Index) Close() error { return x.idx.Close() }
+
+// Settled reports whether everything applied is persisted and merged:
+// bleve's background work is done. Benchmarks wait for it before timing
+// queries.
+func (x *Index) Settled() bool {
+	m, _ := x.idx.StatsMap()["index"].(map[string]any)
+	active, ok := m["index_bgthreads_active"].(bool)
+	return ok && !active
+}
+
+// Count is the number of messages indexed.
+func (x *Index) Count() (uint64, error) { return x.idx.DocCount() }
+
+type record struct {
+	Content  string   `json:"content"`
+	Text     string   `json:"text"`
+	Server   string   `json:"server_id"`
+	Channel  string   `json:"channel_id"`
+	Author   string   `json:"author_id"`
+	Name     string   `json:"author_name"`
+	Mentions []string `json:"mentions"`
+	Link     bool     `json:"has_link"`
+	Pinned   bool     `json:"pinned"`
+	Time     float64  `json:"ts"`
+	Edited   float64  `json:"edited"`
+}
+
+// Apply implements search.Index: the changes and the position go in one
+// bleve batch. The deletion of a channel or server first commits what came
+// before it (so its messages are found), then deletes every message it
+// finds there; the position goes with the last batch, and a replay after a
+// crash in between does the same again.
+func (x *Index) Apply(ctx context.Context, changes []search.Change, position string) error {
+	b := x.idx.NewBatch()
+	for _, c := range changes {
+		if c.DeleteChannel || c.DeleteServer {
+			if b.Size() > 0 {
+				if err := x.idx.Batch(b); err != nil {
+					return err
+				}
+				b = x.idx.NewBatch()
+			}
+			t := bleve.NewTermQuery(c.ServerID)
+			t.SetField(fServer)
+			var q query.Query = t
+			if c.DeleteChannel {
+				ch := bleve.NewTermQuery(c.ChannelID)
+				ch.SetField(fChannel)
+				q = bleve.NewConjunctionQuery(t, ch)
+			}
+			if err := x.deleteAll(ctx, q, b); err != nil {
+				return err
+			}
+			continue
+		}
+		if c.Delete {
+			b.Delete(c.ID)
+			continue
+		}
+		d := c.Doc
+		r := record{
+			Content: d.Content, Text: d.Content,
+			Server: d.ServerID, Channel: d.ChannelID, Author: d.AuthorID, Name: d.AuthorName,
+			Mentions: d.Mentions, Link: d.HasLink, Pinned: d.Pinned,
+			Time: float64(d.Created.UnixMilli()),
+		}
+		if !d.Edited.IsZero() {
+			r.Edited = float64(d.Edited.UnixMilli())
+		}
+		if err := b.Index(c.ID, r); err != nil {
+			return fmt.Errorf("index message %s: %w", c.ID, err)
+		}
+	}
+	if position != "" {
+		b.SetInternal([]byte(positionID), []byte(position))
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return x.idx.Batch(b)
+}
+
+// deleteAll adds the deletion of every message q matches to b, reading
+// their ids a page at a time in id order.
+func (x *Index) deleteAll(ctx context.Context, q query.Query, b *bleve.Batch) error {
+	var after []string
+	for {
+		req := bleve.NewSearchRequestOptions(q, 1000, 0, false)
+		req.Score = "none"
+		req.SortByCustom(bsearch.SortOrder{&bsearch.SortDocID{}})
+		req.SearchAfter = after
+		res, err := x.idx.SearchInContext(ctx, req)
+		if err != nil {
+			return fmt.Errorf("find messages to delete: %w", err)
+		}
+		for _, h := range res.Hits {
+			b.Delete(h.ID)
+		}
+		if len(res.Hits) < 1000 {
+			return nil
+		}
+		after = res.Hits[len(res.Hits)-1].Sort
+	}
+}
+
+// Position implements search.Index.
+func (x *Index) Position(context.Context) (string, error) {
+	v, err := x.idx.GetInternal([]byte(positionID))
+	return string(v), err
+}
+
+// Search implements search.Index. Hits are sorted newest first by message
+// id (the server service's ids grow with time, and its history pages along
+// them), or by score then id. Bleve keeps each document's id uncompressed
+// in front of its stored fields, so sorting reads a few bytes per
+// candidate; a column of sort keys cost a compressed chunk per candidate,
+// which grew with the index. Stored fields are loaded, and matches found
+// (by analyzing the text again), for the returned page only.
+func (x *Index) Search(ctx context.Context, q search.IndexQuery) ([]search.Hit, int64, error) {
+	if len(q.Servers) == 0 || (q.Channels != nil && len(q.Channels) == 0) {
+		return nil, 0, nil
+	}
+	terms := x.terms(q.Query)
+	if q.Order != search.Relevance && terms.longPhrase() {
+		hits, total, ok, err := x.searchPhrases(ctx, q, terms)
+		if ok || err != nil {
+			return hits, total, err
+		}
+	}
+	req := bleve.NewSearchRequestOptions(x.build(q, terms, false), q.Size, 0, false)
+	req.Fields = storedFields
+	order := bsearch.SortOrder{&bsearch.SortDocID{Desc: true}}
+	if q.Order == search.Relevance {
+		order = append(bsearch.SortOrder{&bsearch.SortScore{Desc: true}}, order...)
+	} else {
+		req.Score = "none" // no score to compute when it decides nothing
+	}
+	req.SortByCustom(order)
+	if len(q.After) > 0 {
+		if len(q.After) != len(req.Sort) {
+			return nil, 0, nil // a token of another order: fingerprinted away before
+		}
+		for _, v := range q.After[:len(q.After)-1] { // the score
+			if _, err := strconv.ParseFloat(v, 64); err != nil {
+				return nil, 0, errs.Invalid("page_token", "not a token of this search")
+			}
+		}
+		req.SearchAfter = q.After
+	}
+	res, err := x.idx.SearchInContext(ctx, req)
+	if err != nil {
+		return nil, 0, fmt.Errorf("search: %w", err)
+	}
+	hits := make([]search.Hit, 0, len(res.Hits))
+	for _, h := range res.Hits {
+		out := hit(h, q.Order)
+		out.Matches = x.matches(out.Content, terms)
+		hits = append(hits, out)
+	}
+	return hits, int64(res.Total), nil
+}
+
+func hit(h *bsearch.DocumentMatch, order search.Order) search.Hit {
+	str := func(f string) string { s, _ := h.Fields[f].(string); return s }
+	num := func(f string) float64 { n, _ := h.Fields[f].(float64); return n }
+	flag := func(f string) bool { b, _ := h.Fields[f].(bool); return b }
+	d := search.Doc{
+		ID: h.ID, Content: str(fContent), ServerID: str(fServer), ChannelID: str(fChannel),
+		AuthorID: str(fAuthor), AuthorName: str(fName), Pinned: flag(fPinned), HasLink: flag(fLink),
+		Created: time.UnixMilli(int64(num(fTime))).UTC(),
+	}
+	if e := num(fEdited); e > 0 {
+		d.Edited = time.UnixMilli(int64(e)).UTC()
+	}
+	// The position in the form SearchAfter takes.
+	out := search.Hit{Doc: d, Sort: []string{h.ID}}
+	if order == search.Relevance {
+		out.Sort = append([]string{strconv.FormatFloat(h.Score, 'g', -1, 64)}, out.Sort...)
+	}
+	return out
+}
+
+// queryTerms are a query's text analyzed: each word's positions, each
+// with its forms (any of which matches), and each phrase's folded words.
+type queryTerms struct {
+	words   [][][]string
+	phrases [][]string
+}
+
+func (x *Index) terms(q search.Query) queryTerms {
+	var t queryTerms
+	for _, w := range q.Words {
+		var positions [][]string
+		at := map[int]int{}
+		for _, tok := range x.text.Analyze([]byte(w)) {
+			i, ok := at[tok.Position]
+			if !ok {
+				i = len(positions)
+				at[tok.Position] = i
+				positions = append(positions, nil)
+			}
+			positions[i] = append(positions[i], string(tok.Term))
+		}
+		t.words = append(t.words, positions)
+	}
+	for _, p := range q.Phrases {
+		var words []string
+		for _, tok := range x.plain.Analyze([]byte(p)) {
+			words = append(words, string(tok.Term))
+		}
+		t.phrases = append(t.phrases, words)
+	}
+	return t
+}
+
+// matches finds where the terms match content: every word in any of its
+// forms, and every occurrence of each phrase.
+func (x *Index) matches(content string, t queryTerms) []search.Span {
+	if len(t.words) == 0 && len(t.phrases) == 0 {
+		return nil
+	}
+	var out []search.Span
+	if len(t.words) > 0 {
+		want := map[string]bool{}
+		for _, w := range t.words {
+			for _, forms := range w {
+				for _, f := range forms {
+					want[f] = true
+				}
+			}
+		}
+		for _, tok := range x.text.Analyze([]byte(content)) {
+			if want[string(tok.Term)] {
+				out = append(out, search.Span{Start: tok.Start, End: tok.End})
+			}
+		}
+	}
+	if len(t.phrases) > 0 {
+		toks := x.plain.Analyze([]byte(content))
+		for _, p := range t.phrases {
+			if len(p) == 0 {
+				continue
+			}
+			for _, i := range phraseStarts(toks, p) {
+				out = append(out, search.Span{Start: toks[i].Start, End: toks[i+len(p)-1].End})
+			}
+		}
+	}
+	return out
+}
+
+// build turns the query into bleve's: a conjunction of the servers, each
+// word (in any of its forms), each phrase (with looseWords, only each of
+// its words) and each filter kind.
+func (x *Index) build(q search.IndexQuery, t queryTerms, looseWords bool) query.Query {
+	var must []query.Query
+	must = append(must, anyTerm(fServer, q.Servers))
+	for _, w := range t.words {
+		if len(w) == 0 {
+			must = append(must, bleve.NewMatchNoneQuery()) // a word of no letters
+		}
+		for _, forms := range w {
+			must = append(must, anyTerm(fText, forms))
+		}
+	}
+	for _, p := range t.phrases {
+		switch len(p) {
+		case 0:
+			must = append(must, bleve.NewMatchNoneQuery())
+		case 1:
+			must = append(must, anyTerm(fText, p))
+		default:
+			if looseWords {
+				for _, w := range p {
+					must = append(must, anyTerm(fText, []string{w}))
+				}
+				continue
+			}
+			must = append(must, bleve.NewPhraseQuery(p, fText))
+		}
+	}
+	if len(q.From) > 0 {
+		must = append(must, anyTerm(fAuthor, q.From))
+	}
+	if len(q.In) > 0 {
+		must = append(must, anyTerm(fChannel, q.In))
+	}
+	if q.Channels != nil {
+		must = append(must, anyTerm(fChannel, q.Channels))
+	}
+	if len(q.Mentions) > 0 {
+		must = append(must, anyTerm(fMentions, q.Mentions))
+	}
+	if q.HasLink {
+		b := bleve.NewBoolFieldQuery(true)
+		b.SetField(fLink)
+		must = append(must, b)
+	}
+	if q.Pinned != nil {
+		b := bleve.NewBoolFieldQuery(*q.Pinned)
+		b.SetField(fPinned)
+		must = append(must, b)
+	}
+	if !q.Since.IsZero() || !q.Until.IsZero() {
+		var lo, hi *float64
+		if !q.Since.IsZero() {
+			v := float64(q.Since.UnixMilli())
+			lo = &v
+		}
+		if !q.Until.IsZero() {
+			v := float64(q.Until.UnixMilli())
+			hi = &v
+		}
+		incl, excl := true, false
+		r := bleve.NewNumericRangeInclusiveQuery(lo, hi, &incl, &excl)
+		r.SetField(fTime)
+		must = append(must, r)
+	}
+	return bleve.NewConjunctionQuery(must...)
+}
+
+// storedFields are the fields a hit is read from.
+var storedFields = []string{fContent, fServer, fChannel, fAuthor, fName, fTime, fEdited, fPinned, fLink}
+
+// maxPhraseCandidates bounds the messages searchPhrases reads to check.
+const maxPhraseCandidates = 2000
+
+// longPhrase reports whether the query has a phrase of several words.
+func (t queryTerms) longPhrase() bool {
+	return slices.ContainsFunc(t.phrases, func(p []string) bool { return len(p) > 1 })
+}
+
+// searchPhrases answers a query with phrases, newest first, by finding
+// the messages in scope that hold every word of each phrase (a conjunction
+// of terms, without positions) and keeping those whose text holds each
+// phrase in order. Bleve's phrase search walks every message of the whole
+// index holding all of a phrase's words, reading their positions, before
+// the scope narrows it: with a common word in the phrase ("the") that grew
+// with the index (16 ms of CPU at a million messages), where the messages
+// in scope holding the words are few. With more than maxPhraseCandidates
+// of them, ok is false and the caller asks bleve's phrase search instead.
+// The total is exact: every candidate is checked.
+func (x *Index) searchPhrases(ctx context.Context, q search.IndexQuery, t queryTerms) (hits []search.Hit, total int64, ok bool, err error) {
+	req := bleve.NewSearchRequestOptions(x.build(q, t, true), maxPhraseCandidates+1, 0, false)
+	req.Score = "none"
+	req.Fields = storedFields
+	req.SortByCustom(bsearch.SortOrder{&bsearch.SortDocID{Desc: true}})
+	res, err := x.idx.SearchInContext(ctx, req)
+	if err != nil {
+		return nil, 0, false, fmt.Errorf("search: %w", err)
+	}
+	if len(res.Hits) > maxPhraseCandidates {
+		return nil, 0, false, nil
+	}
+	var after string
+	if len(q.After) > 0 {
+		if len(q.After) != 1 {
+			return nil, 0, true, nil // a token of another order: fingerprinted away before
+		}
+		after = q.After[0]
+	}
+	hits = []search.Hit{}
+	for _, h := range res.Hits {
+		out := hit(h, q.Order)
+		if !x.holdsPhrases(out.Content, t.phrases) {
+			continue
+		}
+		total++
+		if (after != "" && h.ID >= after) || len(hits) == q.Size {
+			continue
+		}
+		out.Matches = x.matches(out.Content, t)
+		hits = append(hits, out)
+	}
+	return hits, total, true, nil
+}
+
+// holdsPhrases reports whether content holds each phrase, its folded words
+// in order.
+func (x *Index) holdsPhrases(content string, phrases [][]string) bool {
+	toks := x.plain.Analyze([]byte(content))
+	for _, p := range phrases {
+		if len(p) == 0 || len(phraseStarts(toks, p)) == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// phraseStarts are the indexes in toks where phrase p begins.
+func phraseStarts(toks analysis.TokenStream, p []string) []int {
+	var out []int
+next:
+	for i := 0; i+len(p) <= len(toks); i++ {
+		for j, w := range p {
+			if string(toks[i+j].Term) != w {
+				continue next
+			}
+		}
+		out = append(out, i)
+	}
+	return out
+}
+
+// anyTerm matches documents whose field holds one of the values exactly.
+func anyTerm(field string, values []string) query.Query {
+	qs := make([]query.Query, 0, len(values))
+	for _, v := range values {
+		t := bleve.NewTermQuery(v)
+		t.SetField(field)
+		qs = append(qs, t)
+	}
+	if len(qs) == 1 {
+		return qs[0]
+	}
+	return bleve.NewDisjunctionQuery(qs...)
+}
