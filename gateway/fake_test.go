@@ -16,13 +16,15 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	eventsv1 "github.com/accordchat/accord/gen/accord/events/v1"
 	presencev1 "github.com/accordchat/accord/gen/accord/presence/v1"
+	searchv1 "github.com/accordchat/accord/gen/accord/search/v1"
 	serverv1 "github.com/accordchat/accord/gen/accord/server/v1"
 	statsv1 "github.com/accordchat/accord/gen/accord/stats/v1"
 	userv1 "github.com/accordchat/accord/gen/accord/user/v1"
-	"github.com/accordchat/accord/platform/app"
 	"github.com/accordchat/accord/platform/auth"
 	"github.com/accordchat/accord/platform/errs"
+	"github.com/accordchat/accord/platform/peers"
 	"github.com/accordchat/accord/platform/platformtest"
 )
 
@@ -65,24 +67,33 @@ func (f *fakeUser) Login(ctx context.Context, r *userv1.LoginRequest) (*userv1.L
 // fakeServer serves StreamEvents from events pushed by the test.
 type fakeServer struct {
 	serverv1.UnimplementedServerServiceServer
+	eventsv1.UnimplementedEventServiceServer
 
 	mu       sync.Mutex
-	subs     map[chan *serverv1.Event]struct{}
-	requests []*serverv1.StreamEventsRequest
+	subs     map[chan *eventsv1.Event]struct{}
+	requests []*eventsv1.StreamEventsRequest
 	typing   []string
 	marks    []string
-	log      []*serverv1.Event // every event published, in order
-	breakAll chan struct{}
+	log      []*eventsv1.Event // every event published, in order
+	breakAll *streamBreak
 	servers  []string // what ListServers lists; nil makes it fail
 }
 
 func newFakeServer() *fakeServer {
-	return &fakeServer{subs: map[chan *serverv1.Event]struct{}{}, breakAll: make(chan struct{})}
+	return &fakeServer{subs: map[chan *eventsv1.Event]struct{}{}, breakAll: newStreamBreak()}
 }
+
+// streamBreak ends every stream opened before it is closed, with err.
+type streamBreak struct {
+	done chan struct{}
+	err  error
+}
+
+func newStreamBreak() *streamBreak { return &streamBreak{done: make(chan struct{})} }
 
 // publish appends an event with the next cursor of its scope and sends it
 // to every live stream.
-func (f *fakeServer) publish(ev *serverv1.Event) *serverv1.Event {
+func (f *fakeServer) publish(ev *eventsv1.Event) *eventsv1.Event {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	n := 0
@@ -102,12 +113,16 @@ func (f *fakeServer) publish(ev *serverv1.Event) *serverv1.Event {
 }
 
 // cut breaks every live stream with UNAVAILABLE.
-func (f *fakeServer) cut() {
+func (f *fakeServer) cut() { f.cutWith(status.Error(codes.Unavailable, "stream cut")) }
+
+// cutWith ends every live stream with err.
+func (f *fakeServer) cutWith(err error) {
 	f.mu.Lock()
 	old := f.breakAll
-	f.breakAll = make(chan struct{})
+	f.breakAll = newStreamBreak()
+	old.err = err
 	f.mu.Unlock()
-	close(old)
+	close(old.done)
 }
 
 func (f *fakeServer) streams() int {
@@ -116,7 +131,7 @@ func (f *fakeServer) streams() int {
 	return len(f.subs)
 }
 
-func (f *fakeServer) StreamEvents(r *serverv1.StreamEventsRequest, ss grpc.ServerStreamingServer[serverv1.StreamEventsResponse]) error {
+func (f *fakeServer) StreamEvents(r *eventsv1.StreamEventsRequest, ss grpc.ServerStreamingServer[eventsv1.StreamEventsResponse]) error {
 	if _, err := auth.User(ss.Context()); err != nil {
 		return err
 	}
@@ -125,14 +140,14 @@ func (f *fakeServer) StreamEvents(r *serverv1.StreamEventsRequest, ss grpc.Serve
 			return errs.Invalid("cursors", "bad position")
 		}
 	}
-	c := make(chan *serverv1.Event, 10000)
+	c := make(chan *eventsv1.Event, 10000)
 	f.mu.Lock()
 	f.requests = append(f.requests, r)
 	after := map[string]string{}
 	for _, cur := range r.GetCursors() {
 		after[cur.GetScope()] = cur.GetPosition()
 	}
-	var replay []*serverv1.Event
+	var replay []*eventsv1.Event
 	for _, e := range f.log {
 		if pos, ok := after[e.GetScope()]; ok && e.GetCursor() > pos {
 			replay = append(replay, e)
@@ -147,7 +162,7 @@ func (f *fakeServer) StreamEvents(r *serverv1.StreamEventsRequest, ss grpc.Serve
 		f.mu.Unlock()
 	}()
 	for _, e := range replay {
-		if err := ss.Send(&serverv1.StreamEventsResponse{Event: e}); err != nil {
+		if err := ss.Send(&eventsv1.StreamEventsResponse{Event: e}); err != nil {
 			return err
 		}
 	}
@@ -155,10 +170,10 @@ func (f *fakeServer) StreamEvents(r *serverv1.StreamEventsRequest, ss grpc.Serve
 		select {
 		case <-ss.Context().Done():
 			return nil
-		case <-brk:
-			return status.Error(codes.Unavailable, "stream cut")
+		case <-brk.done:
+			return brk.err
 		case e := <-c:
-			if err := ss.Send(&serverv1.StreamEventsResponse{Event: e}); err != nil {
+			if err := ss.Send(&eventsv1.StreamEventsResponse{Event: e}); err != nil {
 				return err
 			}
 		}
@@ -219,6 +234,10 @@ type fakePresence struct {
 	heartbeats int
 	statuses   []presencev1.Status
 	changes    chan *presencev1.Presence
+	// openDelay makes OpenSession a slow upstream call.
+	openDelay time.Duration
+	// opened is when OpenSession last answered.
+	opened time.Time
 }
 
 func newFakePresence(interval time.Duration) *fakePresence {
@@ -231,6 +250,12 @@ func (f *fakePresence) sessions() int {
 	return len(f.open)
 }
 
+func (f *fakePresence) lastOpened() time.Time {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.opened
+}
+
 func (f *fakePresence) OpenSession(ctx context.Context, r *presencev1.OpenSessionRequest) (*presencev1.OpenSessionResponse, error) {
 	p, err := auth.User(ctx)
 	if err != nil {
@@ -238,7 +263,16 @@ func (f *fakePresence) OpenSession(ctx context.Context, r *presencev1.OpenSessio
 	}
 	id := "s" + platformtest.RandomHex(8)
 	f.mu.Lock()
+	delay := f.openDelay
+	f.mu.Unlock()
+	select {
+	case <-time.After(delay):
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	f.mu.Lock()
 	f.open[id] = p.UserID
+	f.opened = time.Now()
 	f.mu.Unlock()
 	return &presencev1.OpenSessionResponse{SessionId: id, HeartbeatInterval: durationpb.New(f.interval)}, nil
 }
@@ -309,15 +343,22 @@ func newFakeWorld(t *testing.T, ws WSOptions, tweak ...func(*Options)) *fakeWorl
 	t.Helper()
 	env := platformtest.New(t)
 	fw := &fakeWorld{env: env, user: &fakeUser{env: env}, server: newFakeServer(), presence: newFakePresence(time.Second)}
-	userConn := env.Serve(func(s *grpc.Server) { userv1.RegisterUserServiceServer(s, fw.user) })
-	serverConn := env.Serve(func(s *grpc.Server) { serverv1.RegisterServerServiceServer(s, fw.server) })
+	userConn := env.Serve(func(s *grpc.Server) { userv1.RegisterUserServiceServer(s, fw.user) },
+		userv1.UserService_Register_FullMethodName, userv1.UserService_Login_FullMethodName, userv1.UserService_RefreshToken_FullMethodName)
+	serverConn := env.Serve(func(s *grpc.Server) {
+		serverv1.RegisterServerServiceServer(s, fw.server)
+		eventsv1.RegisterEventServiceServer(s, fw.server)
+	})
 	presenceConn := env.Serve(func(s *grpc.Server) { presencev1.RegisterPresenceServiceServer(s, fw.presence) })
 	statsConn := env.Serve(func(s *grpc.Server) { statsv1.RegisterStatsServiceServer(s, fakeStats{}) })
+	searchConn := env.Serve(func(s *grpc.Server) {
+		searchv1.RegisterSearchServiceServer(s, searchv1.UnimplementedSearchServiceServer{})
+	})
 	ctx, cancel := context.WithCancel(context.Background())
 	fw.cancel = cancel
 	o := Options{
 		Log:   env.Log,
-		Peers: &app.Peers{User: userConn, Server: serverConn, Presence: presenceConn, Stats: statsConn},
+		Peers: &peers.Conns{User: userConn, Server: serverConn, Presence: presenceConn, Stats: statsConn, Search: searchConn},
 		WS:    ws,
 	}
 	for _, f := range tweak {

@@ -15,8 +15,8 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
+	eventsv1 "github.com/accordchat/accord/gen/accord/events/v1"
 	presencev1 "github.com/accordchat/accord/gen/accord/presence/v1"
-	serverv1 "github.com/accordchat/accord/gen/accord/server/v1"
 	userv1 "github.com/accordchat/accord/gen/accord/user/v1"
 )
 
@@ -261,7 +261,7 @@ func readyFrame(u *userv1.User, sessionID string, heartbeatMS int64) []byte {
 		raw("heartbeat_interval_ms", strconv.AppendInt(nil, heartbeatMS, 10)).bytes()
 }
 
-func eventFrame(ev *serverv1.Event) []byte {
+func eventFrame(ev *eventsv1.Event) []byte {
 	return newFrame("event").msg("event", ev).bytes()
 }
 
@@ -298,7 +298,7 @@ func (c *frameCache) event(wire []byte) (*feedEvent, error) {
 	if ok {
 		return e, nil
 	}
-	var res serverv1.StreamEventsResponse
+	var res eventsv1.StreamEventsResponse
 	if err := proto.Unmarshal(wire, &res); err != nil {
 		return nil, err
 	}

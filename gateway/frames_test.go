@@ -10,6 +10,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	eventsv1 "github.com/accordchat/accord/gen/accord/events/v1"
 	presencev1 "github.com/accordchat/accord/gen/accord/presence/v1"
 	serverv1 "github.com/accordchat/accord/gen/accord/server/v1"
 	userv1 "github.com/accordchat/accord/gen/accord/user/v1"
@@ -92,8 +93,8 @@ func TestServerFrames(t *testing.T) {
 	if r["type"] != "ready" || r["session_id"] != "sess" || r["heartbeat_interval_ms"] != float64(20000) || r["user"].(map[string]any)["display_name"] != "Ann" {
 		t.Errorf("ready = %v", r)
 	}
-	ev := decode(eventFrame(&serverv1.Event{Scope: "server:1", Cursor: "5-0", CreateTime: timestamppb.New(timestamppb.Now().AsTime()),
-		Payload: &serverv1.Event_MessageDeleted{MessageDeleted: &serverv1.MessageDeleted{ServerId: "1", ChannelId: "2", MessageId: "3"}}}))
+	ev := decode(eventFrame(&eventsv1.Event{Scope: "server:1", Cursor: "5-0", CreateTime: timestamppb.New(timestamppb.Now().AsTime()),
+		Payload: &eventsv1.Event_MessageDeleted{MessageDeleted: &eventsv1.MessageDeleted{ServerId: "1", ChannelId: "2", MessageId: "3"}}}))
 	e := ev["event"].(map[string]any)
 	if ev["type"] != "event" || e["scope"] != "server:1" || e["cursor"] != "5-0" || e["message_deleted"].(map[string]any)["message_id"] != "3" {
 		t.Errorf("event = %v", ev)
@@ -177,16 +178,16 @@ func FuzzClientFrame(f *testing.F) {
 
 func TestFrameCacheSharesOnlyIdenticalEvents(t *testing.T) {
 	c := newFrameCache(2)
-	wire := func(ev *serverv1.Event) []byte {
-		b, err := proto.Marshal(&serverv1.StreamEventsResponse{Event: ev})
+	wire := func(ev *eventsv1.Event) []byte {
+		b, err := proto.Marshal(&eventsv1.StreamEventsResponse{Event: ev})
 		if err != nil {
 			t.Fatal(err)
 		}
 		return b
 	}
 	mk := func(cursor, content string) []byte {
-		return wire(&serverv1.Event{Scope: "server:1", Cursor: cursor,
-			Payload: &serverv1.Event_MessageCreated{MessageCreated: &serverv1.Message{Id: "m" + cursor, Content: content}}})
+		return wire(&eventsv1.Event{Scope: "server:1", Cursor: cursor,
+			Payload: &eventsv1.Event_MessageCreated{MessageCreated: &serverv1.Message{Id: "m" + cursor, Content: content}}})
 	}
 	get := func(b []byte) *feedEvent {
 		t.Helper()
@@ -210,7 +211,7 @@ func TestFrameCacheSharesOnlyIdenticalEvents(t *testing.T) {
 	if len(c.m) != 2 {
 		t.Errorf("cache holds %d entries, want 2", len(c.m))
 	}
-	typing := wire(&serverv1.Event{Scope: "server:1", Payload: &serverv1.Event_Typing{Typing: &serverv1.Typing{UserId: "u"}}})
+	typing := wire(&eventsv1.Event{Scope: "server:1", Payload: &eventsv1.Event_Typing{Typing: &eventsv1.Typing{UserId: "u"}}})
 	for _, b := range [][]byte{mk("1", "hi"), mk("2", "x"), typing} {
 		var m map[string]any
 		if err := json.Unmarshal(get(b).frame, &m); err != nil || m["type"] != "event" {

@@ -21,13 +21,16 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	eventsv1 "github.com/accordchat/accord/gen/accord/events/v1"
 	presencev1 "github.com/accordchat/accord/gen/accord/presence/v1"
+	searchv1 "github.com/accordchat/accord/gen/accord/search/v1"
 	serverv1 "github.com/accordchat/accord/gen/accord/server/v1"
 	statsv1 "github.com/accordchat/accord/gen/accord/stats/v1"
 	userv1 "github.com/accordchat/accord/gen/accord/user/v1"
 	"github.com/accordchat/accord/gen/openapi"
-	"github.com/accordchat/accord/platform/app"
 	"github.com/accordchat/accord/platform/logging"
+	"github.com/accordchat/accord/platform/media"
+	"github.com/accordchat/accord/platform/peers"
 )
 
 // Defaults of the Options limits.
@@ -40,7 +43,7 @@ const (
 // Options configure the gateway.
 type Options struct {
 	Log      *slog.Logger
-	Peers    *app.Peers
+	Peers    *peers.Conns
 	Registry *prometheus.Registry
 	// WebDir holds the built web app; a placeholder page is served when it is missing.
 	WebDir string
@@ -59,6 +62,10 @@ type Options struct {
 	// dropped, so the x-forwarded-for metadata the services see (login rate
 	// limits) is the peer address alone and cannot be spoofed.
 	TrustForwardedFor bool
+
+	// MaxUploadBytes bounds one uploaded file (0 means
+	// DefaultMaxUploadBytes); the service applies its own limit too.
+	MaxUploadBytes int64
 
 	// WebSocket tuning; zero values mean the documented defaults.
 	WS WSOptions
@@ -87,14 +94,14 @@ func New(ctx context.Context, o Options) (http.Handler, error) {
 
 	mux := runtime.NewServeMux(
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.HTTPBodyMarshaler{
-			Marshaler: &runtime.JSONPb{
+			Marshaler: &requestJSON{JSONPb: runtime.JSONPb{
 				MarshalOptions:   protojson.MarshalOptions{UseProtoNames: true, EmitUnpopulated: false},
 				UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
-			},
+			}},
 		}),
 		runtime.WithErrorHandler(errorHandler(o.Log, m)),
 		runtime.WithRoutingErrorHandler(routingErrorHandler(o.Log, m)),
-		runtime.WithMiddlewares(recordPattern),
+		runtime.WithMiddlewares(recordPattern, checkParams),
 		// Response headers from the services are not forwarded: nothing
 		// the browser needs travels in them.
 		runtime.WithOutgoingHeaderMatcher(func(string) (string, bool) { return "", false }),
@@ -105,8 +112,10 @@ func New(ctx context.Context, o Options) (http.Handler, error) {
 	}{
 		{o.Peers.User, userv1.RegisterUserServiceHandler},
 		{o.Peers.Server, serverv1.RegisterServerServiceHandler},
+		{o.Peers.Server, eventsv1.RegisterEventServiceHandler},
 		{o.Peers.Presence, presencev1.RegisterPresenceServiceHandler},
 		{o.Peers.Stats, statsv1.RegisterStatsServiceHandler},
+		{o.Peers.Search, searchv1.RegisterSearchServiceHandler},
 	}
 	for _, r := range regs {
 		if r.conn == nil {
@@ -126,8 +135,16 @@ func New(ctx context.Context, o Options) (http.Handler, error) {
 	}
 	ws := newWSHandler(ctx, o, m)
 
+	if o.MaxUploadBytes <= 0 {
+		o.MaxUploadBytes = DefaultMaxUploadBytes
+	}
 	h := http.NewServeMux()
 	h.Handle("/v1/", restLimits(o, mux))
+	fl := &files{client: serverv1.NewServerServiceClient(o.Peers.Server), limit: o.MaxUploadBytes, log: o.Log, o: o}
+	fl.register(h)
+	(&pictures{
+		users: userv1.NewUserServiceClient(o.Peers.User), servers: fl.client, limit: media.MaxPictureBytes, f: fl,
+	}).register(h)
 	h.Handle("GET /v1/events", ws)
 	h.HandleFunc("GET /openapi.json", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
@@ -144,17 +161,41 @@ func New(ctx context.Context, o Options) (http.Handler, error) {
 		h.Handle("GET /metrics", promhttp.HandlerFor(o.Registry, promhttp.HandlerOpts{}))
 	}
 	h.Handle("/", web(o.WebDir))
-	return m.instrument(securityHeaders(h)), nil
+	return m.instrument(securityHeaders(o.WebDir, h)), nil
 }
 
+// Content security policies. The web app loads its scripts and styles from
+// its own files only (no inline script, no eval), talks to its own origin
+// (REST and the WebSocket) and may not be framed. The API page and the
+// placeholder page have one inline style sheet and no script at all. API
+// answers are data, never documents.
+//
+// The two hashes admit exactly the two style sheets the emoji picker
+// (emoji-picker-react, pinned in web/package.json) writes into the page,
+// and no other inline style; a new version of the picker changes them (the
+// browser test fails on a blocked style until they are updated here).
+const (
+	cspPickerStyles = "'sha256-WoJKG1eAyQFZBdiMcqFYr5mitEDpWeKDgbu3e7R6Upo=' 'sha256-lvLcaaw/tuRHh8xfjXxqytIVWpiNcXCsqXX22XQJbpM='"
+	cspWebApp       = "default-src 'self'; script-src 'self'; style-src 'self' " + cspPickerStyles + "; img-src 'self' data: blob:; " +
+		"connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+	cspStaticPage = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+	cspAPI        = "default-src 'none'; frame-ancestors 'none'"
+)
+
 // securityHeaders sets the headers every response carries.
-func securityHeaders(next http.Handler) http.Handler {
+func securityHeaders(webDir string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hd := w.Header()
 		hd.Set("X-Content-Type-Options", "nosniff")
 		hd.Set("Referrer-Policy", "same-origin")
-		if !strings.HasPrefix(r.URL.Path, "/v1/") {
-			hd.Set("X-Frame-Options", "DENY")
+		hd.Set("X-Frame-Options", "DENY")
+		switch {
+		case strings.HasPrefix(r.URL.Path, "/v1/"), r.URL.Path == "/openapi.json", r.URL.Path == "/metrics", r.URL.Path == "/healthz":
+			hd.Set("Content-Security-Policy", cspAPI)
+		case r.URL.Path == "/api" || !webBuilt(webDir):
+			hd.Set("Content-Security-Policy", cspStaticPage)
+		default:
+			hd.Set("Content-Security-Policy", cspWebApp)
 		}
 		next.ServeHTTP(w, r)
 	})

@@ -5,10 +5,6 @@ go 1.26.0
 require (
 	github.com/accordchat/accord/gen v0.0.0
 	github.com/accordchat/accord/platform v0.0.0
-	github.com/accordchat/accord/services/presence v0.0.0-00010101000000-000000000000
-	github.com/accordchat/accord/services/server v0.0.0-00010101000000-000000000000
-	github.com/accordchat/accord/services/stats v0.0.0-00010101000000-000000000000
-	github.com/accordchat/accord/services/user v0.0.0
 	github.com/coder/websocket v1.8.15
 	github.com/grpc-ecosystem/grpc-gateway/v2 v2.33.0
 	github.com/prometheus/client_golang v1.25.0
@@ -90,8 +86,4 @@ require (
 replace (
 	github.com/accordchat/accord/gen => ../gen
 	github.com/accordchat/accord/platform => ../platform
-	github.com/accordchat/accord/services/presence => ../services/presence
-	github.com/accordchat/accord/services/server => ../services/server
-	github.com/accordchat/accord/services/stats => ../services/stats
-	github.com/accordchat/accord/services/user => ../services/user
 )

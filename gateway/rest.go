@@ -209,6 +209,9 @@ func restLimits(o Options, next http.Handler) http.Handler {
 		if len(o.AllowedOrigins) > 0 && cors(o.AllowedOrigins, w, r) {
 			return
 		}
+		// API answers are private to their caller and some carry tokens
+		// (RFC 6749 section 5.1): no cache may keep them.
+		w.Header().Set("Cache-Control", "no-store")
 		if !o.TrustForwardedFor {
 			r.Header.Del("X-Forwarded-For")
 			r.Header.Del("X-Forwarded-Host")

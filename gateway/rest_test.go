@@ -20,8 +20,8 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/durationpb"
 
-	"github.com/accordchat/accord/platform/app"
 	"github.com/accordchat/accord/platform/grpcx"
+	"github.com/accordchat/accord/platform/peers"
 	"github.com/accordchat/accord/platform/platformtest"
 )
 
@@ -247,7 +247,7 @@ func TestHealthzReportsDownUpstream(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer down.Close()
-	h, err := New(t.Context(), Options{Peers: &app.Peers{User: up, Server: up, Presence: up, Stats: down}})
+	h, err := New(t.Context(), Options{Peers: &peers.Conns{User: up, Server: up, Presence: up, Stats: down, Search: up}})
 	if err != nil {
 		t.Fatal(err)
 	}

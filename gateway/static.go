@@ -14,7 +14,7 @@ import (
 	"google.golang.org/grpc"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
-	"github.com/accordchat/accord/platform/app"
+	"github.com/accordchat/accord/platform/peers"
 )
 
 // Cache policies of the web app's files.
@@ -77,6 +77,17 @@ func web(dir string) http.Handler {
 	})
 }
 
+// webBuilt reports whether dir holds a built web app (else the placeholder
+// page is served).
+func webBuilt(dir string) bool {
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return false
+	}
+	defer root.Close()
+	return isFile(root, "index.html")
+}
+
 func isFile(root *os.Root, name string) bool {
 	fi, err := root.Stat(name)
 	return err == nil && fi.Mode().IsRegular()
@@ -104,17 +115,17 @@ func serveFile(w http.ResponseWriter, r *http.Request, root *os.Root, name, cach
 
 // healthz answers 200 when every upstream service reports SERVING, else 503
 // naming the ones that do not.
-func healthz(p *app.Peers) http.HandlerFunc {
+func healthz(p *peers.Conns) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
-		peers := []struct {
+		ups := []struct {
 			name string
 			conn *grpc.ClientConn
-		}{{"user", p.User}, {"server", p.Server}, {"presence", p.Presence}, {"stats", p.Stats}}
-		bad := make([]string, len(peers))
+		}{{"user", p.User}, {"server", p.Server}, {"presence", p.Presence}, {"stats", p.Stats}, {"search", p.Search}}
+		bad := make([]string, len(ups))
 		var wg sync.WaitGroup
-		for i, pc := range peers {
+		for i, pc := range ups {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()

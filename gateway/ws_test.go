@@ -11,16 +11,19 @@ import (
 	"github.com/coder/websocket"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	eventsv1 "github.com/accordchat/accord/gen/accord/events/v1"
 	presencev1 "github.com/accordchat/accord/gen/accord/presence/v1"
 	serverv1 "github.com/accordchat/accord/gen/accord/server/v1"
 	"github.com/accordchat/accord/platform/platformtest"
 )
 
-func msgEvent(scope, id, content string) *serverv1.Event {
-	return &serverv1.Event{Scope: scope, CreateTime: timestamppb.New(time.Unix(1700000000, 0)),
-		Payload: &serverv1.Event_MessageCreated{MessageCreated: &serverv1.Message{Id: id, ChannelId: "c1", Content: content}}}
+func msgEvent(scope, id, content string) *eventsv1.Event {
+	return &eventsv1.Event{Scope: scope, CreateTime: timestamppb.New(time.Unix(1700000000, 0)),
+		Payload: &eventsv1.Event_MessageCreated{MessageCreated: &serverv1.Message{Id: id, ChannelId: "c1", Content: content}}}
 }
 
 // eventContent returns the content of a message_created event frame.
@@ -198,6 +201,26 @@ func TestWSEventsResumeAfterUpstreamBreak(t *testing.T) {
 	}
 }
 
+// An event stream that ends UNAUTHENTICATED (the token expired or its
+// session was revoked while it was open) closes the socket with 4001, so
+// that the client reconnects with a fresh token instead of being resumed.
+func TestWSStreamUnauthenticatedCloses(t *testing.T) {
+	fw := newFakeWorld(t, WSOptions{RetryMax: 100 * time.Millisecond})
+	uid := platformtest.NewID()
+	c := dialWS(t, fw.srv.URL, fw.env.UserToken(uid))
+	c.hello("")
+	platformtest.Eventually(t, 5*time.Second, func() bool { return fw.server.streams() == 1 }, "stream open")
+	fw.server.publish(msgEvent("user:"+uid, "m1", "hello"))
+	c.expect("event")
+
+	fw.server.cutWith(status.Error(codes.Unauthenticated, "session revoked"))
+	code, reason := c.closed(5 * time.Second)
+	if code != CloseUnauthenticated || !strings.Contains(reason, "session revoked") {
+		t.Errorf("closed with %d %q, want 4001 naming the upstream reason", code, reason)
+	}
+	platformtest.Eventually(t, 5*time.Second, func() bool { return fw.presence.sessions() == 0 }, "presence session closed")
+}
+
 // A scope without any event since the socket opened has no cursor; when the
 // upstream breaks, its events of the break must not be lost either.
 func TestWSResumeCoversQuietScopes(t *testing.T) {
@@ -322,18 +345,36 @@ func TestWSClientFrames(t *testing.T) {
 }
 
 func TestWSClientTimeout(t *testing.T) {
-	fw := newFakeWorld(t, WSOptions{ClientTimeout: 300 * time.Millisecond})
-	c := dialWS(t, fw.srv.URL, fw.env.UserToken(platformtest.NewID()))
-	c.hello("")
-	start := time.Now()
-	code, reason := c.closed(5 * time.Second)
-	if code != CloseTimeout || reason != "timeout" {
-		t.Errorf("closed with %d %q, want 4000 timeout", code, reason)
+	const timeout = 300 * time.Millisecond
+	for _, tc := range []struct {
+		name      string
+		openDelay time.Duration
+	}{
+		{"a silent client is closed after the timeout", 0},
+		// The client learns its heartbeat interval from ready: the silence
+		// it is allowed starts there, however long the hello took upstream.
+		{"the timeout counts from ready, not from a slow hello", 2 * timeout},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fw := newFakeWorld(t, WSOptions{ClientTimeout: timeout})
+			fw.presence.mu.Lock()
+			fw.presence.openDelay = tc.openDelay
+			fw.presence.mu.Unlock()
+			c := dialWS(t, fw.srv.URL, fw.env.UserToken(platformtest.NewID()))
+			c.hello("")
+			code, reason := c.closed(5 * time.Second)
+			if code != CloseTimeout || reason != "timeout" {
+				t.Errorf("closed with %d %q, want 4000 timeout", code, reason)
+			}
+			// The gateway sends ready only after the presence session is
+			// open, so the clock cannot start before OpenSession answered;
+			// the close arrives after it fired, whatever the load.
+			if d := time.Since(fw.presence.lastOpened()); d < timeout {
+				t.Errorf("closed %s after the session opened, before the %s timeout", d, timeout)
+			}
+			platformtest.Eventually(t, 5*time.Second, func() bool { return fw.presence.sessions() == 0 }, "presence session closed")
+		})
 	}
-	if d := time.Since(start); d < 250*time.Millisecond {
-		t.Errorf("closed after %s, before the timeout", d)
-	}
-	platformtest.Eventually(t, 5*time.Second, func() bool { return fw.presence.sessions() == 0 }, "presence session closed")
 }
 
 func TestWSHeartbeats(t *testing.T) {

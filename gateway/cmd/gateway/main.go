@@ -15,9 +15,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/accordchat/accord/gateway"
-	"github.com/accordchat/accord/platform/app"
 	"github.com/accordchat/accord/platform/config"
 	"github.com/accordchat/accord/platform/logging"
+	"github.com/accordchat/accord/platform/peers"
+	"github.com/accordchat/accord/platform/tracing"
 )
 
 func main() {
@@ -38,14 +39,19 @@ func run() error {
 	log := logging.New(os.Stderr, cfg.LogFormat, cfg.LogLevel).With("service", "gateway")
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	peers, err := app.DialPeers(cfg)
+	stopTracing, err := tracing.FromEnv(ctx, "accord-gateway")
 	if err != nil {
 		return err
 	}
-	defer peers.Close()
+	defer stopTracing()
+	conns, err := peers.Dial(cfg)
+	if err != nil {
+		return err
+	}
+	defer conns.Close()
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	h, err := gateway.New(ctx, gateway.Options{Log: log, Peers: peers, Registry: reg, WebDir: cfg.WebDir})
+	h, err := gateway.New(ctx, gateway.Options{Log: log, Peers: conns, Registry: reg, WebDir: cfg.WebDir, MaxUploadBytes: cfg.MaxUploadBytes})
 	if err != nil {
 		return err
 	}
