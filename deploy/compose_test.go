@@ -22,11 +22,20 @@ import (
 // mongoNodes, appServices: the topology docker-compose.yml must have.
 var (
 	mongoNodes  = []string{"mongo1", "mongo2", "mongo3"}
-	appServices = []string{"user", "server", "presence", "stats"}
+	appServices = []string{"user", "server", "presence", "stats", "search"}
 	// usesMongo tells which services keep data in MongoDB (the Spec's UsesMongo).
-	usesMongo = map[string]bool{"user": true, "server": true, "presence": false, "stats": true}
+	usesMongo = map[string]bool{"user": true, "server": true, "presence": false, "stats": false, "search": false}
+	// usesBlobs tells which services keep file bytes in the object store
+	// (attachments in the server service, avatars in the user service).
+	usesBlobs = map[string]bool{"user": true, "server": true}
+	// blobSecrets are the object store's credentials, the only secrets a
+	// service other than Accord's may hold, and which of those holds each.
+	blobSecrets = map[string][]string{
+		"objectstore":      {"objectstore_identities"},
+		"objectstore-init": {"blob_credentials"},
+	}
 	// peerEnv is the variable that names each service's address.
-	peerEnv = map[string]string{"user": "ACCORD_USER_ADDR", "server": "ACCORD_SERVER_ADDR", "presence": "ACCORD_PRESENCE_ADDR", "stats": "ACCORD_STATS_ADDR"}
+	peerEnv = map[string]string{"user": "ACCORD_USER_ADDR", "server": "ACCORD_SERVER_ADDR", "presence": "ACCORD_PRESENCE_ADDR", "stats": "ACCORD_STATS_ADDR", "search": "ACCORD_SEARCH_ADDR"}
 )
 
 // loadCompose loads docker-compose.yml the way `docker compose` does, with no
@@ -100,6 +109,7 @@ func healthDefault(t *testing.T, svc string) string {
 	defaults := map[string]string{
 		"DefaultUserAddr": config.DefaultUserAddr, "DefaultServerAddr": config.DefaultServerAddr,
 		"DefaultPresenceAddr": config.DefaultPresenceAddr, "DefaultStatsAddr": config.DefaultStatsAddr,
+		"DefaultSearchAddr": config.DefaultSearchAddr,
 	}
 	addr, ok := defaults[string(m[1])]
 	if !ok {
@@ -163,6 +173,7 @@ func TestSecretReason(t *testing.T) {
 		secret   bool
 	}{
 		{"ACCORD_SIGNING_KEY_FILE", "/run/secrets/signing_key", false},
+		{"ACCORD_VERIFY_KEY_FILE", "/run/secrets/verify_key", false},
 		{"ACCORD_ACCESS_TOKEN_TTL", "15m", false},
 		{"ACCORD_MONGO_URI", "mongodb://mongo1:27017,mongo2:27017/?replicaSet=rs0&w=majority", false},
 		{"ACCORD_MONGO_URI", "mongodb://accord:hunter2@mongo1:27017/", true},
@@ -190,7 +201,7 @@ func TestComposeTopology(t *testing.T) {
 	d := parseDockerfile(t, filepath.Join(repoRoot, "Dockerfile"))
 
 	t.Run("services", func(t *testing.T) {
-		want := append(append(append([]string{}, mongoNodes...), "mongo-init", "redis", "gateway"), appServices...)
+		want := append(append(append([]string{}, mongoNodes...), "mongo-init", "redis", "objectstore", "objectstore-init", "gateway"), appServices...)
 		var got []string
 		for name := range p.Services {
 			got = append(got, name)
@@ -326,6 +337,10 @@ func TestComposeTopology(t *testing.T) {
 		})
 	})
 
+	t.Run("object store", func(t *testing.T) {
+		checkObjectStore(t, p)
+	})
+
 	t.Run("redis persistence", func(t *testing.T) {
 		s := service(t, p, "redis")
 		if !strings.HasPrefix(s.Image, "redis:") {
@@ -388,6 +403,9 @@ func TestComposeTopology(t *testing.T) {
 			want := map[string]string{"redis": types.ServiceConditionHealthy}
 			if usesMongo[name] {
 				want["mongo-init"] = types.ServiceConditionCompletedSuccessfully
+			}
+			if usesBlobs[name] {
+				want["objectstore-init"] = types.ServiceConditionCompletedSuccessfully
 			}
 			for dep, cond := range want {
 				if got := s.DependsOn[dep].Condition; got != cond {
@@ -488,10 +506,9 @@ func TestComposeTopology(t *testing.T) {
 				t.Errorf("secret %s: want a file, got %+v", name, sec)
 			}
 		}
-		for _, name := range appServices {
-			s := service(t, p, name)
-			keyFile := envOf(s)["ACCORD_SIGNING_KEY_FILE"]
-			mounted := slices.ContainsFunc(s.Secrets, func(sec types.ServiceSecretConfig) bool {
+		// mountedAt returns the secret mounted into s at path, if any.
+		mountedAt := func(s types.ServiceConfig, path string) string {
+			for _, sec := range s.Secrets {
 				target := sec.Target
 				if target == "" {
 					target = sec.Source
@@ -499,10 +516,43 @@ func TestComposeTopology(t *testing.T) {
 				if !strings.HasPrefix(target, "/") {
 					target = "/run/secrets/" + target
 				}
-				return target == keyFile
-			})
-			if keyFile == "" || !mounted {
-				t.Errorf("%s: ACCORD_SIGNING_KEY_FILE=%q is not a mounted secret (without it each container makes its own key)", name, keyFile)
+				if target == path {
+					return sec.Source
+				}
+			}
+			return ""
+		}
+		for _, name := range appServices {
+			s := service(t, p, name)
+			env := envOf(s)
+			// Every service verifies user tokens and calls the others; without
+			// a shared file each container would make its own key.
+			for _, v := range []struct{ env, secret string }{
+				{"ACCORD_VERIFY_KEY_FILE", "verify_key"},
+				{"ACCORD_SERVICE_KEY_FILE", "service_key"},
+			} {
+				if got := mountedAt(s, env[v.env]); env[v.env] == "" || got != v.secret {
+					t.Errorf("%s: %s=%q is not the mounted secret %s (got %q)", name, v.env, env[v.env], v.secret, got)
+				}
+			}
+			// Only the user service holds the key that signs user tokens.
+			signs := slices.ContainsFunc(s.Secrets, func(sec types.ServiceSecretConfig) bool { return sec.Source == "signing_key" })
+			if name == "user" {
+				if got := mountedAt(s, env["ACCORD_SIGNING_KEY_FILE"]); got != "signing_key" {
+					t.Errorf("user: ACCORD_SIGNING_KEY_FILE=%q is not the mounted secret signing_key", env["ACCORD_SIGNING_KEY_FILE"])
+				}
+			} else if signs || env["ACCORD_SIGNING_KEY_FILE"] != "" {
+				t.Errorf("%s: gets the signing key; only the user service may", name)
+			}
+		}
+		for name, s := range p.Services {
+			if slices.Contains(appServices, name) {
+				continue
+			}
+			for _, sec := range s.Secrets {
+				if !slices.Contains(blobSecrets[name], sec.Source) {
+					t.Errorf("%s: has secret %s; only the Accord services need keys, and the object store its credentials", name, sec.Source)
+				}
 			}
 		}
 	})

@@ -24,7 +24,7 @@ const repoRoot = ".."
 
 // serviceTargets are the Dockerfile targets that docker-compose.yml runs,
 // which are also the compose service names.
-var serviceTargets = []string{"user", "server", "presence", "stats", "gateway"}
+var serviceTargets = []string{"user", "server", "presence", "stats", "search", "gateway"}
 
 // instruction is one Dockerfile instruction with its continuation lines joined.
 type instruction struct {

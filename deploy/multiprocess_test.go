@@ -1,160 +1,23 @@
 package deploy
 
 import (
-	"bytes"
-	"debug/elf"
+	"crypto/ed25519"
 	"fmt"
-	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
-	"path"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/accordchat/accord/platform/auth"
+	"github.com/accordchat/accord/platform/blobstore/blobtest"
 	"github.com/accordchat/accord/platform/platformtest"
+	"github.com/accordchat/accord/suite/proc"
 )
-
-// logBuffer collects a process's output for the test log.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// proc is one running binary of the suite.
-type proc struct {
-	name string
-	cmd  *exec.Cmd
-	log  *logBuffer
-	done chan struct{} // closed when it has exited
-	err  error         // its exit status, once done
-	// crashed marks a process the test killed on purpose.
-	crashed bool
-}
-
-func (p *proc) exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
-}
-
-// stop asks the process to drain (SIGTERM, as docker stop does) and kills it
-// if it has not exited within grace.
-func (p *proc) stop(grace time.Duration) (clean bool) {
-	if p.exited() {
-		return p.err == nil
-	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-		return p.err == nil
-	case <-time.After(grace):
-		_ = p.cmd.Process.Kill()
-		<-p.done
-		return false
-	}
-}
-
-// suite is the set of processes of one test.
-type suite struct {
-	t     *testing.T
-	mu    sync.Mutex
-	procs []*proc
-}
-
-// start runs bin with exactly env (nothing inherited but PATH) until the
-// test ends.
-func (s *suite) start(name, bin string, env map[string]string, args ...string) *proc {
-	s.t.Helper()
-	cmd := exec.Command(bin, args...)
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + s.t.TempDir(), "TMPDIR=" + os.TempDir()}
-	for k, v := range env {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
-	slices.Sort(cmd.Env)
-	p := &proc{name: name, cmd: cmd, log: &logBuffer{}, done: make(chan struct{})}
-	cmd.Stdout, cmd.Stderr = p.log, p.log
-	if err := cmd.Start(); err != nil {
-		s.t.Fatalf("start %s: %v", name, err)
-	}
-	go func() {
-		p.err = cmd.Wait()
-		close(p.done)
-	}()
-	s.mu.Lock()
-	s.procs = append(s.procs, p)
-	s.mu.Unlock()
-	return p
-}
-
-// stopAll drains every process, last started first, and reports those that
-// did not exit cleanly.
-func (s *suite) stopAll(grace time.Duration) (unclean []string) {
-	s.mu.Lock()
-	procs := slices.Clone(s.procs) // kept, so their logs can still be shown
-	s.mu.Unlock()
-	slices.Reverse(procs)
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	for _, p := range procs {
-		if p.crashed {
-			continue
-		}
-		wg.Go(func() {
-			if !p.stop(grace) {
-				mu.Lock()
-				unclean = append(unclean, fmt.Sprintf("%s (%v)", p.name, p.err))
-				mu.Unlock()
-			}
-		})
-	}
-	wg.Wait()
-	return unclean
-}
-
-// dumpLogs writes each process's output to the test log.
-func (s *suite) dumpLogs() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, p := range s.procs {
-		out := p.log.String()
-		if len(out) > 8000 {
-			out = "...\n" + out[len(out)-8000:]
-		}
-		s.t.Logf("---- %s output ----\n%s", p.name, out)
-	}
-}
-
-func freePort(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
 
 // buildBinaries builds what the Dockerfile's build stage builds, the way it
 // builds it (static, trimmed paths), into a temporary folder, and returns
@@ -166,37 +29,24 @@ func buildBinaries(t *testing.T) map[string]string {
 	for _, b := range goBuilds(t, d.stage("build")) {
 		pkgs = append(pkgs, b.pkgs...)
 	}
-	out := t.TempDir()
 	root, _ := filepath.Abs(repoRoot)
-	cmd := exec.Command("go", append([]string{"build", "-trimpath", "-o", out + "/"}, pkgs...)...)
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build %v: %v\n%s", pkgs, err, b)
+	return proc.Build(t, proc.BuildOptions{Dir: root, Flags: []string{"-trimpath"}, Env: []string{"CGO_ENABLED=0"}, Static: true}, pkgs...)
+}
+
+// envList turns env into KEY=value pairs.
+func envList(env map[string]string) []string {
+	var out []string
+	for k, v := range env {
+		out = append(out, k+"="+v)
 	}
-	bins := map[string]string{}
-	for _, pkg := range pkgs {
-		bin := filepath.Join(out, path.Base(pkg))
-		f, err := elf.Open(bin)
-		if err != nil {
-			t.Fatalf("%s: %v", pkg, err)
-		}
-		for _, prog := range f.Progs {
-			if prog.Type == elf.PT_INTERP {
-				t.Errorf("%s: dynamically linked; the distroless static image cannot run it", pkg)
-			}
-		}
-		_ = f.Close()
-		bins[path.Base(pkg)] = bin
-	}
-	return bins
+	return out
 }
 
 // TestMultiProcess runs the suite as docker compose does, one process per
 // container, on loopback: the binaries the Dockerfile builds, each with the
 // environment its compose service gets (container names and ports mapped to
 // loopback ports, the Mongo replica set to an `accord devdb` process, Redis
-// to the test Redis with a prefix of its own, the secret to a key file). The
+// to the test Redis with a prefix of its own, the secrets to key files). The
 // database starts last, once the services have found it missing. Then it
 // waits for every health check, the same commands the containers run, plays
 // a sign-up-and-chat scenario through the gateway, restarts the database and
@@ -208,18 +58,29 @@ func TestMultiProcess(t *testing.T) {
 	_, redisPrefix := platformtest.Redis(t)
 	tmp := t.TempDir()
 
-	keyFile := filepath.Join(tmp, "signing_key.pem")
-	if err := os.WriteFile(keyFile, auth.MarshalKey(auth.GenerateKey()), 0o600); err != nil {
-		t.Fatal(err)
+	// The compose secrets as files: the user-token key, its public half
+	// and the service key.
+	userKey := auth.GenerateKey()
+	keyFiles := map[string][]byte{
+		"signing_key": auth.MarshalKey(userKey),
+		"verify_key":  auth.MarshalPublicKey(userKey.Public().(ed25519.PublicKey)),
+		"service_key": auth.MarshalKey(auth.GenerateKey()),
+		// The object store's key pair, as the services read it (AWS shared
+		// credentials) and as the store would (unused: the fake checks no
+		// signature).
+		"blob_credentials": fmt.Appendf(nil, "[default]\naws_access_key_id = %s\naws_secret_access_key = %s\n",
+			blobtest.Env["AWS_ACCESS_KEY_ID"], blobtest.Env["AWS_SECRET_ACCESS_KEY"]),
+		"objectstore_identities": fmt.Appendf(nil, `{"identities": [{"name": "accord", "credentials": [{"accessKey": %q, "secretKey": %q}], "actions": ["Admin"]}]}`,
+			blobtest.Env["AWS_ACCESS_KEY_ID"], blobtest.Env["AWS_SECRET_ACCESS_KEY"]),
 	}
-	devdbAddr := freePort(t)
+	devdbAddr := proc.FreeAddr(t)
 	grpcAddr := map[string]string{}
 	metricsAddr := map[string]string{}
 	for _, name := range appServices {
-		grpcAddr[name] = freePort(t)
-		metricsAddr[name] = freePort(t)
+		grpcAddr[name] = proc.FreeAddr(t)
+		metricsAddr[name] = proc.FreeAddr(t)
 	}
-	httpAddr := freePort(t)
+	httpAddr := proc.FreeAddr(t)
 
 	// Container addresses in the compose file -> loopback addresses here.
 	remap := map[string]string{}
@@ -228,9 +89,23 @@ func TestMultiProcess(t *testing.T) {
 	}
 	secretFiles := map[string]string{}
 	for name := range project.Secrets {
-		secretFiles["/run/secrets/"+name] = keyFile
+		b, ok := keyFiles[name]
+		if !ok {
+			t.Fatalf("docker-compose.yml declares secret %s, which this test does not make", name)
+		}
+		path := filepath.Join(tmp, name+".pem")
+		if err := os.WriteFile(path, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		secretFiles["/run/secrets/"+name] = path
 	}
-	composeHosts := []string{"redis:6379", "mongo-init"}
+	// The object store: the bucket URL of the compose file, its endpoint
+	// an S3-compatible fake on loopback with the same bucket.
+	composeBlobURL := envOf(project.Services["server"])["ACCORD_BLOB_URL"]
+	bucket, composeEndpoint, q := blobURLParts(t, "server", composeBlobURL)
+	q.Set("endpoint", blobtest.StartS3Endpoint(t, bucket))
+	remap[composeBlobURL] = (&url.URL{Scheme: "s3", Host: bucket, RawQuery: q.Encode()}).String()
+	composeHosts := []string{"redis:6379", "mongo-init", composeEndpoint.Host}
 	composeHosts = append(composeHosts, mongoNodes...)
 	for from := range remap {
 		composeHosts = append(composeHosts, from)
@@ -256,7 +131,7 @@ func TestMultiProcess(t *testing.T) {
 		}
 		env["ACCORD_MONGO_DB"] = dbName
 		env["ACCORD_REDIS_PREFIX"] = redisPrefix
-		env["ACCORD_DATA_DIR"] = filepath.Join(tmp, "data-"+name) // must stay unused: the key comes from the secret
+		env["ACCORD_DATA_DIR"] = filepath.Join(tmp, "data-"+name) // must stay unused: the keys come from the secrets
 		env["ACCORD_SHUTDOWN_TIMEOUT"] = "5s"
 		for k, v := range extra {
 			env[k] = v
@@ -270,26 +145,24 @@ func TestMultiProcess(t *testing.T) {
 		}
 		return env
 	}
-	s := &suite{t: t}
-	t.Cleanup(func() {
-		if t.Failed() {
-			s.dumpLogs()
-		}
-		s.stopAll(10 * time.Second)
-	})
+	// Every process, in start order: they drain in the reverse.
+	var all []*proc.Proc
+	start := func(name, bin string, env map[string]string, args ...string) *proc.Proc {
+		p := proc.Start(t, name, bin, envList(env), args...)
+		all = append(all, p)
+		return p
+	}
 
 	// Gateway first and the database last: start order must not matter.
-	procs := map[string]*proc{
-		"gateway": s.start("gateway", bins["gateway"], envFor("gateway", map[string]string{"ACCORD_HTTP_ADDR": httpAddr})),
+	procs := map[string]*proc.Proc{
+		"gateway": start("gateway", bins["gateway"], envFor("gateway", map[string]string{"ACCORD_HTTP_ADDR": httpAddr})),
 	}
-	envs := map[string]map[string]string{}
 	for _, name := range slices.Backward(appServices) {
 		env := envFor(name, map[string]string{
 			"ACCORD_LISTEN_ADDR":  grpcAddr[name],
 			"ACCORD_METRICS_ADDR": metricsAddr[name],
 		})
-		envs[name] = env
-		procs[name] = s.start(name, bins[name], env)
+		procs[name] = start(name, bins[name], env)
 	}
 	// Only once the services that use MongoDB have found it missing does the
 	// database start: they must recover on their own.
@@ -299,10 +172,10 @@ func TestMultiProcess(t *testing.T) {
 		}
 		p := procs[name]
 		platformtest.Eventually(t, 60*time.Second, func() bool {
-			if p.exited() {
-				t.Fatalf("%s exited while the database was missing: %v\n%s", name, p.err, p.log)
+			if p.Exited() {
+				t.Fatalf("%s exited while the database was missing: %v\n%s", name, p.Err(), p.Output())
 			}
-			return strings.Contains(p.log.String(), "mongo not ready")
+			return strings.Contains(p.Output(), "mongo not ready")
 		}, name, "to retry the missing database")
 	}
 	devdbEnv := map[string]string{
@@ -310,7 +183,7 @@ func TestMultiProcess(t *testing.T) {
 		"ACCORD_DATA_DIR":   filepath.Join(tmp, "devdb"),
 		"ACCORD_LOG_FORMAT": "json",
 	}
-	devdb := s.start("devdb", bins["accord"], devdbEnv, "devdb")
+	devdb := start("devdb", bins["accord"], devdbEnv, "devdb")
 
 	// The health checks the containers run: "<binary> health".
 	health := func(name string) error {
@@ -340,8 +213,8 @@ func TestMultiProcess(t *testing.T) {
 		}()
 		platformtest.Eventually(t, 90*time.Second, func() bool {
 			for n, p := range procs {
-				if p.exited() {
-					t.Fatalf("%s exited: %v", n, p.err)
+				if p.Exited() {
+					t.Fatalf("%s exited: %v", n, p.Err())
 				}
 			}
 			// Each try runs a process; a few a second are enough.
@@ -378,20 +251,17 @@ func TestMultiProcess(t *testing.T) {
 	// The database goes away and comes back (as during a failover): the
 	// services reconnect by themselves and writes succeed again.
 	t.Run("rides out a database restart", func(t *testing.T) {
-		if !devdb.stop(10 * time.Second) {
-			t.Fatalf("devdb did not stop cleanly: %v", devdb.err)
+		if !devdb.Stop(10 * time.Second) {
+			t.Fatalf("devdb did not stop cleanly: %v", devdb.Err())
 		}
-		devdb = s.start("devdb", bins["accord"], devdbEnv, "devdb")
+		devdb.Restart()
 		chat.sendEventually(t, "after the database restart", 60*time.Second)
 	})
 
 	// A service crashes and its replacement takes the same address (as a
 	// restarted container does): the gateway reconnects to it.
 	t.Run("rides out a service crash", func(t *testing.T) {
-		old := procs["server"]
-		old.crashed = true
-		_ = old.cmd.Process.Kill()
-		<-old.done
+		procs["server"].Kill()
 		// The container health checks must notice: the gateway's reports
 		// the missing service, the service's own fails.
 		if err := health("server"); err == nil {
@@ -405,19 +275,23 @@ func TestMultiProcess(t *testing.T) {
 			tried = time.Now()
 			return health("gateway") != nil
 		}, "the gateway health check to fail without the server")
-		procs["server"] = s.start("server", bins["server"], envs["server"])
+		procs["server"].Restart()
 		waitHealthy(t, "server")
 		chat.sendEventually(t, "after the server crash", 60*time.Second)
 		chat.expectHistory(t, "after the server crash", "after the database restart", "hi bob, carol here", "hello from bob")
 	})
 
 	// Drain as docker stop does; every process must exit 0 in time.
-	if unclean := s.stopAll(10 * time.Second); len(unclean) > 0 {
+	if unclean := proc.StopAll(10*time.Second, all...); len(unclean) > 0 {
 		t.Errorf("did not drain and exit 0 on SIGTERM: %v", unclean)
 	}
 	for _, name := range appServices {
-		if _, err := os.Stat(filepath.Join(tmp, "data-"+name)); err == nil {
-			t.Errorf("%s wrote to its data folder; with a signing key secret it must write nothing", name)
+		_, err := os.Stat(filepath.Join(tmp, "data-"+name))
+		switch {
+		case name == "search" && err != nil:
+			t.Errorf("search keeps its index in its data folder, but there is none: %v", err)
+		case name != "search" && err == nil:
+			t.Errorf("%s wrote to its data folder; with key secrets it must write nothing", name)
 		}
 	}
 }

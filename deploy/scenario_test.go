@@ -1,27 +1,25 @@
 package deploy
 
 import (
-	"bytes"
+	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"testing"
 	"time"
 
-	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
 	serverv1 "github.com/accordchat/accord/gen/accord/server/v1"
 	userv1 "github.com/accordchat/accord/gen/accord/user/v1"
 	"github.com/accordchat/accord/platform/platformtest"
+	"github.com/accordchat/accord/suite/client"
 )
 
 // restClient calls the gateway's REST API with the generated messages, so
 // the scenario follows the protos: a renamed field fails to compile here.
 type restClient struct {
 	t    *testing.T
-	base string
-	http *http.Client
+	rest *client.REST
 }
 
 // call sends in (nil for no body) and decodes a 2xx answer into out. It
@@ -29,47 +27,33 @@ type restClient struct {
 // test; a negative want accepts any.
 func (c restClient) call(method, path, token string, in, out proto.Message, want int) int {
 	c.t.Helper()
-	var body io.Reader
+	var body any
 	if in != nil {
-		b, err := protojson.MarshalOptions{UseProtoNames: true}.Marshal(in)
-		if err != nil {
-			c.t.Fatal(err)
-		}
-		body = bytes.NewReader(b)
+		body = in
 	}
-	req, err := http.NewRequest(method, c.base+path, body)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	res, err := c.http.Do(req)
+	res, err := c.rest.Send(context.Background(), method, path, token, body)
 	if err != nil {
 		c.t.Fatalf("%s %s: %v", method, path, err)
 	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
 	if want == 0 {
 		want = http.StatusOK
 	}
-	if want > 0 && res.StatusCode != want {
-		c.t.Fatalf("%s %s: %s, want %d: %s", method, path, res.Status, want, b)
+	if want > 0 && res.Status != want {
+		c.t.Fatalf("%s %s: %d, want %d: %s", method, path, res.Status, want, res.Body)
 	}
-	if out != nil && res.StatusCode < 300 {
-		if err := (protojson.UnmarshalOptions{DiscardUnknown: true}).Unmarshal(b, out); err != nil {
-			c.t.Fatalf("%s %s: decode %s: %v", method, path, b, err)
+	if out != nil && res.Status < 300 {
+		if err := res.Decode(out); err != nil {
+			c.t.Fatalf("%s %s: decode %s: %v", method, path, res.Body, err)
 		}
 	}
-	return res.StatusCode
+	return res.Status
 }
 
 // chatScenario signs three people up and has them chat in a server, every
 // call crossing process boundaries: gateway -> user/server, and server ->
 // user for logins.
 func chatScenario(t *testing.T, base string) *chatSession {
-	c := restClient{t: t, base: base, http: &http.Client{Timeout: 15 * time.Second}}
+	c := restClient{t: t, rest: client.NewREST(base)}
 
 	register := func(login string) *userv1.RegisterResponse {
 		t.Helper()
@@ -168,7 +152,7 @@ type chatSession struct {
 }
 
 func (s *chatSession) client(t *testing.T) restClient {
-	return restClient{t: t, base: s.base, http: &http.Client{Timeout: 15 * time.Second}}
+	return restClient{t: t, rest: client.NewREST(s.base)}
 }
 
 // sendEventually sends content until the suite accepts it (with one

@@ -2,39 +2,49 @@ package e2e
 
 import (
 	"context"
+	"errors"
+	"io"
 	"testing"
 	"time"
 
 	"google.golang.org/grpc"
 
-	"github.com/accordchat/accord/e2e/stack"
+	eventsv1 "github.com/accordchat/accord/gen/accord/events/v1"
 	presencev1 "github.com/accordchat/accord/gen/accord/presence/v1"
+	searchv1 "github.com/accordchat/accord/gen/accord/search/v1"
 	serverv1 "github.com/accordchat/accord/gen/accord/server/v1"
 	statsv1 "github.com/accordchat/accord/gen/accord/stats/v1"
 	userv1 "github.com/accordchat/accord/gen/accord/user/v1"
 	"github.com/accordchat/accord/platform/auth"
+	"github.com/accordchat/accord/suite/suitetest"
 )
 
 // clients are typed clients of every service over one stack.
 type clients struct {
 	user     userv1.UserServiceClient
 	server   serverv1.ServerServiceClient
+	events   eventsv1.EventServiceClient
 	presence presencev1.PresenceServiceClient
 	stats    statsv1.StatsServiceClient
+	search   searchv1.SearchServiceClient
 }
 
-func newClients(s *stack.Stack) clients {
+func newClients(s *suitetest.Stack) clients {
 	return clients{
 		user:     userv1.NewUserServiceClient(s.Peers.User),
 		server:   serverv1.NewServerServiceClient(s.Peers.Server),
+		events:   eventsv1.NewEventServiceClient(s.Peers.Server),
 		presence: presencev1.NewPresenceServiceClient(s.Peers.Presence),
 		stats:    statsv1.NewStatsServiceClient(s.Peers.Stats),
+		search:   searchv1.NewSearchServiceClient(s.Peers.Search),
 	}
 }
 
 // actor is a signed-up user.
 type actor struct {
 	id, login, password, token, refresh string
+	// session is the id of the sign-in session the tokens belong to.
+	session string
 }
 
 func (a actor) ctx(t testing.TB) context.Context {
@@ -52,7 +62,7 @@ func signUp(t testing.TB, c clients, login string) actor {
 		t.Fatalf("register %s: %v", login, err)
 	}
 	return actor{id: res.GetUser().GetId(), login: login, password: "password-" + login,
-		token: res.GetTokens().GetAccessToken(), refresh: res.GetTokens().GetRefreshToken()}
+		token: res.GetTokens().GetAccessToken(), refresh: res.GetTokens().GetRefreshToken(), session: res.GetTokens().GetSessionId()}
 }
 
 // world is the fixture the sweep aims at: a server owned by owner with an
@@ -67,7 +77,7 @@ type world struct {
 	expired, revoked, malformed string
 }
 
-func build(t testing.TB, s *stack.Stack, c clients) *world {
+func build(t testing.TB, s *suitetest.Stack, c clients) *world {
 	t.Helper()
 	w := &world{}
 	w.owner = signUp(t, c, "owner")
@@ -129,11 +139,15 @@ func invoke(ctx context.Context, conn *grpc.ClientConn, method string, streaming
 	if !streaming {
 		return conn.Invoke(ctx, method, req, resp)
 	}
-	st, err := conn.NewStream(ctx, &grpc.StreamDesc{ServerStreams: true}, method)
+	// Client-streaming methods get the one request, then the end of input.
+	st, err := conn.NewStream(ctx, &grpc.StreamDesc{ServerStreams: true, ClientStreams: true}, method)
 	if err != nil {
 		return err
 	}
-	if err := st.SendMsg(req); err != nil {
+	// io.EOF from SendMsg means the server already ended the call (it may
+	// refuse a caller before reading anything): its status comes from
+	// RecvMsg, as for a call that was admitted.
+	if err := st.SendMsg(req); err != nil && !errors.Is(err, io.EOF) {
 		return err
 	}
 	if err := st.CloseSend(); err != nil {

@@ -2,9 +2,11 @@ package e2e
 
 import (
 	"context"
+	"crypto/ed25519"
 	"flag"
 	"fmt"
 	"math/rand/v2"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
@@ -15,10 +17,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/accordchat/accord/e2e/proc"
-	"github.com/accordchat/accord/e2e/wsclient"
 	"github.com/accordchat/accord/platform/auth"
 	"github.com/accordchat/accord/platform/platformtest"
+	"github.com/accordchat/accord/suite/client"
+	"github.com/accordchat/accord/suite/proc"
 )
 
 var long = flag.Bool("long", false, "run the reliability suite at full size: 100 clients in 10 servers sending 100 messages each")
@@ -31,7 +33,7 @@ type suite struct {
 	grpcAddr         map[string]string
 	gateways         []string // base URLs
 	gatewayAlive     []atomic.Bool
-	rest             *restClient
+	rest             *client.REST
 	bins             map[string]string
 	env              []string
 	t                *testing.T
@@ -41,16 +43,25 @@ type suite struct {
 }
 
 func startSuite(t *testing.T) *suite {
-	bins := proc.Build(t, "user", "server", "presence", "stats", "gateway")
-	s := &suite{t: t, bins: bins, procs: map[string]*proc.Proc{}, rest: newREST(), deliveryDeadline: 90 * time.Second}
+	bins := proc.Build(t, proc.BuildOptions{}, "user", "server", "presence", "stats", "search", "gateway")
+	s := &suite{t: t, bins: bins, procs: map[string]*proc.Proc{}, rest: newREST(""), deliveryDeadline: 90 * time.Second}
 	s.redis = proc.StartRedis(t)
 	dir := t.TempDir()
-	keyFile := filepath.Join(dir, "signing.key")
-	if err := os.WriteFile(keyFile, auth.MarshalKey(auth.GenerateKey()), 0o600); err != nil {
-		t.Fatal(err)
+	// The user service alone gets the signing key; every service gets its
+	// public half and the service key, as in docker-compose.yml.
+	userKey := auth.GenerateKey()
+	keyFile := func(name string, b []byte) string {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
 	}
+	signingFile := keyFile("signing.key", auth.MarshalKey(userKey))
+	verifyFile := keyFile("verify.pem", auth.MarshalPublicKey(userKey.Public().(ed25519.PublicKey)))
+	serviceFile := keyFile("service.key", auth.MarshalKey(auth.GenerateKey()))
 	s.grpcAddr = map[string]string{}
-	for _, n := range []string{"user", "server1", "server2", "presence", "stats"} {
+	for _, n := range []string{"user", "server1", "server2", "presence", "stats", "search"} {
 		s.grpcAddr[n] = proc.FreeAddr(t)
 	}
 	gw := []string{proc.FreeAddr(t), proc.FreeAddr(t)}
@@ -58,10 +69,12 @@ func startSuite(t *testing.T) *suite {
 		"ACCORD_MONGO_URI=" + platformtest.MongoURI(t),
 		"ACCORD_MONGO_DB=rel_" + platformtest.RandomHex(4),
 		"ACCORD_REDIS_URL=" + s.redis.URL(),
-		"ACCORD_SIGNING_KEY_FILE=" + keyFile,
+		"ACCORD_VERIFY_KEY_FILE=" + verifyFile,
+		"ACCORD_SERVICE_KEY_FILE=" + serviceFile,
 		"ACCORD_USER_ADDR=" + s.grpcAddr["user"],
 		"ACCORD_PRESENCE_ADDR=" + s.grpcAddr["presence"],
 		"ACCORD_STATS_ADDR=" + s.grpcAddr["stats"],
+		"ACCORD_SEARCH_ADDR=" + s.grpcAddr["search"],
 		"ACCORD_METRICS_ADDR=off",
 		"ACCORD_MESSAGE_RATE_LIMIT=0",
 		"ACCORD_ACCESS_TOKEN_TTL=2h",
@@ -75,12 +88,13 @@ func startSuite(t *testing.T) *suite {
 	// Each gateway and each peer of the server service talks to one server
 	// instance: gateway 1 and the user and presence services to the first,
 	// gateway 2 and stats to the second.
-	start("user", "user", "ACCORD_LISTEN_ADDR="+s.grpcAddr["user"], "ACCORD_SERVER_ADDR="+s.grpcAddr["server1"])
+	start("user", "user", "ACCORD_LISTEN_ADDR="+s.grpcAddr["user"], "ACCORD_SERVER_ADDR="+s.grpcAddr["server1"], "ACCORD_SIGNING_KEY_FILE="+signingFile)
 	start("server1", "server", "ACCORD_LISTEN_ADDR="+s.grpcAddr["server1"], "ACCORD_SERVER_ADDR="+s.grpcAddr["server1"])
 	start("server2", "server", "ACCORD_LISTEN_ADDR="+s.grpcAddr["server2"], "ACCORD_SERVER_ADDR="+s.grpcAddr["server2"])
 	start("presence", "presence", "ACCORD_LISTEN_ADDR="+s.grpcAddr["presence"], "ACCORD_SERVER_ADDR="+s.grpcAddr["server1"])
 	start("stats", "stats", "ACCORD_LISTEN_ADDR="+s.grpcAddr["stats"], "ACCORD_SERVER_ADDR="+s.grpcAddr["server2"])
-	for _, n := range []string{"user", "server1", "server2", "presence", "stats"} {
+	start("search", "search", "ACCORD_LISTEN_ADDR="+s.grpcAddr["search"], "ACCORD_SERVER_ADDR="+s.grpcAddr["server2"])
+	for _, n := range []string{"user", "server1", "server2", "presence", "stats", "search"} {
 		proc.WaitGRPC(t, s.grpcAddr[n], 60*time.Second)
 	}
 	s.gatewayAlive = make([]atomic.Bool, 2)
@@ -146,7 +160,7 @@ func (s *suite) listen(ctx context.Context, m *member) {
 			m.gw.Store(int32(g))
 		}
 		dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		conn, err := wsclient.Dial(dctx, s.gateways[g], m.token, cursors)
+		conn, _, err := client.Dial(dctx, s.gateways[g], client.DialOptions{Token: m.token, Cursors: cursors, Client: "e2e", HTTPClient: &http.Client{Timeout: 10 * time.Second}})
 		cancel()
 		if err != nil {
 			m.gw.Store(int32(1 - g))
@@ -178,7 +192,7 @@ func (s *suite) listen(ctx context.Context, m *member) {
 	}
 }
 
-func (s *suite) read(ctx context.Context, m *member, conn *wsclient.Conn) {
+func (s *suite) read(ctx context.Context, m *member, conn *client.WS) {
 	for {
 		f, err := conn.Read(ctx)
 		if err != nil {
@@ -187,7 +201,7 @@ func (s *suite) read(ctx context.Context, m *member, conn *wsclient.Conn) {
 		if f.Type != "event" {
 			continue
 		}
-		ev, err := wsclient.DecodeEvent(f)
+		ev, err := client.DecodeEvent(f)
 		if err != nil {
 			continue
 		}
@@ -229,7 +243,7 @@ func (s *suite) history(ctx context.Context, token, channel string) ([]string, e
 			if !s.gatewayAlive[g].Load() {
 				continue
 			}
-			if err = s.rest.do(ctx, s.gateways[g], "GET", path, token, nil, &page); err == nil {
+			if err = s.rest.At(s.gateways[g]).Do(ctx, "GET", path, token, nil, &page); err == nil {
 				break
 			}
 		}
@@ -266,14 +280,14 @@ func (s *suite) send(ctx context.Context, m *member, requestID string) (string, 
 			} `json:"message"`
 		}
 		body := map[string]string{"content": "message " + requestID, "request_id": requestID}
-		err := s.rest.do(ctx, s.gateways[g], "POST", "/v1/channels/"+m.channel+"/messages", m.token, body, &res)
+		err := s.rest.At(s.gateways[g]).Do(ctx, "POST", "/v1/channels/"+m.channel+"/messages", m.token, body, &res)
 		if err == nil {
 			return res.Message.ID, attempts, nil
 		}
 		if ctx.Err() != nil {
 			return "", attempts, err
 		}
-		if he, ok := err.(*httpError); ok && he.Status/100 == 4 && he.Status != 429 && he.Status != 408 {
+		if he, ok := err.(*client.HTTPError); ok && he.Status/100 == 4 && he.Status != 429 && he.Status != 408 {
 			return "", attempts, err
 		}
 		if attempts%2 == 0 {
@@ -298,39 +312,25 @@ func TestReliabilityUnderFaults(t *testing.T) {
 	members := make([]*member, clients)
 	for i := range members {
 		login := fmt.Sprintf("rel%03d", i)
-		var res struct {
-			User struct {
-				ID string `json:"id"`
-			} `json:"user"`
-			Tokens struct {
-				AccessToken string `json:"access_token"`
-			} `json:"tokens"`
-		}
-		if err := s.rest.do(ctx, base, "POST", "/v1/auth:register", "", map[string]string{"login": login, "password": "password-" + login}, &res); err != nil {
+		a, err := s.rest.At(base).Register(ctx, login, "password-"+login)
+		if err != nil {
 			t.Fatalf("register %s: %v", login, err)
 		}
-		members[i] = &member{idx: i, id: res.User.ID, login: login, token: res.Tokens.AccessToken,
+		members[i] = &member{idx: i, id: a.ID, login: login, token: a.Token,
 			delivered: map[string]int{}, fromHistory: map[string]bool{}, lastCursor: map[string]string{}}
 		members[i].gw.Store(int32(i % 2))
 	}
 	for sv := 0; sv < servers; sv++ {
 		owner := members[sv]
-		var cs struct {
-			Server struct {
-				ID string `json:"id"`
-			} `json:"server"`
-			Channel struct {
-				ID string `json:"id"`
-			} `json:"channel"`
-		}
-		if err := s.rest.do(ctx, base, "POST", "/v1/servers", owner.token, map[string]string{"name": fmt.Sprintf("server %d", sv)}, &cs); err != nil {
+		serverID, channelID, err := s.rest.At(base).CreateServer(ctx, owner.token, fmt.Sprintf("server %d", sv))
+		if err != nil {
 			t.Fatalf("create server: %v", err)
 		}
 		for i := sv; i < clients; i += servers {
 			m := members[i]
-			m.serverID, m.channel = cs.Server.ID, cs.Channel.ID
+			m.serverID, m.channel = serverID, channelID
 			if i != sv {
-				if err := s.rest.do(ctx, base, "POST", "/v1/servers/"+cs.Server.ID+"/members", owner.token, map[string]string{"login": m.login}, nil); err != nil {
+				if err := s.rest.At(base).Do(ctx, "POST", "/v1/servers/"+serverID+"/members", owner.token, map[string]string{"login": m.login}, nil); err != nil {
 					t.Fatalf("add member: %v", err)
 				}
 			}
@@ -573,7 +573,7 @@ func TestReliabilityUnderFaults(t *testing.T) {
 				Status string `json:"status"`
 			} `json:"presences"`
 		}
-		if err := s.rest.do(ctx, s.gateways[1], "POST", "/v1/presence:batchGet", members[sv].token, map[string]any{"user_ids": ids}, &res); err != nil {
+		if err := s.rest.At(s.gateways[1]).Do(ctx, "POST", "/v1/presence:batchGet", members[sv].token, map[string]any{"user_ids": ids}, &res); err != nil {
 			t.Fatalf("presence: %v", err)
 		}
 		for _, p := range res.Presences {

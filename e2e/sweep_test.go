@@ -20,14 +20,17 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
-	"github.com/accordchat/accord/e2e/stack"
+	eventsv1 "github.com/accordchat/accord/gen/accord/events/v1"
 	presencev1 "github.com/accordchat/accord/gen/accord/presence/v1"
+	searchv1 "github.com/accordchat/accord/gen/accord/search/v1"
 	serverv1 "github.com/accordchat/accord/gen/accord/server/v1"
 	statsv1 "github.com/accordchat/accord/gen/accord/stats/v1"
 	userv1 "github.com/accordchat/accord/gen/accord/user/v1"
 	"github.com/accordchat/accord/platform/auth"
 	"github.com/accordchat/accord/platform/platformtest"
+	"github.com/accordchat/accord/suite/suitetest"
 )
 
 // self marks a call that concerns only the caller's own data: a signed-in
@@ -66,6 +69,15 @@ var rules = map[string]rule{
 	}},
 	"accord.user.v1.UserService/Logout":         {outsider: self, member: na, req: func(w *world) proto.Message { return &userv1.LogoutRequest{} }},
 	"accord.user.v1.UserService/GetCurrentUser": {outsider: codes.OK, member: na, req: func(w *world) proto.Message { return &userv1.GetCurrentUserRequest{} }},
+	// A wrong current password: the sweep only calls it without a valid token.
+	"accord.user.v1.UserService/ChangePassword": {outsider: self, member: na, req: func(w *world) proto.Message {
+		return &userv1.ChangePasswordRequest{CurrentPassword: "wrong-password", NewPassword: "whatever-password"}
+	}},
+	"accord.user.v1.UserService/ListSessions": {outsider: self, member: na, req: func(w *world) proto.Message { return &userv1.ListSessionsRequest{} }},
+	// Another user's session is not found, for anyone but its owner.
+	"accord.user.v1.UserService/RevokeSession": {outsider: codes.NotFound, member: codes.NotFound, req: func(w *world) proto.Message {
+		return &userv1.RevokeSessionRequest{SessionId: w.owner.session}
+	}},
 	"accord.user.v1.UserService/UpdateCurrentUser": {outsider: self, member: na, req: func(w *world) proto.Message {
 		return &userv1.UpdateCurrentUserRequest{User: &userv1.UserUpdate{DisplayName: "x"}, UpdateMask: mask("display_name")}
 	}},
@@ -89,6 +101,15 @@ var rules = map[string]rule{
 	"accord.user.v1.UserService/ListRelationships": {outsider: codes.OK, member: na, req: func(w *world) proto.Message { return &userv1.ListRelationshipsRequest{} }},
 	"accord.user.v1.UserService/SetOperator": {outsider: codes.PermissionDenied, member: codes.PermissionDenied, req: func(w *world) proto.Message {
 		return &userv1.SetOperatorRequest{UserId: w.outsider.id, Operator: true}
+	}},
+	// Avatars: setting and removing one is the caller's own; anyone signed
+	// in may read anyone's (the owner has none: NOT_FOUND).
+	"accord.user.v1.UserService/UploadAvatar": {outsider: self, member: na, req: func(w *world) proto.Message {
+		return &userv1.UploadAvatarRequest{Chunk: []byte("not an image")}
+	}},
+	"accord.user.v1.UserService/DeleteAvatar": {outsider: self, member: na, req: func(w *world) proto.Message { return &userv1.DeleteAvatarRequest{} }},
+	"accord.user.v1.UserService/GetAvatar": {outsider: codes.NotFound, member: na, req: func(w *world) proto.Message {
+		return &userv1.GetAvatarRequest{UserId: w.owner.id}
 	}},
 	"accord.user.v1.UserInternalService/CheckRelationships": {outsider: codes.PermissionDenied, member: codes.PermissionDenied, req: func(w *world) proto.Message {
 		return &userv1.CheckRelationshipsRequest{UserId: w.owner.id, OtherIds: []string{w.member.id}}
@@ -175,16 +196,89 @@ var rules = map[string]rule{
 	"accord.server.v1.ServerService/SendTyping": {outsider: codes.NotFound, member: na, req: func(w *world) proto.Message {
 		return &serverv1.SendTypingRequest{ChannelId: w.channelID}
 	}},
+	// Mentions and notification settings: the caller's own; an outsider's
+	// inbox and settings hold nothing of the server.
+	"accord.server.v1.ServerService/ListMentions": {outsider: codes.OK, member: na, req: func(w *world) proto.Message {
+		return &serverv1.ListMentionsRequest{}
+	}},
+	"accord.server.v1.ServerService/GetNotificationSettings": {outsider: codes.OK, member: na, req: func(w *world) proto.Message {
+		return &serverv1.GetNotificationSettingsRequest{}
+	}},
+	"accord.server.v1.ServerService/UpdateServerNotificationSettings": {outsider: codes.NotFound, member: na, req: func(w *world) proto.Message {
+		return &serverv1.UpdateServerNotificationSettingsRequest{ServerId: w.serverID, Level: serverv1.NotificationLevel_NOTIFICATION_LEVEL_NOTHING}
+	}},
+	"accord.server.v1.ServerService/UpdateChannelNotificationSettings": {outsider: codes.NotFound, member: na, req: func(w *world) proto.Message {
+		return &serverv1.UpdateChannelNotificationSettingsRequest{ChannelId: w.channelID, Muted: true}
+	}},
+	// Reactions and pins. Members may react and list; only owners and
+	// admins pin.
+	"accord.server.v1.ServerService/AddReaction": {outsider: codes.NotFound, member: na, req: func(w *world) proto.Message {
+		return &serverv1.AddReactionRequest{ChannelId: w.channelID, MessageId: w.ownerMsgID, Emoji: "👍"}
+	}},
+	"accord.server.v1.ServerService/RemoveReaction": {outsider: codes.NotFound, member: na, req: func(w *world) proto.Message {
+		return &serverv1.RemoveReactionRequest{ChannelId: w.channelID, MessageId: w.ownerMsgID, Emoji: "👍"}
+	}},
+	"accord.server.v1.ServerService/ListReactions": {outsider: codes.NotFound, member: na, req: func(w *world) proto.Message {
+		return &serverv1.ListReactionsRequest{ChannelId: w.channelID, MessageId: w.ownerMsgID, Emoji: "👍"}
+	}},
+	"accord.server.v1.ServerService/PinMessage": {outsider: codes.NotFound, member: codes.PermissionDenied, req: func(w *world) proto.Message {
+		return &serverv1.PinMessageRequest{ChannelId: w.channelID, MessageId: w.ownerMsgID}
+	}},
+	"accord.server.v1.ServerService/UnpinMessage": {outsider: codes.NotFound, member: codes.PermissionDenied, req: func(w *world) proto.Message {
+		return &serverv1.UnpinMessageRequest{ChannelId: w.channelID, MessageId: w.ownerMsgID}
+	}},
+	"accord.server.v1.ServerService/ListPins": {outsider: codes.NotFound, member: na, req: func(w *world) proto.Message {
+		return &serverv1.ListPinsRequest{ChannelId: w.channelID}
+	}},
+	// Attachments. The upload sends its header only: an outsider is refused
+	// before any byte, a member's empty file is refused, nothing is stored.
+	"accord.server.v1.ServerService/UploadAttachment": {outsider: codes.NotFound, member: codes.InvalidArgument, req: func(w *world) proto.Message {
+		return &serverv1.UploadAttachmentRequest{Part: &serverv1.UploadAttachmentRequest_Header{
+			Header: &serverv1.UploadAttachmentHeader{ChannelId: w.channelID, Name: "intruder.txt"}}}
+	}},
+	"accord.server.v1.ServerService/ReadAttachment": {outsider: codes.NotFound, member: codes.NotFound, req: func(w *world) proto.Message {
+		return &serverv1.ReadAttachmentRequest{ChannelId: w.channelID, AttachmentId: w.ownerMsgID}
+	}},
 	// Admitted, but an outsider's feed carries nothing of the server: the
 	// first receive times out (checked as DeadlineExceeded).
-	"accord.server.v1.ServerService/StreamEvents": {outsider: codes.DeadlineExceeded, member: na, req: func(w *world) proto.Message {
-		return &serverv1.StreamEventsRequest{}
+	"accord.events.v1.EventService/StreamEvents": {outsider: codes.DeadlineExceeded, member: na, req: func(w *world) proto.Message {
+		return &eventsv1.StreamEventsRequest{}
+	}},
+	// Server icons: the upload sends its header only, refused before any
+	// byte is read; the world's server has no icon, so members get NOT_FOUND.
+	"accord.server.v1.ServerService/UploadServerIcon": {outsider: codes.NotFound, member: codes.PermissionDenied, req: func(w *world) proto.Message {
+		return &serverv1.UploadServerIconRequest{Part: &serverv1.UploadServerIconRequest_Header{
+			Header: &serverv1.UploadServerIconHeader{ServerId: w.serverID}}}
+	}},
+	"accord.server.v1.ServerService/DeleteServerIcon": {outsider: codes.NotFound, member: codes.PermissionDenied, req: func(w *world) proto.Message {
+		return &serverv1.DeleteServerIconRequest{ServerId: w.serverID}
+	}},
+	"accord.server.v1.ServerService/GetServerIcon": {outsider: codes.NotFound, member: codes.NotFound, req: func(w *world) proto.Message {
+		return &serverv1.GetServerIconRequest{ServerId: w.serverID}
+	}},
+	"accord.server.v1.ServerInternalService/AnnounceProfile": {outsider: codes.PermissionDenied, member: codes.PermissionDenied, req: func(w *world) proto.Message {
+		return &serverv1.AnnounceProfileRequest{UserId: w.owner.id, Login: "owner", DisplayName: "taken over"}
 	}},
 	"accord.server.v1.ServerInternalService/FilterSharedUsers": {outsider: codes.PermissionDenied, member: codes.PermissionDenied, req: func(w *world) proto.Message {
 		return &serverv1.FilterSharedUsersRequest{UserId: w.owner.id, UserIds: []string{w.member.id}}
 	}},
 	"accord.server.v1.ServerInternalService/GetMemberRole": {outsider: codes.PermissionDenied, member: codes.PermissionDenied, req: func(w *world) proto.Message {
 		return &serverv1.GetMemberRoleRequest{ServerId: w.serverID, UserId: w.owner.id}
+	}},
+	"accord.server.v1.ServerInternalService/BatchGetServers": {outsider: codes.PermissionDenied, member: codes.PermissionDenied, req: func(w *world) proto.Message {
+		return &serverv1.BatchGetServersRequest{ServerIds: []string{w.serverID}}
+	}},
+	"accord.server.v1.ServerInternalService/GetMessageSpan": {outsider: codes.PermissionDenied, member: codes.PermissionDenied, req: func(w *world) proto.Message {
+		return &serverv1.GetMessageSpanRequest{}
+	}},
+	"accord.server.v1.ServerInternalService/ExportMessageCounts": {outsider: codes.PermissionDenied, member: codes.PermissionDenied, req: func(w *world) proto.Message {
+		return &serverv1.ExportMessageCountsRequest{StartTime: timestamppb.New(time.Unix(0, 0)), EndTime: timestamppb.Now()}
+	}},
+	"accord.server.v1.ServerInternalService/GetStoredBytes": {outsider: codes.PermissionDenied, member: codes.PermissionDenied, req: func(w *world) proto.Message {
+		return &serverv1.GetStoredBytesRequest{}
+	}},
+	"accord.server.v1.ServerInternalService/ExportMessages": {outsider: codes.PermissionDenied, member: codes.PermissionDenied, req: func(w *world) proto.Message {
+		return &serverv1.ExportMessagesRequest{}
 	}},
 
 	// Presence.
@@ -203,6 +297,14 @@ var rules = map[string]rule{
 	}},
 	"accord.presence.v1.PresenceService/WatchPresence": {outsider: codes.OK, member: na, req: func(w *world) proto.Message {
 		return &presencev1.WatchPresenceRequest{UserIds: []string{w.owner.id}}
+	}},
+
+	// Search: a server's messages only for its members.
+	"accord.search.v1.SearchService/SearchMessages": {outsider: codes.NotFound, member: na, req: func(w *world) proto.Message {
+		return &searchv1.SearchMessagesRequest{ServerId: w.serverID, Query: "intruder"}
+	}},
+	"accord.search.v1.SearchService/Reindex": {outsider: codes.PermissionDenied, member: codes.PermissionDenied, req: func(w *world) proto.Message {
+		return &searchv1.ReindexRequest{}
 	}},
 
 	// Stats.
@@ -247,9 +349,12 @@ func methodKey(md protoreflect.MethodDescriptor) string {
 	return string(md.Parent().FullName()) + "/" + string(md.Name())
 }
 
-func connFor(s *stack.Stack, md protoreflect.MethodDescriptor) *grpc.ClientConn {
-	pkg := string(md.ParentFile().Package())
-	return s.Conns()[strings.Split(pkg, ".")[1]]
+func connFor(s *suitetest.Stack, md protoreflect.MethodDescriptor) *grpc.ClientConn {
+	svc := strings.Split(string(md.ParentFile().Package()), ".")[1]
+	if svc == "events" {
+		svc = "server" // the server service serves the feed
+	}
+	return s.Conns()[svc]
 }
 
 // snapshot hashes every document of every collection.
@@ -279,7 +384,7 @@ func snapshot(t *testing.T, db *mongo.Database) map[string]string {
 }
 
 func TestAccessSweep(t *testing.T) {
-	s := stack.Start(t, nil)
+	s := suitetest.Start(t, nil)
 	c := newClients(s)
 	w := build(t, s, c)
 
@@ -320,7 +425,7 @@ func TestAccessSweep(t *testing.T) {
 					ctx = auth.WithBearer(ctx, token)
 				}
 				calls++
-				err := invoke(ctx, conn, full, md.IsStreamingServer(), r.req(w), out.New().Interface())
+				err := invoke(ctx, conn, full, md.IsStreamingServer() || md.IsStreamingClient(), r.req(w), out.New().Interface())
 				if got := status.Code(err); got != want {
 					t.Errorf("%s as %s: got %v (%v), want %v", full, class, got, status.Convert(err).Message(), want)
 				}

@@ -47,11 +47,10 @@ import (
 	"github.com/accordchat/accord/platform/config"
 	"github.com/accordchat/accord/platform/devdb"
 	"github.com/accordchat/accord/platform/logging"
+	"github.com/accordchat/accord/platform/peers"
 	"github.com/accordchat/accord/platform/redisx"
-	"github.com/accordchat/accord/services/presence"
-	"github.com/accordchat/accord/services/server"
-	"github.com/accordchat/accord/services/stats"
-	"github.com/accordchat/accord/services/user"
+	"github.com/accordchat/accord/suite"
+	"github.com/accordchat/accord/suite/client"
 )
 
 func main() {
@@ -128,7 +127,8 @@ func run(ctx context.Context, o options) error {
 type system struct {
 	base    string // gateway http://127.0.0.1:port
 	cfg     config.Config
-	peers   *app.Peers
+	peers   *peers.Conns
+	rest    *client.REST
 	child   *exec.Cmd
 	cleanup []func()
 }
@@ -141,9 +141,10 @@ func (s *system) close() {
 
 func startSystem(ctx context.Context, log *slog.Logger) (sys *system, err error) {
 	sys = &system{}
+	started := sys // sys is nil by the time an error return reaches the defer
 	defer func() {
 		if err != nil {
-			sys.close()
+			started.close()
 		}
 	}()
 	cfg, err := config.Load(nil)
@@ -174,41 +175,24 @@ func startSystem(ctx context.Context, log *slog.Logger) (sys *system, err error)
 	// The per-user send limit would make the senders, not the fan-out, the
 	// bottleneck: it is off for the load run.
 	cfg.MessageRateLimit = 0
-	lis := make([]net.Listener, 4)
-	for i := range lis {
-		if lis[i], err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
-			return nil, err
-		}
-	}
-	cfg.UserAddr, cfg.ServerAddr = lis[0].Addr().String(), lis[1].Addr().String()
-	cfg.PresenceAddr, cfg.StatsAddr = lis[2].Addr().String(), lis[3].Addr().String()
-	specs := []app.Spec{user.Spec("", ""), server.Spec("", ""), presence.Spec("", ""), stats.Spec("", "")}
-	for i := range specs {
-		specs[i].Listener = lis[i]
-	}
-	shared := &app.Shared{Signer: auth.NewSigner(auth.GenerateKey())}
-	rctx, cancel := context.WithCancel(ctx)
-	ready := make(chan struct{})
-	done := make(chan error, 1)
-	go func() { done <- app.Run(rctx, cfg, log, shared, specs, func() { close(ready) }) }()
-	sys.cleanup = append(sys.cleanup, func() {
-		cancel()
-		<-done
-		dropData(cfg)
+	// The gateway runs in a child process of its own (startChild).
+	st, err := suite.Start(ctx, suite.Options{
+		Config: cfg, Log: log, Ephemeral: true, Gateways: -1,
+		Shared: app.Shared{Signer: auth.NewSigner(auth.GenerateKey())},
 	})
-	select {
-	case <-ready:
-	case err := <-done:
+	if err != nil {
 		return nil, err
 	}
-	sys.cfg = cfg
-	if sys.peers, err = app.DialPeers(cfg); err != nil {
-		return nil, err
-	}
-	sys.cleanup = append(sys.cleanup, sys.peers.Close)
+	sys.cleanup = append(sys.cleanup, func() {
+		_ = st.Close()
+		dropData(st.Config)
+	})
+	sys.cfg, sys.peers = st.Config, st.Peers
+	sys.rest = &client.REST{HTTP: http.DefaultClient}
 	if err := sys.startChild(); err != nil {
 		return nil, err
 	}
+	sys.rest.Base = sys.base
 	return sys, nil
 }
 
@@ -222,6 +206,7 @@ func (s *system) startChild() error {
 	cmd.Env = append(os.Environ(),
 		"ACCORD_USER_ADDR="+s.cfg.UserAddr, "ACCORD_SERVER_ADDR="+s.cfg.ServerAddr,
 		"ACCORD_PRESENCE_ADDR="+s.cfg.PresenceAddr, "ACCORD_STATS_ADDR="+s.cfg.StatsAddr,
+		"ACCORD_SEARCH_ADDR="+s.cfg.SearchAddr,
 		"ACCORD_LOG_LEVEL=error")
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
@@ -259,20 +244,7 @@ func (s *system) startChild() error {
 	}
 	go func() { _, _ = io.Copy(io.Discard, out) }()
 	s.base = "http://" + strings.TrimSpace(line)
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		res, err := http.Get(s.base + "/healthz")
-		if err == nil {
-			res.Body.Close()
-			if res.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		if time.Now().After(deadline) {
-			return errors.New("gateway child not healthy")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	return suite.WaitHealthy(context.Background(), s.base, 30*time.Second)
 }
 
 // runChild is the gateway process: it serves on a loopback port, prints the
@@ -285,7 +257,7 @@ func runChild() error {
 	log := logging.New(os.Stderr, cfg.LogFormat, cfg.LogLevel)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	peers, err := app.DialPeers(cfg)
+	peers, err := peers.Dial(cfg)
 	if err != nil {
 		return err
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -18,11 +17,11 @@ import (
 
 	"github.com/coder/websocket"
 
-	"github.com/accordchat/accord/gateway"
+	"github.com/accordchat/accord/suite/client"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	mongoopts "go.mongodb.org/mongo-driver/v2/mongo/options"
 
-	serverv1 "github.com/accordchat/accord/gen/accord/server/v1"
+	eventsv1 "github.com/accordchat/accord/gen/accord/events/v1"
 	"github.com/accordchat/accord/platform/auth"
 	"github.com/accordchat/accord/platform/config"
 	"github.com/accordchat/accord/platform/logging"
@@ -145,50 +144,12 @@ func runPhases(ctx context.Context, w *world, sys *system, o options, rs []recei
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
-// call is a REST call with a JSON body.
-func call(base, method, path, token string, in, out any) error {
-	var body io.Reader
-	if in != nil {
-		b, _ := json.Marshal(in)
-		body = bytes.NewReader(b)
-	}
-	req, err := http.NewRequest(method, base+path, body)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	if res.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s %s: %d %s", method, path, res.StatusCode, b)
-	}
-	if out != nil {
-		return json.Unmarshal(b, out)
-	}
-	return nil
-}
-
 func buildWorld(sys *system, senders int) (*world, error) {
 	w := &world{}
 	reg := func(i int) (account, error) {
-		var r struct {
-			User struct {
-				ID string `json:"id"`
-			} `json:"user"`
-			Tokens struct {
-				AccessToken string `json:"access_token"`
-			} `json:"tokens"`
-		}
 		login := fmt.Sprintf("load%d_%d", i, time.Now().UnixNano()%1e6)
-		err := call(sys.base, "POST", "/v1/auth:register", "", map[string]any{"login": login, "password": "load test password"}, &r)
-		return account{id: r.User.ID, token: r.Tokens.AccessToken}, err
+		a, err := sys.rest.Register(context.Background(), login, "load test password")
+		return account{id: a.ID, token: a.Token}, err
 	}
 	total := receivers + 2*senders
 	accts := make([]account, total)
@@ -209,28 +170,20 @@ func buildWorld(sys *system, senders int) (*world, error) {
 	w.senders[0] = accts[receivers : receivers+senders]
 	w.senders[1] = accts[receivers+senders:]
 	owner := w.members[0]
-	var created struct {
-		Server struct {
-			ID string `json:"id"`
-		} `json:"server"`
-		Channel struct {
-			ID string `json:"id"`
-		} `json:"channel"`
-	}
-	if err := call(sys.base, "POST", "/v1/servers", owner.token, map[string]any{"name": "load"}, &created); err != nil {
+	var err error
+	if w.server, w.channel, err = sys.rest.CreateServer(context.Background(), owner.token, "load"); err != nil {
 		return nil, err
 	}
-	w.server, w.channel = created.Server.ID, created.Channel.ID
 	var inv struct {
 		Invite struct {
 			Code string `json:"code"`
 		} `json:"invite"`
 	}
-	if err := call(sys.base, "POST", "/v1/servers/"+created.Server.ID+"/invites", owner.token, map[string]any{}, &inv); err != nil {
+	if err := sys.rest.Do(context.Background(), "POST", "/v1/servers/"+w.server+"/invites", owner.token, map[string]any{}, &inv); err != nil {
 		return nil, err
 	}
 	for _, a := range accts[1:] {
-		if err := call(sys.base, "POST", "/v1/invites/"+inv.Invite.Code+":accept", a.token, map[string]any{}, nil); err != nil {
+		if err := sys.rest.Do(context.Background(), "POST", "/v1/invites/"+inv.Invite.Code+":accept", a.token, map[string]any{}, nil); err != nil {
 			return nil, err
 		}
 	}
@@ -366,24 +319,11 @@ func openSockets(ctx context.Context, sys *system, w *world, n int) ([]*wsSock, 
 func dialSocket(ctx context.Context, base, token, server, cursor string) (*wsSock, error) {
 	dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	c, _, err := websocket.Dial(dctx, "ws"+strings.TrimPrefix(base, "http")+"/v1/events",
-		&websocket.DialOptions{Subprotocols: []string{gateway.Subprotocol, "bearer." + token}})
+	c, _, err := client.Dial(dctx, base, client.DialOptions{Token: token, Client: "bench", Cursors: map[string]string{"server:" + server: cursor}})
 	if err != nil {
 		return nil, err
 	}
-	c.SetReadLimit(1 << 20)
-	hello := fmt.Sprintf(`{"type":"hello","client":"bench","cursors":[{"scope":"server:%s","position":"%s"}]}`, server, cursor)
-	if err := c.Write(dctx, websocket.MessageText, []byte(hello)); err != nil {
-		return nil, err
-	}
-	_, b, err := c.Read(dctx)
-	if err != nil {
-		return nil, err
-	}
-	if !bytes.Contains(b, []byte(`"ready"`)) {
-		return nil, fmt.Errorf("first frame %s", b)
-	}
-	s := &wsSock{c: c}
+	s := &wsSock{c: c.Conn()}
 	go s.read()
 	return s, nil
 }
@@ -396,7 +336,7 @@ type directStreams struct {
 
 type directSub struct {
 	mu      sync.Mutex
-	handler func(*serverv1.Event)
+	handler func(*eventsv1.Event)
 }
 
 func (d *directStreams) close() { d.cancel() }
@@ -411,7 +351,7 @@ func (d *directStreams) receivers() []receiver {
 
 func (s *directSub) start(ctx context.Context, marker []byte, got func(int)) {
 	s.mu.Lock()
-	s.handler = func(ev *serverv1.Event) {
+	s.handler = func(ev *eventsv1.Event) {
 		if m := ev.GetMessageCreated(); m != nil {
 			if seq, ok := findSeq([]byte(m.GetContent()), marker); ok {
 				got(seq)
@@ -424,12 +364,12 @@ func (s *directSub) start(ctx context.Context, marker []byte, got func(int)) {
 func openDirect(ctx context.Context, sys *system, w *world, n int) (*directStreams, error) {
 	sctx, cancel := context.WithCancel(ctx)
 	d := &directStreams{cancel: cancel}
-	client := serverv1.NewServerServiceClient(sys.peers.Server)
-	cursors := []*serverv1.Cursor{{Scope: "server:" + w.server, Position: nowCursor()}}
+	client := eventsv1.NewEventServiceClient(sys.peers.Server)
+	cursors := []*eventsv1.Cursor{{Scope: "server:" + w.server, Position: nowCursor()}}
 	for i := range n {
 		sub := &directSub{}
 		d.subs = append(d.subs, sub)
-		stream, err := client.StreamEvents(auth.WithBearer(sctx, w.members[i%len(w.members)].token), &serverv1.StreamEventsRequest{Cursors: cursors})
+		stream, err := client.StreamEvents(auth.WithBearer(sctx, w.members[i%len(w.members)].token), &eventsv1.StreamEventsRequest{Cursors: cursors})
 		if err != nil {
 			cancel()
 			return nil, err
@@ -534,7 +474,7 @@ func sendAndReceive(ctx context.Context, w *world, sys *system, o options, rs []
 		a := senders[k%len(senders)]
 		t0 := time.Now()
 		sent[k].Store(t0.UnixNano())
-		err := call(sys.base, "POST", "/v1/channels/"+w.channel+"/messages", a.token,
+		err := sys.rest.Do(context.Background(), "POST", "/v1/channels/"+w.channel+"/messages", a.token,
 			map[string]any{"content": string(marker) + strconv.Itoa(k)}, nil)
 		sendMu.Lock()
 		sendLats = append(sendLats, time.Since(t0))

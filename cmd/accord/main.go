@@ -1,22 +1,24 @@
 // Command accord runs the whole of Accord in one process: the four services,
-// the gateway and the web app, with an embedded FerretDB under the data folder
-// unless ACCORD_MONGO_URI is set, and the Redis at ACCORD_REDIS_URL or, when
-// none answers, an in-memory Redis.
+// the gateway and the web app, and the Redis at ACCORD_REDIS_URL or, when
+// none answers, an in-memory Redis. Data goes to the store ACCORD_STORE
+// names: by default (ACCORD_MONGO_URI unset) SQLite files under
+// <ACCORD_DATA_DIR>/sqlite for the services that have SQLite stores, and an
+// embedded FerretDB under <ACCORD_DATA_DIR>/db for the others.
 //
 // Usage:
 //
-//	accord          run everything (same as "accord run")
-//	accord devdb    serve only the embedded database, for multi-process setups
-//	accord health   exit 0 when the gateway and every service answer (container health checks)
+//	accord                 run everything (same as "accord run")
+//	accord devdb           serve only the embedded database, for multi-process setups
+//	accord health          exit 0 when the gateway and every service answer (container health checks)
+//	accord backup <file>   write a consistent backup of the data folder's databases, also while Accord runs
+//	accord restore <file>  put a backup back into the data folder (Accord stopped)
+//	accord copy-to-mongo   copy the data folder into the MongoDB at ACCORD_MONGO_URI (Accord stopped)
 package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -33,10 +35,8 @@ import (
 	"github.com/accordchat/accord/platform/devdb"
 	"github.com/accordchat/accord/platform/logging"
 	"github.com/accordchat/accord/platform/redisx"
-	"github.com/accordchat/accord/services/presence"
-	"github.com/accordchat/accord/services/server"
-	"github.com/accordchat/accord/services/stats"
-	"github.com/accordchat/accord/services/user"
+	"github.com/accordchat/accord/platform/tracing"
+	"github.com/accordchat/accord/suite"
 )
 
 func main() {
@@ -62,11 +62,29 @@ func run(args []string) error {
 	case "health":
 		return gateway.HealthCheck(cfg.HTTPAddr)
 	case "run":
+		stopTracing, err := tracing.FromEnv(ctx, "accord")
+		if err != nil {
+			return err
+		}
+		defer stopTracing()
 		return runAll(ctx, cfg, log)
 	case "devdb":
 		return serveDevDB(ctx, cfg, log)
+	case "backup", "restore":
+		if len(args) != 2 {
+			return fmt.Errorf("usage: accord %s <file>", cmd)
+		}
+		if cmd == "backup" {
+			return backup(ctx, cfg.DataDir, args[1], log)
+		}
+		return restore(ctx, cfg.DataDir, args[1], log)
+	case "copy-to-mongo":
+		if os.Getenv("ACCORD_MONGO_URI") == "" {
+			return fmt.Errorf("copy-to-mongo: set ACCORD_MONGO_URI to the MongoDB to copy into")
+		}
+		return copyToMongo(ctx, cfg.DataDir, cfg.MongoURI, cfg.MongoDB, log)
 	default:
-		return fmt.Errorf("unknown command %q (want run, devdb or health)", cmd)
+		return fmt.Errorf("unknown command %q (want run, devdb, health, backup, restore or copy-to-mongo)", cmd)
 	}
 }
 
@@ -88,17 +106,36 @@ func serveDevDB(ctx context.Context, cfg config.Config, log *slog.Logger) error 
 }
 
 func runAll(ctx context.Context, cfg config.Config, log *slog.Logger) error {
-	if os.Getenv("ACCORD_MONGO_URI") == "" {
-		dir := filepath.Join(cfg.DataDir, "db")
-		db, err := devdb.Start(dir, "127.0.0.1:0", log)
+	unlock, err := lockDataDir(cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	needMongo := anyOnMongo(cfg)
+	// An embedded FerretDB folder may hold the data of an earlier release,
+	// to import into SQLite even when no service needs MongoDB any more.
+	ferretDir := filepath.Join(cfg.DataDir, "db")
+	_, statErr := os.Stat(ferretDir)
+	earlier := statErr == nil
+	switch {
+	case os.Getenv("ACCORD_MONGO_URI") != "":
+		log.Info("database: MongoDB from ACCORD_MONGO_URI")
+	case needMongo || earlier:
+		db, err := devdb.Start(ferretDir, "127.0.0.1:0", log)
 		if err != nil {
 			return err
 		}
 		defer db.Close()
 		cfg.MongoURI = db.URI()
-		log.Info("database: embedded FerretDB (SQLite)", "dir", dir, "uri", cfg.MongoURI)
-	} else {
-		log.Info("database: MongoDB from ACCORD_MONGO_URI")
+		log.Info("database: embedded FerretDB (SQLite)", "dir", ferretDir, "uri", cfg.MongoURI)
+	}
+	if os.Getenv("ACCORD_MONGO_URI") != "" || needMongo || earlier {
+		if err := importEarlierData(ctx, cfg, log); err != nil {
+			return err
+		}
+	}
+	if !needMongo {
+		log.Info("database: SQLite files only", "dir", filepath.Join(cfg.DataDir, "sqlite"))
 	}
 	if redisx.Answers(cfg.RedisURL, time.Second) {
 		log.Info("redis: using ACCORD_REDIS_URL", "url", cfg.RedisURL)
@@ -114,57 +151,10 @@ func runAll(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	shared := &app.Shared{Registry: reg}
-	specs := []app.Spec{
-		user.Spec(cfg.UserAddr, ""),
-		server.Spec(cfg.ServerAddr, ""),
-		presence.Spec(cfg.PresenceAddr, ""),
-		stats.Spec(cfg.StatsAddr, ""),
-	}
-	ready := make(chan struct{})
-	errc := make(chan error, 1)
-	go func() {
-		errc <- app.Run(ctx, cfg, log, shared, specs, func() { close(ready) })
-	}()
-	select {
-	case err := <-errc:
-		return err
-	case <-ready:
-	}
-
-	peers, err := app.DialPeers(cfg)
+	s, err := suite.Start(ctx, suite.Options{Config: cfg, Log: log, Shared: app.Shared{Registry: reg}})
 	if err != nil {
 		return err
 	}
-	defer peers.Close()
-	h, err := gateway.New(ctx, gateway.Options{Log: log.With("service", "gateway"), Peers: peers, Registry: reg, WebDir: cfg.WebDir})
-	if err != nil {
-		return err
-	}
-	lis, err := net.Listen("tcp", cfg.HTTPAddr)
-	if err != nil {
-		return err
-	}
-	// No ReadTimeout or WriteTimeout: they would cut WebSockets; REST calls are
-	// bounded by the gateway (body size, per-request timeout).
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10}
-	go func() {
-		if err := srv.Serve(lis); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Error("gateway", "err", err)
-		}
-	}()
-	log.Info("Accord is up", "url", "http://"+displayAddr(lis.Addr().String()))
-	err = <-errc
-	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
-	defer cancel()
-	_ = srv.Shutdown(sctx)
-	return err
-}
-
-func displayAddr(a string) string {
-	host, port, err := net.SplitHostPort(a)
-	if err != nil || host == "" || host == "::" || host == "0.0.0.0" {
-		return "localhost:" + port
-	}
-	return a
+	log.Info("Accord is up", "url", s.Gateways[0])
+	return s.Wait()
 }

@@ -1,0 +1,623 @@
+// Command community measures Accord at community scale from the outside:
+// a real all-in-one process (cmd/accord, embedded SQLite stores) on a
+// loopback port, timed through the public REST API only, as the web app
+// calls it.
+//
+// The instance holds U users, S servers, M memberships and C channels (one
+// server has B members) and, in turn, each of the message counts asked
+// for, spread over the channels with one hot channel holding 10% of them.
+// Seeding writes the server service's database directly (package
+// services/server/loader: large transactions through the stores' own
+// statements) while the process is stopped; only the user who is timed
+// is registered through the API. At each size the tool starts the process
+// (start-up time: exec to a healthy gateway), reports p50/p99 of
+//
+//   - first screen: the user's servers, the channels of each of them and
+//     their read states (a user in 20 servers x 10 channels)
+//   - open a channel: the newest 50 messages of the hot channel
+//   - scroll back: 10 pages of 50 further back, one page per sample
+//   - send: one message, one sender at a time
+//   - member list: the first page (1000) of the B-member server
+//   - stats: the global top users, top servers and activity reports (the
+//     timed user is an operator)
+//
+// the send rate of 8 concurrent senders (one channel each) against the raw
+// insert rate of 8 writers into the same SQLite database (same run, process
+// stopped: one INSERT statement per message, what a send writes), and the
+// process's RSS.
+//
+// The instance always runs on its SQLite stores (ACCORD_STORE=sqlite), the
+// store the seeding writes; a run against MongoDB (ACCORD_MONGO_URI) would
+// need a seeder for it and is not there yet.
+//
+// Usage (in bench/):
+//
+//	go run ./community                    # 1k, 100k and 1M messages, 10,000 users
+//	go run ./community -quick             # a small instance, for a quick check
+//	go run ./community -messages 1000,50000 -samples 30
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/accordchat/accord/services/server/loader"
+)
+
+type options struct {
+	messages    []int
+	users       int
+	servers     int
+	memberships int
+	bigServer   int
+	channels    int
+	viewerIn    int
+	samples     int
+	accord      string
+	dir         string
+	keep        bool
+}
+
+func main() {
+	var o options
+	var sizes string
+	var quick bool
+	flag.StringVar(&sizes, "messages", "1000,100000,1000000", "message counts to measure at, in increasing order")
+	flag.IntVar(&o.users, "users", 10000, "users")
+	flag.IntVar(&o.servers, "servers", 1000, "servers")
+	flag.IntVar(&o.memberships, "memberships", 100000, "memberships")
+	flag.IntVar(&o.bigServer, "big", 5000, "members of the largest server")
+	flag.IntVar(&o.channels, "channels", 1000, "channels holding the messages (10 per server of the first servers)")
+	flag.IntVar(&o.viewerIn, "viewer-servers", 20, "servers of the timed user")
+	flag.IntVar(&o.samples, "samples", 100, "samples per measurement")
+	flag.StringVar(&o.accord, "accord", "", "accord binary (default: built from ../cmd/accord)")
+	flag.StringVar(&o.dir, "dir", "", "data folder (default: a new temporary one)")
+	flag.BoolVar(&o.keep, "keep", false, "keep the data folder")
+	flag.BoolVar(&quick, "quick", false, "a small instance: 1k and 10k messages, 1,000 users, 10,000 memberships")
+	flag.Parse()
+	if quick {
+		sizes, o.users, o.servers, o.memberships, o.bigServer, o.channels, o.samples = "1000,10000", 1000, 100, 10000, 500, 200, 30
+	}
+	for _, s := range strings.Split(sizes, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n < 1 {
+			fmt.Fprintf(os.Stderr, "community: -messages: bad count %q\n", s)
+			os.Exit(2)
+		}
+		o.messages = append(o.messages, n)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, o); err != nil {
+		fmt.Fprintln(os.Stderr, "community:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, o options) error {
+	if o.viewerIn*10 > o.channels || o.channels%10 != 0 || o.bigServer > o.users || o.channels/10 > o.servers {
+		return errors.New("want 10 channels per server in the first channels/10 servers, the viewer's servers among them, and big <= users")
+	}
+	dir := o.dir
+	if dir == "" {
+		d, err := os.MkdirTemp("", "accord-community-")
+		if err != nil {
+			return err
+		}
+		dir = d
+		if !o.keep {
+			defer os.RemoveAll(dir)
+		}
+	}
+	bin := o.accord
+	if bin == "" {
+		bin = filepath.Join(dir, "accord-bin")
+		fmt.Println("building ../cmd/accord ...")
+		build := exec.CommandContext(ctx, "go", "build", "-o", bin, ".")
+		build.Dir = filepath.Join("..", "cmd", "accord")
+		build.Stdout, build.Stderr = os.Stdout, os.Stderr
+		if err := build.Run(); err != nil {
+			return fmt.Errorf("build accord: %w", err)
+		}
+	}
+	p, err := newProc(bin, filepath.Join(dir, "data"))
+	if err != nil {
+		return err
+	}
+
+	// The timed user is a real account; everyone else exists as members.
+	if _, err := p.start(ctx); err != nil {
+		return err
+	}
+	var reg struct {
+		User struct {
+			ID string `json:"id"`
+		} `json:"user"`
+	}
+	err = p.call("POST", "/v1/auth:register", "", map[string]any{"login": "viewer", "password": "community bench"}, &reg)
+	p.stop()
+	if err != nil {
+		return err
+	}
+	w, err := seedWorld(ctx, p.data, o, reg.User.ID)
+	if err != nil {
+		return err
+	}
+
+	var rows []row
+	for _, n := range o.messages {
+		fmt.Printf("seeding to %d messages ...\n", n)
+		raw, err := w.seedMessages(ctx, p.data, n)
+		if err != nil {
+			return err
+		}
+		r, err := measure(ctx, p, w, o, n)
+		if err != nil {
+			return err
+		}
+		r.raw = raw
+		rows = append(rows, r)
+		report(rows)
+	}
+	return nil
+}
+
+// world is what seeding made.
+type world struct {
+	viewer   string
+	users    []string
+	servers  []string
+	channels [][2]string // {server, channel}; channels[0] is the hot one
+	lastID   string
+	total    int
+	rng      *rand.Rand
+}
+
+func seedWorld(ctx context.Context, data string, o options, viewer string) (*world, error) {
+	fmt.Printf("seeding %d users, %d servers, %d memberships, %d channels ...\n", o.users, o.servers, o.memberships, o.channels)
+	db, err := loader.Open(ctx, data)
+	if err != nil {
+		return nil, err
+	}
+	w := &world{viewer: viewer, rng: rand.New(rand.NewPCG(1, 2))}
+	w.users = append(w.users, viewer)
+	last := ""
+	for len(w.users) < o.users {
+		last = loader.NewID(last)
+		w.users = append(w.users, last)
+	}
+	at := time.Now().Add(-time.Hour)
+	// Members per server: the big one first, the rest spread evenly; the
+	// viewer is in the first viewerIn servers.
+	rest := (o.memberships - o.bigServer) / max(1, o.servers-1)
+	for i := range o.servers {
+		last = loader.NewID(last)
+		sid := last
+		w.servers = append(w.servers, sid)
+		size := rest
+		if i == 0 {
+			size = o.bigServer
+		}
+		owner := w.users[1+i%(len(w.users)-1)]
+		members := []string{owner}
+		if i < o.viewerIn {
+			members = append(members, viewer)
+		}
+		for _, k := range w.rng.Perm(len(w.users) - 1) {
+			if len(members) >= size {
+				break
+			}
+			if u := w.users[1+k]; u != owner {
+				members = append(members, u)
+			}
+		}
+		if err := db.Guild(sid, fmt.Sprint("server ", i), owner, int64(len(members)), at); err != nil {
+			return nil, err
+		}
+		for j, u := range members {
+			if err := db.Member(sid, u, j == 0, at); err != nil {
+				return nil, err
+			}
+		}
+		if i < o.channels/10 {
+			for c := range 10 {
+				last = loader.NewID(last)
+				if err := db.Channel(last, sid, fmt.Sprint("channel-", c), int32(c), at); err != nil {
+					return nil, err
+				}
+				w.channels = append(w.channels, [2]string{sid, last})
+			}
+		}
+	}
+	w.lastID = last
+	return w, db.Close()
+}
+
+const content = "a message of ordinary length, as people write them in a chat channel"
+
+// seedMessages loads messages up to n in all, 10% into the hot channel,
+// and measures the raw insert rate on the same database.
+func (w *world) seedMessages(ctx context.Context, data string, n int) (float64, error) {
+	db, err := loader.Open(ctx, data)
+	if err != nil {
+		return 0, err
+	}
+	defer db.Close()
+	at := time.Now()
+	for ; w.total < n; w.total++ {
+		c := w.channels[0]
+		if w.total%10 != 0 {
+			c = w.channels[1+w.rng.IntN(len(w.channels)-1)]
+		}
+		w.lastID = loader.NewID(w.lastID)
+		author := w.users[1+w.rng.IntN(len(w.users)-1)]
+		if err := db.Message(w.lastID, c[0], c[1], author, content, at); err != nil {
+			return 0, err
+		}
+	}
+	if err := db.Flush(); err != nil {
+		return 0, err
+	}
+	return db.InsertRate(ctx, 2000, 8, content)
+}
+
+// row is the result at one size.
+type row struct {
+	messages int
+	start    time.Duration
+	rss      int64
+	raw      float64
+	sendRate float64
+	lat      map[string][]time.Duration
+}
+
+var metrics = []string{"first screen", "open channel", "scroll back", "send", "member list", "stats"}
+
+func measure(ctx context.Context, p *proc, w *world, o options, n int) (row, error) {
+	r := row{messages: n, lat: map[string][]time.Duration{}}
+	start, err := p.start(ctx)
+	if err != nil {
+		return r, err
+	}
+	defer p.stop()
+	r.start = start
+	var login struct {
+		Tokens struct {
+			AccessToken string `json:"access_token"`
+		} `json:"tokens"`
+	}
+	if err := p.call("POST", "/v1/auth:login", "", map[string]any{"login": "viewer", "password": "community bench"}, &login); err != nil {
+		return r, err
+	}
+	tok := login.Tokens.AccessToken
+	get := func(path string, out any) error { return p.call("GET", path, tok, nil, out) }
+	timed := func(name string, fn func() error) error {
+		t0 := time.Now()
+		if err := fn(); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		r.lat[name] = append(r.lat[name], time.Since(t0))
+		return nil
+	}
+	hot, big := w.channels[0][1], w.servers[0]
+	sendTo := w.channels[1][1] // a quiet channel of the viewer's first server
+	// Round 0 warms the caches up and is not counted.
+	for i := range o.samples + 1 {
+		if err := timed("first screen", func() error { return firstScreen(get, o.viewerIn) }); err != nil {
+			return r, err
+		}
+		if err := timed("open channel", func() error {
+			return get("/v1/channels/"+hot+"/messages?page_size=50", nil)
+		}); err != nil {
+			return r, err
+		}
+		if i%10 == 0 {
+			// Scroll: each page is the 50 before the oldest one shown.
+			before := ""
+			for k := range 11 {
+				var page struct {
+					Messages []struct {
+						ID string `json:"id"`
+					} `json:"messages"`
+				}
+				path := "/v1/channels/" + hot + "/messages?page_size=50&before=" + before
+				if k == 0 {
+					if err := get(path, &page); err != nil {
+						return r, err
+					}
+				} else if err := timed("scroll back", func() error { return get(path, &page) }); err != nil {
+					return r, err
+				}
+				if len(page.Messages) == 0 {
+					break
+				}
+				before = page.Messages[0].ID
+				for _, m := range page.Messages {
+					before = min(before, m.ID)
+				}
+			}
+		}
+		if err := timed("send", func() error {
+			return p.call("POST", "/v1/channels/"+sendTo+"/messages", tok, map[string]any{"content": content}, nil)
+		}); err != nil {
+			return r, err
+		}
+		if err := timed("member list", func() error {
+			return get("/v1/servers/"+big+"/members?page_size=1000", nil)
+		}); err != nil {
+			return r, err
+		}
+		if err := timed("stats", func() error {
+			return errors.Join(get("/v1/stats/topUsers?metric=METRIC_MESSAGES", nil), get("/v1/stats/topServers", nil),
+				get("/v1/stats/activity?metric=METRIC_MESSAGES", nil))
+		}); err != nil {
+			return r, err
+		}
+		if i == 0 {
+			clear(r.lat)
+		}
+	}
+	// The senders write to channels of their own, as a community does
+	// (one channel's sends take its lock in turn).
+	var spread []string
+	for _, c := range w.channels[1 : 1+8] {
+		spread = append(spread, c[1])
+	}
+	rate, err := sendRate(p, tok, spread, 400)
+	if err != nil {
+		return r, err
+	}
+	r.sendRate = rate
+	r.rss = p.rss()
+	return r, nil
+}
+
+// firstScreen asks what the web app asks at sign-in: the user's servers,
+// each one's channels, and the read states of all of them.
+func firstScreen(get func(string, any) error, want int) error {
+	var servers struct {
+		Servers []struct {
+			ID string `json:"id"`
+		} `json:"servers"`
+	}
+	if err := get("/v1/servers?page_size=100", &servers); err != nil {
+		return err
+	}
+	if len(servers.Servers) < want {
+		return fmt.Errorf("the user is in %d servers, want %d", len(servers.Servers), want)
+	}
+	errc := make(chan error, len(servers.Servers)+1)
+	for _, s := range servers.Servers {
+		go func() { errc <- get("/v1/servers/"+s.ID+"/channels", nil) }()
+	}
+	go func() { errc <- get("/v1/readStates", nil) }()
+	var all []error
+	for range len(servers.Servers) + 1 {
+		all = append(all, <-errc)
+	}
+	return errors.Join(all...)
+}
+
+// sendRate sends total messages from one concurrent sender per channel
+// and returns messages per second.
+func sendRate(p *proc, tok string, channels []string, total int) (float64, error) {
+	workers := len(channels)
+	var wg sync.WaitGroup
+	errs := make([]error, workers)
+	t0 := time.Now()
+	for w := range workers {
+		wg.Go(func() {
+			for range total / workers {
+				if err := p.call("POST", "/v1/channels/"+channels[w]+"/messages", tok, map[string]any{"content": content}, nil); err != nil {
+					errs[w] = err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return float64(total/workers*workers) / time.Since(t0).Seconds(), errors.Join(errs...)
+}
+
+func pct(ds []time.Duration, q float64) float64 {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	i := min(len(s)-1, int(q*float64(len(s))))
+	return float64(s[i]) / float64(time.Millisecond)
+}
+
+func report(rows []row) {
+	var b strings.Builder
+	fmt.Fprintf(&b, "\n%-28s", "messages in the instance")
+	for _, r := range rows {
+		fmt.Fprintf(&b, " | %17d", r.messages)
+	}
+	b.WriteString("\n")
+	for _, m := range metrics {
+		fmt.Fprintf(&b, "%-28s", m+" p50/p99 ms")
+		for _, r := range rows {
+			fmt.Fprintf(&b, " | %8.1f/%8.1f", pct(r.lat[m], 0.5), pct(r.lat[m], 0.99))
+		}
+		b.WriteString("\n")
+	}
+	line := func(name string, f func(row) string) {
+		fmt.Fprintf(&b, "%-28s", name)
+		for _, r := range rows {
+			fmt.Fprintf(&b, " | %17s", f(r))
+		}
+		b.WriteString("\n")
+	}
+	line("send rate, 8 senders /s", func(r row) string { return fmt.Sprintf("%.0f", r.sendRate) })
+	line("raw insert rate, 8 /s", func(r row) string { return fmt.Sprintf("%.0f", r.raw) })
+	line("send / raw", func(r row) string { return fmt.Sprintf("%.2fx", r.sendRate/r.raw) })
+	line("start-up", func(r row) string { return r.start.Round(time.Millisecond).String() })
+	line("RSS MiB", func(r row) string { return fmt.Sprintf("%.0f", float64(r.rss)/(1<<20)) })
+	fmt.Print(b.String())
+}
+
+// proc is the all-in-one process.
+type proc struct {
+	bin, data, base string
+	env             []string
+	cmd             *exec.Cmd
+	done            chan error
+	client          *http.Client
+}
+
+func freePort() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
+}
+
+func newProc(bin, data string) (*proc, error) {
+	addrs := map[string]string{}
+	for _, k := range []string{"ACCORD_HTTP_ADDR", "ACCORD_USER_ADDR", "ACCORD_SERVER_ADDR", "ACCORD_PRESENCE_ADDR", "ACCORD_STATS_ADDR"} {
+		a, err := freePort()
+		if err != nil {
+			return nil, err
+		}
+		addrs[k] = a
+	}
+	env := append(os.Environ(),
+		"ACCORD_DATA_DIR="+data, "ACCORD_STORE=sqlite", "ACCORD_METRICS_ADDR=off", "ACCORD_LOG_LEVEL=warn",
+		"ACCORD_MESSAGE_RATE_LIMIT=0", "ACCORD_OPERATORS=viewer", fmt.Sprintf("ACCORD_REDIS_PREFIX=bench-community-%d:", time.Now().UnixNano()))
+	for k, v := range addrs {
+		env = append(env, k+"="+v)
+	}
+	return &proc{bin: bin, data: data, base: "http://" + addrs["ACCORD_HTTP_ADDR"], env: env,
+		client: &http.Client{Timeout: time.Minute, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}}, nil
+}
+
+// start runs the process and returns the time until its gateway is
+// healthy.
+func (p *proc) start(ctx context.Context) (time.Duration, error) {
+	cmd := exec.Command(p.bin)
+	cmd.Env = p.env
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		return 0, err
+	}
+	t0 := time.Now()
+	if err := cmd.Start(); err != nil {
+		return 0, err
+	}
+	p.cmd, p.done = cmd, make(chan error, 1)
+	var logs bytes.Buffer
+	var mu sync.Mutex
+	go func() {
+		s := bufio.NewScanner(stderr)
+		for s.Scan() {
+			mu.Lock()
+			logs.WriteString(s.Text() + "\n")
+			mu.Unlock()
+		}
+		p.done <- cmd.Wait()
+	}()
+	deadline := time.Now().Add(2 * time.Minute)
+	for time.Now().Before(deadline) {
+		if res, err := p.client.Get(p.base + "/healthz"); err == nil {
+			res.Body.Close()
+			if res.StatusCode == http.StatusOK {
+				return time.Since(t0), nil
+			}
+		}
+		select {
+		case err := <-p.done:
+			mu.Lock()
+			defer mu.Unlock()
+			return 0, fmt.Errorf("accord exited (%v):\n%s", err, logs.String())
+		case <-ctx.Done():
+			p.stop()
+			return 0, ctx.Err()
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	p.stop()
+	return 0, errors.New("accord did not become healthy within 2 minutes")
+}
+
+// stop ends the process gracefully and waits for it.
+func (p *proc) stop() {
+	if p.cmd == nil {
+		return
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(30 * time.Second):
+		_ = p.cmd.Process.Kill()
+		<-p.done
+	}
+	p.cmd = nil
+}
+
+// rss is the process's resident memory in bytes.
+func (p *proc) rss() int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(l); len(f) >= 2 && f[0] == "VmRSS:" {
+			kb, _ := strconv.ParseInt(f[1], 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}
+
+// call is one REST call with a JSON body.
+func (p *proc) call(method, path, token string, in, out any) error {
+	var body io.Reader
+	if in != nil {
+		b, _ := json.Marshal(in)
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, p.base+path, body)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	res, err := p.client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	if res.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s %s: %d %s", method, path, res.StatusCode, b)
+	}
+	if out != nil {
+		return json.Unmarshal(b, out)
+	}
+	return nil
+}

@@ -1,0 +1,103 @@
+package e2e
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/otel"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/accordchat/accord/platform/events"
+	"github.com/accordchat/accord/platform/platformtest"
+	"github.com/accordchat/accord/platform/redisx"
+	"github.com/accordchat/accord/platform/tracing"
+	"github.com/accordchat/accord/suite/client"
+	"github.com/accordchat/accord/suite/suitetest"
+)
+
+// TestSendIsOneTrace records the spans of the whole suite in memory and
+// sends one message through the gateway's REST API: the gateway's call and
+// the server service's handling are one trace, parent and child, and the
+// event the send appended to the event log carries that trace for the feed
+// that delivers it.
+func TestSendIsOneTrace(t *testing.T) {
+	rec := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+	// The suite's gRPC servers and clients take the global provider when
+	// they are built, so it is installed first; spans after the test go
+	// nowhere once it is shut down.
+	otel.SetTracerProvider(tp)
+	otel.SetTextMapPropagator(tracing.Propagator())
+	t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
+
+	s := suitetest.Start(t, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	rest := client.NewREST(s.HTTP)
+	acc, err := rest.Register(ctx, "tracer", "password-tracer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	serverID, channelID, err := rest.CreateServer(ctx, acc.Token, "Traced")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sent struct {
+		Message struct {
+			ID string `json:"id"`
+		} `json:"message"`
+	}
+	if err := rest.Do(ctx, "POST", "/v1/channels/"+channelID+"/messages", acc.Token, map[string]string{"content": "follow me"}, &sent); err != nil {
+		t.Fatal(err)
+	}
+
+	const method = "accord.server.v1.ServerService/SendMessage"
+	var clientSpan, serverSpan sdktrace.ReadOnlySpan
+	platformtest.Eventually(t, 10*time.Second, func() bool {
+		clientSpan, serverSpan = nil, nil
+		for _, sp := range rec.Ended() {
+			if sp.Name() != method {
+				continue
+			}
+			switch sp.SpanKind() {
+			case trace.SpanKindClient:
+				clientSpan = sp
+			case trace.SpanKindServer:
+				serverSpan = sp
+			}
+		}
+		return clientSpan != nil && serverSpan != nil
+	}, "client and server spans of SendMessage")
+
+	if got, want := serverSpan.SpanContext().TraceID(), clientSpan.SpanContext().TraceID(); got != want {
+		t.Fatalf("the server handled the send in trace %s, the gateway called in trace %s", got, want)
+	}
+	if got, want := serverSpan.Parent().SpanID(), clientSpan.SpanContext().SpanID(); got != want || !serverSpan.Parent().IsRemote() {
+		t.Errorf("server span parent %s (remote %v), want the gateway's client span %s", got, serverSpan.Parent().IsRemote(), want)
+	}
+
+	// The event of the send, in the server's stream, names the same trace.
+	key := events.NewLog(s.Env.Redis, redisx.NewKeyspace(s.Config.RedisPrefix)).Key(events.ServerScope(serverID))
+	entries, err := s.Env.Redis.XRevRangeN(ctx, key, "+", "-", 20).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, e := range entries {
+		ev, err := events.Decode(events.ServerScope(serverID), e)
+		if err != nil || ev.GetMessageCreated().GetId() != sent.Message.ID {
+			continue
+		}
+		found = true
+		sc := trace.SpanContextFromContext(events.TraceContext(context.Background(), e))
+		if sc.TraceID() != clientSpan.SpanContext().TraceID() {
+			t.Errorf("the event's entry carries trace %s, want the send's %s", sc.TraceID(), clientSpan.SpanContext().TraceID())
+		}
+	}
+	if !found {
+		t.Fatalf("no message_created event for %s in %s", sent.Message.ID, key)
+	}
+}
