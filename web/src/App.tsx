@@ -1,5 +1,6 @@
 // The root: the sign-in screen or the signed-in app, following the session.
 import { useEffect, useState } from 'react'
+import { QueryClient, QueryClientProvider } from '@tanstack/react-query'
 import type { Accord } from './api/accord'
 import type { Session } from './api/client'
 import { AuthScreen } from './components/AuthScreen'
@@ -27,6 +28,29 @@ export function App({ api }: { api: Accord }) {
     return () => clearTimeout(t)
   }, [api, expires])
   if (!session) return <AuthScreen http={api.http} />
-  // Keyed by user, so switching accounts starts from a clean state.
-  return <Shell key={session.user.id} api={api} me={session.user} />
+  // Keyed by user, so switching accounts starts from a clean state (and a clean query cache).
+  return <SignedIn key={session.user.id} api={api} me={session.user} />
+}
+
+/** SignedIn holds one user's server-state cache (TanStack Query) around the app. */
+function SignedIn({ api, me }: { api: Accord; me: Session['user'] }) {
+  const [client] = useState(() => newQueryClient())
+  return (
+    <QueryClientProvider client={client}>
+      <Shell api={api} me={me} />
+    </QueryClientProvider>
+  )
+}
+
+/** newQueryClient caches answers briefly and never retries a refusal (4xx). */
+export function newQueryClient(): QueryClient {
+  return new QueryClient({
+    defaultOptions: {
+      queries: {
+        staleTime: 30_000,
+        refetchOnWindowFocus: false,
+        retry: (n, e) => n < 2 && (e as { transient?: boolean }).transient === true,
+      },
+    },
+  })
 }

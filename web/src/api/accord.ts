@@ -7,12 +7,18 @@ import type {
   Member,
   Message,
   Metric,
+  NotificationLevel,
+  Pin,
+  ReactionSummary,
   Presence,
   ReadState,
   Relationship,
+  SearchResult,
   Role,
   Server,
   ServerCount,
+  ServerNotificationSettings,
+  Session,
   Status,
   User,
   UserCount,
@@ -30,8 +36,24 @@ export class Accord {
 
   // Users and relationships.
   me = () => this.http.get<{ user: User }>('/v1/me').then((r) => r.user)
-  updateMe = (display_name: string) =>
-    this.http.patch<{ user: User }>('/v1/me', { user: { display_name }, update_mask: 'display_name' }).then((r) => r.user)
+  updateMe = (user: { display_name?: string; status_text?: string }) =>
+    this.http
+      .patch<{ user: User }>('/v1/me', { user, update_mask: Object.keys(user).join(',') })
+      .then((r) => r.user)
+  /** changePassword sets a new password; every other session is signed out. */
+  changePassword = (current_password: string, new_password: string) =>
+    this.http.post('/v1/me:changePassword', { current_password, new_password })
+  listSessions = () => this.http.get<{ sessions?: Session[] }>('/v1/me/sessions').then((r) => r.sessions ?? [])
+  revokeSession = (id: string) => this.http.del(`/v1/me/sessions/${e(id)}`)
+  /** setAvatar uploads the caller's avatar (PNG, JPEG, GIF or WebP, at most 8 MiB). */
+  setAvatar = (file: Blob) => this.http.putBytes<{ user: User }>('/v1/me/avatar', file).then((r) => r.user)
+  removeAvatar = () => this.http.del<{ user: User }>('/v1/me/avatar').then((r) => r.user)
+  /** setServerIcon uploads a server's icon (owner and admins). */
+  setServerIcon = (serverId: string, file: Blob) =>
+    this.http.putBytes<{ server: Server }>(`/v1/servers/${e(serverId)}/icon`, file).then((r) => r.server)
+  removeServerIcon = (serverId: string) => this.http.del<{ server: Server }>(`/v1/servers/${e(serverId)}/icon`).then((r) => r.server)
+  /** picture fetches an avatar or icon (with the token) as a blob: URL an <img> can show. */
+  picture = (path: string, version: string) => this.http.blob(path, { v: version }).then((b) => URL.createObjectURL(b))
   batchGetUsers = (ids: string[]) =>
     this.http.get<{ users?: User[] }>('/v1/users:batchGet', { user_ids: ids }).then((r) => r.users ?? [])
   async listRelationships(): Promise<Relationship[]> {
@@ -109,6 +131,20 @@ export class Accord {
   acceptInvite = (code: string) =>
     this.http.post<{ server: Server }>(`/v1/invites/${e(code)}:accept`).then((r) => r.server)
 
+  // Mentions and notification settings.
+  listMentions = (page_token?: string) =>
+    this.http.get<{ messages?: Message[]; next_page_token?: string }>('/v1/me/mentions', page_token ? { page_token } : undefined)
+  notificationSettings = () =>
+    this.http.get<{ servers?: ServerNotificationSettings[] }>('/v1/me/notificationSettings').then((r) => r.servers ?? [])
+  setServerLevel = (serverId: string, level: NotificationLevel) =>
+    this.http
+      .patch<{ settings: ServerNotificationSettings }>(`/v1/servers/${e(serverId)}/notificationSettings`, { level })
+      .then((r) => r.settings)
+  setChannelMuted = (channelId: string, muted: boolean) =>
+    this.http
+      .patch<{ settings: ServerNotificationSettings }>(`/v1/channels/${e(channelId)}/notificationSettings`, { muted })
+      .then((r) => r.settings)
+
   // Channels.
   listChannels = (serverId: string) =>
     this.http.get<{ channels?: Channel[] }>(`/v1/servers/${e(serverId)}/channels`).then((r) => r.channels ?? [])
@@ -132,9 +168,20 @@ export class Accord {
       before,
       page_size,
     })
-  sendMessage = (channelId: string, content: string, request_id: string, reply_to_id?: string) =>
+  /** listMessagesAt pages from a message: around it (jump to it), or after it (toward the present). */
+  listMessagesAt = (channelId: string, at: { around?: string; after?: string; before?: string }, page_size = 50) =>
+    this.http.get<{ messages?: Message[]; has_more?: boolean; older_cursor?: string; newer_cursor?: string }>(
+      `/v1/channels/${e(channelId)}/messages`,
+      { ...at, page_size },
+    )
+  sendMessage = (channelId: string, content: string, request_id: string, reply_to_id?: string, attachment_ids?: string[]) =>
     this.http
-      .post<{ message: Message }>(`/v1/channels/${e(channelId)}/messages`, { content, request_id, reply_to_id })
+      .post<{ message: Message }>(`/v1/channels/${e(channelId)}/messages`, {
+        content,
+        request_id,
+        reply_to_id,
+        attachment_ids: attachment_ids?.length ? attachment_ids : undefined,
+      })
       .then((r) => r.message)
   editMessage = (channelId: string, messageId: string, content: string) =>
     this.http
@@ -148,6 +195,20 @@ export class Accord {
     this.http.get<{ read_states?: ReadState[] }>('/v1/readStates', { server_id }).then((r) => r.read_states ?? [])
   sendTyping = (channelId: string) => this.http.post(`/v1/channels/${e(channelId)}:typing`)
 
+  // Reactions and pins.
+  addReaction = (channelId: string, messageId: string, emoji: string) =>
+    this.http
+      .post<{ reaction?: ReactionSummary }>(`/v1/channels/${e(channelId)}/messages/${e(messageId)}/reactions`, { emoji })
+      .then((r) => r.reaction)
+  removeReaction = (channelId: string, messageId: string, emoji: string) =>
+    this.http.del(`/v1/channels/${e(channelId)}/messages/${e(messageId)}/reactions?emoji=${e(emoji)}`)
+  pinMessage = (channelId: string, messageId: string) =>
+    this.http.post<{ pin?: Pin }>(`/v1/channels/${e(channelId)}/messages/${e(messageId)}:pin`, {})
+  unpinMessage = (channelId: string, messageId: string) =>
+    this.http.post(`/v1/channels/${e(channelId)}/messages/${e(messageId)}:unpin`, {})
+  listPins = (channelId: string) =>
+    this.http.get<{ pins?: Pin[] }>(`/v1/channels/${e(channelId)}/pins`).then((r) => r.pins ?? [])
+
   // Presence.
   batchGetPresence = (user_ids: string[]) =>
     this.http.post<{ presences?: Presence[] }>('/v1/presence:batchGet', { user_ids }).then((r) => r.presences ?? [])
@@ -160,8 +221,25 @@ export class Accord {
       .then((r) => r.rows ?? [])
   topServers = (window: Window, limit = 10) =>
     this.http.get<{ rows?: ServerCount[] }>('/v1/stats/topServers', { window, limit }).then((r) => r.rows ?? [])
+  /** storedBytes ranks servers by the bytes of files they store (counts are bytes), with the total over every server. */
+  storedBytes = (limit = 10) =>
+    this.http
+      .get<{ rows?: ServerCount[]; total?: string }>('/v1/stats/topServers', { metric: 'METRIC_BYTES_STORED', limit })
+      .then((r) => ({ rows: r.rows ?? [], total: Number(r.total ?? 0) }))
   activity = (metric: Metric, window: Window, opts: { server_id?: string; user_id?: string; granularity?: string }) =>
     this.http
       .get<{ points?: ActivityPoint[] }>('/v1/stats/activity', { metric, window, ...opts })
       .then((r) => r.points ?? [])
+
+  // Search.
+  /** searchMessages finds messages of one server or conversation (words, "phrases", from: in: has: ...). */
+  searchMessages = (server_id: string, query: string, page_token = '') =>
+    this.http
+      .get<{ results?: SearchResult[]; next_page_token?: string; total_size?: string }>('/v1/search/messages', {
+        server_id,
+        query,
+        page_size: 25,
+        page_token,
+      })
+      .then((r) => ({ results: r.results ?? [], next: r.next_page_token ?? '', total: Number(r.total_size ?? 0) }))
 }

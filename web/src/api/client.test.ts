@@ -92,6 +92,53 @@ describe('ApiClient', () => {
     expect(storage.getItem('accord.session')).toBeNull()
   })
 
+  it('refreshes with the token another tab rotated even when its localStorage copy is stale', async () => {
+    // Two tabs: each has its own (possibly stale) localStorage view, and both
+    // share the store every tab reads consistently (IndexedDB in the browser).
+    let shared: string | null = null
+    const sharedStore = {
+      get: async () => shared,
+      set: async (v: string | null) => {
+        shared = v
+      },
+    }
+    const now = Date.parse('2026-01-01T00:00:00Z')
+    let n = 1
+    const spent = new Set<string>()
+    const presented: string[] = []
+    const fetchImpl = (async (url: string, init: RequestInit) => {
+      if (url === '/v1/auth:refresh') {
+        const token = (JSON.parse(String(init.body)) as { refresh_token: string }).refresh_token
+        presented.push(token)
+        // The server: a spent token means theft and ends the session.
+        if (spent.has(token)) return json(401, { code: 'UNAUTHENTICATED', message: 'refresh token reused' })
+        spent.add(token)
+        n++
+        return json(200, session(`a${n}`, `r${n}`, now + 30_000))
+      }
+      return json(200, { ok: true })
+    }) as typeof fetch
+    const first = session('a1', 'r1', now + 30_000)
+    const tabA = new Mem()
+    const tabB = new Mem()
+    tabA.setItem('accord.session', JSON.stringify(first))
+    tabB.setItem('accord.session', JSON.stringify(first))
+    shared = JSON.stringify(first)
+    const a = new ApiClient({ storage: tabA, shared: sharedStore, fetchImpl, now: () => now })
+    const b = new ApiClient({ storage: tabB, shared: sharedStore, fetchImpl, now: () => now })
+    await a.refresh()
+    // tabB's localStorage still holds r1 (not yet propagated); its refresh must not present it.
+    expect(JSON.parse(tabB.getItem('accord.session')!).tokens.refresh_token).toBe('r1')
+    await b.refresh()
+    expect(presented).toEqual(['r1', 'r2'])
+    expect(b.current?.tokens.refresh_token).toBe('r3')
+    expect(JSON.parse(shared!).tokens.refresh_token).toBe('r3')
+    // Without the shared store, the same staleness presents the spent token and ends the session.
+    const c = new ApiClient({ storage: tabB, fetchImpl, now: () => now })
+    tabB.setItem('accord.session', JSON.stringify(first))
+    await expect(c.refresh()).rejects.toMatchObject({ code: 'UNAUTHENTICATED' })
+  })
+
   it('makes request ids the API accepts', () => {
     const a = newRequestId()
     expect(a).toMatch(/^[A-Za-z0-9_-]{1,64}$/)

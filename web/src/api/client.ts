@@ -1,5 +1,6 @@
 // The REST client: JSON over fetch, access-token management (refreshed before
 // it expires and once on a 401) and error decoding into ApiError.
+import type { SharedSessionStore } from './sharedSession'
 import type { AuthResponse, Tokens, User } from './types'
 
 const GRPC_CODES = [
@@ -34,8 +35,18 @@ export class ApiError extends Error {
   readonly reason?: string
   /** Every field violation: field (leaf name) -> description. */
   readonly fields: Record<string, string>
+  /** How long a rate-limited request asks to wait (ErrorInfo metadata retry_after_ms). */
+  readonly retryAfterMs?: number
 
-  constructor(status: number, code: string, message: string, field?: string, reason?: string, fields: Record<string, string> = {}) {
+  constructor(
+    status: number,
+    code: string,
+    message: string,
+    field?: string,
+    reason?: string,
+    fields: Record<string, string> = {},
+    retryAfterMs?: number,
+  ) {
     super(message)
     this.name = 'ApiError'
     this.status = status
@@ -43,6 +54,7 @@ export class ApiError extends Error {
     this.field = field
     this.reason = reason
     this.fields = fields
+    this.retryAfterMs = retryAfterMs
   }
 
   /** Whether retrying the same request later may succeed. */
@@ -54,6 +66,7 @@ export class ApiError extends Error {
 interface Detail {
   '@type'?: string
   reason?: string
+  metadata?: Record<string, string>
   field_violations?: { field?: string; description?: string }[]
   fieldViolations?: { field?: string; description?: string }[]
 }
@@ -72,6 +85,7 @@ export function decodeError(status: number, body: unknown): ApiError {
   let reason = typeof b.reason === 'string' ? b.reason : undefined
   const details = Array.isArray(b.details) ? (b.details as Detail[]) : []
   const fields: Record<string, string> = {}
+  let retryAfterMs: number | undefined
   // Field paths may be nested ("user.display_name"); forms care about the leaf.
   const leaf = (f: string) => (f.includes('.') ? f.slice(f.lastIndexOf('.') + 1) : f)
   for (const d of details) {
@@ -84,10 +98,12 @@ export function decodeError(status: number, body: unknown): ApiError {
       if (violations[0].description && !b.message) message = violations[0].description
     }
     if (d.reason && !reason) reason = d.reason
+    const ms = Number(d.metadata?.retry_after_ms)
+    if (d.metadata?.retry_after_ms && Number.isFinite(ms)) retryAfterMs = ms
   }
   if (field) field = leaf(field)
   if (field && !(field in fields)) fields[field] = message
-  return new ApiError(status, code, message, field, reason, fields)
+  return new ApiError(status, code, message, field, reason, fields, retryAfterMs)
 }
 
 /** Session is what a signed-in tab keeps. */
@@ -104,12 +120,25 @@ export interface KeyValueStore {
 }
 
 const SESSION_KEY = 'accord.session'
+
+/** parseSession decodes a stored session; null when there is none or it is unusable. */
+function parseSession(raw: string | null | undefined): Session | null {
+  if (!raw) return null
+  try {
+    const s = JSON.parse(raw) as Session
+    return s?.tokens?.refresh_token && s.user?.id ? s : null
+  } catch {
+    return null
+  }
+}
 /** Refresh this long before the access token expires. */
 const REFRESH_MARGIN_MS = 60_000
 
 export interface ApiClientOptions {
   baseUrl?: string
   storage?: KeyValueStore
+  /** Where tabs hand each other a rotated refresh token (IndexedDB in the browser). */
+  shared?: SharedSessionStore
   fetchImpl?: typeof fetch
   now?: () => number
 }
@@ -120,6 +149,7 @@ type Query = Record<string, string | number | boolean | string[] | undefined>
 export class ApiClient {
   private readonly baseUrl: string
   private readonly storage?: KeyValueStore
+  private readonly shared?: SharedSessionStore
   private readonly fetchImpl: typeof fetch
   private readonly now: () => number
   private session: Session | null
@@ -129,6 +159,7 @@ export class ApiClient {
   constructor(opts: ApiClientOptions = {}) {
     this.baseUrl = opts.baseUrl ?? ''
     this.storage = opts.storage
+    this.shared = opts.shared
     this.fetchImpl = opts.fetchImpl ?? ((...a) => fetch(...a))
     this.now = opts.now ?? Date.now
     this.session = this.load()
@@ -146,14 +177,7 @@ export class ApiClient {
   }
 
   private load(): Session | null {
-    try {
-      const raw = this.storage?.getItem(SESSION_KEY)
-      if (!raw) return null
-      const s = JSON.parse(raw) as Session
-      return s?.tokens?.refresh_token && s.user?.id ? s : null
-    } catch {
-      return null
-    }
+    return parseSession(this.storage?.getItem(SESSION_KEY))
   }
 
   private setSession(s: Session | null): void {
@@ -161,6 +185,28 @@ export class ApiClient {
     if (s) this.storage?.setItem(SESSION_KEY, JSON.stringify(s))
     else this.storage?.removeItem(SESSION_KEY)
     for (const fn of this.listeners) fn(s)
+  }
+
+  /** share records the session for the other tabs (best effort: localStorage still has it). */
+  private async share(s: Session | null): Promise<void> {
+    try {
+      await this.shared?.set(s ? JSON.stringify(s) : null)
+    } catch {
+      // Without IndexedDB the tabs fall back on localStorage alone.
+    }
+  }
+
+  /** latest is the newest session any tab recorded: the shared store's, else localStorage's. */
+  private async latest(): Promise<Session | null> {
+    if (this.shared) {
+      try {
+        const s = parseSession(await this.shared.get())
+        if (s && s.user.id === this.session?.user.id) return s
+      } catch {
+        // Fall back on localStorage.
+      }
+    }
+    return this.load()
   }
 
   /** setUser updates the cached profile (after an edit or a user_updated event). */
@@ -174,6 +220,7 @@ export class ApiClient {
       auth: false,
     })
     this.setSession({ user: r.user, tokens: r.tokens })
+    await this.share(this.session)
     return this.session!
   }
 
@@ -183,6 +230,7 @@ export class ApiClient {
       auth: false,
     })
     this.setSession({ user: r.user, tokens: r.tokens })
+    await this.share(this.session)
     return this.session!
   }
 
@@ -196,6 +244,7 @@ export class ApiClient {
       }
     }
     this.setSession(null)
+    await this.share(null)
   }
 
   /** accessToken returns a token valid for at least a minute, refreshing it if needed. */
@@ -227,7 +276,7 @@ export class ApiClient {
   }
 
   private async refreshLocked(): Promise<Session> {
-    const stored = this.load()
+    const stored = await this.latest()
     const mine = this.session
     if (!mine) throw new ApiError(401, 'UNAUTHENTICATED', 'not signed in')
     if (stored && stored.tokens.refresh_token !== mine.tokens.refresh_token) {
@@ -241,9 +290,14 @@ export class ApiClient {
     try {
       const r = await this.call<AuthResponse>('POST', '/v1/auth:refresh', { body: { refresh_token: token }, auth: false })
       this.setSession({ user: r.user, tokens: r.tokens })
+      // Recorded before the lock is released: the next tab to refresh reads it.
+      await this.share(this.session)
       return this.session!
     } catch (e) {
-      if (e instanceof ApiError && !e.transient) this.setSession(null)
+      if (e instanceof ApiError && !e.transient) {
+        this.setSession(null)
+        await this.share(null)
+      }
       throw e
     }
   }
@@ -266,6 +320,28 @@ export class ApiClient {
   async blob(path: string, query?: Query): Promise<Blob> {
     const res = await this.send('GET', path, { query })
     return res.blob()
+  }
+
+  /** putBytes uploads a file as the request body (an avatar, a server icon) and returns the JSON answer. */
+  async putBytes<T>(path: string, body: Blob): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      const headers = { Authorization: 'Bearer ' + (await this.accessToken(attempt > 0)) }
+      let res: Response
+      try {
+        res = await this.fetchImpl(this.baseUrl + path, { method: 'PUT', headers, body })
+      } catch (e) {
+        throw new ApiError(0, 'UNAVAILABLE', 'cannot reach the server: ' + (e instanceof Error ? e.message : String(e)))
+      }
+      if (res.ok) return (await res.json()) as T
+      if (res.status === 401 && attempt === 0) continue
+      let b: unknown = null
+      try {
+        b = await res.json()
+      } catch {
+        b = null
+      }
+      throw decodeError(res.status, b)
+    }
   }
 
   private async call<T>(method: string, path: string, o: { body?: unknown; query?: Query; auth?: boolean; keepalive?: boolean }): Promise<T> {

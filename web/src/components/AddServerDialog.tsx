@@ -22,6 +22,7 @@ export function AddServerDialog({ onClose, onDone }: { onClose: () => void; onDo
 
   async function create(e: FormEvent) {
     e.preventDefault()
+    setCreateErr(null)
     if (!name.trim()) return setCreateErr('Give your server a name.')
     setBusy(true)
     try {
@@ -33,6 +34,7 @@ export function AddServerDialog({ onClose, onDone }: { onClose: () => void; onDo
   }
   async function join(e: FormEvent) {
     e.preventDefault()
+    setJoinErr(null)
     const c = inviteCode(code)
     if (!/^[A-Za-z0-9]{8,32}$/.test(c)) return setJoinErr('That does not look like an invite code.')
     setBusy(true)
@@ -61,7 +63,11 @@ export function AddServerDialog({ onClose, onDone }: { onClose: () => void; onDo
         <h3>Join with an invite</h3>
         <div className="field">
           <label htmlFor="invite-code">Invite code</label>
-          <input id="invite-code" value={code} placeholder="e.g. hTKzmak2" onChange={(e) => setCode(e.target.value)} />
+          <input id="invite-code" value={code} placeholder="e.g. hTKzmak2" onChange={(e) => {
+              setCode(e.target.value)
+              setJoinErr(null)
+            }}
+          />
         </div>
         <ErrorLine text={joinErr} />
         <button type="submit" className="secondary" disabled={busy}>

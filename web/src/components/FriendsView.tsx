@@ -4,21 +4,24 @@ import { ApiError } from '../api/client'
 import type { Relationship } from '../api/types'
 import { errorText } from '../state/controller'
 import { presenceOf } from '../state/reducer'
-import { useStore } from '../state/store'
+import { useApp, useAppList, useStore } from '../state/store'
 import { navigate } from '../lib/route'
-import { AvatarWithPresence, Badge, ErrorLine } from './common'
+import { AvatarWithPresence, Badge, ErrorLine, NavToggle } from './common'
 
 type Tab = 'online' | 'all' | 'pending' | 'blocked' | 'add'
 
 export function FriendsView() {
-  const { state } = useStore()
+  const relationships = useApp((s) => s.relationships)
+  const onlineIds = useAppList((s) =>
+    Object.keys(s.relationships).filter((id) => !['STATUS_OFFLINE', 'STATUS_UNSPECIFIED'].includes(presenceOf(s, id))),
+  )
   const [tab, setTab] = useState<Tab>('online')
-  const rels = Object.values(state.relationships)
+  const rels = Object.values(relationships)
   const friends = rels.filter((r) => r.type === 'RELATIONSHIP_TYPE_FRIEND')
   const incoming = rels.filter((r) => r.type === 'RELATIONSHIP_TYPE_INCOMING_REQUEST')
   const outgoing = rels.filter((r) => r.type === 'RELATIONSHIP_TYPE_OUTGOING_REQUEST')
   const blocked = rels.filter((r) => r.type === 'RELATIONSHIP_TYPE_BLOCKED')
-  const isOnline = (r: Relationship) => !['STATUS_OFFLINE', 'STATUS_UNSPECIFIED'].includes(presenceOf(state, r.user_id))
+  const isOnline = (r: Relationship) => onlineIds.includes(r.user_id)
 
   const tabs: [Tab, string, number?][] = [
     ['online', 'Online'],
@@ -38,6 +41,7 @@ export function FriendsView() {
   return (
     <section className="friends" aria-label="Friends">
       <header className="chat-head">
+        <NavToggle />
         <h2>Friends</h2>
         <div className="tabs" role="tablist" aria-label="Friend lists">
           {tabs.map(([t, label, n]) => (
@@ -87,7 +91,8 @@ function emptyText(tab: Tab): string {
 }
 
 function FriendRow({ r }: { r: Relationship }) {
-  const { state, api, ctl } = useStore()
+  const { api, ctl } = useStore()
+  const status = useApp((s) => presenceOf(s, r.user_id))
   const [err, setErr] = useState<string | null>(null)
   const act = (fn: () => Promise<unknown>) => async () => {
     setErr(null)
@@ -104,7 +109,6 @@ function FriendRow({ r }: { r: Relationship }) {
   }
   const remove = () => ctl.dropRelationship(r.user_id)
   const kind = r.type
-  const status = presenceOf(state, r.user_id)
   return (
     <li className="friend-row" data-testid="friend-row" data-login={r.user?.login}>
       <AvatarWithPresence id={r.user_id} name={name(r)} status={status} size={36} />

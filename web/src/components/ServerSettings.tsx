@@ -1,17 +1,19 @@
 // Server settings for owners and admins: rename, channels, members, invites.
 import { useEffect, useState, type FormEvent } from 'react'
 import type { Invite, Member, Role } from '../api/types'
-import { errorText } from '../state/controller'
-import { channelsOf, displayName } from '../state/reducer'
-import { useStore } from '../state/store'
+import { channelsOf } from '../state/reducer'
+import { useApp, useAppList, useStore } from '../state/store'
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
 import { navigate } from '../lib/route'
-import { ErrorLine, Modal } from './common'
+import { ErrorLine, Modal, PicturePicker } from './common'
+import { ServerIcon } from './ServerRail'
+import { ChannelNameInput } from './ChannelNameInput'
+import { channelSlug, humanError } from '../lib/format'
 
 type Tab = 'overview' | 'channels' | 'members' | 'invites'
 
 export function ServerSettings({ serverId, onClose }: { serverId: string; onClose: () => void }) {
-  const { state } = useStore()
-  const server = state.servers[serverId]
+  const server = useApp((s) => s.servers[serverId])
   const [tab, setTab] = useState<Tab>('overview')
   const tabs: [Tab, string][] = [
     ['overview', 'Overview'],
@@ -40,24 +42,23 @@ export function ServerSettings({ serverId, onClose }: { serverId: string; onClos
   )
 }
 
-function useAction() {
-  const [err, setErr] = useState<string | null>(null)
+/** useAction runs one settings change at a time as a TanStack mutation: its error and pending state. */
+function useAction(what = 'Name') {
+  const m = useMutation({ mutationFn: (fn: () => Promise<unknown>) => fn() })
   const run = async (fn: () => Promise<unknown>) => {
-    setErr(null)
     try {
-      await fn()
+      await m.mutateAsync(fn)
       return true
-    } catch (e) {
-      setErr(errorText(e))
+    } catch {
       return false
     }
   }
-  return { err, run }
+  return { err: m.error ? humanError(m.error, { name: what }) : null, run, busy: m.isPending }
 }
 
 function Overview({ serverId, onClose }: { serverId: string; onClose: () => void }) {
-  const { state, api, ctl } = useStore()
-  const server = state.servers[serverId]
+  const { api, ctl } = useStore()
+  const server = useApp((s) => s.servers[serverId])
   const [name, setName] = useState(server.name ?? '')
   const [saved, setSaved] = useState(false)
   const { err, run } = useAction()
@@ -66,8 +67,17 @@ function Overview({ serverId, onClose }: { serverId: string; onClose: () => void
     setSaved(false)
     if (await run(async () => ctl.apply({ type: 'serverUpserted', server: await api.renameServer(serverId, name.trim()) }))) setSaved(true)
   }
+  const applyServer = (srv: typeof server) => ctl.apply({ type: 'serverUpserted', server: { ...srv, icon: srv.icon ?? '' } })
   return (
     <div className="stack">
+      <PicturePicker
+        id="server-icon-file"
+        label="Icon"
+        has={!!server.icon}
+        preview={<ServerIcon id={serverId} name={server.name ?? '?'} icon={server.icon} active={false} />}
+        upload={async (f) => applyServer(await api.setServerIcon(serverId, f))}
+        remove={async () => applyServer(await api.removeServerIcon(serverId))}
+      />
       <form onSubmit={save} className="stack">
         <h3>Server name</h3>
         <div className="inline-form">
@@ -112,11 +122,11 @@ function Overview({ serverId, onClose }: { serverId: string; onClose: () => void
 }
 
 function Channels({ serverId }: { serverId: string }) {
-  const { state, api, ctl } = useStore()
-  const channels = channelsOf(state, serverId)
+  const { api, ctl } = useStore()
+  const channels = useAppList((s) => channelsOf(s, serverId))
   const [newName, setNewName] = useState('')
   const [renaming, setRenaming] = useState<{ id: string; name: string } | null>(null)
-  const { err, run } = useAction()
+  const { err, run } = useAction('Channel name')
 
   const move = (i: number, d: number) =>
     run(async () => {
@@ -132,7 +142,7 @@ function Channels({ serverId }: { serverId: string }) {
         className="stack"
         onSubmit={(e) => {
           e.preventDefault()
-          const n = newName.trim().toLowerCase().replace(/\s+/g, '-')
+          const n = channelSlug(newName, true)
           void run(async () => {
             ctl.apply({ type: 'channelUpserted', channel: await api.createChannel(serverId, n) })
             setNewName('')
@@ -144,12 +154,12 @@ function Channels({ serverId }: { serverId: string }) {
           <label htmlFor="new-channel" className="visually-hidden">
             New channel name
           </label>
-          <input id="new-channel" value={newName} placeholder="new-channel" maxLength={32} onChange={(e) => setNewName(e.target.value)} />
+          <ChannelNameInput id="new-channel" value={newName} onChange={setNewName} />
           <button type="submit" className="primary">
             Create
           </button>
         </div>
-        <p className="muted small">Lower-case words joined by dashes.</p>
+        <p className="muted small">Lower-case words joined by dashes; spaces turn into dashes as you type.</p>
       </form>
       <ErrorLine text={err} />
       <h3>Channels</h3>
@@ -162,7 +172,7 @@ function Channels({ serverId }: { serverId: string }) {
                 onSubmit={(e) => {
                   e.preventDefault()
                   void run(async () => {
-                    ctl.apply({ type: 'channelUpserted', channel: await api.renameChannel(c.id, renaming.name.trim()) })
+                    ctl.apply({ type: 'channelUpserted', channel: await api.renameChannel(c.id, channelSlug(renaming.name, true)) })
                     setRenaming(null)
                   })
                 }}
@@ -170,7 +180,7 @@ function Channels({ serverId }: { serverId: string }) {
                 <label htmlFor={'rename-' + c.id} className="visually-hidden">
                   New name for {c.name}
                 </label>
-                <input id={'rename-' + c.id} autoFocus value={renaming.name} onChange={(e) => setRenaming({ id: c.id, name: e.target.value })} />
+                <ChannelNameInput id={'rename-' + c.id} autoFocus value={renaming.name} onChange={(name) => setRenaming({ id: c.id, name })} />
                 <button type="submit" className="primary small">
                   Save
                 </button>
@@ -216,15 +226,18 @@ const ROLE_NAME: Record<Role, string> = { ROLE_OWNER: 'Owner', ROLE_ADMIN: 'Admi
 const RANK: Record<Role, number> = { ROLE_OWNER: 3, ROLE_ADMIN: 2, ROLE_MEMBER: 1, ROLE_UNSPECIFIED: 0 }
 
 function Members({ serverId }: { serverId: string }) {
-  const { state, api, ctl } = useStore()
-  const server = state.servers[serverId]
+  const { api, ctl } = useStore()
+  const server = useApp((s) => s.servers[serverId])
+  const meId = useApp((s) => s.me?.id)
+  const byId = useApp((s) => s.members[serverId])
+  const users = useApp((s) => s.users)
   const myRank = RANK[server.my_role ?? 'ROLE_UNSPECIFIED']
-  const members = Object.values(state.members[serverId] ?? {}).sort((a, b) => RANK[b.role ?? 'ROLE_UNSPECIFIED'] - RANK[a.role ?? 'ROLE_UNSPECIFIED'])
+  const members = Object.values(byId ?? {}).sort((a, b) => RANK[b.role ?? 'ROLE_UNSPECIFIED'] - RANK[a.role ?? 'ROLE_UNSPECIFIED'])
   const { err, run } = useAction()
   useEffect(() => {
     void ctl.loadMembers(serverId, true).catch(() => undefined)
   }, [ctl, serverId])
-  const name = (m: Member) => m.display_name || m.login || displayName(state, m.user_id)
+  const name = (m: Member) => m.display_name || m.login || users[m.user_id]?.display_name || users[m.user_id]?.login || 'Unknown user'
   return (
     <div className="stack">
       <h3>Members — {members.length}</h3>
@@ -232,7 +245,7 @@ function Members({ serverId }: { serverId: string }) {
       <ul className="settings-list">
         {members.map((m) => {
           const rank = RANK[m.role ?? 'ROLE_UNSPECIFIED']
-          const me = m.user_id === state.me?.id
+          const me = m.user_id === meId
           return (
             <li key={m.user_id} data-testid="settings-member">
               <span className="grow">
@@ -278,28 +291,23 @@ function Members({ serverId }: { serverId: string }) {
 
 function Invites({ serverId }: { serverId: string }) {
   const { api } = useStore()
-  const [invites, setInvites] = useState<Invite[]>([])
-  const [copied, setCopied] = useState<string | null>(null)
+  const client = useQueryClient()
+  const key = ['invites', serverId]
+  const list = useQuery({ queryKey: key, queryFn: () => api.listInvites(serverId) })
+  const invites = list.data ?? []
+  const setInvites = (f: (l: Invite[]) => Invite[]) => client.setQueryData<Invite[]>(key, (l) => f(l ?? []))
+  const [copied, setCopied] = useState<{ code: string; ok: boolean } | null>(null)
   const [ttl, setTtl] = useState('604800')
   const [maxUses, setMaxUses] = useState('0')
   const { err, run } = useAction()
-  useEffect(() => {
-    let live = true
-    api
-      .listInvites(serverId)
-      .then((l) => live && setInvites(l))
-      .catch(() => undefined)
-    return () => {
-      live = false
-    }
-  }, [api, serverId])
   async function copy(code: string) {
     try {
       await navigator.clipboard.writeText(code)
+      setCopied({ code, ok: true })
     } catch {
       // Clipboard access can be refused (insecure origin); the code stays visible to copy by hand.
+      setCopied({ code, ok: false })
     }
-    setCopied(code)
   }
   return (
     <div className="stack">
@@ -337,7 +345,9 @@ function Invites({ serverId }: { serverId: string }) {
       </form>
       <ErrorLine text={err} />
       <h3>Active invites</h3>
-      {invites.length === 0 && <p className="muted">No active invites.</p>}
+      {list.isPending && <p className="muted">Loading invites…</p>}
+      {list.error && <ErrorLine text={humanError(list.error)} />}
+      {list.isSuccess && invites.length === 0 && <p className="muted">No active invites.</p>}
       <ul className="settings-list">
         {invites.map((inv) => (
           <li key={inv.code}>
@@ -349,8 +359,13 @@ function Invites({ serverId }: { serverId: string }) {
               {inv.max_uses ? `/${inv.max_uses}` : ''} uses · {inv.expire_time ? 'expires ' + new Date(inv.expire_time).toLocaleString() : 'never expires'}
             </span>
             <button type="button" className="secondary small" onClick={() => copy(inv.code)}>
-              {copied === inv.code ? 'Copied' : 'Copy'}
+              {copied?.code === inv.code && copied.ok ? 'Copied' : 'Copy'}
             </button>
+            {copied?.code === inv.code && !copied.ok && (
+              <span className="error-line" role="alert">
+                Could not copy; select the code and copy it by hand.
+              </span>
+            )}
             <button
               type="button"
               className="danger small"

@@ -1,32 +1,56 @@
 // The signed-in app: layout, routing, and the effects that keep the
-// controller in step with what is on screen.
-import { useCallback, useEffect, useMemo, useRef, useState } from 'react'
+// controller in step with what is on screen. The state lives in a zustand
+// store; the shell subscribes only to the few slices that decide the layout.
+import { useCallback, useEffect, useMemo, useState } from 'react'
 import type { Accord } from '../api/accord'
 import type { User } from '../api/types'
+import { startAttention } from '../lib/attention'
+import { PHONE, useMediaQuery, WIDE } from '../lib/media'
+import { navigate, useRoute, type Route } from '../lib/route'
 import { Controller } from '../state/controller'
-import { channelsOf, dmPartner, initialState, isGuild, reducer, type Action, type State } from '../state/reducer'
-import { StoreContext, type Store } from '../state/store'
-import { navigate, useRoute } from '../lib/route'
-import { ServerRail } from './ServerRail'
-import { Sidebar } from './Sidebar'
-import { ChatPane } from './ChatPane'
-import { MemberList } from './MemberList'
-import { FriendsView } from './FriendsView'
-import { ServerSettings } from './ServerSettings'
-import { StatsPage } from './StatsPage'
+import { channelsOf, dmPartner, initialState, isGuild, reducer, watchedUsers, type State } from '../state/reducer'
+import { createAppStore, StateContext, StoreContext, useApp, type AppStore, type Store } from '../state/store'
 import { AddServerDialog } from './AddServerDialog'
+import { ChatPane } from './ChatPane'
+import { FriendsView } from './FriendsView'
+import { MemberList } from './MemberList'
+import { ServerRail } from './ServerRail'
+import { ServerSettings } from './ServerSettings'
+import { Sidebar } from './Sidebar'
+import { StatsPage } from './StatsPage'
+
+/** routeChannel is the channel a route shows: the one named, or the server's first. */
+export function routeChannel(s: State, route: Route): string | undefined {
+  let id: string | undefined
+  if (route.name === 'server') id = route.channelId ?? channelsOf(s, route.serverId)[0]?.id
+  else if (route.name === 'dm') id = channelsOf(s, route.serverId)[0]?.id
+  return id && s.channels[id] ? id : undefined
+}
+
+/** startTypingPrune expires typing indicators once a second while any are shown, outside React. */
+function startTypingPrune(store: AppStore): () => void {
+  let timer: ReturnType<typeof setInterval> | null = null
+  const sync = (s: State) => {
+    const any = Object.keys(s.typing).length > 0
+    if (any && !timer) timer = setInterval(() => store.dispatch({ type: 'typingPruned', now: Date.now() }), 1000)
+    else if (!any && timer) {
+      clearInterval(timer)
+      timer = null
+    }
+  }
+  sync(store.getState())
+  const unsubscribe = store.subscribe(sync)
+  return () => {
+    unsubscribe()
+    if (timer) clearInterval(timer)
+  }
+}
 
 export function Shell({ api, me }: { api: Accord; me: User }) {
-  const stateRef = useRef<State>(reducer(initialState, { type: 'signedIn', me }))
-  const [state, setState] = useState<State>(stateRef.current)
-  // The controller reads the newest state synchronously, between renders.
-  const dispatch = useCallback((a: Action) => {
-    stateRef.current = reducer(stateRef.current, a)
-    setState(stateRef.current)
-  }, [])
+  const [store] = useState(() => createAppStore(reducer(initialState, { type: 'signedIn', me })))
   const [ctl] = useState(
     () =>
-      new Controller(api, me.id, dispatch, () => stateRef.current, () => {
+      new Controller(api, me.id, store.dispatch, store.getState, () => {
         void api.http.logout()
       }),
   )
@@ -36,74 +60,87 @@ export function Shell({ api, me }: { api: Accord; me: User }) {
       void ctl.stop()
     }
   }, [ctl])
+  useEffect(() => startTypingPrune(store), [store])
+  useEffect(() => startAttention(store), [store])
   // The socket closes first: it ends the presence session, which needs the session's token.
   const signOut = useCallback(() => {
     void ctl.stop().then(() => api.http.logout())
   }, [api, ctl])
+  const phone = useMediaQuery(PHONE)
+  // On a phone the servers and channels live in a drawer; following a link in it closes it.
+  const [navWanted, setNavWanted] = useState(false)
+  const openNav = useCallback(() => setNavWanted(true), [])
+  const services: Store = useMemo(() => ({ ctl, api, signOut, openNav: phone ? openNav : undefined }), [ctl, api, signOut, phone, openNav])
+  return (
+    <StateContext.Provider value={store}>
+      <StoreContext.Provider value={services}>
+        <Layout ctl={ctl} store={store} navOpen={phone && navWanted} setNavOpen={setNavWanted} phone={phone} />
+      </StoreContext.Provider>
+    </StateContext.Provider>
+  )
+}
 
+function Layout({
+  ctl,
+  store,
+  navOpen,
+  setNavOpen,
+  phone,
+}: {
+  ctl: Controller
+  store: AppStore
+  navOpen: boolean
+  setNavOpen: (v: boolean) => void
+  phone: boolean
+}) {
   const route = useRoute()
   const [settingsFor, setSettingsFor] = useState<string | null>(null)
   const [adding, setAdding] = useState(false)
-  const [showMembers, setShowMembers] = useState(() => window.innerWidth > 900)
+  // The member list shows by default on wide windows only; a toggle overrides that for the current width class.
+  const wide = useMediaQuery(WIDE)
+  const [membersPref, setMembersPref] = useState<{ wide: boolean; show: boolean } | null>(null)
+  const showMembers = membersPref && membersPref.wide === wide ? membersPref.show : wide
+  const toggleMembers = useCallback(() => setMembersPref({ wide, show: !showMembers }), [wide, showMembers])
+  const closeNav = useCallback(() => setNavOpen(false), [setNavOpen])
 
-  // Which channel the route shows.
-  let serverId: string | undefined
-  let channelId: string | undefined
-  if (route.name === 'server') {
-    serverId = route.serverId
-    channelId = route.channelId ?? channelsOf(state, route.serverId)[0]?.id
-  } else if (route.name === 'dm') {
-    serverId = route.serverId
-    channelId = channelsOf(state, route.serverId)[0]?.id
-  }
-  const server = serverId ? state.servers[serverId] : undefined
-  if (channelId && !state.channels[channelId]) channelId = undefined
+  const serverId = route.name === 'server' || route.name === 'dm' ? route.serverId : undefined
+  const channelId = useApp((s) => routeChannel(s, route))
+  const server = useApp((s) => (serverId ? s.servers[serverId] : undefined))
+  const partner = useApp((s) => (server && !isGuild(server) ? dmPartner(s, server) : undefined))
+  const serversLoaded = useApp((s) => s.serverOrder.length > 0 || Object.keys(s.servers).length > 0)
+  const settingsServer = useApp((s) => (settingsFor ? s.servers[settingsFor] : undefined))
 
   useEffect(() => {
     if (route.name === 'server' && !route.channelId && channelId) navigate({ name: 'server', serverId: route.serverId, channelId }, true)
   }, [route, channelId])
 
   // A server that disappears (left, kicked, deleted) sends the user home.
-  const serversLoaded = state.serverOrder.length > 0 || Object.keys(state.servers).length > 0
+  const serverGone = !!serverId && serversLoaded && !server
   useEffect(() => {
-    if (serverId && serversLoaded && !state.servers[serverId]) {
-      const t = setTimeout(() => {
-        if (!stateRef.current.servers[serverId]) navigate({ name: 'home' }, true)
-      }, 1500)
-      return () => clearTimeout(t)
-    }
-  }, [serverId, serversLoaded, state.servers])
+    if (!serverGone || !serverId) return
+    const t = setTimeout(() => {
+      if (!store.getState().servers[serverId]) navigate({ name: 'home' }, true)
+    }, 1500)
+    return () => clearTimeout(t)
+  }, [serverGone, serverId, store])
 
   useEffect(() => {
     ctl.openChannel(channelId ?? null)
   }, [ctl, channelId])
 
+  const guildId = server && isGuild(server) ? server.id : undefined
   useEffect(() => {
-    if (serverId && server && isGuild(server)) void ctl.loadMembers(serverId).catch(() => undefined)
-  }, [ctl, serverId, server])
+    if (guildId) void ctl.loadMembers(guildId).catch(() => undefined)
+  }, [ctl, guildId])
 
   // Presence: friends, conversation partners, the open server's members, and me.
-  const watchKey = useMemo(() => {
-    const ids = new Set<string>([me.id])
-    for (const r of Object.values(state.relationships)) if (r.type === 'RELATIONSHIP_TYPE_FRIEND') ids.add(r.user_id)
-    for (const s of Object.values(state.servers)) if (!isGuild(s)) for (const u of s.dm_user_ids ?? []) ids.add(u)
-    if (serverId) for (const u of Object.keys(state.members[serverId] ?? {})) ids.add(u)
-    return [...ids].sort().join(',')
-  }, [me.id, state.relationships, state.servers, state.members, serverId])
+  const watchKey = useApp((s) => watchedUsers(s, serverId).join(','))
   useEffect(() => {
     ctl.watchPresence(watchKey.split(','))
   }, [ctl, watchKey])
 
-  // Typing indicators expire.
-  const anyTyping = Object.keys(state.typing).length > 0
-  useEffect(() => {
-    if (!anyTyping) return
-    const t = setInterval(() => dispatch({ type: 'typingPruned', now: Date.now() }), 1000)
-    return () => clearInterval(t)
-  }, [anyTyping, dispatch])
-
   // Reading: the newest message of the channel on screen is read while the page is visible.
-  const lastId = channelId ? state.messages[channelId]?.ids.at(-1) : undefined
+  const lastId = useApp((s) => (channelId ? s.messages[channelId]?.ids.at(-1) : undefined))
   const [visible, setVisible] = useState(() => document.visibilityState === 'visible')
   useEffect(() => {
     const on = () => setVisible(document.visibilityState === 'visible')
@@ -131,7 +168,7 @@ export function Shell({ api, me }: { api: Accord; me: User }) {
   useEffect(() => {
     const on = (e: KeyboardEvent) => {
       if (!e.altKey || (e.key !== 'ArrowUp' && e.key !== 'ArrowDown')) return
-      const s = stateRef.current
+      const s = store.getState()
       const d = e.key === 'ArrowUp' ? -1 : 1
       if (route.name === 'server') {
         const list = channelsOf(s, route.serverId)
@@ -149,9 +186,7 @@ export function Shell({ api, me }: { api: Accord; me: User }) {
     }
     window.addEventListener('keydown', on)
     return () => window.removeEventListener('keydown', on)
-  }, [route, channelId])
-
-  const store: Store = useMemo(() => ({ state, ctl, api, signOut }), [state, ctl, api, signOut])
+  }, [route, channelId, store])
 
   let main
   let members = null
@@ -164,36 +199,35 @@ export function Shell({ api, me }: { api: Accord; me: User }) {
   } else if (!channelId) {
     main = <div className="empty-pane">{isGuild(server) ? 'No channels yet.' : 'Loading…'}</div>
   } else {
-    const partner = !isGuild(server) ? dmPartner(state, server) : undefined
     main = (
       <ChatPane
         key={channelId}
         channelId={channelId}
         partnerId={partner}
         membersShown={isGuild(server) && showMembers}
-        onToggleMembers={isGuild(server) ? () => setShowMembers((v) => !v) : undefined}
+        onToggleMembers={isGuild(server) ? toggleMembers : undefined}
       />
     )
-    if (isGuild(server) && showMembers) members = <MemberList serverId={server.id} />
+    if (isGuild(server) && showMembers) members = <MemberList serverId={server.id} onClose={phone ? toggleMembers : undefined} />
   }
 
-  const banner =
-    state.connection === 'reconnecting' ? (
-      <div className="banner" role="status" data-testid="reconnecting-banner">
-        Reconnecting…
-      </div>
-    ) : state.connection === 'connecting' ? (
-      <div className="banner subtle" role="status">
-        Connecting…
-      </div>
-    ) : null
-
   return (
-    <StoreContext.Provider value={store}>
-      <div className={'app' + (members ? ' with-members' : '')}>
-        {banner}
+    <>
+      <div
+        className={'app' + (members ? ' with-members' : '') + (navOpen ? ' nav-open' : '')}
+        onKeyDown={(e) => {
+          if (e.key === 'Escape' && navOpen) closeNav()
+        }}
+        onClick={(e) => {
+          if (navOpen && (e.target as HTMLElement).closest('.rail a[href], .sidebar a[href]')) closeNav()
+        }}
+      >
+        <ConnectionBanner />
         <ServerRail route={route} onAdd={() => setAdding(true)} />
         <Sidebar route={route} serverId={serverId} channelId={channelId} onSettings={(id) => setSettingsFor(id)} />
+        {phone && (navOpen || members) && (
+          <div className="drawer-backdrop" aria-hidden="true" onClick={navOpen ? closeNav : toggleMembers} data-testid="drawer-backdrop" />
+        )}
         <main className="main" aria-label="Content">
           {main}
         </main>
@@ -208,9 +242,24 @@ export function Shell({ api, me }: { api: Accord; me: User }) {
           }}
         />
       )}
-      {settingsFor && state.servers[settingsFor] && (
-        <ServerSettings serverId={settingsFor} onClose={() => setSettingsFor(null)} />
-      )}
-    </StoreContext.Provider>
+      {settingsFor && settingsServer && <ServerSettings serverId={settingsFor} onClose={() => setSettingsFor(null)} />}
+    </>
   )
+}
+
+function ConnectionBanner() {
+  const connection = useApp((s) => s.connection)
+  if (connection === 'reconnecting')
+    return (
+      <div className="banner" role="status" data-testid="reconnecting-banner">
+        Reconnecting…
+      </div>
+    )
+  if (connection === 'connecting')
+    return (
+      <div className="banner subtle" role="status">
+        Connecting…
+      </div>
+    )
+  return null
 }

@@ -2,12 +2,16 @@
 // the signed-in user's panel at the bottom.
 import type { Status } from '../api/types'
 import { routeHref, type Route } from '../lib/route'
-import { channelsOf, displayName, dmPartner, isGuild, presenceOf, unreadOfChannel, unreadOfServer } from '../state/reducer'
+import { channelsOf, displayName, dmPartner, isGuild, mentionsOfChannel, mentionsOfServer, presenceOf, unreadOfChannel, unreadOfServer } from '../state/reducer'
+import { MentionBadge } from './MentionBadge'
 import { errorText } from '../state/controller'
-import { useStore } from '../state/store'
+import { useApp, useAppList, useStore } from '../state/store'
 import { navigate } from '../lib/route'
 import { AvatarWithPresence, Badge } from './common'
-import { FriendsIcon, GearIcon, LeaveIcon, SignOutIcon } from './icons'
+import { FriendsIcon, GearIcon, LeaveIcon, PlusIcon, SignOutIcon } from './icons'
+import { useState } from 'react'
+import { CreateChannelDialog } from './CreateChannelDialog'
+import { UserSettings } from './UserSettings'
 
 export function Sidebar({
   route,
@@ -20,8 +24,7 @@ export function Sidebar({
   channelId?: string
   onSettings: (serverId: string) => void
 }) {
-  const { state } = useStore()
-  const server = serverId ? state.servers[serverId] : undefined
+  const server = useApp((s) => (serverId ? s.servers[serverId] : undefined))
   const guild = route.name === 'server' && server && isGuild(server) ? server : undefined
   return (
     <aside className="sidebar" aria-label={guild ? `${guild.name} channels` : 'Friends and conversations'}>
@@ -32,10 +35,11 @@ export function Sidebar({
 }
 
 function ChannelList({ serverId, channelId, onSettings }: { serverId: string; channelId?: string; onSettings: (id: string) => void }) {
-  const { state, api } = useStore()
-  const server = state.servers[serverId]
+  const { api } = useStore()
+  const server = useApp((s) => s.servers[serverId])
   const canManage = server.my_role === 'ROLE_OWNER' || server.my_role === 'ROLE_ADMIN'
-  const channels = channelsOf(state, serverId)
+  const channels = useAppList((s) => channelsOf(s, serverId))
+  const [creating, setCreating] = useState(false)
   return (
     <>
       <header className="sidebar-head">
@@ -65,38 +69,28 @@ function ChannelList({ serverId, channelId, onSettings }: { serverId: string; ch
         )}
       </header>
       <nav className="channel-list" aria-label="Channels">
-        <h3 className="section-title">Text channels</h3>
+        <div className="section-head">
+          <h3 className="section-title">Text channels</h3>
+          {canManage && (
+            <button type="button" className="icon-button small" aria-label="Create channel" title="Create channel" onClick={() => setCreating(true)}>
+              <PlusIcon />
+            </button>
+          )}
+        </div>
         <ul>
-          {channels.map((c) => {
-            const unread = unreadOfChannel(state, c.id)
-            const active = c.id === channelId
-            return (
-              <li key={c.id}>
-                <a
-                  href={routeHref({ name: 'server', serverId, channelId: c.id })}
-                  className={'channel-link' + (active ? ' active' : '') + (unread > 0 ? ' unread' : '')}
-                  aria-current={active ? 'page' : undefined}
-                  data-testid="channel-link"
-                >
-                  <span className="hash" aria-hidden="true">
-                    #
-                  </span>
-                  <span className="channel-name">{c.name}</span>
-                  <Badge count={unread} />
-                </a>
-              </li>
-            )
-          })}
+          {channels.map((c) => (
+            <ChannelLink key={c.id} serverId={serverId} id={c.id} name={c.name} active={c.id === channelId} />
+          ))}
         </ul>
       </nav>
+      {creating && <CreateChannelDialog serverId={serverId} onClose={() => setCreating(false)} />}
     </>
   )
 }
 
 function HomeList({ route }: { route: Route }) {
-  const { state } = useStore()
-  const dms = state.serverOrder.map((id) => state.servers[id]).filter((s) => s && !isGuild(s))
-  const incoming = Object.values(state.relationships).filter((r) => r.type === 'RELATIONSHIP_TYPE_INCOMING_REQUEST').length
+  const dms = useAppList((st) => st.serverOrder.filter((id) => st.servers[id] && !isGuild(st.servers[id])))
+  const incoming = useApp((st) => Object.values(st.relationships).filter((r) => r.type === 'RELATIONSHIP_TYPE_INCOMING_REQUEST').length)
   return (
     <>
       <header className="sidebar-head">
@@ -117,29 +111,55 @@ function HomeList({ route }: { route: Route }) {
         <h3 className="section-title">Direct messages</h3>
         <ul>
           {dms.length === 0 && <li className="muted small pad">Open a conversation from your friends list.</li>}
-          {dms.map((s) => {
-            const other = dmPartner(state, s) ?? ''
-            const active = route.name === 'dm' && route.serverId === s.id
-            const unread = unreadOfServer(state, s.id)
-            const name = displayName(state, other)
-            return (
-              <li key={s.id}>
-                <a
-                  href={routeHref({ name: 'dm', serverId: s.id })}
-                  className={'channel-link dm' + (active ? ' active' : '') + (unread > 0 ? ' unread' : '')}
-                  aria-current={active ? 'page' : undefined}
-                  data-testid="dm-link"
-                >
-                  <AvatarWithPresence id={other} name={name} status={presenceOf(state, other)} size={28} />
-                  <span className="channel-name">{name}</span>
-                  <Badge count={unread} />
-                </a>
-              </li>
-            )
-          })}
+          {dms.map((id) => (
+            <DmLink key={id} id={id} active={route.name === 'dm' && route.serverId === id} />
+          ))}
         </ul>
       </nav>
     </>
+  )
+}
+
+function ChannelLink({ serverId, id, name, active }: { serverId: string; id: string; name: string; active: boolean }) {
+  const unread = useApp((s) => unreadOfChannel(s, id))
+  const mentions = useApp((s) => mentionsOfChannel(s, id))
+  return (
+    <li>
+      <a
+        href={routeHref({ name: 'server', serverId, channelId: id })}
+        className={'channel-link' + (active ? ' active' : '') + (unread > 0 ? ' unread' : '')}
+        aria-current={active ? 'page' : undefined}
+        data-testid="channel-link"
+      >
+        <span className="hash" aria-hidden="true">
+          #
+        </span>
+        <span className="channel-name">{name}</span>
+        {mentions > 0 ? <MentionBadge count={mentions} /> : <Badge count={unread} />}
+      </a>
+    </li>
+  )
+}
+
+function DmLink({ id, active }: { id: string; active: boolean }) {
+  const other = useApp((st) => (st.servers[id] ? dmPartner(st, st.servers[id]) : undefined) ?? '')
+  const unread = useApp((st) => unreadOfServer(st, id))
+  const mentions = useApp((st) => mentionsOfServer(st, id))
+  const name = useApp((st) => displayName(st, other))
+  const status = useApp((st) => presenceOf(st, other))
+  return (
+    <li>
+      <a
+        href={routeHref({ name: 'dm', serverId: id })}
+        className={'channel-link dm' + (active ? ' active' : '') + (unread > 0 ? ' unread' : '')}
+        aria-current={active ? 'page' : undefined}
+        data-testid="dm-link"
+      >
+        <AvatarWithPresence id={other} name={name} status={status} size={28} />
+        <span className="channel-name">{name}</span>
+        {mentions > 0 ? <MentionBadge count={mentions} /> : <Badge count={unread} />}
+      </a>
+    </li>
   )
 }
 
@@ -151,10 +171,11 @@ const STATUSES: { value: Status; label: string }[] = [
 ]
 
 function UserPanel() {
-  const { state, ctl, signOut } = useStore()
-  const me = state.me!
+  const { ctl, signOut } = useStore()
+  const me = useApp((s) => s.me!)
   const name = me.display_name || me.login
-  const mine = presenceOf(state, me.id)
+  const mine = useApp((s) => presenceOf(s, me.id))
+  const [settings, setSettings] = useState(false)
   return (
     <div className="user-panel" aria-label="You">
       <AvatarWithPresence id={me.id} name={name} status={mine} size={32} />
@@ -173,9 +194,13 @@ function UserPanel() {
           ))}
         </select>
       </div>
+      <button type="button" className="icon-button" onClick={() => setSettings(true)} aria-label="User settings" title="User settings">
+        <GearIcon />
+      </button>
       <button type="button" className="icon-button" onClick={signOut} aria-label="Sign out" title="Sign out">
         <SignOutIcon />
       </button>
+      {settings && <UserSettings onClose={() => setSettings(false)} />}
     </div>
   )
 }

@@ -1,59 +1,17 @@
 // Stats: own activity for everyone, per-server reports for owners and admins,
-// global reports for operators. Charts are SVGs fetched with the access token
-// and shown through object URLs (an <img src> cannot send the header).
-import { useEffect, useState } from 'react'
-import type { ActivityPoint, Metric, Report, ServerCount, UserCount, Window } from '../api/types'
-import { errorText } from '../state/controller'
+// global reports for operators. Charts are drawn here from the report data, so
+// they follow the theme; the tables give the exact numbers.
+import { useState } from 'react'
+import { useQuery } from '@tanstack/react-query'
+import type { ActivityPoint, Metric, ServerCount, UserCount, Window } from '../api/types'
+import { bucketLabel, humanError } from '../lib/format'
+import { formatBytes } from '../lib/uploads'
 import { isGuild } from '../state/reducer'
-import { useStore } from '../state/store'
-import { ErrorLine } from './common'
+import { useApp, useAppList, useStore } from '../state/store'
+import { ActivityChart, RankingChart } from './Charts'
+import { ErrorLine, NavToggle } from './common'
 
-type Query = Record<string, string | number | undefined>
-
-/** ChartImage fetches a chart with the Authorization header and shows it. */
-export function ChartImage({ report, query, alt }: { report: Report; query: Query; alt: string }) {
-  const { api } = useStore()
-  const [url, setUrl] = useState<string | null>(null)
-  const [err, setErr] = useState<string | null>(null)
-  const key = report + JSON.stringify(query)
-  useEffect(() => {
-    let live = true
-    let made: string | null = null
-    api.http
-      .blob(`/v1/stats/charts/${report}`, query as Record<string, string>)
-      .then((b) => {
-        if (!live) return
-        made = URL.createObjectURL(b.type ? b : new Blob([b], { type: 'image/svg+xml' }))
-        setUrl(made)
-        setErr(null)
-      })
-      .catch((e) => live && setErr(errorText(e)))
-    return () => {
-      live = false
-      if (made) URL.revokeObjectURL(made)
-    }
-    // The key covers report and query.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [api, key])
-  if (err) return <ErrorLine text={`Chart unavailable: ${err}`} />
-  if (!url) return <div className="chart-placeholder muted">Loading chart…</div>
-  return <img className="chart" src={url} alt={alt} data-testid="chart" />
-}
-
-function useLoad<T>(fn: () => Promise<T>, deps: unknown[]): { data?: T; err?: string } {
-  const [state, setState] = useState<{ data?: T; err?: string }>({})
-  useEffect(() => {
-    let live = true
-    fn()
-      .then((data) => live && setState({ data }))
-      .catch((e) => live && setState({ err: errorText(e) }))
-    return () => {
-      live = false
-    }
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, deps)
-  return state
-}
+type Granularity = 'hour' | 'day'
 
 function UserTable({ rows, caption }: { rows?: UserCount[]; caption: string }) {
   return (
@@ -86,15 +44,17 @@ function UserTable({ rows, caption }: { rows?: UserCount[]; caption: string }) {
   )
 }
 
-function ServerTable({ rows }: { rows?: ServerCount[] }) {
+/** ServerTable ranks servers by messages, or by bytes stored (shown as 1.5 MB) when a total in bytes is given. */
+export function ServerTable({ rows, bytesTotal }: { rows?: ServerCount[]; bytesTotal?: number }) {
+  const bytes = bytesTotal !== undefined
   return (
     <table className="stats-table">
-      <caption>Busiest servers</caption>
+      <caption>{bytes ? `Servers storing the most files — total ${formatBytes(bytesTotal)}` : 'Busiest servers'}</caption>
       <thead>
         <tr>
           <th scope="col">#</th>
           <th scope="col">Server</th>
-          <th scope="col">Messages</th>
+          <th scope="col">{bytes ? 'Stored' : 'Messages'}</th>
         </tr>
       </thead>
       <tbody>
@@ -102,7 +62,7 @@ function ServerTable({ rows }: { rows?: ServerCount[] }) {
           <tr key={r.server_id}>
             <td>{i + 1}</td>
             <td>{r.name || r.server_id}</td>
-            <td>{r.count ?? '0'}</td>
+            <td>{bytes ? formatBytes(Number(r.count ?? 0)) : (r.count ?? '0')}</td>
           </tr>
         ))}
       </tbody>
@@ -110,24 +70,33 @@ function ServerTable({ rows }: { rows?: ServerCount[] }) {
   )
 }
 
-function ActivityTable({ points, caption }: { points?: ActivityPoint[]; caption: string }) {
+/** ActivityTable lists the busiest recent buckets; the total shows only once the numbers are in. */
+export function ActivityTable({ points, caption, granularity }: { points?: ActivityPoint[]; caption: string; granularity: Granularity }) {
   const nonzero = (points ?? []).filter((p) => Number(p.count ?? 0) > 0)
   const total = (points ?? []).reduce((n, p) => n + Number(p.count ?? 0), 0)
   return (
     <table className="stats-table">
       <caption>
-        {caption} — total {total}
+        {caption}
+        {points ? ` — total ${total}` : ''}
       </caption>
       <thead>
         <tr>
-          <th scope="col">From</th>
+          <th scope="col">{granularity === 'day' ? 'Day' : 'Hour from'}</th>
           <th scope="col">Count</th>
         </tr>
       </thead>
       <tbody>
+        {!points && (
+          <tr>
+            <td colSpan={2} className="muted">
+              Loading…
+            </td>
+          </tr>
+        )}
         {nonzero.slice(-10).map((p) => (
           <tr key={p.start_time}>
-            <td>{new Date(p.start_time).toLocaleString()}</td>
+            <td>{bucketLabel(p.start_time, granularity)}</td>
             <td>{p.count}</td>
           </tr>
         ))}
@@ -151,18 +120,18 @@ const WINDOWS: [Window, string][] = [
 ]
 
 export function StatsPage() {
-  const { state } = useStore()
-  const me = state.me!
+  const me = useApp((s) => s.me!)
   const [window, setWindow] = useState<Window>('WINDOW_WEEK')
-  const managed = state.serverOrder
-    .map((id) => state.servers[id])
-    .filter((s) => s && isGuild(s) && (s.my_role === 'ROLE_OWNER' || s.my_role === 'ROLE_ADMIN'))
+  const managed = useAppList((st) =>
+    st.serverOrder.map((id) => st.servers[id]).filter((s) => s && isGuild(s) && (s.my_role === 'ROLE_OWNER' || s.my_role === 'ROLE_ADMIN')),
+  )
   const [serverId, setServerId] = useState<string>('')
   const selected = serverId || managed[0]?.id || ''
-  const granularity = window === 'WINDOW_DAY' ? 'GRANULARITY_HOUR' : 'GRANULARITY_DAY'
+  const granularity: Granularity = window === 'WINDOW_DAY' ? 'hour' : 'day'
   return (
     <section className="stats" aria-label="Stats">
       <header className="chat-head">
+        <NavToggle />
         <h2>Stats</h2>
         <span className="spacer" />
         <label htmlFor="stats-window" className="small muted">
@@ -202,62 +171,96 @@ export function StatsPage() {
   )
 }
 
-function OwnActivity({ userId, window, granularity }: { userId: string; window: Window; granularity: string }) {
+const apiGranularity = (g: Granularity) => (g === 'hour' ? 'GRANULARITY_HOUR' : 'GRANULARITY_DAY')
+
+function useActivity(metric: Metric, window: Window, granularity: Granularity, scope: { server_id?: string; user_id?: string }) {
   const { api } = useStore()
-  const metric: Metric = 'METRIC_MESSAGES'
-  const act = useLoad(() => api.activity(metric, window, { user_id: userId, granularity }), [api, userId, window, granularity])
+  return useQuery({
+    queryKey: ['stats', 'activity', metric, window, granularity, scope],
+    queryFn: () => api.activity(metric, window, { ...scope, granularity: apiGranularity(granularity) }),
+  })
+}
+
+function useTopUsers(metric: Metric, window: Window, serverId?: string) {
+  const { api } = useStore()
+  return useQuery({ queryKey: ['stats', 'topUsers', metric, window, serverId ?? ''], queryFn: () => api.topUsers(metric, window, serverId) })
+}
+
+const userRows = (rows?: UserCount[]) => (rows ?? []).map((r) => ({ key: r.user_id, name: r.display_name || r.user_id, count: Number(r.count ?? 0) }))
+
+function Activity({ caption, chartLabel, q, granularity }: { caption: string; chartLabel: string; q: ReturnType<typeof useActivity>; granularity: Granularity }) {
+  if (q.error) return <ErrorLine text={humanError(q.error)} />
+  return (
+    <div className="stats-grid">
+      {q.data ? <ActivityChart points={q.data} granularity={granularity} label={chartLabel} /> : <div className="chart-placeholder muted">Loading chart…</div>}
+      <ActivityTable points={q.data} caption={caption} granularity={granularity} />
+    </div>
+  )
+}
+
+function Ranking({ caption, q, children }: { caption: string; q: ReturnType<typeof useTopUsers>; children: React.ReactNode }) {
+  if (q.error) return <ErrorLine text={humanError(q.error)} />
+  return (
+    <div className="stats-grid">
+      {q.data ? <RankingChart rows={userRows(q.data)} label={caption} /> : <div className="chart-placeholder muted">Loading chart…</div>}
+      {children}
+    </div>
+  )
+}
+
+function OwnActivity({ userId, window, granularity }: { userId: string; window: Window; granularity: Granularity }) {
+  const act = useActivity('METRIC_MESSAGES', window, granularity, { user_id: userId })
   return (
     <section className="stats-section" aria-labelledby="stats-own">
       <h3 id="stats-own">Your activity</h3>
-      <div className="stats-grid">
-        <ChartImage report="REPORT_ACTIVITY" query={{ metric, window, granularity, user_id: userId }} alt="Messages you sent over time" />
-        {act.err ? <ErrorLine text={act.err} /> : <ActivityTable points={act.data} caption="Messages you sent" />}
-      </div>
+      <Activity q={act} caption="Messages you sent" chartLabel="Messages you sent over time" granularity={granularity} />
     </section>
   )
 }
 
-function ServerStats({ serverId, window, granularity }: { serverId: string; window: Window; granularity: string }) {
-  const { api } = useStore()
-  const top = useLoad(() => api.topUsers('METRIC_MESSAGES', window, serverId), [api, serverId, window])
-  const act = useLoad(() => api.activity('METRIC_MESSAGES', window, { server_id: serverId, granularity }), [api, serverId, window, granularity])
+function ServerStats({ serverId, window, granularity }: { serverId: string; window: Window; granularity: Granularity }) {
+  const top = useTopUsers('METRIC_MESSAGES', window, serverId)
+  const act = useActivity('METRIC_MESSAGES', window, granularity, { server_id: serverId })
   return (
     <>
-      <div className="stats-grid">
-        <ChartImage report="REPORT_TOP_USERS" query={{ metric: 'METRIC_MESSAGES', window, server_id: serverId }} alt="Top posters in this server" />
-        {top.err ? <ErrorLine text={top.err} /> : <UserTable rows={top.data} caption="Top posters" />}
-      </div>
-      <div className="stats-grid">
-        <ChartImage report="REPORT_ACTIVITY" query={{ metric: 'METRIC_MESSAGES', window, granularity, server_id: serverId }} alt="Messages in this server over time" />
-        {act.err ? <ErrorLine text={act.err} /> : <ActivityTable points={act.data} caption="Messages" />}
-      </div>
+      <Ranking q={top} caption="Top posters in this server">
+        <UserTable rows={top.data} caption="Top posters" />
+      </Ranking>
+      <Activity q={act} caption="Messages" chartLabel="Messages in this server over time" granularity={granularity} />
     </>
   )
 }
 
-function GlobalStats({ window, granularity }: { window: Window; granularity: string }) {
+function GlobalStats({ window, granularity }: { window: Window; granularity: Granularity }) {
   const { api } = useStore()
-  const senders = useLoad(() => api.topUsers('METRIC_MESSAGES', window), [api, window])
-  const connectors = useLoad(() => api.topUsers('METRIC_CONNECTIONS', window), [api, window])
-  const servers = useLoad(() => api.topServers(window), [api, window])
+  const senders = useTopUsers('METRIC_MESSAGES', window)
+  const connectors = useTopUsers('METRIC_CONNECTIONS', window)
+  const servers = useQuery({ queryKey: ['stats', 'topServers', window], queryFn: () => api.topServers(window) })
+  const stored = useQuery({ queryKey: ['stats', 'storedBytes'], queryFn: () => api.storedBytes() })
+  const act = useActivity('METRIC_MESSAGES', window, granularity, {})
   return (
     <section className="stats-section" aria-labelledby="stats-global">
       <h3 id="stats-global">Everyone (operators)</h3>
-      <div className="stats-grid">
-        <ChartImage report="REPORT_TOP_USERS" query={{ metric: 'METRIC_MESSAGES', window }} alt="Users who send the most messages" />
-        {senders.err ? <ErrorLine text={senders.err} /> : <UserTable rows={senders.data} caption="Most messages sent" />}
-      </div>
-      <div className="stats-grid">
-        <ChartImage report="REPORT_TOP_USERS" query={{ metric: 'METRIC_CONNECTIONS', window }} alt="Users who connect the most" />
-        {connectors.err ? <ErrorLine text={connectors.err} /> : <UserTable rows={connectors.data} caption="Most connections" />}
-      </div>
-      <div className="stats-grid">
-        <ChartImage report="REPORT_TOP_SERVERS" query={{ window }} alt="Busiest servers" />
-        {servers.err ? <ErrorLine text={servers.err} /> : <ServerTable rows={servers.data} />}
-      </div>
-      <div className="stats-grid">
-        <ChartImage report="REPORT_ACTIVITY" query={{ metric: 'METRIC_MESSAGES', window, granularity }} alt="Messages over time" />
-      </div>
+      <Ranking q={senders} caption="Users who send the most messages">
+        <UserTable rows={senders.data} caption="Most messages sent" />
+      </Ranking>
+      <Ranking q={connectors} caption="Users who connect the most">
+        <UserTable rows={connectors.data} caption="Most connections" />
+      </Ranking>
+      {servers.error ? (
+        <ErrorLine text={humanError(servers.error)} />
+      ) : (
+        <div className="stats-grid">
+          {servers.data ? (
+            <RankingChart rows={(servers.data ?? []).map((r) => ({ key: r.server_id, name: r.name || r.server_id, count: Number(r.count ?? 0) }))} label="Busiest servers" />
+          ) : (
+            <div className="chart-placeholder muted">Loading chart…</div>
+          )}
+          <ServerTable rows={servers.data} />
+        </div>
+      )}
+      {stored.error ? <ErrorLine text={humanError(stored.error)} /> : stored.data && <ServerTable rows={stored.data.rows} bytesTotal={stored.data.total} />}
+      <Activity q={act} caption="Messages" chartLabel="Messages over time" granularity={granularity} />
     </section>
   )
 }

@@ -7,13 +7,31 @@ export const GearIcon = () => (
   </svg>
 )
 
+/** SignOutIcon: a power symbol (end the session). */
 export const SignOutIcon = () => (
-  <svg {...base} fill="none" stroke="currentColor" strokeWidth="2" strokeLinecap="round" strokeLinejoin="round">
+  <svg {...base} fill="none" stroke="currentColor" strokeWidth="2" strokeLinecap="round" strokeLinejoin="round" data-icon="sign-out">
+    <path d="M12 3v9M6.3 6.3a8 8 0 1 0 11.4 0" />
+  </svg>
+)
+
+/** LeaveIcon: an open door with an arrow leaving it (leave a server). */
+export const LeaveIcon = () => (
+  <svg {...base} fill="none" stroke="currentColor" strokeWidth="2" strokeLinecap="round" strokeLinejoin="round" data-icon="leave">
     <path d="M9 21H5a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2h4M16 17l5-5-5-5M21 12H9" />
   </svg>
 )
 
-export const LeaveIcon = SignOutIcon
+export const PlusIcon = () => (
+  <svg {...base} width={16} height={16} fill="none" stroke="currentColor" strokeWidth="2.5" strokeLinecap="round">
+    <path d="M12 5v14M5 12h14" />
+  </svg>
+)
+
+export const MenuIcon = () => (
+  <svg {...base} fill="none" stroke="currentColor" strokeWidth="2" strokeLinecap="round">
+    <path d="M4 6h16M4 12h16M4 18h16" />
+  </svg>
+)
 
 export const MembersIcon = () => (
   <svg {...base} fill="currentColor">

@@ -3,18 +3,17 @@
 // resync), and performs the user's actions with optimistic updates.
 import { ApiError, newRequestId } from '../api/client'
 import type { Accord } from '../api/accord'
-import type { AccordEvent, Message, MessagePreview, Relationship, Server, ServerFrame, Status } from '../api/types'
+import type { AccordEvent, Attachment, Message, MessagePreview, Relationship, Server, ServerFrame, Status } from '../api/types'
 import { CursorStore, EventSocket, eventsUrl } from '../ws/client'
 import { channelsOf, isGuild, type Action, type State } from './reducer'
 import { idAfter } from './unread'
+import { humanError, retrySeconds } from '../lib/format'
 
 const SEND_RETRIES = 6
 
-/** errorText is a short message for an error shown in the UI. */
+/** errorText is a short message for an error shown in the UI, in words for people. */
 export function errorText(e: unknown): string {
-  if (e instanceof ApiError) return e.message
-  if (e instanceof Error) return e.message
-  return String(e)
+  return humanError(e)
 }
 
 export class Controller {
@@ -120,6 +119,8 @@ export class Controller {
     try {
       const members = await this.api.listMembers(serverId)
       this.dispatch({ type: 'membersLoaded', serverId, members })
+      // Profiles (status text) of the members the list shows.
+      void this.loadUsers(members.slice(0, 1000).map((m) => m.user_id))
     } catch (e) {
       this.loadedMembers.delete(serverId)
       throw e
@@ -180,6 +181,29 @@ export class Controller {
     try {
       const r = await this.api.listMessages(channelId, ch.ids[0])
       this.dispatch({ type: 'historyLoaded', channelId, messages: r.messages ?? [], hasMore: !!r.has_more, mode: 'older' })
+    } finally {
+      this.loadingHistory.delete(key)
+    }
+  }
+
+  /** loadAround replaces the loaded history with the page around a message (jump to a message). */
+  async loadAround(channelId: string, messageId: string): Promise<void> {
+    const r = await this.api.listMessagesAt(channelId, { around: messageId }, 25)
+    this.dispatch({ type: 'historyLoaded', channelId, messages: r.messages ?? [], hasMore: !!r.older_cursor, hasNewer: !!r.newer_cursor, mode: 'around' })
+  }
+
+  /** loadNewer fetches the page after the newest loaded message, while the history was opened around an older one. */
+  async loadNewer(channelId: string): Promise<void> {
+    const ch = this.getState().messages[channelId]
+    if (!ch || !ch.hasNewer || ch.ids.length === 0) return
+    const key = channelId + ':newer'
+    if (this.loadingHistory.has(key)) return
+    this.loadingHistory.add(key)
+    try {
+      const r = await this.api.listMessagesAt(channelId, { after: ch.ids[ch.ids.length - 1] })
+      this.dispatch({ type: 'historyLoaded', channelId, messages: r.messages ?? [], hasMore: false, hasNewer: !!r.newer_cursor, mode: 'newer' })
+      // At the present again: the newest page brings what was sent while this page was on its way.
+      if (!r.newer_cursor) await this.loadLatest(channelId)
     } finally {
       this.loadingHistory.delete(key)
     }
@@ -263,7 +287,7 @@ export class Controller {
   // User actions.
 
   /** send posts a message optimistically; retries reuse the request id, so nothing is stored twice. */
-  async send(channelId: string, content: string, replyTo?: Message): Promise<void> {
+  async send(channelId: string, content: string, replyTo?: Message, attachments?: Attachment[]): Promise<void> {
     const ch = this.getState().channels[channelId]
     const request_id = newRequestId()
     // The message ends the typing indicator on the other side; the next keystroke starts a new one.
@@ -279,6 +303,7 @@ export class Controller {
         channel_id: channelId,
         content,
         reply_to: reply,
+        attachments: attachments?.length ? attachments : undefined,
         state: 'sending',
         create_time: new Date().toISOString(),
       },
@@ -331,7 +356,13 @@ export class Controller {
       const p = this.getState().pending[requestId]
       if (!p) return
       try {
-        const m = await this.api.sendMessage(p.channel_id, p.content, requestId, p.reply_to?.id)
+        const m = await this.api.sendMessage(
+          p.channel_id,
+          p.content,
+          requestId,
+          p.reply_to?.id,
+          p.attachments?.map((a) => a.id),
+        )
         this.dispatch({ type: 'messageStored', message: m })
         return
       } catch (e) {
@@ -340,7 +371,13 @@ export class Controller {
           await new Promise((r) => setTimeout(r, Math.min(8000, 500 * 2 ** attempt)))
           continue
         }
-        this.dispatch({ type: 'pendingFailed', requestId, error: errorText(e) })
+        const wait = e instanceof ApiError && e.code === 'RESOURCE_EXHAUSTED' ? retrySeconds(e) ?? 1 : 0
+        this.dispatch({
+          type: 'pendingFailed',
+          requestId,
+          error: wait ? 'Sent too fast.' : errorText(e),
+          rateLimitedUntil: wait ? Date.now() + wait * 1000 : undefined,
+        })
         return
       }
     }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { AccordEvent, Message, ReadState } from '../api/types'
-import { channelsOf, initialState, messagesOf, pendingOf, reducer, unreadOfChannel, unreadOfServer, type Action, type State } from './reducer'
+import { avatarOf, channelsOf, initialState, messagesOf, pendingOf, reducer, unreadOfChannel, unreadOfServer, type Action, type State } from './reducer'
 
 const ME = 'a'.repeat(24)
 const BOB = 'b'.repeat(24)
@@ -245,5 +245,47 @@ describe('unread counting', () => {
     for (let i = 10; i < 130; i++) many.push(ev({ message_created: msg(i) }))
     s = run(many, s)
     expect(unreadOfChannel(s, CH)).toBe(100)
+  })
+})
+
+describe('presence (issue 22 item 2)', () => {
+  it('is unknown, not offline, for someone not watched', async () => {
+    const { presenceOf, watchedUsers } = await import('./reducer')
+    let s = reducer(initialState, { type: 'signedIn', me: { id: 'me', login: 'me' } })
+    s = reducer(s, {
+      type: 'relationshipsLoaded',
+      relationships: [
+        { user_id: 'f', type: 'RELATIONSHIP_TYPE_FRIEND' },
+        { user_id: 'p', type: 'RELATIONSHIP_TYPE_INCOMING_REQUEST' },
+      ],
+    })
+    expect(presenceOf(s, 'p')).toBe('STATUS_UNSPECIFIED')
+    expect(watchedUsers(s)).toEqual(['f', 'me'])
+    s = reducer(s, { type: 'presence', presences: [{ user_id: 'f' }] })
+    expect(presenceOf(s, 'f')).toBe('STATUS_OFFLINE')
+  })
+})
+
+describe('avatars and icons', () => {
+  it('follow member_updated and server_updated, an omitted field clearing them', () => {
+    let s = start()
+    s = run([{ type: 'membersLoaded', serverId: SRV, members: [{ server_id: SRV, user_id: BOB, login: 'bob' }] }], s)
+    expect(avatarOf(s, BOB)).toBe('')
+    s = run([ev({ member_updated: { server_id: SRV, user_id: BOB, login: 'bob', avatar: 'f'.repeat(32) } })], s)
+    expect(avatarOf(s, BOB)).toBe('f'.repeat(32))
+    // proto3 JSON leaves an empty avatar out: the update removes it.
+    s = run([ev({ member_updated: { server_id: SRV, user_id: BOB, login: 'bob' } })], s)
+    expect(avatarOf(s, BOB)).toBe('')
+    s = run([ev({ server_updated: { id: SRV, name: 'S', icon: 'e'.repeat(32) } })], s)
+    expect(s.servers[SRV].icon).toBe('e'.repeat(32))
+    s = run([ev({ server_updated: { id: SRV, name: 'S' } })], s)
+    expect(s.servers[SRV].icon).toBe('')
+  })
+  it('take the caller\'s own avatar from their profile', () => {
+    let s = start()
+    s = run([ev({ user_updated: { id: ME, login: 'me', avatar: '1'.repeat(32) } })], s)
+    expect(avatarOf(s, ME)).toBe('1'.repeat(32))
+    s = run([ev({ user_updated: { id: ME, login: 'me' } })], s)
+    expect(avatarOf(s, ME)).toBe('')
   })
 })

@@ -4,6 +4,7 @@
 // replays after a reconnect or a refresh never show anything twice.
 import type {
   AccordEvent,
+  Attachment,
   Channel,
   Member,
   Message,
@@ -15,8 +16,9 @@ import type {
   Status,
   User,
 } from '../api/types'
+import { applyPin, applyReaction, keepMine, type PinNotice } from './reactions'
 import type { SocketStatus } from '../ws/client'
-import { countDeletedMessage, countNewMessage, idAfter, markRead, UNREAD_CAP } from './unread'
+import { countDeletedMessage, countNewMessage, idAfter, markRead, mentionsMe, UNREAD_CAP } from './unread'
 
 /** ChannelMessages is the loaded part of one channel's history. */
 export interface ChannelMessages {
@@ -27,6 +29,12 @@ export interface ChannelMessages {
   hasMore: boolean
   /** Whether the newest page has been loaded. */
   loaded: boolean
+  /**
+   * Whether newer messages than the loaded ones remain on the server: the history was opened
+   * around an older message (jump to a message). New messages wait on the server until paging
+   * forward (or jumping to the present) reaches them, so the list never has a gap.
+   */
+  hasNewer?: boolean
   /** Ids of deleted messages, so a late history page cannot bring them back. */
   deleted: Record<string, true>
 }
@@ -38,8 +46,12 @@ export interface PendingMessage {
   channel_id: string
   content: string
   reply_to?: MessagePreview
+  /** Uploaded files the message carries. */
+  attachments?: Attachment[]
   state: 'sending' | 'failed'
   error?: string
+  /** Refused for sending too fast; the composer shows one countdown for the channel instead. */
+  rateLimited?: boolean
   create_time: string
 }
 
@@ -69,6 +81,10 @@ export interface State {
   typing: Record<string, Record<string, TypingEntry>>
   activeChannel: string | null
   connection: SocketStatus
+  /** channelId -> when (ms since epoch) sending may resume after a rate-limit refusal. */
+  rateLimited: Record<string, number>
+  /** channelId -> recent pin and unpin lines. */
+  pinNotices: Record<string, PinNotice[]>
 }
 
 export const initialState: State = {
@@ -86,6 +102,8 @@ export const initialState: State = {
   typing: {},
   activeChannel: null,
   connection: 'closed',
+  rateLimited: {},
+  pinNotices: {},
 }
 
 export type Action =
@@ -99,9 +117,10 @@ export type Action =
   | { type: 'usersLoaded'; users: User[] }
   | { type: 'readStatesLoaded'; readStates: ReadState[]; serverId?: string }
   | { type: 'relationshipsLoaded'; relationships: Relationship[] }
-  | { type: 'historyLoaded'; channelId: string; messages: Message[]; hasMore: boolean; mode: 'latest' | 'older' | 'reset' }
+  | { type: 'historyLoaded'; channelId: string; messages: Message[]; hasMore: boolean; mode: 'latest' | 'older' | 'reset' | 'around' | 'newer'; hasNewer?: boolean }
   | { type: 'pendingAdded'; pending: PendingMessage }
-  | { type: 'pendingFailed'; requestId: string; error: string }
+  | { type: 'pendingFailed'; requestId: string; error: string; rateLimitedUntil?: number }
+  | { type: 'rateLimitEnded'; channelId: string }
   | { type: 'pendingRetry'; requestId: string }
   | { type: 'pendingDropped'; requestId: string }
   | { type: 'messageStored'; message: Message }
@@ -154,12 +173,16 @@ function storeMessage(s: State, m: Message, created: boolean): State {
   const ch = s.messages[m.channel_id] ?? emptyChannel()
   if (ch.deleted[m.id]) return s
   const existed = m.id in ch.byId
+  // Opened around an older message: what is newer than the loaded part waits for paging forward.
+  const beyond = !!ch.hasNewer && !existed && ch.ids.length > 0 && idAfter(m.id, ch.ids[ch.ids.length - 1])
   const merged = newer(ch.byId[m.id], m)
-  const nextCh: ChannelMessages = {
-    ...ch,
-    byId: merged === ch.byId[m.id] ? ch.byId : { ...ch.byId, [m.id]: merged },
-    ids: existed ? ch.ids : insertId(ch.ids, m.id),
-  }
+  const nextCh: ChannelMessages = beyond
+    ? ch
+    : {
+        ...ch,
+        byId: merged === ch.byId[m.id] ? ch.byId : { ...ch.byId, [m.id]: merged },
+        ids: existed ? ch.ids : insertId(ch.ids, m.id),
+      }
   let next: State = {
     ...s,
     messages: { ...s.messages, [m.channel_id]: nextCh },
@@ -285,18 +308,23 @@ export function applyEvent(s: State, ev: AccordEvent, now: number = Date.now()):
     const ch = s.messages[m.channel_id]
     // An edit of a message we have not loaded will come with its history page.
     if (!ch || !ch.byId[m.id]) return s
-    return storeMessage(s, m, false)
+    return storeMessage(s, ev.scope ? keepMine(ch.byId[m.id], m) : m, false)
   }
+  if (ev.reaction_added) return applyReaction(s, ev.reaction_added, true)
+  if (ev.reaction_removed) return applyReaction(s, ev.reaction_removed, false)
+  if (ev.message_pinned) return applyPin(s, ev.message_pinned, true, now)
+  if (ev.message_unpinned) return applyPin(s, ev.message_unpinned, false, now)
   if (ev.message_deleted) return deleteMessage(s, ev.message_deleted.channel_id, ev.message_deleted.message_id)
   if (ev.channel_created) return upsertChannel(s, ev.channel_created)
   if (ev.channel_updated) return upsertChannel(s, ev.channel_updated)
   if (ev.channel_deleted) return removeChannel(s, ev.channel_deleted.channel_id)
-  if (ev.server_updated) return upsertServer(s, ev.server_updated)
+  // proto3 JSON leaves out empty fields: an update without an icon or avatar has none.
+  if (ev.server_updated) return upsertServer(s, { ...ev.server_updated, icon: ev.server_updated.icon ?? '' })
   if (ev.server_deleted) return removeServer(s, ev.server_deleted.server_id)
   if (ev.server_joined) return upsertServer(s, ev.server_joined)
   if (ev.server_left) return removeServer(s, ev.server_left.server_id)
   if (ev.member_added) return upsertMember(s, ev.member_added)
-  if (ev.member_updated) return upsertMember(s, ev.member_updated)
+  if (ev.member_updated) return upsertMember(s, { ...ev.member_updated, avatar: ev.member_updated.avatar ?? '' })
   if (ev.member_removed) return removeMember(s, ev.member_removed.server_id, ev.member_removed.user_id)
   if (ev.relationship_updated) return upsertRelationship(s, ev.relationship_updated)
   if (ev.relationship_removed) return { ...s, relationships: without(s.relationships, ev.relationship_removed.user_id) }
@@ -305,20 +333,38 @@ export function applyEvent(s: State, ev: AccordEvent, now: number = Date.now()):
     const old = s.readStates[rs.channel_id]
     // The marker never moves back; an older event (replay) must not undo a newer read.
     if (old && idAfter(old.last_read_message_id, rs.last_read_message_id)) return s
-    const next: ReadState = { ...old, ...rs, unread_count: rs.unread_count ?? 0 }
+    const next: ReadState = { ...old, ...rs, unread_count: rs.unread_count ?? 0, mention_count: rs.mention_count ?? 0, muted: rs.muted ?? false }
     if (old && idAfter(old.last_message_id, rs.last_message_id)) {
       // The event is older than messages already counted here: add those back on top of it.
       const ch = s.messages[rs.channel_id]
       let extra = 0
+      let extraMentions = 0
       for (const id of ch?.ids ?? []) {
         const m = ch!.byId[id]
-        if (idAfter(id, rs.last_message_id) && idAfter(id, rs.last_read_message_id) && m.author_id !== s.me?.id) extra++
+        if (idAfter(id, rs.last_message_id) && idAfter(id, rs.last_read_message_id) && m.author_id !== s.me?.id) {
+          extra++
+          if (mentionsMe(m, s.me?.id)) extraMentions++
+        }
       }
       next.last_message_id = old.last_message_id
       next.unread_count = Math.min(UNREAD_CAP, (rs.unread_count ?? 0) + extra)
+      next.mention_count = Math.min(UNREAD_CAP, (rs.mention_count ?? 0) + extraMentions)
     }
-    if (rs.channel_id === s.activeChannel) next.unread_count = 0
+    if (rs.channel_id === s.activeChannel) {
+      next.unread_count = 0
+      next.mention_count = 0
+    }
     return { ...s, readStates: { ...s.readStates, [rs.channel_id]: next } }
+  }
+  if (ev.notification_settings_updated) {
+    // Muting is reported in every read state of the server's channels.
+    const st = ev.notification_settings_updated
+    const muted = new Set(st.muted_channel_ids ?? [])
+    const readStates = { ...s.readStates }
+    for (const rs of Object.values(s.readStates)) {
+      if (rs.server_id === st.server_id) readStates[rs.channel_id] = { ...rs, muted: muted.has(rs.channel_id), notification_level: st.level }
+    }
+    return { ...s, readStates }
   }
   if (ev.typing) {
     const t = ev.typing
@@ -331,9 +377,23 @@ export function applyEvent(s: State, ev: AccordEvent, now: number = Date.now()):
   if (ev.user_updated) {
     const u = ev.user_updated
     const users = { ...s.users, [u.id]: u }
-    return { ...s, users, me: s.me && s.me.id === u.id ? { ...s.me, ...u } : s.me }
+    return { ...s, users, me: s.me && s.me.id === u.id ? { ...s.me, ...u, avatar: u.avatar ?? '' } : s.me }
   }
   return s
+}
+
+/**
+ * avatarOf is the avatar version of a user, empty for none: the caller's own,
+ * else the newest a shared server's member list carries (member_updated
+ * events keep those current), else the cached profile.
+ */
+export function avatarOf(s: State, id: string): string {
+  if (s.me?.id === id) return s.me.avatar ?? ''
+  for (const sid in s.members) {
+    const m = s.members[sid][id]
+    if (m) return m.avatar ?? ''
+  }
+  return s.users[id]?.avatar ?? ''
 }
 
 /** reducer is the app's state machine. */
@@ -398,8 +458,10 @@ export function reducer(s: State, a: Action): State {
     }
     case 'historyLoaded': {
       const prev = s.messages[a.channelId] ?? emptyChannel()
-      const base: ChannelMessages =
-        a.mode === 'reset' ? { ...emptyChannel(), deleted: prev.deleted } : prev
+      // A window opened around an older message does not take the newest page (that would leave a gap).
+      if (a.mode === 'latest' && prev.hasNewer) return s
+      const fresh = a.mode === 'reset' || a.mode === 'around'
+      const base: ChannelMessages = fresh ? { ...emptyChannel(), deleted: prev.deleted } : prev
       const byId = { ...base.byId }
       let ids = base.ids
       let pending = s.pending
@@ -409,11 +471,13 @@ export function reducer(s: State, a: Action): State {
         byId[m.id] = newer(byId[m.id], m)
         pending = dropPendingFor(pending, m, s.me?.id)
       }
-      const hasMore = a.mode === 'older' || !prev.loaded || a.mode === 'reset' ? a.hasMore : prev.hasMore
+      const hasMore = a.mode === 'older' || (!prev.loaded && a.mode !== 'newer') || fresh ? a.hasMore : prev.hasMore
+      const hasNewer = a.mode === 'around' || a.mode === 'newer' ? !!a.hasNewer : fresh ? false : prev.hasNewer
+      const loaded = base.loaded || (a.mode !== 'older' && a.mode !== 'newer')
       return {
         ...s,
         pending,
-        messages: { ...s.messages, [a.channelId]: { ...base, byId, ids, hasMore, loaded: base.loaded || a.mode !== 'older' } },
+        messages: { ...s.messages, [a.channelId]: { ...base, byId, ids, hasMore, hasNewer, loaded } },
       }
     }
     case 'pendingAdded':
@@ -421,12 +485,18 @@ export function reducer(s: State, a: Action): State {
     case 'pendingFailed': {
       const p = s.pending[a.requestId]
       if (!p) return s
-      return { ...s, pending: { ...s.pending, [a.requestId]: { ...p, state: 'failed', error: a.error } } }
+      const next: State = { ...s, pending: { ...s.pending, [a.requestId]: { ...p, state: 'failed', error: a.error, rateLimited: !!a.rateLimitedUntil } } }
+      if (a.rateLimitedUntil && a.rateLimitedUntil > (s.rateLimited[p.channel_id] ?? 0)) {
+        next.rateLimited = { ...s.rateLimited, [p.channel_id]: a.rateLimitedUntil }
+      }
+      return next
     }
+    case 'rateLimitEnded':
+      return { ...s, rateLimited: without(s.rateLimited, a.channelId) }
     case 'pendingRetry': {
       const p = s.pending[a.requestId]
       if (!p) return s
-      return { ...s, pending: { ...s.pending, [a.requestId]: { ...p, state: 'sending', error: undefined } } }
+      return { ...s, pending: { ...s.pending, [a.requestId]: { ...p, state: 'sending', error: undefined, rateLimited: false } } }
     }
     case 'pendingDropped':
       return { ...s, pending: without(s.pending, a.requestId) }
@@ -436,7 +506,7 @@ export function reducer(s: State, a: Action): State {
       return deleteMessage(s, a.channelId, a.messageId)
     case 'presence': {
       const presence = { ...s.presence }
-      for (const p of a.presences) presence[p.user_id] = p.status ?? 'STATUS_OFFLINE'
+      for (const p of a.presences) presence[p.user_id] = !p.status || p.status === 'STATUS_UNSPECIFIED' ? 'STATUS_OFFLINE' : p.status
       return { ...s, presence }
     }
     case 'typingPruned': {
@@ -501,17 +571,33 @@ export function channelsOf(s: State, serverId: string): Channel[] {
     .sort((a, b) => (a.position ?? 0) - (b.position ?? 0) || (a.id < b.id ? -1 : 1))
 }
 
-/** unreadOfChannel is a channel's unread count (0 when it is being viewed). */
+/** unreadOfChannel is a channel's unread count (0 when it is being viewed or muted: a muted channel shows no unread dot). */
 export function unreadOfChannel(s: State, channelId: string): number {
   if (s.activeChannel === channelId) return 0
-  return s.readStates[channelId]?.unread_count ?? 0
+  const rs = s.readStates[channelId]
+  return rs?.muted ? 0 : (rs?.unread_count ?? 0)
 }
 
-/** unreadOfServer sums the unread counts of a server's channels. */
+/** unreadOfServer sums the unread counts of a server's unmuted channels. */
 export function unreadOfServer(s: State, serverId: string): number {
   let n = 0
   for (const rs of Object.values(s.readStates)) {
-    if (rs.server_id === serverId && rs.channel_id !== s.activeChannel) n += rs.unread_count ?? 0
+    if (rs.server_id === serverId && rs.channel_id !== s.activeChannel && !rs.muted) n += rs.unread_count ?? 0
+  }
+  return n
+}
+
+/** mentionsOfChannel is a channel's mention count (0 when it is being viewed); muting does not hide mentions. */
+export function mentionsOfChannel(s: State, channelId: string): number {
+  if (s.activeChannel === channelId) return 0
+  return s.readStates[channelId]?.mention_count ?? 0
+}
+
+/** mentionsOfServer sums the mention counts of a server's channels. */
+export function mentionsOfServer(s: State, serverId: string): number {
+  let n = 0
+  for (const rs of Object.values(s.readStates)) {
+    if (rs.server_id === serverId && rs.channel_id !== s.activeChannel) n += rs.mention_count ?? 0
   }
   return n
 }
@@ -547,7 +633,21 @@ export function isGuild(srv: Server): boolean {
   return srv.kind !== 'SERVER_KIND_DM'
 }
 
-/** presenceOf is a user's status, offline when unknown. */
+/** presenceOf is a user's status; STATUS_UNSPECIFIED when it is not known (not watched), which is not offline. */
 export function presenceOf(s: State, userId: string): Status {
-  return s.presence[userId] ?? 'STATUS_OFFLINE'
+  return s.presence[userId] ?? 'STATUS_UNSPECIFIED'
+}
+
+/**
+ * watchedUsers is whose presence the app streams: me, friends, conversation partners and the
+ * open server's members. Anyone else (a pending request's sender) the server would report as
+ * offline whatever they are, so they are not watched and their presence stays unknown.
+ */
+export function watchedUsers(s: State, serverId?: string): string[] {
+  const ids = new Set<string>()
+  if (s.me) ids.add(s.me.id)
+  for (const r of Object.values(s.relationships)) if (r.type === 'RELATIONSHIP_TYPE_FRIEND') ids.add(r.user_id)
+  for (const srv of Object.values(s.servers)) if (!isGuild(srv)) for (const u of srv.dm_user_ids ?? []) ids.add(u)
+  if (serverId) for (const u of Object.keys(s.members[serverId] ?? {})) ids.add(u)
+  return [...ids].sort()
 }

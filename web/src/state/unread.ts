@@ -16,6 +16,12 @@ export function idAfter(a: string | undefined, b: string | undefined): boolean {
   return a > b
 }
 
+/** mentionsMe tells whether a message notifies the user as a mention: the user is mentioned, or everyone is, and someone else wrote it. */
+export function mentionsMe(m: Message, meId: string | undefined): boolean {
+  if (!meId || m.author_id === meId) return false
+  return !!m.mention_everyone || (m.mention_user_ids ?? []).includes(meId)
+}
+
 /** countNewMessage returns the read state after a new message arrives. */
 export function countNewMessage(rs: ReadState | undefined, m: Message, meId: string | undefined, viewing: boolean): ReadState {
   const base: ReadState = rs ?? { server_id: m.server_id, channel_id: m.channel_id, unread_count: 0 }
@@ -25,10 +31,12 @@ export function countNewMessage(rs: ReadState | undefined, m: Message, meId: str
     // Sending a message, or seeing it arrive, reads the channel up to it.
     next.last_read_message_id = m.id
     next.unread_count = 0
+    next.mention_count = 0
     return next
   }
   if (idAfter(m.id, base.last_read_message_id)) {
     next.unread_count = Math.min(UNREAD_CAP, (base.unread_count ?? 0) + 1)
+    if (mentionsMe(m, meId)) next.mention_count = Math.min(UNREAD_CAP, (base.mention_count ?? 0) + 1)
   }
   return next
 }
@@ -40,6 +48,8 @@ export function countDeletedMessage(rs: ReadState | undefined, m: Message, meId:
   const n = rs.unread_count ?? 0
   // At the cap the exact number is unknown; leave it.
   if (n <= 0 || n >= UNREAD_CAP) return rs
+  const k = rs.mention_count ?? 0
+  if (mentionsMe(m, meId) && k > 0 && k < UNREAD_CAP) return { ...rs, unread_count: n - 1, mention_count: k - 1 }
   return { ...rs, unread_count: n - 1 }
 }
 
@@ -53,6 +63,7 @@ export function markRead(rs: ReadState | undefined, serverId: string, channelId:
     last_read_message_id: lastRead,
     last_message_id: idAfter(messageId, base.last_message_id) ? messageId : base.last_message_id,
     unread_count: idAfter(base.last_message_id, lastRead) ? base.unread_count : 0,
+    mention_count: idAfter(base.last_message_id, lastRead) ? base.mention_count : 0,
   }
 }
 
