@@ -6,10 +6,11 @@
 #   docker build --target server   -t accord/server .
 #   docker build --target presence -t accord/presence .
 #   docker build --target stats    -t accord/stats .
+#   docker build --target search   -t accord/search .
 #   docker build --target gateway  -t accord/gateway .    (with the web app)
 #   docker build --target accord   -t accord/accord .     (all-in-one, embedded FerretDB)
 #
-# docker-compose.yml builds the first five. Every Go binary is static
+# docker-compose.yml builds the first six. Every Go binary is static
 # (CGO_ENABLED=0: the embedded FerretDB uses pure-Go SQLite), runs as the
 # distroless non-root user and checks its own health with "<binary> health".
 # deploy/dockerfile_test.go checks that the paths below match the repository.
@@ -34,6 +35,7 @@ RUN --mount=type=cache,target=/go/pkg/mod \
       ./services/server/cmd/server \
       ./services/presence/cmd/presence \
       ./services/stats/cmd/stats \
+      ./services/search/cmd/search \
       ./gateway/cmd/gateway \
       ./cmd/accord \
  && mkdir -p /out/data
@@ -80,6 +82,18 @@ EXPOSE 50054 9054
 HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 \
   CMD ["/usr/local/bin/stats", "health"]
 ENTRYPOINT ["/usr/local/bin/stats"]
+
+# Search keeps its index on local disk: /data is a volume owned by the
+# runtime user.
+FROM runtime AS search
+COPY --from=build /out/search /usr/local/bin/search
+COPY --from=build --chown=65532:65532 /out/data /data
+ENV ACCORD_DATA_DIR=/data
+VOLUME /data
+EXPOSE 50055 9055
+HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 \
+  CMD ["/usr/local/bin/search", "health"]
+ENTRYPOINT ["/usr/local/bin/search"]
 
 FROM runtime AS gateway
 COPY --from=build /out/gateway /usr/local/bin/gateway

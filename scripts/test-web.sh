@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Tests the web app: npm ci, typecheck, lint, unit tests (vitest), build, then
-# the browser test: the real all-in-one (go run ./cmd/accord) on free ports with
-# its data in a temporary folder, driven by playwright-core and Debian's
-# chromium (installed when missing). Screenshots go to web/test-results/.
+# Tests the web app: npm ci, the API types against the OpenAPI document,
+# typecheck, lint, unit tests (vitest), build, then the browser test: the real
+# all-in-one (go run ./cmd/accord) on free ports with its data in a temporary
+# folder, driven by @playwright/test in Debian's chromium (installed when
+# missing) at 1280x800 and 390x844. Screenshots of every step go to
+# web/test-results/.
 #
 # Prints "web: N passed, M failed" at the end and exits non-zero on failure.
 # WEB_E2E=0 skips the browser test (unit checks only).
@@ -13,7 +15,7 @@ root=$(pwd)
 passed=0
 failed=0
 failures=()
-step() { printf '\n== web: %s\n' "$*"; }
+step() { printf '\n== web: %s (at %ds)\n' "$*" "$SECONDS"; }
 ok() { passed=$((passed + $1)); }
 fail() { failed=$((failed + 1)); failures+=("$1"); }
 finish() {
@@ -25,6 +27,10 @@ finish() {
 
 step "npm ci"
 (cd web && npm ci --no-audit --no-fund --loglevel=error) || { fail "npm ci"; finish; exit 1; }
+
+step "api types"
+# src/api/schema.d.ts must be what gen/openapi/accord.swagger.json generates.
+if (cd web && npm run --silent check:api); then ok 1; else fail "api types stale (cd web && npm run gen:api)"; fi
 
 step "typecheck"
 if (cd web && npm run --silent typecheck); then ok 1; else fail typecheck; fi
@@ -66,6 +72,7 @@ export ACCORD_USER_ADDR="127.0.0.1:$(free_port)"
 export ACCORD_SERVER_ADDR="127.0.0.1:$(free_port)"
 export ACCORD_PRESENCE_ADDR="127.0.0.1:$(free_port)"
 export ACCORD_STATS_ADDR="127.0.0.1:$(free_port)"
+export ACCORD_SEARCH_ADDR="127.0.0.1:$(free_port)"
 export ACCORD_METRICS_ADDR=off
 export ACCORD_WEB_DIR="$root/web/dist"
 export ACCORD_REDIS_PREFIX="webtest$$:"
@@ -107,8 +114,8 @@ fi
 
 mkdir -p web/test-results
 log=$(mktemp)
-if (cd web && ACCORD_URL="http://$ACCORD_HTTP_ADDR" node e2e/run.mjs 2>&1 | tee "$log"; exit "${PIPESTATUS[0]}"); then
-  n=$(sed -n 's/^e2e: \([0-9]\+\) steps passed.*/\1/p' "$log" | tail -1)
+if (cd web && ACCORD_URL="http://$ACCORD_HTTP_ADDR" npx playwright test 2>&1 | tee "$log"; exit "${PIPESTATUS[0]}"); then
+  n=$(sed 's/\x1b\[[0-9;]*m//g' "$log" | sed -n 's/^ *\([0-9]\+\) passed.*/\1/p' | tail -1)
   ok "${n:-1}"
   rm -f "$log"
 else
