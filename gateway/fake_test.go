@@ -336,6 +336,7 @@ type fakeWorld struct {
 	server   *fakeServer
 	presence *fakePresence
 	srv      *httptest.Server
+	gw       *Gateway
 	cancel   context.CancelFunc
 }
 
@@ -368,6 +369,7 @@ func newFakeWorld(t *testing.T, ws WSOptions, tweak ...func(*Options)) *fakeWorl
 	if err != nil {
 		t.Fatal(err)
 	}
+	fw.gw = h
 	fw.srv = httptest.NewServer(h)
 	t.Cleanup(func() {
 		cancel()

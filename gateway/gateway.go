@@ -71,9 +71,29 @@ type Options struct {
 	WS WSOptions
 }
 
+// Gateway is the gateway's HTTP handler.
+type Gateway struct {
+	http.Handler
+	ws *wsHandler
+}
+
+// Drain takes the gateway out of service before it stops, in three steps:
+// /healthz answers 503 and new WebSockets are refused (503, Retry-After)
+// at once, so that load balancers stop sending clients here; after delay
+// every open WebSocket writes out the frames already queued for it and is
+// closed with 1001 and the reason "server going away; reconnect", so that
+// its client resumes on another gateway with its cursors; then Drain waits
+// for the sockets to end. It returns ctx's error if ctx ends first. REST
+// calls are served throughout: http.Server.Shutdown, after Drain, waits
+// for those in flight.
+func (g *Gateway) Drain(ctx context.Context, delay time.Duration) error {
+	return g.ws.drain(ctx, delay)
+}
+
 // New returns the gateway's HTTP handler. ctx bounds the gateway's life: when
-// it ends, open WebSockets are closed with 1001 (going away).
-func New(ctx context.Context, o Options) (http.Handler, error) {
+// it ends, open WebSockets are closed with 1001 (going away) at once; Drain
+// is the orderly way out.
+func New(ctx context.Context, o Options) (*Gateway, error) {
 	if o.Peers == nil {
 		return nil, errors.New("gateway: Options.Peers is required")
 	}
@@ -156,12 +176,12 @@ func New(ctx context.Context, o Options) (http.Handler, error) {
 		w.Header().Set("Cache-Control", "no-cache")
 		_, _ = w.Write(page)
 	})
-	h.HandleFunc("GET /healthz", healthz(o.Peers))
+	h.HandleFunc("GET /healthz", ws.healthz(healthz(o.Peers)))
 	if o.Registry != nil {
 		h.Handle("GET /metrics", promhttp.HandlerFor(o.Registry, promhttp.HandlerOpts{}))
 	}
 	h.Handle("/", web(o.WebDir))
-	return m.instrument(securityHeaders(o.WebDir, h)), nil
+	return &Gateway{Handler: m.instrument(securityHeaders(o.WebDir, h)), ws: ws}, nil
 }
 
 // Content security policies. The web app loads its scripts and styles from

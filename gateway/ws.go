@@ -33,6 +33,10 @@ import (
 // Subprotocol is the WebSocket subprotocol of the event API.
 const Subprotocol = "accord.v1"
 
+// goingAwayReason is the close reason of 1001: the client is to reconnect
+// at once (to another gateway) with its cursors (docs/websocket.md).
+const goingAwayReason = "server going away; reconnect"
+
 // Close codes of /v1/events (docs/websocket.md).
 const (
 	CloseTimeout         websocket.StatusCode = 4000
@@ -87,7 +91,16 @@ func (o *WSOptions) defaults() {
 
 // wsHandler serves /v1/events.
 type wsHandler struct {
+	// life ends when the gateway stops or, during a drain, when open
+	// sockets are to be closed.
 	life     context.Context
+	endLife  context.CancelFunc
+	draining atomic.Bool
+	// open counts the sockets being served; idle is closed, and replaced,
+	// whenever it drops to zero.
+	openMu   sync.Mutex
+	open     int
+	idle     chan struct{}
 	log      *slog.Logger
 	m        *metrics
 	o        WSOptions
@@ -102,8 +115,9 @@ type wsHandler struct {
 func newWSHandler(ctx context.Context, o Options, m *metrics) *wsHandler {
 	wo := o.WS
 	wo.defaults()
+	life, end := context.WithCancel(ctx)
 	return &wsHandler{
-		life: ctx, log: o.Log, m: m, o: wo, origins: o.AllowedOrigins,
+		life: life, endLife: end, idle: make(chan struct{}), log: o.Log, m: m, o: wo, origins: o.AllowedOrigins,
 		users:    userv1.NewUserServiceClient(o.Peers.User),
 		servers:  serverv1.NewServerServiceClient(o.Peers.Server),
 		feed:     eventsv1.NewEventServiceClient(o.Peers.Server),
@@ -193,7 +207,70 @@ type wsSession struct {
 	wg sync.WaitGroup
 }
 
+// drain implements Gateway.Drain.
+func (h *wsHandler) drain(ctx context.Context, delay time.Duration) error {
+	h.draining.Store(true)
+	if delay > 0 {
+		t := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+	h.endLife()
+	for {
+		h.openMu.Lock()
+		n, idle := h.open, h.idle
+		h.openMu.Unlock()
+		if n == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-idle:
+		}
+	}
+}
+
+// track counts a socket being served until the returned function is called.
+func (h *wsHandler) track() (done func()) {
+	h.openMu.Lock()
+	h.open++
+	h.openMu.Unlock()
+	return func() {
+		h.openMu.Lock()
+		defer h.openMu.Unlock()
+		if h.open--; h.open == 0 {
+			close(h.idle)
+			h.idle = make(chan struct{})
+		}
+	}
+}
+
+// healthz answers 503 while the gateway drains, else asks next.
+func (h *wsHandler) healthz(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if h.draining.Load() || h.life.Err() != nil {
+			w.Header().Set("Cache-Control", "no-store")
+			http.Error(w, "draining", http.StatusServiceUnavailable)
+			return
+		}
+		next(w, r)
+	}
+}
+
 func (h *wsHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if h.draining.Load() || h.life.Err() != nil {
+		// A stopping gateway takes no new sockets: the client retries,
+		// and the load balancer sends it to another gateway.
+		w.Header().Set("Retry-After", "1")
+		http.Error(w, "draining; reconnect to another gateway", http.StatusServiceUnavailable)
+		return
+	}
+	defer h.track()()
 	bearer := bearerSubprotocol(r)
 	c := &wsConn{m: h.m, closeDone: make(chan struct{})}
 	s := &wsSession{wsConn: c, h: h, log: h.log}
@@ -216,6 +293,14 @@ func (h *wsHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.touch()
 	h.m.sockets.Inc()
 	defer h.m.sockets.Dec()
+	// When the gateway goes away the socket writes out what is queued for
+	// it, then closes with 1001; its client resumes elsewhere with its
+	// cursors, so whatever was not written is replayed there, not lost.
+	stopDrain := context.AfterFunc(h.life, func() {
+		s.out.drain(h.o.SlowGrace)
+		s.close(websocket.StatusGoingAway, goingAwayReason)
+	})
+	defer stopDrain()
 
 	s.run(bearer)
 	c.cancel()

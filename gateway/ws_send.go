@@ -141,6 +141,28 @@ func (q *sendQueue) flush() bool {
 	}
 }
 
+// drain waits until the queue is written out and no write is under way,
+// for at most grace: frames queued meanwhile are waited for too, which
+// ends as soon as the queue is empty at one look.
+func (q *sendQueue) drain(grace time.Duration) {
+	deadline := time.Now().Add(grace)
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		q.mu.Lock()
+		empty := len(q.frames) == 0 && !q.writing
+		q.mu.Unlock()
+		if empty || q.c.closing.Load() || time.Now().After(deadline) {
+			return
+		}
+		select {
+		case <-q.c.ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
 // stuck tells whether the current write has taken longer than the grace
 // period: the client stopped reading.
 func (q *sendQueue) stuck() bool {
@@ -200,9 +222,6 @@ func (s *wsSession) writeLoop(interval, timeout time.Duration) {
 	for {
 		select {
 		case <-s.ctx.Done():
-			return
-		case <-h.life.Done():
-			s.close(websocket.StatusGoingAway, "server going away; reconnect")
 			return
 		case <-s.out.kick:
 			if !s.out.flush() {

@@ -2,7 +2,9 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -479,4 +481,49 @@ func TestWSGatewayShutdown(t *testing.T) {
 	if code != websocket.StatusGoingAway {
 		t.Errorf("closed with %d, want 1001", code)
 	}
+}
+
+// TestWSGatewayDrain takes a gateway out of service the orderly way: its
+// health check fails and new sockets are refused at once, while open
+// sockets keep receiving events until the drain delay ends; then they
+// close with 1001 and a reconnect hint, and Drain returns once they ended.
+func TestWSGatewayDrain(t *testing.T) {
+	fw := newFakeWorld(t, WSOptions{})
+	uid := platformtest.NewID()
+	c := dialWS(t, fw.srv.URL, fw.env.UserToken(uid))
+	c.hello("")
+	platformtest.Eventually(t, 5*time.Second, func() bool { return fw.server.streams() == 1 }, "stream open")
+
+	t.Run("during the delay", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- fw.gw.Drain(ctx, time.Hour) }()
+		platformtest.Eventually(t, 5*time.Second, func() bool {
+			res, _ := httpDo(t, "GET", fw.srv.URL+"/healthz", "", "")
+			return res.StatusCode == http.StatusServiceUnavailable
+		}, "healthz to fail")
+		if _, err := dialWSErr(fw.srv.URL, fw.env.UserToken(uid)); err == nil {
+			t.Error("a new socket was accepted while draining")
+		}
+		fw.server.publish(msgEvent("user:"+uid, "m1", "still served"))
+		if got := eventContent(c.expect("event")); got != "still served" {
+			t.Errorf("event = %q", got)
+		}
+		cancel()
+		if err := <-done; !errors.Is(err, context.Canceled) {
+			t.Errorf("Drain = %v, want context.Canceled", err)
+		}
+	})
+
+	t.Run("after the delay", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := fw.gw.Drain(ctx, 0); err != nil {
+			t.Fatalf("Drain = %v", err)
+		}
+		code, reason := c.closed(5 * time.Second)
+		if code != websocket.StatusGoingAway || !strings.Contains(reason, "reconnect") {
+			t.Errorf("closed with %d %q, want 1001 with a reconnect hint", code, reason)
+		}
+	})
 }

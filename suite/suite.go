@@ -77,6 +77,7 @@ type Suite struct {
 	gcancel  context.CancelFunc // ends the gateways
 	done     chan error         // app.Run's result
 	servers  []*http.Server
+	gws      []*gateway.Gateway
 	stopOnce sync.Once
 	err      error
 }
@@ -172,6 +173,7 @@ func Start(ctx context.Context, o Options) (s *Suite, err error) {
 			}
 		}()
 		s.servers = append(s.servers, srv)
+		s.gws = append(s.gws, h)
 		s.Gateways = append(s.Gateways, "http://"+DisplayAddr(lis.Addr().String()))
 	}
 	for _, base := range s.Gateways {
@@ -233,11 +235,14 @@ func (s *Suite) Close() error {
 }
 
 func (s *Suite) stopGateways() {
-	if s.gcancel != nil {
-		s.gcancel() // closes open WebSockets with 1001
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), s.Config.ShutdownTimeout)
 	defer cancel()
+	for _, g := range s.gws {
+		_ = g.Drain(ctx, 0) // open WebSockets write out their queues and close with 1001
+	}
+	if s.gcancel != nil {
+		s.gcancel()
+	}
 	for _, srv := range s.servers {
 		_ = srv.Shutdown(ctx)
 	}

@@ -333,9 +333,10 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, shared *Share
 			return stop(fmt.Errorf("%s: %w", spec.Name, err))
 		}
 		gs, err := grpcx.NewServer(grpcx.ServerOptions{
-			Log:     sl,
-			Auth:    &grpcx.Authenticator{Verifier: verifier, Revocations: revocations, Open: spec.OpenMethods},
-			Metrics: shared.Metrics,
+			Log:        sl,
+			Auth:       &grpcx.Authenticator{Verifier: verifier, Revocations: revocations, Open: spec.OpenMethods},
+			Metrics:    shared.Metrics,
+			DrainDelay: cfg.DrainDelay,
 		})
 		if err != nil {
 			return stop(err)

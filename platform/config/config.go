@@ -107,6 +107,12 @@ type Config struct {
 	WebDir string
 	// ShutdownTimeout bounds graceful shutdown (ACCORD_SHUTDOWN_TIMEOUT).
 	ShutdownTimeout time.Duration
+	// DrainDelay is how long a stopping gateway or service keeps serving
+	// after its health check started failing, before it closes its sockets
+	// and refuses new calls (ACCORD_DRAIN_DELAY, default 0): set it to the
+	// time the load balancer takes to notice, such as a readiness probe's
+	// period times its failure threshold.
+	DrainDelay time.Duration
 }
 
 // Load reads the environment through getenv (os.Getenv when nil).
@@ -160,6 +166,14 @@ func Load(getenv func(string) string) (Config, error) {
 		MaxUploadBytes:    DefaultMaxUploadBytes,
 		WebDir:            str("ACCORD_WEB_DIR", "web/dist"),
 		ShutdownTimeout:   dur("ACCORD_SHUTDOWN_TIMEOUT", 10*time.Second),
+	}
+	if v := getenv("ACCORD_DRAIN_DELAY"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			errs = append(errs, fmt.Sprintf("ACCORD_DRAIN_DELAY: want a duration >= 0 such as 5s, got %q", v))
+		} else {
+			c.DrainDelay = d
+		}
 	}
 	c.Store = strings.ToLower(str("ACCORD_STORE", ""))
 	switch c.Store {

@@ -3,8 +3,10 @@ package grpcx
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
+	"strings"
 	"time"
 
 	"buf.build/go/protovalidate"
@@ -16,6 +18,8 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/reflection"
+	"google.golang.org/grpc/resolver"
+	"google.golang.org/grpc/resolver/manual"
 )
 
 // ServerOptions configure NewServer.
@@ -24,6 +28,10 @@ type ServerOptions struct {
 	Auth        *Authenticator
 	Metrics     *Metrics // optional
 	MaxRecvSize int      // bytes; 0 means 1 MiB
+	// DrainDelay is how long Serve keeps serving after its health turned
+	// NOT_SERVING at shutdown, before it refuses new calls: the time load
+	// balancers and readiness probes take to stop sending calls here.
+	DrainDelay time.Duration
 }
 
 // traceFilter leaves health checks (probes every few seconds) out of traces.
@@ -36,6 +44,7 @@ type Server struct {
 	*grpc.Server
 	Health *health.Server
 	log    *slog.Logger
+	drain  time.Duration
 }
 
 // NewServer builds a gRPC server with the Accord interceptor chain:
@@ -67,11 +76,17 @@ func NewServer(opts ServerOptions) (*Server, error) {
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(gs, hs)
 	reflection.Register(gs)
-	return &Server{Server: gs, Health: hs, log: opts.Log}, nil
+	return &Server{Server: gs, Health: hs, log: opts.Log, drain: opts.DrainDelay}, nil
 }
 
 // Serve serves on lis until ctx is done, then drains: health turns
-// NOT_SERVING, in-flight calls get up to grace to finish, then the rest are cut.
+// NOT_SERVING first (clients dialed with Dial, which watch it, send their
+// next calls to other instances; readiness probes fail), calls are still
+// served for ServerOptions.DrainDelay, then new calls are refused and
+// in-flight ones get up to grace to finish before the rest are cut.
+// Long-lived streams are the services' to end (the feed ends its streams
+// with UNAVAILABLE when its context ends, so that clients resume them on
+// another instance).
 func (s *Server) Serve(ctx context.Context, lis net.Listener, grace time.Duration) error {
 	errc := make(chan error, 1)
 	go func() { errc <- s.Server.Serve(lis) }()
@@ -81,6 +96,15 @@ func (s *Server) Serve(ctx context.Context, lis net.Listener, grace time.Duratio
 	case <-ctx.Done():
 	}
 	s.Health.Shutdown()
+	if s.drain > 0 {
+		t := time.NewTimer(s.drain)
+		select {
+		case err := <-errc:
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+	}
 	done := make(chan struct{})
 	go func() {
 		s.GracefulStop()
@@ -99,14 +123,39 @@ func (s *Server) Serve(ctx context.Context, lis net.Listener, grace time.Duratio
 	return nil
 }
 
-// Dial opens a client connection to an Accord service at addr. Connections
-// are lazy: the first call connects and failed connections are retried.
+// serviceConfig balances calls round robin over the addresses a target
+// resolves to, and watches each instance's grpc.health.v1 status: an
+// instance that is draining (NOT_SERVING) gets no new calls. A server
+// without a health service counts as healthy.
+const serviceConfig = `{"loadBalancingConfig":[{"round_robin":{}}],"healthCheckConfig":{"serviceName":""}}`
+
+// Dial opens a client connection to an Accord service at addr: a gRPC
+// target (host:port, dns:///name), or several host:port addresses
+// separated by commas, the instances of one service. Connections are lazy:
+// the first call connects and failed connections are retried.
 func Dial(addr string, opts ...grpc.DialOption) (*grpc.ClientConn, error) {
 	base := []grpc.DialOption{
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 30 * time.Second, Timeout: 10 * time.Second, PermitWithoutStream: true}),
-		grpc.WithDefaultServiceConfig(`{"loadBalancingConfig":[{"round_robin":{}}]}`),
+		grpc.WithDefaultServiceConfig(serviceConfig),
 		grpc.WithStatsHandler(otelgrpc.NewClientHandler(traceFilter)),
 	}
-	return grpc.NewClient(addr, append(base, opts...)...)
+	target := addr
+	if strings.Contains(addr, ",") {
+		var st resolver.State
+		for _, a := range strings.Split(addr, ",") {
+			if a = strings.TrimSpace(a); a != "" {
+				st.Endpoints = append(st.Endpoints, resolver.Endpoint{Addresses: []resolver.Address{{Addr: a}}})
+			}
+		}
+		if len(st.Endpoints) == 0 {
+			return nil, fmt.Errorf("no address in %q", addr)
+		}
+		// A resolver of this connection's own: the list is fixed.
+		r := manual.NewBuilderWithScheme("accord-list")
+		r.InitialState(st)
+		base = append(base, grpc.WithResolvers(r))
+		target = "accord-list:///instances"
+	}
+	return grpc.NewClient(target, append(base, opts...)...)
 }

@@ -480,3 +480,27 @@ func killClients(t *testing.T, rdb redis.UniversalClient, name string) int {
 	}
 	return n
 }
+
+// TestFeedEndsStreamsWhenStopping stops an instance's feed reader, as a
+// shutdown does: its open streams end with UNAVAILABLE, and a stream opened
+// afterwards (a client that raced the shutdown) is refused the same way
+// instead of waiting on a feed that will never deliver, so that clients
+// resume on another instance.
+func TestFeedEndsStreamsWhenStopping(t *testing.T) {
+	w := newWorld(t)
+	c, _, stop := w.instanceStoppable()
+	alice := w.user("Alice")
+	w.server(alice)
+	open := openStream(t, c, w.streamCtx(alice))
+	open.awaitPing(t, w, alice, "live")
+	stop()
+	platformtest.Eventually(t, 10*time.Second, func() bool { return open.ended() != nil }, "the open stream to end")
+	if err := open.ended(); status.Code(err) != codes.Unavailable {
+		t.Fatalf("open stream ended with %v, want UNAVAILABLE", err)
+	}
+	late := openStream(t, c, w.streamCtx(alice))
+	platformtest.Eventually(t, 10*time.Second, func() bool { return late.ended() != nil }, "the late stream to be refused")
+	if err := late.ended(); status.Code(err) != codes.Unavailable {
+		t.Fatalf("late stream ended with %v, want UNAVAILABLE", err)
+	}
+}

@@ -92,6 +92,14 @@ func (w *world) instance() client {
 }
 
 func (w *world) instanceAPI() (client, *grpcapi.ChatAPI) {
+	c, api, _ := w.instanceStoppable()
+	return c, api
+}
+
+// instanceStoppable is instanceAPI that also returns a function stopping
+// the instance's background work (its feed reader), as a shutdown does,
+// while its gRPC server keeps serving.
+func (w *world) instanceStoppable() (client, *grpcapi.ChatAPI, func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	d := w.env.Deps("server")
 	if w.rdb != nil {
@@ -111,8 +119,9 @@ func (w *world) instanceAPI() (client, *grpcapi.ChatAPI) {
 		serverv1.RegisterServerServiceServer(s, chatOnly{ChatAPI: api})
 		eventsv1.RegisterEventServiceServer(s, feedOnly{ChatAPI: api})
 	})
-	w.t.Cleanup(func() { cancel(); <-done })
-	return client{serverv1.NewServerServiceClient(conn), eventsv1.NewEventServiceClient(conn)}, api
+	stop := func() { cancel(); <-done }
+	w.t.Cleanup(stop)
+	return client{serverv1.NewServerServiceClient(conn), eventsv1.NewEventServiceClient(conn)}, api, stop
 }
 
 func (w *world) user(name string) string {

@@ -51,7 +51,11 @@ func run() error {
 	defer conns.Close()
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	h, err := gateway.New(ctx, gateway.Options{Log: log, Peers: conns, Registry: reg, WebDir: cfg.WebDir, MaxUploadBytes: cfg.MaxUploadBytes})
+	// The gateway's life is not the signal's: on SIGTERM it drains
+	// (Drain below) rather than dropping its sockets at once.
+	life, endLife := context.WithCancel(context.Background())
+	defer endLife()
+	h, err := gateway.New(life, gateway.Options{Log: log, Peers: conns, Registry: reg, WebDir: cfg.WebDir, MaxUploadBytes: cfg.MaxUploadBytes})
 	if err != nil {
 		return err
 	}
@@ -66,8 +70,14 @@ func run() error {
 		return err
 	case <-ctx.Done():
 	}
-	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	// Readiness fails first, sockets move to other gateways after the drain
+	// delay, then the listener closes and REST calls in flight finish.
+	log.Info("draining", "delay", cfg.DrainDelay)
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.DrainDelay+cfg.ShutdownTimeout)
 	defer cancel()
+	if err := h.Drain(sctx, cfg.DrainDelay); err != nil {
+		log.Warn("sockets still open at the end of the drain", "err", err)
+	}
 	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}

@@ -62,9 +62,10 @@ type Hub struct {
 	logger *slog.Logger
 	opts   Options
 
-	mu     sync.Mutex
-	scopes map[string]*scopeState
-	wake   chan struct{}
+	mu      sync.Mutex
+	scopes  map[string]*scopeState
+	wake    chan struct{}
+	stopped bool // Run returned: nothing more is read
 }
 
 type scopeState struct {
@@ -163,6 +164,11 @@ func (s *Sub) Add(ctx context.Context, scope string) error {
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if h.stopped && !s.closed {
+		// A stream that reaches a stopping instance would wait forever:
+		// it is sent to resume elsewhere.
+		h.endLocked(s, ErrShuttingDown)
+	}
 	if s.closed {
 		return s.err
 	}
@@ -256,6 +262,7 @@ func (h *Hub) Run(ctx context.Context) error {
 	// clients resume elsewhere instead of waiting on a silent feed, and so
 	// that a graceful stop is not held up by open streams.
 	h.mu.Lock()
+	h.stopped = true
 	var all []*Sub
 	for _, st := range h.scopes {
 		for s := range st.subs {
