@@ -15,7 +15,7 @@ import (
 // gracefully and started again: afterwards every message is found exactly
 // once, no more, no fewer, across all pages.
 func TestSearchCatchesUpAfterRestarts(t *testing.T) {
-	s := startSuite(t)
+	s := startSuite(t, suiteOptions{})
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	rest := s.rest.At(s.gateways[0])

@@ -270,6 +270,9 @@ func eventFrame(ev *eventsv1.Event) []byte {
 type feedEvent struct {
 	scope, cursor string
 	frame         []byte // nil for a response without an event; shared, never modified
+	// created is the event's create_time in unix nanoseconds (0 when
+	// unset), the start of its delivery latency.
+	created int64
 }
 
 // frameCache shares decoded feed events between sockets: the sockets of one
@@ -305,6 +308,9 @@ func (c *frameCache) event(wire []byte) (*feedEvent, error) {
 	e = &feedEvent{}
 	if ev := res.GetEvent(); ev != nil {
 		e.scope, e.cursor, e.frame = ev.GetScope(), ev.GetCursor(), eventFrame(ev)
+		if ct := ev.GetCreateTime(); ct != nil {
+			e.created = ct.AsTime().UnixNano()
+		}
 	}
 	key := string(wire)
 	c.mu.Lock()

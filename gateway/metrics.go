@@ -23,10 +23,17 @@ type metrics struct {
 	eventsDelivered prometheus.Counter
 	framesSent      *prometheus.CounterVec
 	upstreamErrors  *prometheus.CounterVec
+	deliveryLatency prometheus.Histogram
 
 	// The per-type frame counters, resolved once: the write path of every
 	// socket counts each frame.
 	frameCounters map[string]prometheus.Counter
+}
+
+// delivered observes the delivery latency of an event committed at
+// created (unix nanoseconds) and just written to a socket.
+func (m *metrics) delivered(created int64) {
+	m.deliveryLatency.Observe(max(time.Since(time.Unix(0, created)).Seconds(), 0))
 }
 
 // frameSent counts one frame written to a socket.
@@ -72,8 +79,14 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "accord_gateway_upstream_errors_total",
 			Help: "Failed calls to the services (unavailable, internal, timeouts) by service and code.",
 		}, []string{"service", "code"}),
+		deliveryLatency: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "accord_gateway_delivery_latency_seconds",
+			Help:    "Time from an event's commit (its create_time) to its write to a WebSocket; events replayed to a resuming socket count with their age.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60},
+		}),
 	}
 	m.requests = register(reg, m.requests)
+	m.deliveryLatency = register(reg, m.deliveryLatency)
 	m.latency = register(reg, m.latency)
 	m.sockets = register(reg, m.sockets)
 	m.socketsClosed = register(reg, m.socketsClosed)

@@ -69,7 +69,7 @@ func (s *wsSession) pumpEvents(cursors map[string]string) {
 				if ev.cursor != "" && ev.scope != "" {
 					cursors[ev.scope] = ev.cursor
 				}
-				if !s.out.queueFrame(outFrame{b: ev.frame, event: true, typ: "event"}, !behind) {
+				if !s.out.queueFrame(outFrame{b: ev.frame, event: true, typ: "event", created: ev.created}, !behind) {
 					return
 				}
 			}

@@ -14,6 +14,9 @@ type outFrame struct {
 	b     []byte
 	event bool
 	typ   string
+	// created is when the event was committed (unix nanoseconds; 0 for
+	// frames that are not feed events, and typing, which has no time).
+	created int64
 }
 
 // sendQueue is a socket's send queue and its writer. Frames wait in the
@@ -196,6 +199,9 @@ func (q *sendQueue) writeFrames(frames []outFrame) bool {
 			return false
 		}
 		c.m.frameSent(f.typ, f.event)
+		if f.created != 0 {
+			c.m.delivered(f.created)
+		}
 		n, size = n+1, size+len(f.b)
 		if n == maxBatchFrames || size >= maxBatchBytes {
 			if c.wire.uncork() != nil {

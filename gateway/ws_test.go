@@ -13,6 +13,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	dto "github.com/prometheus/client_model/go"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -526,4 +527,36 @@ func TestWSGatewayDrain(t *testing.T) {
 			t.Errorf("closed with %d %q, want 1001 with a reconnect hint", code, reason)
 		}
 	})
+}
+
+// TestWSDeliveryLatency checks that an event written to a socket is timed
+// from its create_time: an event committed a minute ago is observed as a
+// minute late.
+func TestWSDeliveryLatency(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	fw := newFakeWorld(t, WSOptions{}, func(o *Options) { o.Registry = reg })
+	uid := platformtest.NewID()
+	c := dialWS(t, fw.srv.URL, fw.env.UserToken(uid))
+	c.hello("")
+	platformtest.Eventually(t, 5*time.Second, func() bool { return fw.server.streams() == 1 }, "stream open")
+	ev := msgEvent("user:"+uid, "m1", "late")
+	ev.CreateTime = timestamppb.New(time.Now().Add(-time.Minute))
+	fw.server.publish(ev)
+	c.expect("event")
+	var h *dto.Histogram
+	platformtest.Eventually(t, 5*time.Second, func() bool {
+		fams, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range fams {
+			if f.GetName() == "accord_gateway_delivery_latency_seconds" {
+				h = f.GetMetric()[0].GetHistogram()
+			}
+		}
+		return h.GetSampleCount() == 1
+	}, "one delivery observed")
+	if s := h.GetSampleSum(); s < 60 {
+		t.Errorf("delivery latency = %vs, want at least 60s", s)
+	}
 }

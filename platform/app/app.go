@@ -64,6 +64,10 @@ type Deps struct {
 	// Peers are lazy connections to the other services; a service wraps
 	// each it calls in an interface of the few methods it uses.
 	Peers *peers.Conns
+	// Metrics is where a service registers its own Prometheus collectors
+	// (with promx.Register: the services of a process share one registry);
+	// nil registers nothing.
+	Metrics prometheus.Registerer
 }
 
 // Service is what each Accord service package builds.
@@ -312,6 +316,7 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, shared *Share
 			Verifier: verifier, Revocations: revocations,
 			ServiceCreds: auth.NewServiceCredentials(serviceSigner, spec.Name),
 			Peers:        conns,
+			Metrics:      shared.Registry,
 		}
 		switch spec.Store(cfg) {
 		case config.StoreMongo:

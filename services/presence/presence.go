@@ -28,10 +28,12 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
 
 	presencev1 "github.com/accordchat/accord/gen/accord/presence/v1"
 	"github.com/accordchat/accord/platform/app"
+	"github.com/accordchat/accord/platform/promx"
 	"github.com/accordchat/accord/services/presence/internal/grpcapi"
 	"github.com/accordchat/accord/services/presence/internal/hub"
 	"github.com/accordchat/accord/services/presence/internal/peers"
@@ -137,6 +139,16 @@ func NewService(_ context.Context, d app.Deps, o Options) (*Service, error) {
 			return nil, errors.New("presence needs the user and server services (Deps.Peers) or Options.Visibility")
 		}
 		vis = peers.NewVisibility(d.Peers.User, d.Peers.Server, d.ServiceCreds)
+	}
+	if d.Metrics != nil {
+		now := o.Now
+		promx.Register(d.Metrics, promx.NewSampledGauge(prometheus.GaugeOpts{
+			Name: "accord_presence_sessions",
+			Help: "Open presence sessions (one per connected socket), over every instance: aggregate with max.",
+		}, 2*time.Second, func(ctx context.Context) (float64, error) {
+			n, err := st.Sessions(ctx, now())
+			return float64(n), err
+		}))
 	}
 	h := hub.New(d.Redis, st.Channel(), o.WatchQueue, log)
 	svc := presence.NewService(presence.Deps{Store: st, Feed: h, Visibility: vis, Log: log}, presence.Options{

@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
 
 	eventsv1 "github.com/accordchat/accord/gen/accord/events/v1"
@@ -23,6 +24,7 @@ import (
 	"github.com/accordchat/accord/platform/app"
 	"github.com/accordchat/accord/platform/blobstore"
 	"github.com/accordchat/accord/platform/events"
+	"github.com/accordchat/accord/platform/promx"
 	"github.com/accordchat/accord/services/server/internal/chat"
 	"github.com/accordchat/accord/services/server/internal/emoji"
 	"github.com/accordchat/accord/services/server/internal/feed"
@@ -132,13 +134,17 @@ func NewWithOptions(ctx context.Context, d app.Deps, o Options) (*Service, error
 	if o.Feed != nil {
 		fo = *o.Feed
 	}
+	outbox := redis.NewOutbox(d.Redis, d.Keys)
+	if d.Metrics != nil {
+		registerMetrics(d.Metrics, &fo, outbox)
+	}
 	evs := grpcapi.Events{Log: o.Events, Redis: d.Redis, Keys: d.Keys}
 	access := guild.NewAccess(store)
 	msgs := chat.New(chat.Deps{
 		Messages: set.Messages, ReadStates: set.ReadStates, Channels: store, Access: access,
 		Reactions: set.Reactions, Pins: set.Pins, Servers: store, IsEmoji: emoji.Valid,
 		Locks:    redis.NewLocks(d.Redis, d.Keys, d.Log, channelScope(store)),
-		Outbox:   redis.NewOutbox(d.Redis, d.Keys),
+		Outbox:   outbox,
 		Limiter:  redis.NewRateLimiter(d.Redis, d.Keys),
 		Requests: redis.NewRequestRecords(d.Redis, d.Keys),
 		Typing:   redis.NewTypingWindows(d.Redis, d.Keys),
@@ -156,6 +162,31 @@ func NewWithOptions(ctx context.Context, d app.Deps, o Options) (*Service, error
 		msgs:  msgs,
 		hub:   hub,
 	}, nil
+}
+
+// registerMetrics registers the service's metrics: the feed's lag behind
+// the event log (observed by fo's reader) and the outbox's depth (read
+// from Redis on each scrape).
+func registerMetrics(reg prometheus.Registerer, fo *feed.Options, outbox *redis.Outbox) {
+	lag := promx.Register(reg, prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "accord_server_feed_lag_seconds",
+		Help:    "Time from an event's append to the event log to its hand-out by an instance's feed reader.",
+		Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+	}))
+	next := fo.Lag
+	fo.Lag = func(d time.Duration) {
+		lag.Observe(d.Seconds())
+		if next != nil {
+			next(d)
+		}
+	}
+	promx.Register(reg, promx.NewSampledGauge(prometheus.GaugeOpts{
+		Name: "accord_server_outbox_messages",
+		Help: "Messages stored but not yet known to be in the event log (the outbox, shared by every instance: aggregate with max).",
+	}, 2*time.Second, func(ctx context.Context) (float64, error) {
+		n, err := outbox.Depth(ctx)
+		return float64(n), err
+	}))
 }
 
 // Run runs the service's background work until ctx ends: the outbox

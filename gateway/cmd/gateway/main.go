@@ -79,7 +79,10 @@ func run() error {
 		log.Warn("sockets still open at the end of the drain", "err", err)
 	}
 	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
+		// Calls still in flight are cut, as a crash would: clients retry
+		// them (sends carry request ids, so a retry is not a duplicate).
+		log.Warn("graceful stop timed out; closing remaining connections", "err", err)
+		_ = srv.Close()
 	}
 	return nil
 }

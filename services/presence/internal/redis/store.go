@@ -161,6 +161,12 @@ func (s *Store) Get(ctx context.Context, uids []string, now time.Time) ([]presen
 	return out, nil
 }
 
+// Sessions returns how many sessions are open at now (their expiry is
+// ahead), over every user and instance.
+func (s *Store) Sessions(ctx context.Context, now time.Time) (int64, error) {
+	return s.rdb.ZCount(ctx, s.expiryKey(), "("+strconv.FormatInt(now.UnixMilli(), 10), "+inf").Result()
+}
+
 // Sweep ends the sessions whose expiry passed by now, at most batch of
 // them, and tells how many it looked at. Sweepers of several instances may
 // run at once: each session is ended (and announced) by one of them only.

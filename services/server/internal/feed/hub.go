@@ -47,6 +47,10 @@ type Options struct {
 	// XREAD names the keys of one slot only, so there the reader polls each
 	// slot's streams (pipelined per node) instead of blocking. 0 is 10ms.
 	Poll time.Duration
+	// Lag, when set, is told for every entry the reader hands out how long
+	// after its append that was (the entry id's clock is Redis's): how far
+	// this instance's feed is behind the log.
+	Lag func(time.Duration)
 }
 
 // DefaultOptions are the production tuning.
@@ -397,6 +401,12 @@ func (h *Hub) dispatch(res []redis.XStream) {
 		}
 	}
 	slices.SortStableFunc(batch, func(a, b entry) int { return a.id.Compare(b.id) })
+	if h.opts.Lag != nil {
+		now := time.Now()
+		for _, e := range batch {
+			h.opts.Lag(max(now.Sub(time.UnixMilli(int64(e.id.MS))), 0))
+		}
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for _, e := range batch {

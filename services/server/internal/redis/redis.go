@@ -129,6 +129,12 @@ func (o *Outbox) Remove(ctx context.Context, e chat.OutboxEntry) error {
 	return o.rdb.ZRem(ctx, o.key, member(e)).Err()
 }
 
+// Depth returns how many messages the outbox holds: stored, and not yet
+// known to be in the event log.
+func (o *Outbox) Depth(ctx context.Context) (int64, error) {
+	return o.rdb.ZCard(ctx, o.key).Result()
+}
+
 // Pending implements chat.Outbox.
 func (o *Outbox) Pending(ctx context.Context, e chat.OutboxEntry) (bool, error) {
 	err := o.rdb.ZScore(ctx, o.key, member(e)).Err()
