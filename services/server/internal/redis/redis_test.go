@@ -36,6 +36,41 @@ func TestOutbox(t *testing.T) {
 	})
 }
 
+// TestOutboxDepth counts what the outbox holds, for the outbox-depth gauge.
+func TestOutboxDepth(t *testing.T) {
+	platformtest.EachRedis(t, func(t *testing.T) {
+		rdb, prefix := platformtest.Redis(t)
+		o := redis.NewOutbox(rdb, redisx.NewKeyspace(prefix))
+		ctx := context.Background()
+		depth := func() int64 {
+			t.Helper()
+			n, err := o.Depth(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		if got := depth(); got != 0 {
+			t.Fatalf("empty outbox depth = %d", got)
+		}
+		a, b := chat.OutboxEntry{ChannelID: "c1", MessageID: "m1"}, chat.OutboxEntry{ChannelID: "c1", MessageID: "m2"}
+		for _, e := range []chat.OutboxEntry{a, b} {
+			if err := o.Add(ctx, e, time.Now()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got := depth(); got != 2 {
+			t.Errorf("depth = %d, want 2", got)
+		}
+		if err := o.Remove(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+		if got := depth(); got != 1 {
+			t.Errorf("depth after a removal = %d, want 1", got)
+		}
+	})
+}
+
 func TestChannelLocks(t *testing.T) {
 	platformtest.EachRedis(t, func(t *testing.T) {
 		storetest.TestChannelLocks(t, func(t *testing.T) chat.ChannelLocks {
