@@ -2,11 +2,13 @@ package grpcx_test
 
 import (
 	"context"
+	"log/slog"
 	"net"
 	"testing"
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
@@ -72,5 +74,61 @@ func TestDialSkipsDrainingInstances(t *testing.T) {
 func TestDialRejectsAnEmptyList(t *testing.T) {
 	if _, err := grpcx.Dial(" , "); err == nil {
 		t.Fatal("Dial accepted a list without an address")
+	}
+}
+
+// TestServeDrainsReadinessFirst stops a server with a drain delay: its
+// health turns NOT_SERVING at once while calls are still answered during
+// the delay.
+func TestServeDrainsReadinessFirst(t *testing.T) {
+	s, err := grpcx.NewServer(grpcx.ServerOptions{
+		Log:        slog.New(slog.DiscardHandler),
+		Auth:       &grpcx.Authenticator{Open: []string{userv1.UserService_Register_FullMethodName}},
+		DrainDelay: time.Hour,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := &stub{}
+	userv1.RegisterUserServiceServer(s.Server, st)
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- s.Serve(ctx, lis, time.Second) }()
+	// A plain client, which does not watch health, as a load balancer's
+	// probe and a late caller see the server.
+	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	hc := healthpb.NewHealthClient(conn)
+	check := func() healthpb.HealthCheckResponse_ServingStatus {
+		cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		res, err := hc.Check(cctx, &healthpb.HealthCheckRequest{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.GetStatus()
+	}
+	if got := check(); got != healthpb.HealthCheckResponse_SERVING {
+		t.Fatalf("health before the stop = %v", got)
+	}
+	stop()
+	platformtest.Eventually(t, 10*time.Second, func() bool {
+		return check() == healthpb.HealthCheckResponse_NOT_SERVING
+	}, "health to turn NOT_SERVING")
+	cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := userv1.NewUserServiceClient(conn).Register(cctx, &userv1.RegisterRequest{Login: "late", Password: "password-late"}); err != nil {
+		t.Errorf("a call during the drain delay failed: %v", err)
+	}
+	s.Stop()
+	if err := <-served; err != nil {
+		t.Errorf("Serve = %v", err)
 	}
 }
