@@ -88,3 +88,24 @@ func TestRedisURL(t *testing.T) {
 		}
 	}
 }
+
+func TestDrainDelay(t *testing.T) {
+	for _, tc := range []struct {
+		v    string
+		want time.Duration
+		ok   bool
+	}{{"", 0, true}, {"0s", 0, true}, {"5s", 5 * time.Second, true}, {"-1s", 0, false}, {"soon", 0, false}} {
+		c, err := config.Load(func(k string) string {
+			if k == "ACCORD_DRAIN_DELAY" {
+				return tc.v
+			}
+			return ""
+		})
+		if (err == nil) != tc.ok || tc.ok && c.DrainDelay != tc.want {
+			t.Errorf("ACCORD_DRAIN_DELAY=%q: got %v, %v; want %v, ok %v", tc.v, c.DrainDelay, err, tc.want, tc.ok)
+		}
+		if err != nil && !strings.Contains(err.Error(), "ACCORD_DRAIN_DELAY") {
+			t.Errorf("error %q does not name the variable", err)
+		}
+	}
+}
