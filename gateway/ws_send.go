@@ -14,8 +14,8 @@ type outFrame struct {
 	b     []byte
 	event bool
 	typ   string
-	// created is when the event was committed (unix nanoseconds; 0 for
-	// frames that are not feed events, and typing, which has no time).
+	// created is the event's create_time (unix nanoseconds), 0 for frames
+	// that are not feed events: the start of its delivery latency.
 	created int64
 }
 
