@@ -47,6 +47,10 @@ type Options struct {
 	// XREAD names the keys of one slot only, so there the reader polls each
 	// slot's streams (pipelined per node) instead of blocking. 0 is 10ms.
 	Poll time.Duration
+	// FollowQueueLen bounds the queue of a FollowScopes stream, which
+	// carries the scopes of every socket of one gateway. 0 is 64 times
+	// QueueLen.
+	FollowQueueLen int
 }
 
 // DefaultOptions are the production tuning.
@@ -117,7 +121,11 @@ type Sub struct {
 
 // NewSub registers a subscriber with no scopes yet.
 func (h *Hub) NewSub(userID string) *Sub {
-	return &Sub{UserID: userID, hub: h, c: make(chan *Event, h.opts.QueueLen), done: make(chan struct{}), scopes: map[string]struct{}{}}
+	return h.newSub(userID, h.opts.QueueLen)
+}
+
+func (h *Hub) newSub(userID string, queueLen int) *Sub {
+	return &Sub{UserID: userID, hub: h, c: make(chan *Event, queueLen), done: make(chan struct{}), scopes: map[string]struct{}{}}
 }
 
 // C is the subscriber's queue.
@@ -150,6 +158,13 @@ func (h *Hub) LastID(ctx context.Context, scope string) (string, error) {
 // appended to the scope afterwards reaches s (and possibly some earlier
 // ones, which the caller drops by cursor).
 func (s *Sub) Add(ctx context.Context, scope string) error {
+	_, err := s.AddAt(ctx, scope)
+	return err
+}
+
+// AddAt is Add that also returns the position s starts after: every event
+// of the scope with a greater id reaches s, none at or before it does.
+func (s *Sub) AddAt(ctx context.Context, scope string) (string, error) {
 	h := s.hub
 	h.mu.Lock()
 	_, tracked := h.scopes[scope]
@@ -158,13 +173,13 @@ func (s *Sub) Add(ctx context.Context, scope string) error {
 	if !tracked {
 		var err error
 		if last, err = h.LastID(ctx, scope); err != nil {
-			return err
+			return "", err
 		}
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if s.closed {
-		return s.err
+		return "", s.err
 	}
 	st, ok := h.scopes[scope]
 	if !ok {
@@ -179,7 +194,7 @@ func (s *Sub) Add(ctx context.Context, scope string) error {
 	}
 	st.subs[s] = struct{}{}
 	s.scopes[scope] = struct{}{}
-	return nil
+	return st.pos, nil
 }
 
 // Remove unsubscribes s from scope; nothing more of it is queued.
@@ -389,7 +404,7 @@ func (h *Hub) dispatch(res []redis.XStream) {
 			batch = append(batch, entry{id: id, ev: NewEvent(ev), raw: m.ID})
 		}
 	}
-	slices.SortStableFunc(batch, func(a, b entry) int { return a.id.Compare(b.id) })
+	slices.SortStableFunc(batch, logOrder)
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for _, e := range batch {
