@@ -23,6 +23,7 @@ type metrics struct {
 	eventsDelivered prometheus.Counter
 	framesSent      *prometheus.CounterVec
 	upstreamErrors  *prometheus.CounterVec
+	sharedCatchUps  prometheus.Counter
 
 	// The per-type frame counters, resolved once: the write path of every
 	// socket counts each frame.
@@ -72,6 +73,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "accord_gateway_upstream_errors_total",
 			Help: "Failed calls to the services (unavailable, internal, timeouts) by service and code.",
 		}, []string{"service", "code"}),
+		sharedCatchUps: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "accord_gateway_shared_feed_catchups_total",
+			Help: "Sockets that fell behind the shared event feed and caught up from the event log.",
+		}),
 	}
 	m.requests = register(reg, m.requests)
 	m.latency = register(reg, m.latency)
@@ -80,6 +85,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	m.eventsDelivered = register(reg, m.eventsDelivered)
 	m.framesSent = register(reg, m.framesSent)
 	m.upstreamErrors = register(reg, m.upstreamErrors)
+	m.sharedCatchUps = register(reg, m.sharedCatchUps)
 	m.frameCounters = map[string]prometheus.Counter{}
 	for _, t := range []string{"ready", "event", "presence", "pong", "error"} {
 		m.frameCounters[t] = m.framesSent.WithLabelValues(t)
