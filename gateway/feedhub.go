@@ -277,14 +277,7 @@ func (h *feedHub) stream(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	h.mu.Lock()
-	h.up = true
-	clear(h.upstream)
-	for scope, sc := range h.scopes {
-		sc.started, sc.requested = false, false
-		h.dirty[scope] = true
-	}
-	h.mu.Unlock()
+	h.resetUpstream()
 	defer func() {
 		h.mu.Lock()
 		h.up = false
@@ -307,6 +300,19 @@ func (h *feedHub) stream(ctx context.Context) error {
 		if m.ev != nil {
 			h.dispatch(m.ev)
 		}
+	}
+}
+
+// resetUpstream starts over on a new stream: every scope is to be added
+// again, from its last position when it had one.
+func (h *feedHub) resetUpstream() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.up = true
+	clear(h.upstream)
+	for scope, sc := range h.scopes {
+		sc.started, sc.requested = false, false
+		h.dirty[scope] = true
 	}
 }
 

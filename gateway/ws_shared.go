@@ -21,7 +21,7 @@ import (
 
 // sharedQueue bounds a socket's queue in the hub. Overflowing it costs a
 // catch-up from the event log, not the socket.
-const sharedQueue = 1024
+const sharedQueue = 256
 
 // sharedJoinReplayMS is how far before a server_joined event a newly
 // joined server is replayed (as the server's session does).
