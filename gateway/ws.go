@@ -66,6 +66,8 @@ type WSOptions struct {
 	// SharedFeed relays events from one upstream feed per gateway
 	// (EventInternalService.FollowScopes, fanned out locally) instead of
 	// one StreamEvents call per socket. It needs Options.ServiceCreds.
+	// Off by default: a revoked or expired session does not yet end a
+	// socket on the shared feed (docs/architecture.md).
 	SharedFeed bool
 }
 
