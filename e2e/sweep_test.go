@@ -256,6 +256,12 @@ var rules = map[string]rule{
 	"accord.server.v1.ServerService/GetServerIcon": {outsider: codes.NotFound, member: codes.NotFound, req: func(w *world) proto.Message {
 		return &serverv1.GetServerIconRequest{ServerId: w.serverID}
 	}},
+	"accord.events.v1.EventInternalService/FollowScopes": {outsider: codes.PermissionDenied, member: codes.PermissionDenied, req: func(w *world) proto.Message {
+		return &eventsv1.FollowScopesRequest{Add: []*eventsv1.Cursor{{Scope: "server:" + w.serverID}}}
+	}},
+	"accord.events.v1.EventInternalService/ReadScopes": {outsider: codes.PermissionDenied, member: codes.PermissionDenied, req: func(w *world) proto.Message {
+		return &eventsv1.ReadScopesRequest{Cursors: []*eventsv1.Cursor{{Scope: "server:" + w.serverID, Position: "0-0"}}}
+	}},
 	"accord.server.v1.ServerInternalService/AnnounceProfile": {outsider: codes.PermissionDenied, member: codes.PermissionDenied, req: func(w *world) proto.Message {
 		return &serverv1.AnnounceProfileRequest{UserId: w.owner.id, Login: "owner", DisplayName: "taken over"}
 	}},

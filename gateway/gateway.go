@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	eventsv1 "github.com/accordchat/accord/gen/accord/events/v1"
@@ -69,6 +70,10 @@ type Options struct {
 
 	// WebSocket tuning; zero values mean the documented defaults.
 	WS WSOptions
+
+	// ServiceCreds, when set, authenticate the gateway's calls to the
+	// services' internal APIs (the shared feed, WSOptions.SharedFeed).
+	ServiceCreds credentials.PerRPCCredentials
 }
 
 // Gateway is the gateway's HTTP handler.

@@ -24,6 +24,7 @@ type metrics struct {
 	framesSent      *prometheus.CounterVec
 	upstreamErrors  *prometheus.CounterVec
 	deliveryLatency prometheus.Histogram
+	sharedCatchUps  prometheus.Counter
 
 	// The per-type frame counters, resolved once: the write path of every
 	// socket counts each frame.
@@ -84,6 +85,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help:    "Time from an event's commit (its create_time) to its write to a WebSocket; events replayed to a resuming socket count with their age.",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60},
 		}),
+		sharedCatchUps: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "accord_gateway_shared_feed_catchups_total",
+			Help: "Sockets that fell behind the shared event feed and caught up from the event log.",
+		}),
 	}
 	m.requests = register(reg, m.requests)
 	m.deliveryLatency = register(reg, m.deliveryLatency)
@@ -93,6 +98,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	m.eventsDelivered = register(reg, m.eventsDelivered)
 	m.framesSent = register(reg, m.framesSent)
 	m.upstreamErrors = register(reg, m.upstreamErrors)
+	m.sharedCatchUps = register(reg, m.sharedCatchUps)
 	m.frameCounters = map[string]prometheus.Counter{}
 	for _, t := range []string{"ready", "event", "presence", "pong", "error"} {
 		m.frameCounters[t] = m.framesSent.WithLabelValues(t)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -66,6 +67,12 @@ type WSOptions struct {
 	GiveUpAfter time.Duration
 	// CallTimeout bounds each upstream call made for a client frame (default 10 s).
 	CallTimeout time.Duration
+	// SharedFeed relays events from one upstream feed per gateway
+	// (EventInternalService.FollowScopes, fanned out locally) instead of
+	// one StreamEvents call per socket. It needs Options.ServiceCreds.
+	// Off by default: a revoked or expired session does not yet end a
+	// socket on the shared feed (docs/architecture.md).
+	SharedFeed bool
 }
 
 func (o *WSOptions) defaults() {
@@ -110,13 +117,19 @@ type wsHandler struct {
 	feed     eventsv1.EventServiceClient
 	presence presencev1.PresenceServiceClient
 	frames   *frameCache
+
+	// The shared feed (WSOptions.SharedFeed); hub is nil without it.
+	hub          *feedHub
+	internal     serverv1.ServerInternalServiceClient
+	feedInternal eventsv1.EventInternalServiceClient
+	creds        grpc.CallOption
 }
 
 func newWSHandler(ctx context.Context, o Options, m *metrics) *wsHandler {
 	wo := o.WS
 	wo.defaults()
 	life, end := context.WithCancel(ctx)
-	return &wsHandler{
+	h := &wsHandler{
 		life: life, endLife: end, idle: make(chan struct{}), log: o.Log, m: m, o: wo, origins: o.AllowedOrigins,
 		users:    userv1.NewUserServiceClient(o.Peers.User),
 		servers:  serverv1.NewServerServiceClient(o.Peers.Server),
@@ -124,6 +137,14 @@ func newWSHandler(ctx context.Context, o Options, m *metrics) *wsHandler {
 		presence: presencev1.NewPresenceServiceClient(o.Peers.Presence),
 		frames:   newFrameCache(4096),
 	}
+	if wo.SharedFeed && o.ServiceCreds != nil {
+		h.creds = grpc.PerRPCCredentials(o.ServiceCreds)
+		h.internal = serverv1.NewServerInternalServiceClient(o.Peers.Server)
+		h.feedInternal = eventsv1.NewEventInternalServiceClient(o.Peers.Server)
+		h.hub = newFeedHub(h.feedInternal, h.creds, o.Log, wo, m)
+		go h.hub.run(ctx)
+	}
+	return h
 }
 
 // bearerSubprotocol returns the token offered as the "bearer.<token>" subprotocol.
@@ -379,7 +400,11 @@ func (s *wsSession) run(bearer string) {
 	}
 	s.wg.Add(2)
 	go s.writeLoop(interval, timeout)
-	go s.pumpEvents(cursors)
+	if h.hub != nil {
+		go s.pumpShared(cursors)
+	} else {
+		go s.pumpEvents(cursors)
+	}
 	s.readLoop()
 }
 

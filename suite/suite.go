@@ -29,6 +29,7 @@ import (
 
 	"github.com/accordchat/accord/gateway"
 	"github.com/accordchat/accord/platform/app"
+	"github.com/accordchat/accord/platform/auth"
 	"github.com/accordchat/accord/platform/config"
 	"github.com/accordchat/accord/platform/logging"
 	"github.com/accordchat/accord/platform/peers"
@@ -59,6 +60,9 @@ type Options struct {
 	Gateways int
 	// WebDir is the built web app the gateways serve (Config.WebDir when empty).
 	WebDir string
+	// SharedFeed makes the gateways relay events from one upstream feed
+	// each (gateway.WSOptions.SharedFeed), calling with the service key.
+	SharedFeed bool
 }
 
 // Suite is a running suite.
@@ -93,6 +97,12 @@ func Start(ctx context.Context, o Options) (s *Suite, err error) {
 		log = logging.Discard()
 	}
 	shared := o.Shared
+	if o.SharedFeed && shared.ServiceSigner == nil {
+		// The gateways call with the services' key: load it once for all.
+		if shared.ServiceSigner, err = app.LoadServiceSigner(cfg, log); err != nil {
+			return nil, err
+		}
+	}
 	if shared.Registry == nil {
 		shared.Registry = prometheus.NewRegistry()
 	}
@@ -151,6 +161,10 @@ func Start(ctx context.Context, o Options) (s *Suite, err error) {
 		gopts := gateway.Options{Log: log.With("service", "gateway"), Peers: s.Peers, WebDir: webDir, MaxUploadBytes: cfg.MaxUploadBytes}
 		if i == 0 {
 			gopts.Registry = shared.Registry
+		}
+		if o.SharedFeed {
+			gopts.WS.SharedFeed = true
+			gopts.ServiceCreds = auth.NewServiceCredentials(shared.ServiceSigner, "gateway")
 		}
 		h, err := gateway.New(gctx, gopts)
 		if err != nil {

@@ -17,6 +17,7 @@
 //
 //	go run ./wsload -n 100,1000 -rate 50
 //	go run ./wsload -n 1000 -profile /tmp/prof   # CPU profiles per phase
+//	go run ./wsload -n 1000 -shared              # the gateway on the shared feed
 package main
 
 import (
@@ -69,7 +70,12 @@ func main() {
 	flag.DurationVar(&o.timeout, "timeout", 60*time.Second, "how long to wait for deliveries per phase")
 	pprofAddr := flag.String("pprof", "", "serve this process's profiles (services and load generator) at this address")
 	flag.StringVar(&o.profiles, "profile", "", "write CPU profiles of each phase to this folder (<phase>-load.pprof for this process, <phase>-gateway.pprof)")
+	shared := flag.Bool("shared", false, "run the gateway on the shared event feed (one upstream stream per gateway)")
 	flag.Parse()
+	if *shared {
+		// The child gateway reads it; startSystem hands it the service key.
+		_ = os.Setenv("ACCORD_BENCH_SHARED_FEED", "1")
+	}
 	if *pprofAddr != "" {
 		go func() { _ = http.ListenAndServe(*pprofAddr, nil) }()
 	}
@@ -130,6 +136,7 @@ type system struct {
 	peers   *peers.Conns
 	rest    *client.REST
 	child   *exec.Cmd
+	keyFile string // the service key, for the gateway child
 	cleanup []func()
 }
 
@@ -176,9 +183,17 @@ func startSystem(ctx context.Context, log *slog.Logger) (sys *system, err error)
 	// bottleneck: it is off for the load run.
 	cfg.MessageRateLimit = 0
 	// The gateway runs in a child process of its own (startChild).
+	// The service key is in a file so that the gateway child can call the
+	// internal APIs (the shared feed) too.
+	serviceKey := auth.GenerateKey()
+	keyFile := filepath.Join(dir, "service.key")
+	if err := os.WriteFile(keyFile, auth.MarshalKey(serviceKey), 0o600); err != nil {
+		return nil, err
+	}
+	sys.keyFile = keyFile
 	st, err := suite.Start(ctx, suite.Options{
 		Config: cfg, Log: log, Ephemeral: true, Gateways: -1,
-		Shared: app.Shared{Signer: auth.NewSigner(auth.GenerateKey())},
+		Shared: app.Shared{Signer: auth.NewSigner(auth.GenerateKey()), ServiceSigner: auth.NewSigner(serviceKey)},
 	})
 	if err != nil {
 		return nil, err
@@ -207,6 +222,7 @@ func (s *system) startChild() error {
 		"ACCORD_USER_ADDR="+s.cfg.UserAddr, "ACCORD_SERVER_ADDR="+s.cfg.ServerAddr,
 		"ACCORD_PRESENCE_ADDR="+s.cfg.PresenceAddr, "ACCORD_STATS_ADDR="+s.cfg.StatsAddr,
 		"ACCORD_SEARCH_ADDR="+s.cfg.SearchAddr,
+		"ACCORD_SERVICE_KEY_FILE="+s.keyFile,
 		"ACCORD_LOG_LEVEL=error")
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
@@ -262,7 +278,16 @@ func runChild() error {
 		return err
 	}
 	defer peers.Close()
-	h, err := gateway.New(ctx, gateway.Options{Log: log, Peers: peers, WebDir: os.TempDir()})
+	gopts := gateway.Options{Log: log, Peers: peers, WebDir: os.TempDir()}
+	if os.Getenv("ACCORD_BENCH_SHARED_FEED") == "1" {
+		signer, err := app.LoadServiceSigner(cfg, log)
+		if err != nil {
+			return err
+		}
+		gopts.WS.SharedFeed = true
+		gopts.ServiceCreds = auth.NewServiceCredentials(signer, "gateway")
+	}
+	h, err := gateway.New(ctx, gopts)
 	if err != nil {
 		return err
 	}

@@ -47,10 +47,20 @@ type feedUnimpl struct {
 	eventsv1.UnimplementedEventServiceServer
 }
 
+type feedInternalOnly struct {
+	feedInternalUnimpl
+	*grpcapi.ChatAPI
+}
+
+type feedInternalUnimpl struct {
+	eventsv1.UnimplementedEventInternalServiceServer
+}
+
 // client is one instance's ServerService and its EventService (the feed).
 type client struct {
 	serverv1.ServerServiceClient
 	eventsv1.EventServiceClient
+	eventsv1.EventInternalServiceClient
 }
 
 // world is a test's chat deployment: one database and Redis, any number of
@@ -118,10 +128,11 @@ func (w *world) instanceStoppable() (client, *grpcapi.ChatAPI, func()) {
 	conn := w.env.Serve(func(s *grpc.Server) {
 		serverv1.RegisterServerServiceServer(s, chatOnly{ChatAPI: api})
 		eventsv1.RegisterEventServiceServer(s, feedOnly{ChatAPI: api})
+		eventsv1.RegisterEventInternalServiceServer(s, feedInternalOnly{ChatAPI: api})
 	})
 	stop := func() { cancel(); <-done }
 	w.t.Cleanup(stop)
-	return client{serverv1.NewServerServiceClient(conn), eventsv1.NewEventServiceClient(conn)}, api, stop
+	return client{serverv1.NewServerServiceClient(conn), eventsv1.NewEventServiceClient(conn), eventsv1.NewEventInternalServiceClient(conn)}, api, stop
 }
 
 func (w *world) user(name string) string {

@@ -81,6 +81,17 @@ type feedUnimpl struct {
 	eventsv1.UnimplementedEventServiceServer
 }
 
+// feedInternalAPI serves EventInternalService (the gateways' feed) the
+// same way.
+type feedInternalAPI struct {
+	feedInternalUnimpl
+	*grpcapi.ChatAPI
+}
+
+type feedInternalUnimpl struct {
+	eventsv1.UnimplementedEventInternalServiceServer
+}
+
 // New builds the service from its dependencies.
 func New(ctx context.Context, d app.Deps) (app.Service, error) {
 	return NewWithOptions(ctx, d, Options{})
@@ -207,6 +218,7 @@ func (svc *Service) Register(s *grpc.Server) {
 	serverv1.RegisterServerServiceServer(s, api{svc.guild, svc.chat})
 	serverv1.RegisterServerInternalServiceServer(s, api{svc.guild, svc.chat})
 	eventsv1.RegisterEventServiceServer(s, feedAPI{ChatAPI: svc.chat})
+	eventsv1.RegisterEventInternalServiceServer(s, feedInternalAPI{ChatAPI: svc.chat})
 }
 
 // GuildAPI is the structural half's handlers (tests serve it alone).

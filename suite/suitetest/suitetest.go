@@ -31,6 +31,10 @@ type Options struct {
 	Mutate func(*config.Config)
 	// Gateways is how many gateways serve over the same services (0 means 1).
 	Gateways int
+	// SharedFeed runs the gateways on the shared event feed
+	// (suite.Options.SharedFeed); ACCORD_TEST_SHARED_FEED=1 turns it on for
+	// every suite, so that a package's tests can be run on either feed.
+	SharedFeed bool
 }
 
 // Start runs every service and a gateway on loopback until t ends. mutate,
@@ -38,6 +42,16 @@ type Options struct {
 func Start(t testing.TB, mutate func(*config.Config)) *Stack {
 	t.Helper()
 	s, err := start(t, Options{Mutate: mutate})
+	if err != nil {
+		t.Fatalf("suite did not start: %v", err)
+	}
+	return s
+}
+
+// StartWith is Start with every option.
+func StartWith(t testing.TB, o Options) *Stack {
+	t.Helper()
+	s, err := start(t, o)
 	if err != nil {
 		t.Fatalf("suite did not start: %v", err)
 	}
@@ -53,12 +67,13 @@ func start(t testing.TB, o Options) (*Stack, error) {
 		o.Mutate(&cfg)
 	}
 	s, err := suite.Start(context.Background(), suite.Options{
-		Config:    cfg,
-		Log:       env.Log,
-		Shared:    app.Shared{Mongo: env.DB.Client(), Redis: env.Redis, Signer: env.Signer, ServiceSigner: env.ServiceSigner},
-		Ephemeral: true,
-		Gateways:  o.Gateways,
-		WebDir:    t.TempDir(),
+		Config:     cfg,
+		Log:        env.Log,
+		Shared:     app.Shared{Mongo: env.DB.Client(), Redis: env.Redis, Signer: env.Signer, ServiceSigner: env.ServiceSigner},
+		Ephemeral:  true,
+		Gateways:   o.Gateways,
+		WebDir:     t.TempDir(),
+		SharedFeed: o.SharedFeed || os.Getenv("ACCORD_TEST_SHARED_FEED") == "1",
 	})
 	if err != nil {
 		return nil, err

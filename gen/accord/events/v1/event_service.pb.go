@@ -116,6 +116,288 @@ func (x *StreamEventsResponse) GetEvent() *Event {
 	return nil
 }
 
+// FollowScopesRequest changes the set of followed scopes.
+type FollowScopesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Scopes to start following. With a position, the scope is replayed from
+	// after it (or resynced when the position is too old); without one, it
+	// starts with the events logged from now on. A scope already followed is
+	// acknowledged again and otherwise left as it is.
+	Add []*Cursor `protobuf:"bytes,1,rep,name=add,proto3" json:"add,omitempty"`
+	// Scopes to stop following; nothing more of them is sent.
+	Remove        []string `protobuf:"bytes,2,rep,name=remove,proto3" json:"remove,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FollowScopesRequest) Reset() {
+	*x = FollowScopesRequest{}
+	mi := &file_accord_events_v1_event_service_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FollowScopesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FollowScopesRequest) ProtoMessage() {}
+
+func (x *FollowScopesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_accord_events_v1_event_service_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FollowScopesRequest.ProtoReflect.Descriptor instead.
+func (*FollowScopesRequest) Descriptor() ([]byte, []int) {
+	return file_accord_events_v1_event_service_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *FollowScopesRequest) GetAdd() []*Cursor {
+	if x != nil {
+		return x.Add
+	}
+	return nil
+}
+
+func (x *FollowScopesRequest) GetRemove() []string {
+	if x != nil {
+		return x.Remove
+	}
+	return nil
+}
+
+// FollowScopesResponse is an event or the acknowledgement of an added
+// scope. An event is field 1, as in StreamEventsResponse, so that both
+// responses share one encoding.
+type FollowScopesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The event, when this response is one.
+	Event *Event `protobuf:"bytes,1,opt,name=event,proto3" json:"event,omitempty"`
+	// The scope that was added, when this response acknowledges one.
+	Started       *ScopeStarted `protobuf:"bytes,2,opt,name=started,proto3" json:"started,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FollowScopesResponse) Reset() {
+	*x = FollowScopesResponse{}
+	mi := &file_accord_events_v1_event_service_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FollowScopesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FollowScopesResponse) ProtoMessage() {}
+
+func (x *FollowScopesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_accord_events_v1_event_service_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FollowScopesResponse.ProtoReflect.Descriptor instead.
+func (*FollowScopesResponse) Descriptor() ([]byte, []int) {
+	return file_accord_events_v1_event_service_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *FollowScopesResponse) GetEvent() *Event {
+	if x != nil {
+		return x.Event
+	}
+	return nil
+}
+
+func (x *FollowScopesResponse) GetStarted() *ScopeStarted {
+	if x != nil {
+		return x.Started
+	}
+	return nil
+}
+
+// ScopeStarted tells that a scope is followed: every event of it after
+// position is sent.
+type ScopeStarted struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The scope.
+	Scope string `protobuf:"bytes,1,opt,name=scope,proto3" json:"scope,omitempty"`
+	// Events after this position follow; none before it does.
+	Position      string `protobuf:"bytes,2,opt,name=position,proto3" json:"position,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ScopeStarted) Reset() {
+	*x = ScopeStarted{}
+	mi := &file_accord_events_v1_event_service_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ScopeStarted) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ScopeStarted) ProtoMessage() {}
+
+func (x *ScopeStarted) ProtoReflect() protoreflect.Message {
+	mi := &file_accord_events_v1_event_service_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ScopeStarted.ProtoReflect.Descriptor instead.
+func (*ScopeStarted) Descriptor() ([]byte, []int) {
+	return file_accord_events_v1_event_service_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *ScopeStarted) GetScope() string {
+	if x != nil {
+		return x.Scope
+	}
+	return ""
+}
+
+func (x *ScopeStarted) GetPosition() string {
+	if x != nil {
+		return x.Position
+	}
+	return ""
+}
+
+// ReadScopesRequest names where to read from.
+type ReadScopesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The scopes and the positions to read after.
+	Cursors []*Cursor `protobuf:"bytes,1,rep,name=cursors,proto3" json:"cursors,omitempty"`
+	// Events read per scope; 0 means 500, more than 1000 is clamped to 1000.
+	PageSize      int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReadScopesRequest) Reset() {
+	*x = ReadScopesRequest{}
+	mi := &file_accord_events_v1_event_service_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReadScopesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReadScopesRequest) ProtoMessage() {}
+
+func (x *ReadScopesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_accord_events_v1_event_service_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReadScopesRequest.ProtoReflect.Descriptor instead.
+func (*ReadScopesRequest) Descriptor() ([]byte, []int) {
+	return file_accord_events_v1_event_service_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *ReadScopesRequest) GetCursors() []*Cursor {
+	if x != nil {
+		return x.Cursors
+	}
+	return nil
+}
+
+func (x *ReadScopesRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+// ReadScopesResponse is one page of events.
+type ReadScopesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Events in log order; each one moves its scope's cursor.
+	Events []*Event `protobuf:"bytes,1,rep,name=events,proto3" json:"events,omitempty"`
+	// Whether more events were logged after this page: read again with the
+	// cursors moved.
+	More          bool `protobuf:"varint,2,opt,name=more,proto3" json:"more,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReadScopesResponse) Reset() {
+	*x = ReadScopesResponse{}
+	mi := &file_accord_events_v1_event_service_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReadScopesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReadScopesResponse) ProtoMessage() {}
+
+func (x *ReadScopesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_accord_events_v1_event_service_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReadScopesResponse.ProtoReflect.Descriptor instead.
+func (*ReadScopesResponse) Descriptor() ([]byte, []int) {
+	return file_accord_events_v1_event_service_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *ReadScopesResponse) GetEvents() []*Event {
+	if x != nil {
+		return x.Events
+	}
+	return nil
+}
+
+func (x *ReadScopesResponse) GetMore() bool {
+	if x != nil {
+		return x.More
+	}
+	return false
+}
+
 var File_accord_events_v1_event_service_proto protoreflect.FileDescriptor
 
 const file_accord_events_v1_event_service_proto_rawDesc = "" +
@@ -124,9 +406,28 @@ const file_accord_events_v1_event_service_proto_rawDesc = "" +
 	"\x13StreamEventsRequest\x12=\n" +
 	"\acursors\x18\x01 \x03(\v2\x18.accord.events.v1.CursorB\t\xbaH\x06\x92\x01\x03\x10\xd0\x0fR\acursors\"E\n" +
 	"\x14StreamEventsResponse\x12-\n" +
-	"\x05event\x18\x01 \x01(\v2\x17.accord.events.v1.EventR\x05event2\x8d\x01\n" +
+	"\x05event\x18\x01 \x01(\v2\x17.accord.events.v1.EventR\x05event\"o\n" +
+	"\x13FollowScopesRequest\x125\n" +
+	"\x03add\x18\x01 \x03(\v2\x18.accord.events.v1.CursorB\t\xbaH\x06\x92\x01\x03\x10\x90NR\x03add\x12!\n" +
+	"\x06remove\x18\x02 \x03(\tB\t\xbaH\x06\x92\x01\x03\x10\x90NR\x06remove\"\x7f\n" +
+	"\x14FollowScopesResponse\x12-\n" +
+	"\x05event\x18\x01 \x01(\v2\x17.accord.events.v1.EventR\x05event\x128\n" +
+	"\astarted\x18\x02 \x01(\v2\x1e.accord.events.v1.ScopeStartedR\astarted\"@\n" +
+	"\fScopeStarted\x12\x14\n" +
+	"\x05scope\x18\x01 \x01(\tR\x05scope\x12\x1a\n" +
+	"\bposition\x18\x02 \x01(\tR\bposition\"x\n" +
+	"\x11ReadScopesRequest\x12=\n" +
+	"\acursors\x18\x01 \x03(\v2\x18.accord.events.v1.CursorB\t\xbaH\x06\x92\x01\x03\x10\xd0\x0fR\acursors\x12$\n" +
+	"\tpage_size\x18\x02 \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\bpageSize\"Y\n" +
+	"\x12ReadScopesResponse\x12/\n" +
+	"\x06events\x18\x01 \x03(\v2\x17.accord.events.v1.EventR\x06events\x12\x12\n" +
+	"\x04more\x18\x02 \x01(\bR\x04more2\x8d\x01\n" +
 	"\fEventService\x12}\n" +
-	"\fStreamEvents\x12%.accord.events.v1.StreamEventsRequest\x1a&.accord.events.v1.StreamEventsResponse\"\x1c\x82\xd3\xe4\x93\x02\x16:\x01*\"\x11/v1/events:stream0\x01B<Z:github.com/accordchat/accord/gen/accord/events/v1;eventsv1b\x06proto3"
+	"\fStreamEvents\x12%.accord.events.v1.StreamEventsRequest\x1a&.accord.events.v1.StreamEventsResponse\"\x1c\x82\xd3\xe4\x93\x02\x16:\x01*\"\x11/v1/events:stream0\x012\xd2\x01\n" +
+	"\x14EventInternalService\x12a\n" +
+	"\fFollowScopes\x12%.accord.events.v1.FollowScopesRequest\x1a&.accord.events.v1.FollowScopesResponse(\x010\x01\x12W\n" +
+	"\n" +
+	"ReadScopes\x12#.accord.events.v1.ReadScopesRequest\x1a$.accord.events.v1.ReadScopesResponseB<Z:github.com/accordchat/accord/gen/accord/events/v1;eventsv1b\x06proto3"
 
 var (
 	file_accord_events_v1_event_service_proto_rawDescOnce sync.Once
@@ -140,23 +441,37 @@ func file_accord_events_v1_event_service_proto_rawDescGZIP() []byte {
 	return file_accord_events_v1_event_service_proto_rawDescData
 }
 
-var file_accord_events_v1_event_service_proto_msgTypes = make([]protoimpl.MessageInfo, 2)
+var file_accord_events_v1_event_service_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
 var file_accord_events_v1_event_service_proto_goTypes = []any{
 	(*StreamEventsRequest)(nil),  // 0: accord.events.v1.StreamEventsRequest
 	(*StreamEventsResponse)(nil), // 1: accord.events.v1.StreamEventsResponse
-	(*Cursor)(nil),               // 2: accord.events.v1.Cursor
-	(*Event)(nil),                // 3: accord.events.v1.Event
+	(*FollowScopesRequest)(nil),  // 2: accord.events.v1.FollowScopesRequest
+	(*FollowScopesResponse)(nil), // 3: accord.events.v1.FollowScopesResponse
+	(*ScopeStarted)(nil),         // 4: accord.events.v1.ScopeStarted
+	(*ReadScopesRequest)(nil),    // 5: accord.events.v1.ReadScopesRequest
+	(*ReadScopesResponse)(nil),   // 6: accord.events.v1.ReadScopesResponse
+	(*Cursor)(nil),               // 7: accord.events.v1.Cursor
+	(*Event)(nil),                // 8: accord.events.v1.Event
 }
 var file_accord_events_v1_event_service_proto_depIdxs = []int32{
-	2, // 0: accord.events.v1.StreamEventsRequest.cursors:type_name -> accord.events.v1.Cursor
-	3, // 1: accord.events.v1.StreamEventsResponse.event:type_name -> accord.events.v1.Event
-	0, // 2: accord.events.v1.EventService.StreamEvents:input_type -> accord.events.v1.StreamEventsRequest
-	1, // 3: accord.events.v1.EventService.StreamEvents:output_type -> accord.events.v1.StreamEventsResponse
-	3, // [3:4] is the sub-list for method output_type
-	2, // [2:3] is the sub-list for method input_type
-	2, // [2:2] is the sub-list for extension type_name
-	2, // [2:2] is the sub-list for extension extendee
-	0, // [0:2] is the sub-list for field type_name
+	7,  // 0: accord.events.v1.StreamEventsRequest.cursors:type_name -> accord.events.v1.Cursor
+	8,  // 1: accord.events.v1.StreamEventsResponse.event:type_name -> accord.events.v1.Event
+	7,  // 2: accord.events.v1.FollowScopesRequest.add:type_name -> accord.events.v1.Cursor
+	8,  // 3: accord.events.v1.FollowScopesResponse.event:type_name -> accord.events.v1.Event
+	4,  // 4: accord.events.v1.FollowScopesResponse.started:type_name -> accord.events.v1.ScopeStarted
+	7,  // 5: accord.events.v1.ReadScopesRequest.cursors:type_name -> accord.events.v1.Cursor
+	8,  // 6: accord.events.v1.ReadScopesResponse.events:type_name -> accord.events.v1.Event
+	0,  // 7: accord.events.v1.EventService.StreamEvents:input_type -> accord.events.v1.StreamEventsRequest
+	2,  // 8: accord.events.v1.EventInternalService.FollowScopes:input_type -> accord.events.v1.FollowScopesRequest
+	5,  // 9: accord.events.v1.EventInternalService.ReadScopes:input_type -> accord.events.v1.ReadScopesRequest
+	1,  // 10: accord.events.v1.EventService.StreamEvents:output_type -> accord.events.v1.StreamEventsResponse
+	3,  // 11: accord.events.v1.EventInternalService.FollowScopes:output_type -> accord.events.v1.FollowScopesResponse
+	6,  // 12: accord.events.v1.EventInternalService.ReadScopes:output_type -> accord.events.v1.ReadScopesResponse
+	10, // [10:13] is the sub-list for method output_type
+	7,  // [7:10] is the sub-list for method input_type
+	7,  // [7:7] is the sub-list for extension type_name
+	7,  // [7:7] is the sub-list for extension extendee
+	0,  // [0:7] is the sub-list for field type_name
 }
 
 func init() { file_accord_events_v1_event_service_proto_init() }
@@ -171,9 +486,9 @@ func file_accord_events_v1_event_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_accord_events_v1_event_service_proto_rawDesc), len(file_accord_events_v1_event_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   2,
+			NumMessages:   7,
 			NumExtensions: 0,
-			NumServices:   1,
+			NumServices:   2,
 		},
 		GoTypes:           file_accord_events_v1_event_service_proto_goTypes,
 		DependencyIndexes: file_accord_events_v1_event_service_proto_depIdxs,

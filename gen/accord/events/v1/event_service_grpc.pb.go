@@ -134,3 +134,164 @@ var EventService_ServiceDesc = grpc.ServiceDesc{
 	},
 	Metadata: "accord/events/v1/event_service.proto",
 }
+
+const (
+	EventInternalService_FollowScopes_FullMethodName = "/accord.events.v1.EventInternalService/FollowScopes"
+	EventInternalService_ReadScopes_FullMethodName   = "/accord.events.v1.EventInternalService/ReadScopes"
+)
+
+// EventInternalServiceClient is the client API for EventInternalService service.
+//
+// For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
+//
+// EventInternalService feeds the gateways: one FollowScopes stream per
+// gateway carries every scope its sockets need, each event once. Only
+// service tokens may call it; the gateway does not expose it.
+type EventInternalServiceClient interface {
+	// FollowScopes streams the events of the scopes the caller follows. The
+	// caller adds and removes scopes as it goes. Each scope's events arrive
+	// once and in log order; events of different scopes follow the log's
+	// order too, except that scopes added with a position are first replayed
+	// (merged in log order among the scopes of one request). Every added
+	// scope is acknowledged with a ScopeStarted once its live events follow.
+	FollowScopes(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[FollowScopesRequest, FollowScopesResponse], error)
+	// ReadScopes returns the events logged after the given cursors, merged in
+	// log order, a page at a time. A cursor that is invalid or older than the
+	// log retains yields a resync event of its scope instead.
+	ReadScopes(ctx context.Context, in *ReadScopesRequest, opts ...grpc.CallOption) (*ReadScopesResponse, error)
+}
+
+type eventInternalServiceClient struct {
+	cc grpc.ClientConnInterface
+}
+
+func NewEventInternalServiceClient(cc grpc.ClientConnInterface) EventInternalServiceClient {
+	return &eventInternalServiceClient{cc}
+}
+
+func (c *eventInternalServiceClient) FollowScopes(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[FollowScopesRequest, FollowScopesResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &EventInternalService_ServiceDesc.Streams[0], EventInternalService_FollowScopes_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[FollowScopesRequest, FollowScopesResponse]{ClientStream: stream}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type EventInternalService_FollowScopesClient = grpc.BidiStreamingClient[FollowScopesRequest, FollowScopesResponse]
+
+func (c *eventInternalServiceClient) ReadScopes(ctx context.Context, in *ReadScopesRequest, opts ...grpc.CallOption) (*ReadScopesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ReadScopesResponse)
+	err := c.cc.Invoke(ctx, EventInternalService_ReadScopes_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// EventInternalServiceServer is the server API for EventInternalService service.
+// All implementations must embed UnimplementedEventInternalServiceServer
+// for forward compatibility.
+//
+// EventInternalService feeds the gateways: one FollowScopes stream per
+// gateway carries every scope its sockets need, each event once. Only
+// service tokens may call it; the gateway does not expose it.
+type EventInternalServiceServer interface {
+	// FollowScopes streams the events of the scopes the caller follows. The
+	// caller adds and removes scopes as it goes. Each scope's events arrive
+	// once and in log order; events of different scopes follow the log's
+	// order too, except that scopes added with a position are first replayed
+	// (merged in log order among the scopes of one request). Every added
+	// scope is acknowledged with a ScopeStarted once its live events follow.
+	FollowScopes(grpc.BidiStreamingServer[FollowScopesRequest, FollowScopesResponse]) error
+	// ReadScopes returns the events logged after the given cursors, merged in
+	// log order, a page at a time. A cursor that is invalid or older than the
+	// log retains yields a resync event of its scope instead.
+	ReadScopes(context.Context, *ReadScopesRequest) (*ReadScopesResponse, error)
+	mustEmbedUnimplementedEventInternalServiceServer()
+}
+
+// UnimplementedEventInternalServiceServer must be embedded to have
+// forward compatible implementations.
+//
+// NOTE: this should be embedded by value instead of pointer to avoid a nil
+// pointer dereference when methods are called.
+type UnimplementedEventInternalServiceServer struct{}
+
+func (UnimplementedEventInternalServiceServer) FollowScopes(grpc.BidiStreamingServer[FollowScopesRequest, FollowScopesResponse]) error {
+	return status.Error(codes.Unimplemented, "method FollowScopes not implemented")
+}
+func (UnimplementedEventInternalServiceServer) ReadScopes(context.Context, *ReadScopesRequest) (*ReadScopesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ReadScopes not implemented")
+}
+func (UnimplementedEventInternalServiceServer) mustEmbedUnimplementedEventInternalServiceServer() {}
+func (UnimplementedEventInternalServiceServer) testEmbeddedByValue()                              {}
+
+// UnsafeEventInternalServiceServer may be embedded to opt out of forward compatibility for this service.
+// Use of this interface is not recommended, as added methods to EventInternalServiceServer will
+// result in compilation errors.
+type UnsafeEventInternalServiceServer interface {
+	mustEmbedUnimplementedEventInternalServiceServer()
+}
+
+func RegisterEventInternalServiceServer(s grpc.ServiceRegistrar, srv EventInternalServiceServer) {
+	// If the following call panics, it indicates UnimplementedEventInternalServiceServer was
+	// embedded by pointer and is nil.  This will cause panics if an
+	// unimplemented method is ever invoked, so we test this at initialization
+	// time to prevent it from happening at runtime later due to I/O.
+	if t, ok := srv.(interface{ testEmbeddedByValue() }); ok {
+		t.testEmbeddedByValue()
+	}
+	s.RegisterService(&EventInternalService_ServiceDesc, srv)
+}
+
+func _EventInternalService_FollowScopes_Handler(srv interface{}, stream grpc.ServerStream) error {
+	return srv.(EventInternalServiceServer).FollowScopes(&grpc.GenericServerStream[FollowScopesRequest, FollowScopesResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type EventInternalService_FollowScopesServer = grpc.BidiStreamingServer[FollowScopesRequest, FollowScopesResponse]
+
+func _EventInternalService_ReadScopes_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ReadScopesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(EventInternalServiceServer).ReadScopes(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: EventInternalService_ReadScopes_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(EventInternalServiceServer).ReadScopes(ctx, req.(*ReadScopesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+// EventInternalService_ServiceDesc is the grpc.ServiceDesc for EventInternalService service.
+// It's only intended for direct use with grpc.RegisterService,
+// and not to be introspected or modified (even as a copy)
+var EventInternalService_ServiceDesc = grpc.ServiceDesc{
+	ServiceName: "accord.events.v1.EventInternalService",
+	HandlerType: (*EventInternalServiceServer)(nil),
+	Methods: []grpc.MethodDesc{
+		{
+			MethodName: "ReadScopes",
+			Handler:    _EventInternalService_ReadScopes_Handler,
+		},
+	},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "FollowScopes",
+			Handler:       _EventInternalService_FollowScopes_Handler,
+			ServerStreams: true,
+			ClientStreams: true,
+		},
+	},
+	Metadata: "accord/events/v1/event_service.proto",
+}

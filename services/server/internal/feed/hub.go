@@ -51,6 +51,10 @@ type Options struct {
 	// after its append that was (the entry id's clock is Redis's): how far
 	// this instance's feed is behind the log.
 	Lag func(time.Duration)
+	// FollowQueueLen bounds the queue of a FollowScopes stream, which
+	// carries the scopes of every socket of one gateway. 0 is 64 times
+	// QueueLen.
+	FollowQueueLen int
 }
 
 // DefaultOptions are the production tuning.
@@ -122,7 +126,11 @@ type Sub struct {
 
 // NewSub registers a subscriber with no scopes yet.
 func (h *Hub) NewSub(userID string) *Sub {
-	return &Sub{UserID: userID, hub: h, c: make(chan *Event, h.opts.QueueLen), done: make(chan struct{}), scopes: map[string]struct{}{}}
+	return h.newSub(userID, h.opts.QueueLen)
+}
+
+func (h *Hub) newSub(userID string, queueLen int) *Sub {
+	return &Sub{UserID: userID, hub: h, c: make(chan *Event, queueLen), done: make(chan struct{}), scopes: map[string]struct{}{}}
 }
 
 // C is the subscriber's queue.
@@ -155,6 +163,13 @@ func (h *Hub) LastID(ctx context.Context, scope string) (string, error) {
 // appended to the scope afterwards reaches s (and possibly some earlier
 // ones, which the caller drops by cursor).
 func (s *Sub) Add(ctx context.Context, scope string) error {
+	_, err := s.AddAt(ctx, scope)
+	return err
+}
+
+// AddAt is Add that also returns the position s starts after: every event
+// of the scope with a greater id reaches s, none at or before it does.
+func (s *Sub) AddAt(ctx context.Context, scope string) (string, error) {
 	h := s.hub
 	h.mu.Lock()
 	_, tracked := h.scopes[scope]
@@ -163,7 +178,7 @@ func (s *Sub) Add(ctx context.Context, scope string) error {
 	if !tracked {
 		var err error
 		if last, err = h.LastID(ctx, scope); err != nil {
-			return err
+			return "", err
 		}
 	}
 	h.mu.Lock()
@@ -174,7 +189,7 @@ func (s *Sub) Add(ctx context.Context, scope string) error {
 		h.endLocked(s, ErrShuttingDown)
 	}
 	if s.closed {
-		return s.err
+		return "", s.err
 	}
 	st, ok := h.scopes[scope]
 	if !ok {
@@ -189,7 +204,7 @@ func (s *Sub) Add(ctx context.Context, scope string) error {
 	}
 	st.subs[s] = struct{}{}
 	s.scopes[scope] = struct{}{}
-	return nil
+	return st.pos, nil
 }
 
 // Remove unsubscribes s from scope; nothing more of it is queued.
@@ -400,7 +415,7 @@ func (h *Hub) dispatch(res []redis.XStream) {
 			batch = append(batch, entry{id: id, ev: NewEvent(ev), raw: m.ID})
 		}
 	}
-	slices.SortStableFunc(batch, func(a, b entry) int { return a.id.Compare(b.id) })
+	slices.SortStableFunc(batch, logOrder)
 	if h.opts.Lag != nil {
 		now := time.Now()
 		for _, e := range batch {

@@ -2,6 +2,8 @@ package grpcapi
 
 import (
 	"context"
+	"fmt"
+	"io"
 
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -9,6 +11,8 @@ import (
 	eventsv1 "github.com/accordchat/accord/gen/accord/events/v1"
 	serverv1 "github.com/accordchat/accord/gen/accord/server/v1"
 	"github.com/accordchat/accord/platform/auth"
+	"github.com/accordchat/accord/platform/errs"
+	"github.com/accordchat/accord/platform/events"
 	"github.com/accordchat/accord/services/server/internal/chat"
 	"github.com/accordchat/accord/services/server/internal/feed"
 	"github.com/accordchat/accord/services/server/internal/guild"
@@ -229,4 +233,100 @@ func (c *ChatAPI) UpdateChannelNotificationSettings(ctx context.Context, req *se
 		return nil, err
 	}
 	return &serverv1.UpdateChannelNotificationSettingsResponse{Settings: ServerSettingsProto(st)}, nil
+}
+
+// FollowScopes implements EventInternalService: a gateway's feed. Requests
+// are read in the background and applied by the feed in order with the
+// events, so an added scope's ScopeStarted comes after everything sent
+// before it was applied.
+func (c *ChatAPI) FollowScopes(stream grpc.BidiStreamingServer[eventsv1.FollowScopesRequest, eventsv1.FollowScopesResponse]) error {
+	ctx, cancel := context.WithCancel(stream.Context())
+	defer cancel()
+	reqs := make(chan feed.FollowRequest)
+	go func() {
+		for {
+			req, err := stream.Recv()
+			if err == io.EOF {
+				return // no more changes; the feed goes on
+			}
+			r := feed.FollowRequest{Add: req.GetAdd(), Remove: req.GetRemove(), Err: err}
+			if err == nil {
+				r.Err = checkFollow(req)
+			}
+			select {
+			case reqs <- r:
+			case <-ctx.Done():
+				return
+			}
+			if r.Err != nil {
+				return
+			}
+		}
+	}()
+	return c.hub.Follow(ctx, reqs, func(ev *feed.Event) error {
+		// A FollowScopesResponse with an event has the wire form of a
+		// StreamEventsResponse: every gateway gets the same bytes.
+		m, err := ev.Response()
+		if err != nil {
+			return err
+		}
+		return stream.SendMsg(m)
+	}, func(scope, position string) error {
+		return stream.Send(&eventsv1.FollowScopesResponse{Started: &eventsv1.ScopeStarted{Scope: scope, Position: position}})
+	})
+}
+
+// checkFollow rejects scopes that are not "server:<id>" or "user:<id>".
+func checkFollow(req *eventsv1.FollowScopesRequest) error {
+	for i, c := range req.GetAdd() {
+		if !validScope(c.GetScope()) {
+			return errs.Invalid(fmt.Sprintf("add[%d].scope", i), "must be server:<id> or user:<id>")
+		}
+		if len(c.GetPosition()) > maxPosition {
+			return errs.Invalid(fmt.Sprintf("add[%d].position", i), "at most 128 characters")
+		}
+	}
+	for i, s := range req.GetRemove() {
+		if !validScope(s) {
+			return errs.Invalid(fmt.Sprintf("remove[%d]", i), "must be server:<id> or user:<id>")
+		}
+	}
+	return nil
+}
+
+// maxPosition bounds a cursor position (stream ids are far shorter).
+const maxPosition = 128
+
+func validScope(s string) bool {
+	_, id, err := events.ParseScope(s)
+	return err == nil && len(id) <= 64
+}
+
+// readPageMax caps ReadScopesRequest.page_size.
+const readPageMax = 1000
+
+// ReadScopes implements EventInternalService.
+func (c *ChatAPI) ReadScopes(ctx context.Context, req *eventsv1.ReadScopesRequest) (*eventsv1.ReadScopesResponse, error) {
+	for i, cur := range req.GetCursors() {
+		if !validScope(cur.GetScope()) {
+			return nil, errs.Invalid(fmt.Sprintf("cursors[%d].scope", i), "must be server:<id> or user:<id>")
+		}
+		if len(cur.GetPosition()) > maxPosition {
+			return nil, errs.Invalid(fmt.Sprintf("cursors[%d].position", i), "at most 128 characters")
+		}
+	}
+	size := int(req.GetPageSize())
+	if size == 0 {
+		size = 500
+	}
+	size = min(size, readPageMax)
+	evs, more, err := c.hub.Read(ctx, req.GetCursors(), size)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*eventsv1.Event, len(evs))
+	for i, ev := range evs {
+		out[i] = ev.Event
+	}
+	return &eventsv1.ReadScopesResponse{Events: out, More: more}, nil
 }

@@ -1,0 +1,417 @@
+package gateway
+
+import (
+	"context"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/mem"
+	"google.golang.org/protobuf/proto"
+
+	eventsv1 "github.com/accordchat/accord/gen/accord/events/v1"
+)
+
+// The shared feed (WSOptions.SharedFeed): one FollowScopes stream per
+// gateway instead of one StreamEvents stream per socket. feedHub holds the
+// stream and the union of the scopes its sockets need, and fans each event
+// out to the sockets registered for its scope, decoded and rendered once;
+// ws_shared.go is a socket's side (which scopes it may hold, resume).
+
+// streamID is a parsed event log position ("<ms>-<seq>").
+type streamID struct{ ms, seq uint64 }
+
+func parseStreamID(s string) (streamID, bool) {
+	a, b, ok := strings.Cut(s, "-")
+	if !ok {
+		return streamID{}, false
+	}
+	ms, err1 := strconv.ParseUint(a, 10, 64)
+	seq, err2 := strconv.ParseUint(b, 10, 64)
+	return streamID{ms, seq}, err1 == nil && err2 == nil
+}
+
+func (a streamID) less(b streamID) bool {
+	return a.ms < b.ms || (a.ms == b.ms && a.seq < b.seq)
+}
+
+func (a streamID) String() string {
+	return strconv.FormatUint(a.ms, 10) + "-" + strconv.FormatUint(a.seq, 10)
+}
+
+// Kinds of event a socket's session acts on besides relaying it.
+const (
+	kindOther = iota
+	kindServerJoined
+	kindServerLeft
+	kindServerDeleted
+	kindTyping
+)
+
+// hubEvent is one event as the hub fans it out: shared by every socket of
+// its scope, never modified.
+type hubEvent struct {
+	scope, cursor string
+	id            streamID // parsed cursor; ok false for events without one
+	hasID         bool
+	kind          int
+	subject       string // the server id of a membership event, the user of typing
+	frame         []byte // nil for an entry without payload (moves the cursor only)
+}
+
+func newHubEvent(ev *eventsv1.Event) *hubEvent {
+	e := &hubEvent{scope: ev.GetScope(), cursor: ev.GetCursor()}
+	e.id, e.hasID = parseStreamID(e.cursor)
+	switch p := ev.GetPayload().(type) {
+	case nil:
+		return e
+	case *eventsv1.Event_ServerJoined:
+		e.kind, e.subject = kindServerJoined, p.ServerJoined.GetId()
+	case *eventsv1.Event_ServerLeft:
+		e.kind, e.subject = kindServerLeft, p.ServerLeft.GetServerId()
+	case *eventsv1.Event_ServerDeleted:
+		e.kind = kindServerDeleted
+	case *eventsv1.Event_Typing:
+		e.kind, e.subject = kindTyping, p.Typing.GetUserId()
+	}
+	e.frame = eventFrame(ev)
+	return e
+}
+
+// followMsg receives one FollowScopesResponse through followCodec: an
+// event is rendered straight from the received bytes.
+type followMsg struct {
+	ev      *hubEvent
+	started *eventsv1.ScopeStarted
+}
+
+// followCodec is the codec of the FollowScopes call.
+type followCodec struct{}
+
+func (followCodec) Marshal(v any) (mem.BufferSlice, error) { return protoCodec.Marshal(v) }
+
+func (followCodec) Unmarshal(data mem.BufferSlice, v any) error {
+	m, ok := v.(*followMsg)
+	if !ok {
+		return protoCodec.Unmarshal(data, v)
+	}
+	b := data.Materialize()
+	var res eventsv1.FollowScopesResponse
+	if err := proto.Unmarshal(b, &res); err != nil {
+		return err
+	}
+	m.ev, m.started = nil, res.GetStarted()
+	if ev := res.GetEvent(); ev != nil {
+		m.ev = newHubEvent(ev)
+	}
+	return nil
+}
+
+func (followCodec) Name() string { return "proto" }
+
+// hubScope is one scope the hub follows.
+type hubScope struct {
+	pos       string // last position received; "" until started
+	started   bool   // acknowledged on the current stream
+	requested bool   // an add was sent on the current stream
+	waiters   []*hubWaiter
+	subs      map[*hubSub]struct{}
+}
+
+// hubSub is one socket's registration: a bounded queue of the events of
+// its scopes. When the queue overflows the hub drops events for it and
+// flags it; the socket then catches up from the event log (ws_shared.go).
+type hubSub struct {
+	userID   string
+	c        chan *hubEvent
+	wake     chan struct{} // overflow flagged
+	scopes   map[string]struct{}
+	overflow bool
+}
+
+// feedHub is the gateway's one upstream feed.
+type feedHub struct {
+	client eventsv1.EventInternalServiceClient
+	creds  grpc.CallOption
+	log    *slog.Logger
+	o      WSOptions
+	m      *metrics
+
+	mu       sync.Mutex
+	scopes   map[string]*hubScope
+	upstream map[string]bool // scopes the current stream follows, as far as requests went
+	dirty    map[string]bool // scopes whose upstream state may need a request
+	kick     chan struct{}
+	up       bool // a stream is open
+}
+
+func newFeedHub(client eventsv1.EventInternalServiceClient, creds grpc.CallOption, log *slog.Logger, o WSOptions, m *metrics) *feedHub {
+	return &feedHub{
+		client: client, creds: creds, log: log, o: o, m: m,
+		scopes: map[string]*hubScope{}, upstream: map[string]bool{}, dirty: map[string]bool{},
+		kick: make(chan struct{}, 1),
+	}
+}
+
+func (h *feedHub) newSub(userID string, queue int) *hubSub {
+	return &hubSub{userID: userID, c: make(chan *hubEvent, queue), wake: make(chan struct{}, 1), scopes: map[string]struct{}{}}
+}
+
+func (h *feedHub) poke() {
+	select {
+	case h.kick <- struct{}{}:
+	default:
+	}
+}
+
+// add registers s for scopes and waits until each is followed upstream:
+// from then on every event of them the gateway receives reaches s. It
+// returns, for each scope, the position s's events start after.
+func (h *feedHub) add(ctx context.Context, s *hubSub, scopes ...string) ([]string, error) {
+	from := make([]string, len(scopes))
+	waits := map[int]*hubWaiter{}
+	h.mu.Lock()
+	for i, scope := range scopes {
+		st, ok := h.scopes[scope]
+		if !ok {
+			st = &hubScope{subs: map[*hubSub]struct{}{}}
+			h.scopes[scope] = st
+			h.dirty[scope] = true
+		}
+		st.subs[s] = struct{}{}
+		s.scopes[scope] = struct{}{}
+		if st.started {
+			from[i] = st.pos
+			continue
+		}
+		w := &hubWaiter{c: make(chan struct{})}
+		st.waiters = append(st.waiters, w)
+		waits[i] = w
+	}
+	h.mu.Unlock()
+	h.poke()
+	for i, w := range waits {
+		select {
+		case <-w.c:
+			from[i] = w.pos
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	return from, nil
+}
+
+// hubWaiter waits for a scope to be followed upstream.
+type hubWaiter struct {
+	c   chan struct{}
+	pos string // the scope's position when it was; set before c is closed
+}
+
+// remove unregisters s from scope; nothing more of it is queued for s.
+func (h *feedHub) remove(s *hubSub, scope string) {
+	h.mu.Lock()
+	h.removeLocked(s, scope)
+	h.mu.Unlock()
+	h.poke()
+}
+
+func (h *feedHub) removeLocked(s *hubSub, scope string) {
+	delete(s.scopes, scope)
+	st, ok := h.scopes[scope]
+	if !ok {
+		return
+	}
+	delete(st.subs, s)
+	if len(st.subs) == 0 {
+		delete(h.scopes, scope)
+		h.dirty[scope] = true
+	}
+}
+
+// close unregisters s from everything.
+func (h *feedHub) close(s *hubSub) {
+	h.mu.Lock()
+	for scope := range s.scopes {
+		h.removeLocked(s, scope)
+	}
+	h.mu.Unlock()
+	h.poke()
+}
+
+// clearOverflow resumes queueing for s after an overflow.
+func (h *feedHub) clearOverflow(s *hubSub) {
+	h.mu.Lock()
+	s.overflow = false
+	h.mu.Unlock()
+}
+
+// run keeps the upstream stream open until ctx ends. A broken stream is
+// reopened with every scope resumed from the last position received, so
+// sockets see neither a gap nor a duplicate.
+func (h *feedHub) run(ctx context.Context) {
+	bo := backoff{max: h.o.RetryMax}
+	for ctx.Err() == nil {
+		start := time.Now()
+		err := h.stream(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		h.log.Warn("shared event feed broke; resuming", "err", err)
+		if time.Since(start) > h.o.RetryMax {
+			bo.reset()
+		}
+		if !bo.wait(ctx) {
+			return
+		}
+	}
+}
+
+// stream runs one FollowScopes call until it fails.
+func (h *feedHub) stream(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	st, err := h.client.FollowScopes(ctx, h.creds, grpc.ForceCodecV2(followCodec{}))
+	if err != nil {
+		return err
+	}
+	h.resetUpstream()
+	defer func() {
+		h.mu.Lock()
+		h.up = false
+		h.mu.Unlock()
+	}()
+	sendErr := make(chan error, 1)
+	go func() { sendErr <- h.sendLoop(ctx, st) }()
+	h.poke()
+	for {
+		var m followMsg
+		if err := st.RecvMsg(&m); err != nil {
+			cancel()
+			<-sendErr
+			return err
+		}
+		if m.started != nil {
+			h.started(m.started)
+			continue
+		}
+		if m.ev != nil {
+			h.dispatch(m.ev)
+		}
+	}
+}
+
+// resetUpstream starts over on a new stream: every scope is to be added
+// again, from its last position when it had one.
+func (h *feedHub) resetUpstream() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.up = true
+	clear(h.upstream)
+	for scope, sc := range h.scopes {
+		sc.started, sc.requested = false, false
+		h.dirty[scope] = true
+	}
+}
+
+// sendLoop sends the changes of the scope set as they come.
+func (h *feedHub) sendLoop(ctx context.Context, st eventsv1.EventInternalService_FollowScopesClient) error {
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-h.kick:
+		}
+		req := h.changes()
+		if req == nil {
+			continue
+		}
+		if err := st.Send(req); err != nil {
+			return err
+		}
+	}
+}
+
+// changes is the request that brings the upstream scope set in line with
+// the sockets' needs, or nil.
+func (h *feedHub) changes() *eventsv1.FollowScopesRequest {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	req := &eventsv1.FollowScopesRequest{}
+	for scope := range h.dirty {
+		delete(h.dirty, scope)
+		sc, wanted := h.scopes[scope]
+		switch {
+		case !wanted && h.upstream[scope]:
+			req.Remove = append(req.Remove, scope)
+			delete(h.upstream, scope)
+		case wanted && !sc.requested && (!h.upstream[scope] || !sc.started):
+			// A scope followed before resumes from its position; a new one
+			// starts live. A scope re-created while its removal was not yet
+			// sent is still followed upstream: asking again acknowledges it.
+			req.Add = append(req.Add, &eventsv1.Cursor{Scope: scope, Position: sc.pos})
+			sc.requested = true
+			h.upstream[scope] = true
+		}
+	}
+	if len(req.Add) == 0 && len(req.Remove) == 0 {
+		return nil
+	}
+	return req
+}
+
+func (h *feedHub) started(s *eventsv1.ScopeStarted) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	sc, ok := h.scopes[s.GetScope()]
+	if !ok {
+		return
+	}
+	if p, ok := parseStreamID(s.GetPosition()); ok {
+		if cur, ok := parseStreamID(sc.pos); !ok || cur.less(p) {
+			sc.pos = s.GetPosition()
+		}
+	}
+	sc.started = true
+	for _, w := range sc.waiters {
+		w.pos = sc.pos
+		close(w.c)
+	}
+	sc.waiters = nil
+}
+
+// dispatch queues ev for every socket of its scope. A socket whose queue
+// is full is flagged instead and catches up from the log.
+func (h *feedHub) dispatch(ev *hubEvent) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	sc, ok := h.scopes[ev.scope]
+	if !ok {
+		return
+	}
+	if ev.hasID {
+		sc.pos = ev.cursor
+	}
+	if ev.frame == nil {
+		return
+	}
+	for s := range sc.subs {
+		if s.overflow {
+			continue
+		}
+		if ev.kind == kindTyping && ev.subject == s.userID {
+			continue // one's own typing is not sent back
+		}
+		select {
+		case s.c <- ev:
+		default:
+			s.overflow = true
+			select {
+			case s.wake <- struct{}{}:
+			default:
+			}
+		}
+	}
+}

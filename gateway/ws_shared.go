@@ -1,0 +1,273 @@
+package gateway
+
+import (
+	"context"
+
+	"github.com/coder/websocket"
+
+	eventsv1 "github.com/accordchat/accord/gen/accord/events/v1"
+	serverv1 "github.com/accordchat/accord/gen/accord/server/v1"
+)
+
+// A socket's side of the shared feed (feedhub.go). It follows the rules of
+// the server's per-socket session (services/server/internal/feed,
+// session.go): the user's own scope first, then the scopes of the servers
+// the server service lists for them; server_joined adds a server once the
+// server service confirms the membership (and replays it from shortly
+// before the join), server_left and server_deleted drop it, in order with
+// the other events; resume replays the client's cursors after the live
+// registration, and every event is dropped whose id is not past the last
+// one sent for its scope.
+
+// sharedQueue bounds a socket's queue in the hub. Overflowing it costs a
+// catch-up from the event log, not the socket.
+const sharedQueue = 256
+
+// sharedJoinReplayMS is how far before a server_joined event a newly
+// joined server is replayed (as the server's session does).
+const sharedJoinReplayMS = 2000
+
+// sharedReadPage bounds one ReadScopes call per scope.
+const sharedReadPage = 500
+
+type sharedSession struct {
+	s         *wsSession
+	hub       *feedHub
+	sub       *hubSub
+	userScope string
+	active    map[string]bool
+	last      map[string]streamID // last id sent per scope
+	from      map[string]string   // where each live-started scope started
+}
+
+// pumpShared relays the caller's events from the gateway's shared feed.
+func (s *wsSession) pumpShared(cursors map[string]string) {
+	defer s.wg.Done()
+	h := s.h
+	ss := &sharedSession{
+		s: s, hub: h.hub, sub: h.hub.newSub(s.userID, sharedQueue), userScope: "user:" + s.userID,
+		active: map[string]bool{}, last: map[string]streamID{}, from: map[string]string{},
+	}
+	defer ss.hub.close(ss.sub)
+
+	// The user scope first: a server joined or left while the list below
+	// is read shows up there afterwards.
+	if !ss.add(ss.userScope) {
+		return
+	}
+	scopes, ok := ss.listServers()
+	if !ok {
+		return
+	}
+	if !ss.add(scopes...) {
+		return
+	}
+	var resume []*eventsv1.Cursor
+	for scope, pos := range cursors {
+		if ss.active[scope] { // other scopes are ignored, which reveals nothing
+			resume = append(resume, &eventsv1.Cursor{Scope: scope, Position: pos})
+		}
+	}
+	if !ss.replay(resume) {
+		return
+	}
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case ev := <-ss.sub.c:
+			if !ss.handle(ev, len(ss.sub.c) > 0) {
+				return
+			}
+		case <-ss.sub.wake:
+			if !ss.catchUp() {
+				return
+			}
+		}
+	}
+}
+
+// add registers the socket for scopes and waits until the feed follows
+// them; it closes the socket when the feed does not come back in time.
+func (ss *sharedSession) add(scopes ...string) bool {
+	ctx, cancel := context.WithTimeout(ss.s.ctx, ss.s.h.o.GiveUpAfter)
+	defer cancel()
+	from, err := ss.hub.add(ctx, ss.sub, scopes...)
+	if err != nil {
+		if ss.s.ctx.Err() == nil {
+			ss.s.log.Warn("shared event feed did not come back; closing socket", "err", err)
+			ss.s.close(websocket.StatusInternalError, "upstream failure; reconnect")
+		}
+		return false
+	}
+	for i, scope := range scopes {
+		ss.active[scope] = true
+		ss.from[scope] = from[i]
+	}
+	return true
+}
+
+func (ss *sharedSession) remove(scope string) {
+	ss.hub.remove(ss.sub, scope)
+	delete(ss.active, scope)
+	delete(ss.last, scope)
+	delete(ss.from, scope)
+}
+
+// listServers returns the scopes of the caller's servers.
+func (ss *sharedSession) listServers() ([]string, bool) {
+	s := ss.s
+	ctx, cancel := context.WithTimeout(s.ctx, s.h.o.CallTimeout)
+	defer cancel()
+	var scopes []string
+	token := ""
+	for {
+		res, err := s.h.servers.ListServers(s.authCtx(ctx), &serverv1.ListServersRequest{PageSize: 500, PageToken: token})
+		if err != nil {
+			s.closeForUpstream("server", err)
+			return nil, false
+		}
+		for _, srv := range res.GetServers() {
+			scopes = append(scopes, "server:"+srv.GetId())
+		}
+		if token = res.GetNextPageToken(); token == "" {
+			return scopes, true
+		}
+	}
+}
+
+// handle relays ev and applies the membership change it carries.
+func (ss *sharedSession) handle(ev *hubEvent, behind bool) bool {
+	if !ss.deliver(ev, behind) {
+		return false
+	}
+	if ev.scope != ss.userScope {
+		if ev.kind == kindServerDeleted && ss.active[ev.scope] {
+			ss.remove(ev.scope)
+		}
+		return true
+	}
+	switch ev.kind {
+	case kindServerJoined:
+		scope := "server:" + ev.subject
+		if ss.active[scope] || !isID(ev.subject) {
+			return true
+		}
+		// Trust the database, not the event: a join quickly undone must
+		// not open the server's feed.
+		ctx, cancel := context.WithTimeout(ss.s.ctx, ss.s.h.o.CallTimeout)
+		res, err := ss.s.h.internal.GetMemberRole(ctx, &serverv1.GetMemberRoleRequest{ServerId: ev.subject, UserId: ss.s.userID}, ss.s.h.creds)
+		cancel()
+		if err != nil {
+			ss.s.closeForUpstream("server", err)
+			return false
+		}
+		if res.GetRole() == serverv1.Role_ROLE_UNSPECIFIED {
+			return true
+		}
+		if !ss.add(scope) {
+			return false
+		}
+		from := "0-0"
+		if ev.hasID && ev.id.ms > sharedJoinReplayMS {
+			from = streamID{ms: ev.id.ms - sharedJoinReplayMS}.String()
+		}
+		return ss.replay([]*eventsv1.Cursor{{Scope: scope, Position: from}})
+	case kindServerLeft:
+		if scope := "server:" + ev.subject; ss.active[scope] {
+			ss.remove(scope)
+		}
+	}
+	return true
+}
+
+// deliver queues ev's frame unless its scope is not held or it was sent
+// already.
+func (ss *sharedSession) deliver(ev *hubEvent, behind bool) bool {
+	if !ss.active[ev.scope] {
+		return true
+	}
+	if ev.hasID {
+		if last, ok := ss.last[ev.scope]; ok && !last.less(ev.id) {
+			return true
+		}
+		ss.last[ev.scope] = ev.id
+	} else if ev.cursor != "" {
+		return true
+	}
+	if ev.frame == nil {
+		return true
+	}
+	return ss.s.out.queueFrame(outFrame{b: ev.frame, event: true, typ: "event"}, !behind)
+}
+
+// replay sends the scopes' events after the cursors, merged in log order,
+// through handle (so membership changes among them apply in order).
+func (ss *sharedSession) replay(cursors []*eventsv1.Cursor) bool {
+	if len(cursors) == 0 {
+		return true
+	}
+	for _, c := range cursors {
+		if from, ok := parseStreamID(c.Position); ok {
+			if last, ok := ss.last[c.Scope]; !ok || last.less(from) {
+				// Nothing at or before from may be sent from the queue either.
+				ss.last[c.Scope] = from
+			}
+		}
+	}
+	s := ss.s
+	for {
+		ctx, cancel := context.WithTimeout(s.ctx, s.h.o.CallTimeout)
+		res, err := s.h.feedInternal.ReadScopes(ctx, &eventsv1.ReadScopesRequest{Cursors: cursors, PageSize: sharedReadPage}, s.h.creds)
+		cancel()
+		if err != nil {
+			s.closeForUpstream("server", err)
+			return false
+		}
+		for _, ev := range res.GetEvents() {
+			if !ss.handle(newHubEvent(ev), true) {
+				return false
+			}
+			for _, c := range cursors {
+				if c.Scope == ev.GetScope() {
+					c.Position = ev.GetCursor()
+				}
+			}
+		}
+		if !res.GetMore() {
+			return true
+		}
+	}
+}
+
+// catchUp follows an overflow of the socket's queue: it relays what was
+// queued, resumes queueing, and reads what was dropped from the log. Live
+// first, replay second: the queue fills again while the log is read, and
+// its events are dropped by id when they come again.
+func (ss *sharedSession) catchUp() bool {
+	for {
+		select {
+		case ev := <-ss.sub.c:
+			if !ss.handle(ev, true) {
+				return false
+			}
+			continue
+		default:
+		}
+		break
+	}
+	ss.hub.clearOverflow(ss.sub)
+	var cursors []*eventsv1.Cursor
+	for scope := range ss.active {
+		pos := ss.from[scope]
+		if last, ok := ss.last[scope]; ok {
+			pos = last.String()
+		}
+		if pos == "" {
+			continue // not started (cannot happen once add returned)
+		}
+		cursors = append(cursors, &eventsv1.Cursor{Scope: scope, Position: pos})
+	}
+	ss.s.h.m.sharedCatchUps.Inc()
+	return ss.replay(cursors)
+}
