@@ -12,8 +12,10 @@ import (
 	"sort"
 	"strconv"
 	"sync"
+	"sync/atomic"
 
 	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/index/scorch"
 	bsearch "github.com/blevesearch/bleve/v2/search"
 
 	"github.com/accordchat/accord/services/search/internal/search"
@@ -46,6 +48,14 @@ type Index struct {
 
 	mu    sync.RWMutex // guards parts: Apply adds to it, every call reads it
 	parts []*partition // oldest first
+
+	// Compaction of the partitions no longer newest, in the background
+	// (compact): stop cancels it at Close, running counts it for
+	// Settled, done waits for it.
+	stop    context.CancelFunc
+	ctx     context.Context
+	running atomic.Int32
+	done    sync.WaitGroup
 }
 
 // partition is one time slice of the index: message ids from lo (the
@@ -82,10 +92,7 @@ func WithPartitionSize(n int) Option {
 // and created anew: its replica then reads the whole message log again (or
 // an operator runs Reindex).
 func Open(dir string, opts ...Option) (*Index, error) {
-	x := &Index{dir: dir, size: DefaultPartitionSize}
-	for _, o := range opts {
-		o(x)
-	}
+	x := newIndex(dir, opts)
 	m, err := readManifest(dir)
 	if err != nil {
 		return nil, err
@@ -113,15 +120,26 @@ func Open(dir string, opts ...Option) (*Index, error) {
 		}
 		x.parts = append(x.parts, p)
 	}
+	// Older partitions a crash left uncompacted; a compacted one merges
+	// nothing.
+	for _, p := range x.parts[:len(x.parts)-1] {
+		x.compact(p)
+	}
 	return x, nil
+}
+
+func newIndex(dir string, opts []Option) *Index {
+	x := &Index{dir: dir, size: DefaultPartitionSize}
+	x.ctx, x.stop = context.WithCancel(context.Background())
+	for _, o := range opts {
+		o(x)
+	}
+	return x
 }
 
 // NewMemory returns an index held in memory (tests).
 func NewMemory(opts ...Option) (*Index, error) {
-	x := &Index{size: DefaultPartitionSize}
-	for _, o := range opts {
-		o(x)
-	}
+	x := newIndex("", opts)
 	p, err := newMemoryPart()
 	if err != nil {
 		return nil, err
@@ -161,10 +179,12 @@ func writeManifest(dir string, m *manifest) error {
 	return os.Rename(tmp, filepath.Join(dir, manifestFile))
 }
 
-// Close closes every partition.
+// Close stops compacting and closes every partition.
 func (x *Index) Close() error {
+	x.stop()
 	x.mu.Lock()
 	defer x.mu.Unlock()
+	defer x.done.Wait()
 	var err error
 	for _, p := range x.parts {
 		if p.x != nil {
@@ -185,9 +205,12 @@ func (x *Index) snapshot() []*partition {
 func (x *Index) Partitions() int { return len(x.snapshot()) }
 
 // Settled reports whether everything applied is persisted and merged:
-// bleve's background work is done in every partition. Benchmarks wait for
-// it before timing queries.
+// bleve's background work is done in every partition, and older ones are
+// compacted. Benchmarks wait for it before timing queries.
 func (x *Index) Settled() bool {
+	if x.running.Load() > 0 {
+		return false
+	}
 	for _, p := range x.snapshot() {
 		if !p.x.Settled() {
 			return false
@@ -283,8 +306,29 @@ func (x *Index) roll() error {
 	if err != nil {
 		return err
 	}
+	x.compact(head)
 	x.parts = append(x.parts, p)
 	return nil
+}
+
+// compact merges a partition that is no longer the newest into one
+// segment, in the background. It takes few writes from then on (edits and
+// deletions of old messages), and a search pays a term lookup per segment
+// in every partition it asks: bleve's merge policy keeps about ten
+// segments in an index of this size.
+func (x *Index) compact(p *partition) {
+	sc, ok := p.x.scorch()
+	if !ok || x.dir == "" {
+		return // in memory: no merger to ask
+	}
+	x.running.Add(1)
+	x.done.Add(1)
+	go func() {
+		defer x.done.Done()
+		defer x.running.Add(-1)
+		// An error leaves the partition as it was: correct, slower.
+		_ = sc.ForceMerge(x.ctx, nil)
+	}()
 }
 
 // Position implements search.Index: the position recorded in the newest
@@ -374,6 +418,17 @@ func (x *Index) searchAll(ctx context.Context, parts []*partition, q search.Inde
 		return cmp.Compare(b.ID, a.ID)
 	})
 	return hits[:min(len(hits), q.Size)], total, nil
+}
+
+// scorch is the partition's scorch index, for compacting it; an index in
+// memory has none.
+func (x *part) scorch() (*scorch.Scorch, bool) {
+	i, err := x.idx.Advanced()
+	if err != nil {
+		return nil, false
+	}
+	sc, ok := i.(*scorch.Scorch)
+	return sc, ok
 }
 
 // highestID is the highest message id in the partition ("" if empty).

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/accordchat/accord/services/search/internal/index"
 	"github.com/accordchat/accord/services/search/internal/search"
@@ -202,5 +203,34 @@ func TestOpenDiscardsAnOlderLayout(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "index_meta.json")); !os.IsNotExist(err) {
 		t.Errorf("the old layout's files remain (%v)", err)
+	}
+}
+
+// TestOlderPartitionsAreCompacted: a partition no longer the newest is
+// merged into one segment, so a search pays one term lookup there.
+func TestOlderPartitionsAreCompacted(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "index")
+	x, err := index.Open(dir, index.WithPartitionSize(10))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	// One message a batch: a segment each.
+	for i := 1; i <= 15; i++ {
+		apply(t, x, i, i)
+	}
+	segments := func() int {
+		zaps, _ := filepath.Glob(filepath.Join(dir, "p00000", "store", "*.zap"))
+		return len(zaps)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for !x.Settled() || segments() != 1 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d segments in the older partition (settled %v), want 1", segments(), x.Settled())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if got, _, _ := ask(t, x, "word", 20, nil); len(got) != 15 {
+		t.Errorf("%d hits after compacting, want 15", len(got))
 	}
 }
