@@ -64,6 +64,8 @@ type partition struct {
 	Lo   string `json:"lo"`
 	Name string `json:"name"` // folder, within the index's
 	x    *part
+	// compacted is set once the partition is merged into one segment.
+	compacted atomic.Bool
 }
 
 // manifest is the partitions.json of an index on disk.
@@ -212,7 +214,9 @@ func (x *Index) Settled() bool {
 		return false
 	}
 	for _, p := range x.snapshot() {
-		if !p.x.Settled() {
+		// bleve's flag can stay up after a forced merge, which is the
+		// last work an older partition gets.
+		if !p.compacted.Load() && !p.x.Settled() {
 			return false
 		}
 	}
@@ -328,6 +332,7 @@ func (x *Index) compact(p *partition) {
 		defer x.running.Add(-1)
 		// An error leaves the partition as it was: correct, slower.
 		_ = sc.ForceMerge(x.ctx, nil)
+		p.compacted.Store(true)
 	}()
 }
 
