@@ -609,8 +609,12 @@ func (x *part) build(q search.IndexQuery, t queryTerms, looseWords bool) query.Q
 // storedFields are the fields a hit is read from.
 var storedFields = []string{fContent, fServer, fChannel, fAuthor, fName, fTime, fEdited, fPinned, fLink}
 
-// maxPhraseCandidates bounds the messages searchPhrases reads to check.
-const maxPhraseCandidates = 2000
+// maxPhraseCandidates bounds the messages searchPhrases reads to check;
+// it asks for firstPhraseCandidates first.
+const (
+	maxPhraseCandidates   = 2000
+	firstPhraseCandidates = 100
+)
 
 // longPhrase reports whether the query has a phrase of several words.
 func (t queryTerms) longPhrase() bool {
@@ -628,16 +632,26 @@ func (t queryTerms) longPhrase() bool {
 // of them, ok is false and the caller asks bleve's phrase search instead.
 // The total is exact: every candidate is checked.
 func (x *part) searchPhrases(ctx context.Context, q search.IndexQuery, t queryTerms) (hits []search.Hit, total int64, ok bool, err error) {
-	req := bleve.NewSearchRequestOptions(x.build(q, t, true), maxPhraseCandidates+1, 0, false)
-	req.Score = "none"
-	req.Fields = storedFields
-	req.SortByCustom(bsearch.SortOrder{&bsearch.SortDocID{Desc: true}})
-	res, err := x.idx.SearchInContext(ctx, req)
-	if err != nil {
-		return nil, 0, false, fmt.Errorf("search: %w", err)
-	}
-	if len(res.Hits) > maxPhraseCandidates {
-		return nil, 0, false, nil
+	// Bleve sets aside a match for each place of the page asked, so the
+	// candidates are asked for a few at first, and all of them (counted
+	// by then) only when there are more.
+	size := firstPhraseCandidates
+	var res *bleve.SearchResult
+	for {
+		req := bleve.NewSearchRequestOptions(x.build(q, t, true), size, 0, false)
+		req.Score = "none"
+		req.Fields = storedFields
+		req.SortByCustom(bsearch.SortOrder{&bsearch.SortDocID{Desc: true}})
+		if res, err = x.idx.SearchInContext(ctx, req); err != nil {
+			return nil, 0, false, fmt.Errorf("search: %w", err)
+		}
+		if res.Total > maxPhraseCandidates {
+			return nil, 0, false, nil
+		}
+		if res.Total <= uint64(size) {
+			break
+		}
+		size = int(res.Total)
 	}
 	var after string
 	if len(q.After) > 0 {

@@ -234,3 +234,27 @@ func TestOlderPartitionsAreCompacted(t *testing.T) {
 		t.Errorf("%d hits after compacting, want 15", len(got))
 	}
 }
+
+// TestPhraseWithManyCandidates: more messages holding a phrase's words
+// than asked for at first are all checked, and the total is exact.
+func TestPhraseWithManyCandidates(t *testing.T) {
+	x, err := index.NewMemory()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cs []search.Change
+	for i := 1; i <= 300; i++ {
+		text := "release the deploy"
+		if i%2 == 0 {
+			text = "deploy the release"
+		}
+		cs = append(cs, storetest.Doc(i, "s1", "c1", "a", text))
+	}
+	if err := x.Apply(context.Background(), cs, "1-0"); err != nil {
+		t.Fatal(err)
+	}
+	got, total, _ := ask(t, x, `"deploy the release"`, 3, nil)
+	if !slices.Equal(got, []int{300, 298, 296}) || total.N != 150 || total.Estimate {
+		t.Errorf("got %v, total %+v; want [300 298 296] of exactly 150", got, total)
+	}
+}
