@@ -313,7 +313,7 @@ func (a *Asker) Ask(ctx context.Context) (int64, error) {
 		chans = append(chans, ChannelName(c))
 	}
 	_, total, err := a.x.Search(ctx, search.IndexQuery{Query: a.pq, Servers: []string{server}, Channels: chans, Size: search.DefaultPageSize + 1})
-	return total, err
+	return total.N, err
 }
 
 // Time asks q samples times.

@@ -235,11 +235,20 @@ export class Accord {
   /** searchMessages finds messages of one server or conversation (words, "phrases", from: in: has: ...). */
   searchMessages = (server_id: string, query: string, page_token = '') =>
     this.http
-      .get<{ results?: SearchResult[]; next_page_token?: string; total_size?: string }>('/v1/search/messages', {
+      .get<{ results?: SearchResult[]; next_page_token?: string; total_size?: string; total_is_estimate?: boolean }>(
+        '/v1/search/messages',
+        {
         server_id,
         query,
-        page_size: 25,
-        page_token,
-      })
-      .then((r) => ({ results: r.results ?? [], next: r.next_page_token ?? '', total: Number(r.total_size ?? 0) }))
+          page_size: 25,
+          page_token,
+        },
+      )
+      .then((r) => ({
+        results: r.results ?? [],
+        next: r.next_page_token ?? '',
+        total: Number(r.total_size ?? 0),
+        // The search stopped once the page was full: "about" total.
+        estimate: r.total_is_estimate ?? false,
+      }))
 }

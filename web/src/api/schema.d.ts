@@ -2321,8 +2321,15 @@ export interface components {
             /** @description Matching messages in the requested order. */
             results?: components["schemas"]["v1SearchResult"][];
             /**
+             * @description Whether total_size is an estimate: newest first, the search stops once
+             *     the page is full and scales the matches it counted to the messages it
+             *     did not search (shown as "about N results").
+             */
+            total_is_estimate?: boolean;
+            /**
              * Format: int64
-             * @description How many messages match in all (an estimate when the index is changing).
+             * @description How many messages match in all (an estimate when the index is changing,
+             *     or when total_is_estimate is set).
              */
             total_size?: string;
         };

@@ -88,6 +88,7 @@ export function SearchBox({ serverId }: { serverId: string }) {
   const [query, setQuery] = useState('')
   const [results, setResults] = useState<SearchResult[] | null>(null)
   const [total, setTotal] = useState(0)
+  const [estimate, setEstimate] = useState(false)
   const [next, setNext] = useState('')
   const [busy, setBusy] = useState(false)
   const [error, setError] = useState('')
@@ -106,12 +107,23 @@ export function SearchBox({ serverId }: { serverId: string }) {
       setQuery(q)
       setResults([])
       setTotal(0)
+      setEstimate(false)
     }
     try {
       const page = await api.searchMessages(serverId, q, token)
       if (n !== seq.current) return
+      const shown = (token ? (results?.length ?? 0) : 0) + page.results.length
       setResults((prev) => (token ? [...(prev ?? []), ...page.results] : page.results))
-      setTotal(page.total)
+      if (page.next === '') {
+        // Every result is listed: the count is exact.
+        setTotal(shown)
+        setEstimate(false)
+      } else if (!token || !page.estimate) {
+        // A later page estimates from fewer messages than the first:
+        // the first page's total stands unless a later one is exact.
+        setTotal(page.total)
+        setEstimate(page.estimate)
+      }
       setNext(page.next)
     } catch (e) {
       if (n === seq.current) setError(humanError(e, { query: 'Search' }))
@@ -205,6 +217,7 @@ export function SearchBox({ serverId }: { serverId: string }) {
           query={query}
           results={results}
           total={total}
+          estimate={estimate}
           busy={busy}
           error={error}
           hasMore={next !== ''}

@@ -50,11 +50,18 @@ function ResultItem({ r, onOpen }: { r: SearchResult; onOpen: () => void }) {
   )
 }
 
+/** resultCount says how many results a query has, "about" when estimated. */
+export function resultCount(total: number, estimate: boolean, query: string): string {
+  const n = `${estimate ? 'About ' : ''}${total} ${total === 1 && !estimate ? 'result' : 'results'}`
+  return `${n} for “${query}”`
+}
+
 /** SearchResults lists the results of a query, with more on demand. */
 export function SearchResults({
   query,
   results,
   total,
+  estimate = false,
   busy,
   error,
   hasMore,
@@ -64,6 +71,8 @@ export function SearchResults({
   query: string
   results: SearchResult[]
   total: number
+  /** estimate: total is an estimate (shown as "about N results"). */
+  estimate?: boolean
   busy: boolean
   error: string
   hasMore: boolean
@@ -78,7 +87,7 @@ export function SearchResults({
             ? 'Searching…'
             : error
               ? error
-              : `${total} ${total === 1 ? 'result' : 'results'} for “${query}”`}
+              : resultCount(total, estimate, query)}
         </span>
         <button type="button" className="icon-button" aria-label="Close search results" onClick={onClose}>
           ×

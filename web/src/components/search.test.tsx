@@ -2,7 +2,7 @@
 import { render } from '@testing-library/react'
 import { describe, expect, it } from 'vitest'
 import { suggest } from './SearchBox'
-import { Snippet } from './SearchResults'
+import { SearchResults, Snippet } from './SearchResults'
 
 const values = { users: ['alice', 'bob'], channels: ['general', 'random'], today: '2026-12-02' }
 
@@ -30,5 +30,17 @@ describe('Snippet', () => {
     const { container } = render(<Snippet text="La réunion 🎉 de demain" highlights={[{ start: 3, end: 10 }, { start: 16, end: 22 }]} />)
     expect(Array.from(container.querySelectorAll('mark')).map((m) => m.textContent)).toEqual(['réunion', 'demain'])
     expect(container.textContent).toBe('La réunion 🎉 de demain')
+  })
+})
+
+describe('SearchResults', () => {
+  const props = { query: 'deploy', results: [], busy: false, error: '', hasMore: true, onMore: () => {}, onClose: () => {} }
+  it('says about when the total is an estimate', () => {
+    const { container } = render(<SearchResults {...props} total={120} estimate />)
+    expect(container.querySelector('[role=status]')?.textContent).toBe('About 120 results for “deploy”')
+  })
+  it('gives an exact total as it is', () => {
+    const { container } = render(<SearchResults {...props} total={1} />)
+    expect(container.querySelector('[role=status]')?.textContent).toBe('1 result for “deploy”')
   })
 })

@@ -179,10 +179,15 @@ type SearchMessagesResponse struct {
 	Results []*SearchResult `protobuf:"bytes,1,rep,name=results,proto3" json:"results,omitempty"`
 	// Empty at the end of the results.
 	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
-	// How many messages match in all (an estimate when the index is changing).
-	TotalSize     int64 `protobuf:"varint,3,opt,name=total_size,json=totalSize,proto3" json:"total_size,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// How many messages match in all (an estimate when the index is changing,
+	// or when total_is_estimate is set).
+	TotalSize int64 `protobuf:"varint,3,opt,name=total_size,json=totalSize,proto3" json:"total_size,omitempty"`
+	// Whether total_size is an estimate: newest first, the search stops once
+	// the page is full and scales the matches it counted to the messages it
+	// did not search (shown as "about N results").
+	TotalIsEstimate bool `protobuf:"varint,4,opt,name=total_is_estimate,json=totalIsEstimate,proto3" json:"total_is_estimate,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *SearchMessagesResponse) Reset() {
@@ -234,6 +239,13 @@ func (x *SearchMessagesResponse) GetTotalSize() int64 {
 		return x.TotalSize
 	}
 	return 0
+}
+
+func (x *SearchMessagesResponse) GetTotalIsEstimate() bool {
+	if x != nil {
+		return x.TotalIsEstimate
+	}
+	return false
 }
 
 // SearchResult is one matching message.
@@ -523,12 +535,13 @@ const file_accord_search_v1_search_service_proto_rawDesc = "" +
 	"\x05order\x18\x04 \x01(\x0e2\x1d.accord.search.v1.SearchOrderB\b\xbaH\x05\x82\x01\x02\x10\x01R\x05order\x12$\n" +
 	"\tpage_size\x18\x05 \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\bpageSize\x12'\n" +
 	"\n" +
-	"page_token\x18\x06 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x04R\tpageToken\"\x99\x01\n" +
+	"page_token\x18\x06 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x04R\tpageToken\"\xc5\x01\n" +
 	"\x16SearchMessagesResponse\x128\n" +
 	"\aresults\x18\x01 \x03(\v2\x1e.accord.search.v1.SearchResultR\aresults\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12\x1d\n" +
 	"\n" +
-	"total_size\x18\x03 \x01(\x03R\ttotalSize\"\x8e\x03\n" +
+	"total_size\x18\x03 \x01(\x03R\ttotalSize\x12*\n" +
+	"\x11total_is_estimate\x18\x04 \x01(\bR\x0ftotalIsEstimate\"\x8e\x03\n" +
 	"\fSearchResult\x12\x1d\n" +
 	"\n" +
 	"message_id\x18\x01 \x01(\tR\tmessageId\x12\x1b\n" +

@@ -55,7 +55,7 @@ func (a *API) SearchMessages(ctx context.Context, req *searchv1.SearchMessagesRe
 	if err != nil {
 		return nil, err
 	}
-	out := &searchv1.SearchMessagesResponse{NextPageToken: page.NextToken, TotalSize: page.Total}
+	out := &searchv1.SearchMessagesResponse{NextPageToken: page.NextToken, TotalSize: page.Total, TotalIsEstimate: page.TotalIsEstimate}
 	for _, r := range page.Results {
 		res := &searchv1.SearchResult{
 			MessageId: r.ID, ServerId: r.ServerID, ChannelId: r.ChannelID, AuthorId: r.AuthorID,

@@ -1,7 +1,8 @@
-// Package index is search.Index on bleve: one index directory on local
-// disk (or in memory for tests), holding every message with its text
-// analyzed three ways (folded words, English stems, French stems), its ids
-// as keywords and its time as a number.
+// Package index is search.Index on bleve: a folder on local disk (or
+// memory, for tests) of time partitions (partition.go), each a bleve index
+// holding a range of message ids with their text analyzed three ways
+// (folded words, English stems, French stems), their ids as keywords and
+// their time as a number.
 package index
 
 import (
@@ -61,9 +62,11 @@ const (
 	versionID  = "accord_mapping"
 )
 
-// mappingVersion names the index's schema. An index of another version is
-// discarded at open and rebuilt from the log (or by Reindex).
-const mappingVersion = "3"
+// mappingVersion names the index's schema, of each partition and of the
+// partition list. An index of another version is discarded at open and
+// rebuilt from the log (or by Reindex). Version 4 split the index into
+// time partitions.
+const mappingVersion = "4"
 
 var register sync.Once
 
@@ -209,20 +212,19 @@ func Mapping() (mapping.IndexMapping, error) {
 	return m, nil
 }
 
-// Index is search.Index on a bleve index.
-type Index struct {
+// part is one partition: a bleve index answering search.Index's calls
+// for the messages it holds.
+type part struct {
 	idx   bleve.Index
 	dir   string            // "" in memory
 	text  analysis.Analyzer // textName
 	plain analysis.Analyzer // plainName
 }
 
-var _ search.Index = (*Index)(nil)
-
-// Open opens the index at dir, creating it when missing. An index of an
+// openPart opens the partition at dir, creating it when missing. An index of an
 // older schema is removed and created anew: its replica then reads the
 // whole message log again (or an operator runs Reindex).
-func Open(dir string) (*Index, error) {
+func openPart(dir string) (*part, error) {
 	registerFold()
 	// Another process holding the index (two replicas sharing a folder)
 	// is an error at start, not a wait forever.
@@ -259,8 +261,8 @@ func Open(dir string) (*Index, error) {
 	return wrap(idx, dir)
 }
 
-// NewMemory returns an index held in memory (tests).
-func NewMemory() (*Index, error) {
+// newMemoryPart returns a partition held in memory (tests).
+func newMemoryPart() (*part, error) {
 	m, err := Mapping()
 	if err != nil {
 		return nil, err
@@ -272,8 +274,8 @@ func NewMemory() (*Index, error) {
 	return wrap(idx, "")
 }
 
-func wrap(idx bleve.Index, dir string) (*Index, error) {
-	x := &Index{idx: idx, dir: dir, text: idx.Mapping().AnalyzerNamed(textName), plain: idx.Mapping().AnalyzerNamed(plainName)}
+func wrap(idx bleve.Index, dir string) (*part, error) {
+	x := &part{idx: idx, dir: dir, text: idx.Mapping().AnalyzerNamed(textName), plain: idx.Mapping().AnalyzerNamed(plainName)}
 	if x.text == nil || x.plain == nil {
 		_ = idx.Close()
 		return nil, errors.New("search index: analyzers missing")
@@ -282,19 +284,19 @@ func wrap(idx bleve.Index, dir string) (*Index, error) {
 }
 
 // Close closes the index.
-func (x *Index) Close() error { return x.idx.Close() }
+func (x *part) Close() error { return x.idx.Close() }
 
 // Settled reports whether everything applied is persisted and merged:
 // bleve's background work is done. Benchmarks wait for it before timing
 // queries.
-func (x *Index) Settled() bool {
+func (x *part) Settled() bool {
 	m, _ := x.idx.StatsMap()["index"].(map[string]any)
 	active, ok := m["index_bgthreads_active"].(bool)
 	return ok && !active
 }
 
 // Count is the number of messages indexed.
-func (x *Index) Count() (uint64, error) { return x.idx.DocCount() }
+func (x *part) Count() (uint64, error) { return x.idx.DocCount() }
 
 type record struct {
 	Content  string   `json:"content"`
@@ -310,12 +312,12 @@ type record struct {
 	Edited   float64  `json:"edited"`
 }
 
-// Apply implements search.Index: the changes and the position go in one
+// Apply applies changes as search.Index does: the changes and the position go in one
 // bleve batch. The deletion of a channel or server first commits what came
 // before it (so its messages are found), then deletes every message it
 // finds there; the position goes with the last batch, and a replay after a
 // crash in between does the same again.
-func (x *Index) Apply(ctx context.Context, changes []search.Change, position string) error {
+func (x *part) Apply(ctx context.Context, changes []search.Change, position string) error {
 	b := x.idx.NewBatch()
 	for _, c := range changes {
 		if c.DeleteChannel || c.DeleteServer {
@@ -367,7 +369,7 @@ func (x *Index) Apply(ctx context.Context, changes []search.Change, position str
 
 // deleteAll adds the deletion of every message q matches to b, reading
 // their ids a page at a time in id order.
-func (x *Index) deleteAll(ctx context.Context, q query.Query, b *bleve.Batch) error {
+func (x *part) deleteAll(ctx context.Context, q query.Query, b *bleve.Batch) error {
 	var after []string
 	for {
 		req := bleve.NewSearchRequestOptions(q, 1000, 0, false)
@@ -388,20 +390,20 @@ func (x *Index) deleteAll(ctx context.Context, q query.Query, b *bleve.Batch) er
 	}
 }
 
-// Position implements search.Index.
-func (x *Index) Position(context.Context) (string, error) {
+// Position is the log position recorded with the last batch, if any.
+func (x *part) Position(context.Context) (string, error) {
 	v, err := x.idx.GetInternal([]byte(positionID))
 	return string(v), err
 }
 
-// Search implements search.Index. Hits are sorted newest first by message
+// Search answers q as search.Index does, within the partition. Hits are sorted newest first by message
 // id (the server service's ids grow with time, and its history pages along
 // them), or by score then id. Bleve keeps each document's id uncompressed
 // in front of its stored fields, so sorting reads a few bytes per
 // candidate; a column of sort keys cost a compressed chunk per candidate,
 // which grew with the index. Stored fields are loaded, and matches found
 // (by analyzing the text again), for the returned page only.
-func (x *Index) Search(ctx context.Context, q search.IndexQuery) ([]search.Hit, int64, error) {
+func (x *part) Search(ctx context.Context, q search.IndexQuery) ([]search.Hit, int64, error) {
 	if len(q.Servers) == 0 || (q.Channels != nil && len(q.Channels) == 0) {
 		return nil, 0, nil
 	}
@@ -472,7 +474,7 @@ type queryTerms struct {
 	phrases [][]string
 }
 
-func (x *Index) terms(q search.Query) queryTerms {
+func (x *part) terms(q search.Query) queryTerms {
 	var t queryTerms
 	for _, w := range q.Words {
 		var positions [][]string
@@ -500,7 +502,7 @@ func (x *Index) terms(q search.Query) queryTerms {
 
 // matches finds where the terms match content: every word in any of its
 // forms, and every occurrence of each phrase.
-func (x *Index) matches(content string, t queryTerms) []search.Span {
+func (x *part) matches(content string, t queryTerms) []search.Span {
 	if len(t.words) == 0 && len(t.phrases) == 0 {
 		return nil
 	}
@@ -537,7 +539,7 @@ func (x *Index) matches(content string, t queryTerms) []search.Span {
 // build turns the query into bleve's: a conjunction of the servers, each
 // word (in any of its forms), each phrase (with looseWords, only each of
 // its words) and each filter kind.
-func (x *Index) build(q search.IndexQuery, t queryTerms, looseWords bool) query.Query {
+func (x *part) build(q search.IndexQuery, t queryTerms, looseWords bool) query.Query {
 	var must []query.Query
 	must = append(must, anyTerm(fServer, q.Servers))
 	for _, w := range t.words {
@@ -607,8 +609,12 @@ func (x *Index) build(q search.IndexQuery, t queryTerms, looseWords bool) query.
 // storedFields are the fields a hit is read from.
 var storedFields = []string{fContent, fServer, fChannel, fAuthor, fName, fTime, fEdited, fPinned, fLink}
 
-// maxPhraseCandidates bounds the messages searchPhrases reads to check.
-const maxPhraseCandidates = 2000
+// maxPhraseCandidates bounds the messages searchPhrases reads to check;
+// it asks for firstPhraseCandidates first.
+const (
+	maxPhraseCandidates   = 2000
+	firstPhraseCandidates = 100
+)
 
 // longPhrase reports whether the query has a phrase of several words.
 func (t queryTerms) longPhrase() bool {
@@ -625,17 +631,27 @@ func (t queryTerms) longPhrase() bool {
 // in scope holding the words are few. With more than maxPhraseCandidates
 // of them, ok is false and the caller asks bleve's phrase search instead.
 // The total is exact: every candidate is checked.
-func (x *Index) searchPhrases(ctx context.Context, q search.IndexQuery, t queryTerms) (hits []search.Hit, total int64, ok bool, err error) {
-	req := bleve.NewSearchRequestOptions(x.build(q, t, true), maxPhraseCandidates+1, 0, false)
-	req.Score = "none"
-	req.Fields = storedFields
-	req.SortByCustom(bsearch.SortOrder{&bsearch.SortDocID{Desc: true}})
-	res, err := x.idx.SearchInContext(ctx, req)
-	if err != nil {
-		return nil, 0, false, fmt.Errorf("search: %w", err)
-	}
-	if len(res.Hits) > maxPhraseCandidates {
-		return nil, 0, false, nil
+func (x *part) searchPhrases(ctx context.Context, q search.IndexQuery, t queryTerms) (hits []search.Hit, total int64, ok bool, err error) {
+	// Bleve sets aside a match for each place of the page asked, so the
+	// candidates are asked for a few at first, and all of them (counted
+	// by then) only when there are more.
+	size := firstPhraseCandidates
+	var res *bleve.SearchResult
+	for {
+		req := bleve.NewSearchRequestOptions(x.build(q, t, true), size, 0, false)
+		req.Score = "none"
+		req.Fields = storedFields
+		req.SortByCustom(bsearch.SortOrder{&bsearch.SortDocID{Desc: true}})
+		if res, err = x.idx.SearchInContext(ctx, req); err != nil {
+			return nil, 0, false, fmt.Errorf("search: %w", err)
+		}
+		if res.Total > maxPhraseCandidates {
+			return nil, 0, false, nil
+		}
+		if res.Total <= uint64(size) {
+			break
+		}
+		size = int(res.Total)
 	}
 	var after string
 	if len(q.After) > 0 {
@@ -662,7 +678,7 @@ func (x *Index) searchPhrases(ctx context.Context, q search.IndexQuery, t queryT
 
 // holdsPhrases reports whether content holds each phrase, its folded words
 // in order.
-func (x *Index) holdsPhrases(content string, phrases [][]string) bool {
+func (x *part) holdsPhrases(content string, phrases [][]string) bool {
 	toks := x.plain.Analyze([]byte(content))
 	for _, p := range phrases {
 		if len(p) == 0 || len(phraseStarts(toks, p)) == 0 {

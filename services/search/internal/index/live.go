@@ -85,7 +85,7 @@ func (l *Live) Position(ctx context.Context) (string, error) {
 }
 
 // Search implements search.Index.
-func (l *Live) Search(ctx context.Context, q search.IndexQuery) ([]search.Hit, int64, error) {
+func (l *Live) Search(ctx context.Context, q search.IndexQuery) ([]search.Hit, search.Total, error) {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
 	return l.x.Search(ctx, q)

@@ -113,6 +113,13 @@ type Hit struct {
 	Sort []string
 }
 
+// Total is how many messages match a query: exact, or an estimate when
+// the index stopped once the page was full (shown as "about N").
+type Total struct {
+	N        int64
+	Estimate bool
+}
+
 // Index stores messages and answers queries. Apply must be idempotent and
 // keep changes in order; Position is the log position recorded with the
 // last applied batch, so that a restart resumes after exactly what the
@@ -120,7 +127,7 @@ type Hit struct {
 type Index interface {
 	Apply(ctx context.Context, changes []Change, position string) error
 	Position(ctx context.Context) (string, error)
-	Search(ctx context.Context, q IndexQuery) (hits []Hit, total int64, err error)
+	Search(ctx context.Context, q IndexQuery) (hits []Hit, total Total, err error)
 }
 
 // Members tells the caller's current memberships (the server service).
@@ -182,6 +189,9 @@ type Page struct {
 	Results   []Result
 	NextToken string
 	Total     int64
+	// TotalIsEstimate tells that Total is an estimate: the index stopped
+	// searching once the page was full.
+	TotalIsEstimate bool
 }
 
 var hexID = regexp.MustCompile(`^[0-9a-f]{24}$`)
@@ -242,7 +252,7 @@ func (s *Service) Search(ctx context.Context, r Request) (Page, error) {
 	}
 	var page Page
 	var lastSort []string
-	page.Total = total
+	page.Total, page.TotalIsEstimate = total.N, total.Estimate
 	for _, h := range hits {
 		// The index was asked for these servers only; checked again so
 		// that an index fault can never show another server's message.

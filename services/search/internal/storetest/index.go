@@ -150,8 +150,10 @@ func pagingAndOrder(t *testing.T, x search.Index) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if total != 23 {
-				t.Fatalf("total %d", total)
+			// An index may stop once the page is full and estimate
+			// the total; a total it calls exact is.
+			if (!total.Estimate && total.N != 23) || total.N < int64(len(hits)) {
+				t.Fatalf("total %+v", total)
 			}
 			all = append(all, ids(hits)...)
 			if len(hits) < 7 {
@@ -204,8 +206,8 @@ func phrasesPageExactly(t *testing.T, x search.Index) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if total != 20 {
-				t.Fatalf("order %v: total %d, want 20", order, total)
+			if (!total.Estimate && total.N != 20) || total.N < int64(len(hits)) {
+				t.Fatalf("order %v: total %+v, want 20", order, total)
 			}
 			for _, h := range hits {
 				if len(h.Matches) == 0 {
