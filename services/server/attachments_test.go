@@ -167,6 +167,21 @@ func animatedGIF() []byte {
 	return b.Bytes()
 }
 
+// gifWithXMP is animatedGIF with an XMP application extension holding
+// gpsEXIF and a comment before its trailer, where editors append them.
+func gifWithXMP() []byte {
+	clean := animatedGIF()
+	packet := slices.Concat([]byte("<x:xmpmeta>GPSLatitude "), gpsEXIF(), []byte("</x:xmpmeta>"))
+	ext := append([]byte{0x21, 0xFF, 11}, "XMP DataXMP"...)
+	for len(packet) > 0 {
+		k := min(len(packet), 255)
+		ext = append(append(ext, byte(k)), packet[:k]...)
+		packet = packet[k:]
+	}
+	ext = append(ext, 0, 0x21, 0xFE, 4, 'n', 'o', 't', 'e', 0)
+	return slices.Concat(clean[:len(clean)-1], ext, clean[len(clean)-1:])
+}
+
 // bombGIF is a GIF header announcing 65535 x 65535 pixels.
 func bombGIF() []byte {
 	return append([]byte("GIF89a\xff\xff\xff\xff\x00\x00\x00"), make([]byte, 64)...)
@@ -490,6 +505,7 @@ func TestAttachmentMetadataStripped(t *testing.T) {
 			{"photo.jpg", "image/jpeg", jpegWithEXIF(t), 40, 30},
 			{"shot.png", "image/png", pngWithEXIF(), 40, 30},
 			{"pic.webp", "image/webp", webpFile, 150, 100},
+			{"dance.gif", "image/gif", gifWithXMP(), 40, 30},
 		} {
 			t.Run(tc.ct, func(t *testing.T) {
 				if !bytes.Contains(tc.data, gps) {
@@ -520,6 +536,12 @@ func TestAttachmentMetadataStripped(t *testing.T) {
 				}
 				if b := img.Bounds(); b.Dx() != tc.w || b.Dy() != tc.h {
 					t.Errorf("served %dx%d", b.Dx(), b.Dy())
+				}
+				if tc.ct == "image/gif" {
+					// No re-encoding: every frame, the extensions gone.
+					if g, err := gif.DecodeAll(bytes.NewReader(got)); err != nil || len(g.Image) != 3 || !bytes.Equal(got, animatedGIF()) {
+						t.Errorf("the served GIF is not the upload without its metadata: %v", err)
+					}
 				}
 				if tc.ct == "image/webp" {
 					// No re-encoding: the same pixels, the chunks gone.

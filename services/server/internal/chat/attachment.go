@@ -189,6 +189,10 @@ func (s *Service) image(ctx context.Context, a *Attachment) error {
 		if err := s.stripWebP(ctx, a); err != nil {
 			return err
 		}
+	} else if a.ContentType == "image/gif" {
+		if err := s.stripGIF(ctx, a); err != nil {
+			return err
+		}
 	}
 	tw, th, tct := img.Thumb(ThumbSize)
 	key := a.BlobKey + "-thumb"
@@ -235,6 +239,28 @@ func (s *Service) stripWebP(ctx context.Context, a *Attachment) error {
 	}
 	defer func() { _ = r.Close() }()
 	return s.replaceBlob(ctx, a, a.ContentType, func(w io.Writer) error { return media.StripWebP(r, w, scan) })
+}
+
+// stripGIF replaces a GIF that carries XMP or other metadata extensions
+// by a copy without them (every frame as uploaded, so it still animates).
+func (s *Service) stripGIF(ctx context.Context, a *Attachment) error {
+	r, err := s.d.Blobs.Open(ctx, a.BlobKey, 0, -1)
+	if err != nil {
+		return err
+	}
+	meta, err := media.ScanGIF(r)
+	_ = r.Close()
+	if err != nil {
+		return errs.Invalid("file", "is not a readable gif image")
+	}
+	if !meta {
+		return nil
+	}
+	if r, err = s.d.Blobs.Open(ctx, a.BlobKey, 0, -1); err != nil {
+		return err
+	}
+	defer func() { _ = r.Close() }()
+	return s.replaceBlob(ctx, a, a.ContentType, func(w io.Writer) error { return media.StripGIF(r, w) })
 }
 
 // putEncoded streams what encode writes into key through a pipe.
