@@ -26,13 +26,16 @@ var (
 	// usesMongo tells which services keep data in MongoDB (the Spec's UsesMongo).
 	usesMongo = map[string]bool{"user": true, "server": true, "presence": false, "stats": false, "search": false}
 	// usesBlobs tells which services keep file bytes in the object store
-	// (attachments in the server service, avatars in the user service).
-	usesBlobs = map[string]bool{"user": true, "server": true}
+	// (attachments in the server service, avatars in the user service) or
+	// move them (the gateway reads and writes attachment bytes there
+	// itself; the server service checks access and keeps the metadata).
+	usesBlobs = map[string]bool{"user": true, "server": true, "gateway": true}
 	// blobSecrets are the object store's credentials, the only secrets a
 	// service other than Accord's may hold, and which of those holds each.
 	blobSecrets = map[string][]string{
 		"objectstore":      {"objectstore_identities"},
 		"objectstore-init": {"blob_credentials"},
+		"gateway":          {"blob_credentials"},
 	}
 	// peerEnv is the variable that names each service's address.
 	peerEnv = map[string]string{"user": "ACCORD_USER_ADDR", "server": "ACCORD_SERVER_ADDR", "presence": "ACCORD_PRESENCE_ADDR", "stats": "ACCORD_STATS_ADDR", "search": "ACCORD_SEARCH_ADDR"}

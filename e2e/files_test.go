@@ -9,8 +9,10 @@ import (
 	"image/color"
 	"image/jpeg"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"strings"
@@ -18,6 +20,9 @@ import (
 	"testing"
 	"time"
 
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/accordchat/accord/platform/config"
 	"github.com/accordchat/accord/suite/client"
 	"github.com/accordchat/accord/suite/suitetest"
 )
@@ -62,6 +67,7 @@ type filesWorld struct {
 	alice, bob, carol client.Account
 	serverID          string
 	channelID         string
+	stack             *suitetest.Stack
 }
 
 func startFiles(t *testing.T) (*filesWorld, context.Context) {
@@ -69,7 +75,7 @@ func startFiles(t *testing.T) (*filesWorld, context.Context) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
 	rest := newREST(s.HTTP)
-	w := &filesWorld{base: s.HTTP, http: &http.Client{Timeout: time.Minute}}
+	w := &filesWorld{base: s.HTTP, http: &http.Client{Timeout: time.Minute}, stack: s}
 	var err error
 	for i, a := range []*client.Account{&w.alice, &w.bob, &w.carol} {
 		login := fmt.Sprintf("%s%d", []string{"alice", "bob", "carol"}[i], time.Now().UnixNano()%1e9)
@@ -329,5 +335,108 @@ func TestUploadLimitAndMemory(t *testing.T) {
 	t.Logf("heap in use grew by %.1f MiB at most during a %d MiB upload (ratio %.2f)", float64(growth)/(1<<20), size>>20, float64(growth)/float64(size))
 	if growth > size/2 {
 		t.Errorf("heap grew by %d bytes during a %d byte upload", growth, size)
+	}
+}
+
+// stored counts the attachment objects in the blob folder and, on
+// MongoDB, the attachment records, pending uploads included (-1 on SQLite:
+// the service tests count those).
+func (w *filesWorld) stored(ctx context.Context, t *testing.T) (objects int, records int64) {
+	t.Helper()
+	_ = filepath.WalkDir(filepath.Join(w.stack.Config.DataDir, "blobs"), func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			objects++
+		}
+		return nil
+	})
+	if w.stack.Config.Store != config.StoreMongo {
+		return objects, -1
+	}
+	records, err := w.stack.Env.DB.Collection("attachments").CountDocuments(ctx, bson.D{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return objects, records
+}
+
+// The gateway serves files from the blob store itself, after the server
+// service has checked the caller on every request: conditional and
+// multi-range requests work, strangers get 404, a refused upload leaves no
+// object or record behind, and a member who logs out loses access at once.
+func TestFilesServedByTheGateway(t *testing.T) {
+	w, ctx := startFiles(t)
+	data := make([]byte, 3<<20+5)
+	for i := range data {
+		data[i] = byte(i * 7)
+	}
+	objects, records := w.stored(ctx, t)
+	f := w.mustUpload(t, ctx, "data.bin", data)
+	if f.ContentType != "application/octet-stream" || f.Size != fmt.Sprint(len(data)) {
+		t.Fatalf("upload = %+v", f)
+	}
+	if o, r := w.stored(ctx, t); o != objects+1 || (r >= 0 && r != records+1) {
+		t.Fatalf("one upload stored %d objects and %d records", o-objects, r-records)
+	}
+	rest := newREST(w.base)
+	if err := rest.Do(ctx, "POST", "/v1/channels/"+w.channelID+"/messages", w.alice.Token,
+		map[string]any{"attachment_ids": []string{f.ID}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	path := "/v1/channels/" + w.channelID + "/attachments/" + f.ID
+
+	res, body := w.get(ctx, t, w.bob.Token, path, nil)
+	if res.StatusCode != 200 || !bytes.Equal(body, data) || res.Header.Get("ETag") == "" ||
+		!strings.HasPrefix(res.Header.Get("Content-Disposition"), "attachment") || res.Header.Get("X-Content-Type-Options") != "nosniff" {
+		t.Fatalf("download: %d, equal %v, %v", res.StatusCode, bytes.Equal(body, data), res.Header)
+	}
+	etag := res.Header.Get("ETag")
+	if res, _ := w.get(ctx, t, w.bob.Token, path, map[string]string{"If-None-Match": etag}); res.StatusCode != http.StatusNotModified {
+		t.Errorf("If-None-Match: %d, want 304", res.StatusCode)
+	}
+	res, part := w.get(ctx, t, w.bob.Token, path, map[string]string{"Range": "bytes=1048576-2097151", "If-Range": etag})
+	if res.StatusCode != http.StatusPartialContent || !bytes.Equal(part, data[1<<20:2<<20]) ||
+		res.Header.Get("Content-Range") != fmt.Sprintf("bytes 1048576-2097151/%d", len(data)) {
+		t.Errorf("range: %d %q, equal %v", res.StatusCode, res.Header.Get("Content-Range"), bytes.Equal(part, data[1<<20:2<<20]))
+	}
+	res, multi := w.get(ctx, t, w.bob.Token, path, map[string]string{"Range": "bytes=0-9,20-29"})
+	if res.StatusCode != http.StatusPartialContent || !strings.HasPrefix(res.Header.Get("Content-Type"), "multipart/byteranges") ||
+		!bytes.Contains(multi, data[20:30]) {
+		t.Errorf("multi-range: %d %q", res.StatusCode, res.Header.Get("Content-Type"))
+	}
+	if res, _ := w.get(ctx, t, w.bob.Token, path, map[string]string{"Range": fmt.Sprintf("bytes=%d-", len(data)+1)}); res.StatusCode != http.StatusRequestedRangeNotSatisfiable {
+		t.Errorf("range past the end: %d, want 416", res.StatusCode)
+	}
+
+	// Strangers: an outsider, a wrong channel, an unknown id, all 404 alike.
+	other := "/v1/channels/" + w.channelID + "/attachments/" + strings.Repeat("0", 24)
+	for _, c := range []struct{ token, path string }{{w.carol.Token, path}, {w.bob.Token, other}} {
+		res, b := w.get(ctx, t, c.token, c.path, nil)
+		if res.StatusCode != http.StatusNotFound || bytes.Contains(b, data[:64]) {
+			t.Errorf("%s: %d, want 404", c.path, res.StatusCode)
+		}
+	}
+
+	// A refused upload (over the limit, or empty) leaves nothing behind.
+	objects, records = w.stored(ctx, t)
+	big := io.NopCloser(&countingReader{n: 26 << 20}) // no length: refused mid-stream
+	if res, b, err := w.upload(ctx, w.alice.Token, "big.bin", big); err != nil || res.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Fatalf("26 MiB upload: %v %v %s", res.StatusCode, err, b)
+	}
+	if res, b, err := w.upload(ctx, w.alice.Token, "empty.bin", strings.NewReader("")); err != nil || res.StatusCode != http.StatusBadRequest {
+		t.Fatalf("empty upload: %v %v %s", res.StatusCode, err, b)
+	}
+	if o, r := w.stored(ctx, t); o != objects || r != records {
+		t.Errorf("refused uploads left %d objects and %d records", o-objects, r-records)
+	}
+
+	// Bob logs out: his token no longer reads the file, nor uploads.
+	if err := rest.Do(ctx, "POST", "/v1/auth:logout", w.bob.Token, map[string]any{}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if res, _ := w.get(ctx, t, w.bob.Token, path, nil); res.StatusCode != http.StatusUnauthorized {
+		t.Errorf("revoked token: %d, want 401", res.StatusCode)
+	}
+	if res, _, err := w.upload(ctx, w.bob.Token, "x.txt", strings.NewReader("x")); err != nil || res.StatusCode != http.StatusUnauthorized {
+		t.Errorf("upload with a revoked token: %v %v, want 401", res.StatusCode, err)
 	}
 }

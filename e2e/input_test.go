@@ -160,6 +160,18 @@ func FuzzInputs(f *testing.F) {
 				}
 				return err
 			}},
+			{"LocateAttachment.attachment_id", false, func(ctx context.Context) error {
+				_, err := c.server.LocateAttachment(ctx, &serverv1.LocateAttachmentRequest{ChannelId: w.channelID, AttachmentId: in})
+				return err
+			}},
+			{"CreateUpload.name", false, func(ctx context.Context) error {
+				_, err := c.server.CreateUpload(ctx, &serverv1.CreateUploadRequest{ChannelId: w.channelID, Name: in})
+				return err
+			}},
+			{"CompleteUpload.attachment_id", false, func(ctx context.Context) error {
+				_, err := c.server.CompleteUpload(ctx, &serverv1.CompleteUploadRequest{ChannelId: w.channelID, AttachmentId: in})
+				return err
+			}},
 			{"SendMessage.attachment_ids", false, func(ctx context.Context) error {
 				_, err := c.server.SendMessage(ctx, &serverv1.SendMessageRequest{ChannelId: w.channelID, Content: "files", AttachmentIds: []string{in}})
 				return err

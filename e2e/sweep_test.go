@@ -239,6 +239,17 @@ var rules = map[string]rule{
 	"accord.server.v1.ServerService/ReadAttachment": {outsider: codes.NotFound, member: codes.NotFound, req: func(w *world) proto.Message {
 		return &serverv1.ReadAttachmentRequest{ChannelId: w.channelID, AttachmentId: w.ownerMsgID}
 	}},
+	"accord.server.v1.ServerService/LocateAttachment": {outsider: codes.NotFound, member: codes.NotFound, req: func(w *world) proto.Message {
+		return &serverv1.LocateAttachmentRequest{ChannelId: w.channelID, AttachmentId: w.ownerMsgID}
+	}},
+	// Uploads the gateway writes itself: members may start one; nobody
+	// completes an upload that is not their own pending one.
+	"accord.server.v1.ServerService/CreateUpload": {outsider: codes.NotFound, member: na, req: func(w *world) proto.Message {
+		return &serverv1.CreateUploadRequest{ChannelId: w.channelID, Name: "intruder.txt"}
+	}},
+	"accord.server.v1.ServerService/CompleteUpload": {outsider: codes.NotFound, member: codes.NotFound, req: func(w *world) proto.Message {
+		return &serverv1.CompleteUploadRequest{ChannelId: w.channelID, AttachmentId: w.ownerMsgID}
+	}},
 	// Admitted, but an outsider's feed carries nothing of the server: the
 	// first receive times out (checked as DeadlineExceeded).
 	"accord.events.v1.EventService/StreamEvents": {outsider: codes.DeadlineExceeded, member: na, req: func(w *world) proto.Message {

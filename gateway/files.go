@@ -19,13 +19,24 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	serverv1 "github.com/accordchat/accord/gen/accord/server/v1"
+	"github.com/accordchat/accord/platform/blobstore"
 )
 
-// Files: uploads and downloads of attachments. The bytes stream between
-// the HTTP body and the server service's UploadAttachment and
-// ReadAttachment gRPC streams in chunks of uploadChunk: the gateway never
-// holds a whole file, keeps no storage credentials, and the server service
-// checks membership and owns the blob store.
+// Files: uploads and downloads of attachments. The server service checks
+// every access and keeps the metadata; the bytes take one of two paths.
+//
+// With Options.Blobs (the blob store the server service uses, shared in the
+// one-command run and through ACCORD_BLOB_URL otherwise) the gateway moves
+// them itself: a download asks LocateAttachment for the blob key, then
+// serves the object with http.ServeContent (ranges, ETag; sendfile for the
+// folder driver); an upload asks CreateUpload for a key, streams the body
+// into the store and calls CompleteUpload, which measures, sniffs and
+// processes what was written. No byte crosses gRPC.
+//
+// Without it the bytes stream between the HTTP body and the server
+// service's UploadAttachment and ReadAttachment gRPC streams in chunks of
+// uploadChunk, and the gateway keeps no storage credentials. Either way the
+// gateway never holds a whole file.
 
 // Defaults of the file limits.
 const (
@@ -39,6 +50,7 @@ type files struct {
 	limit  int64
 	log    *slog.Logger
 	o      Options
+	blobs  *blobstore.Store // nil: the bytes go through gRPC
 }
 
 // register adds the file routes, more specific than /v1/ (so the REST
@@ -104,6 +116,10 @@ func (f *files) upload(w http.ResponseWriter, r *http.Request) {
 		tooLarge(w, f.limit)
 		return
 	}
+	if f.blobs != nil {
+		f.uploadDirect(w, r, name)
+		return
+	}
 	ctx, cancel := context.WithTimeout(outgoing(r), uploadTimeout)
 	defer cancel()
 	stream, err := f.client.UploadAttachment(ctx)
@@ -158,6 +174,75 @@ func (f *files) upload(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(out)
 }
 
+// uploadDirect writes the body straight into the blob store under the key
+// CreateUpload hands out, then has the service complete the upload.
+func (f *files) uploadDirect(w http.ResponseWriter, r *http.Request, name string) {
+	ctx, cancel := context.WithTimeout(outgoing(r), uploadTimeout)
+	defer cancel()
+	channel := r.PathValue("channel")
+	u, err := f.client.CreateUpload(ctx, &serverv1.CreateUploadRequest{ChannelId: channel, Name: name})
+	if err != nil {
+		grpcError(w, err)
+		return
+	}
+	// abandon has the service delete the pending upload now rather than
+	// after the grace period: with no bytes stored, completing it fails
+	// and removes it.
+	abandon := func() {
+		actx, acancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer acancel()
+		_, _ = f.client.CompleteUpload(actx, &serverv1.CompleteUploadRequest{ChannelId: channel, AttachmentId: u.GetAttachmentId()})
+	}
+	limit := f.limit
+	if m := u.GetMaxBytes(); m > 0 && m < limit {
+		limit = m
+	}
+	if r.ContentLength > limit {
+		abandon()
+		tooLarge(w, limit)
+		return
+	}
+	body := &readErr{r: http.MaxBytesReader(w, r.Body, limit)}
+	if _, err := f.blobs.Put(ctx, u.GetBlobKey(), "application/octet-stream", body); err != nil {
+		abandon()
+		var mbe *http.MaxBytesError
+		switch {
+		case errors.As(body.err, &mbe):
+			tooLarge(w, limit)
+		case body.err != nil:
+			badRequest(w, "body", "could not read the request body")
+		default:
+			f.log.ErrorContext(r.Context(), "blob write failed", "err", err)
+			grpcError(w, status.Error(codes.Unavailable, "the file could not be stored"))
+		}
+		return
+	}
+	res, err := f.client.CompleteUpload(ctx, &serverv1.CompleteUploadRequest{ChannelId: channel, AttachmentId: u.GetAttachmentId()})
+	if err != nil {
+		grpcError(w, err)
+		return
+	}
+	out, _ := protojson.MarshalOptions{UseProtoNames: true}.Marshal(&serverv1.UploadAttachmentResponse{Attachment: res.GetAttachment()})
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusCreated)
+	_, _ = w.Write(out)
+}
+
+// readErr remembers the error of its reader other than io.EOF, to tell a
+// failed request body from a failed blob write.
+type readErr struct {
+	r   io.Reader
+	err error
+}
+
+func (r *readErr) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	if err != nil && !errors.Is(err, io.EOF) {
+		r.err = err
+	}
+	return n, err
+}
+
 // inline lists the types a browser may show in a page (img, video,
 // audio); everything else is served as a download.
 func inline(ct string) bool {
@@ -172,6 +257,10 @@ func inline(ct string) bool {
 // download serves a file (or its thumbnail) with ranges: http.ServeContent
 // over a reader that opens ReadAttachment at the offset each range needs.
 func (f *files) download(w http.ResponseWriter, r *http.Request) {
+	if f.blobs != nil {
+		f.downloadDirect(w, r)
+		return
+	}
 	req := &serverv1.ReadAttachmentRequest{
 		ChannelId: r.PathValue("channel"), AttachmentId: r.PathValue("attachment"),
 		Thumbnail: strings.HasSuffix(r.URL.Path, "/thumbnail"),
@@ -186,17 +275,59 @@ func (f *files) download(w http.ResponseWriter, r *http.Request) {
 	}
 	a := first.GetAttachment()
 	rs.size = first.GetSize()
+	fileHeaders(w, a, first.GetContentType())
+	http.ServeContent(w, r, "", a.GetCreateTime().AsTime(), rs)
+}
+
+// fileHeaders sets the headers of a served file.
+func fileHeaders(w http.ResponseWriter, a *serverv1.Attachment, contentType string) {
 	h := w.Header()
-	h.Set("Content-Type", first.GetContentType())
+	h.Set("Content-Type", contentType)
 	h.Set("Cache-Control", "private, max-age=3600")
 	disp := "attachment"
-	if inline(first.GetContentType()) {
+	if inline(contentType) {
 		disp = "inline"
 	}
 	h.Set("Content-Disposition", mime.FormatMediaType(disp, map[string]string{"filename": a.GetName()}))
 	// A document that somehow got here still runs nothing in this origin.
 	h.Set("Content-Security-Policy", "default-src 'none'; sandbox")
-	http.ServeContent(w, r, "", a.GetCreateTime().AsTime(), rs)
+}
+
+// downloadDirect has the service check the caller and locate the bytes,
+// then serves them from the blob store: ranges, If-None-Match and
+// If-Range through http.ServeContent, and, for the folder driver, the
+// file itself, which net/http copies to the connection with sendfile.
+func (f *files) downloadDirect(w http.ResponseWriter, r *http.Request) {
+	thumb := strings.HasSuffix(r.URL.Path, "/thumbnail")
+	loc, err := f.client.LocateAttachment(outgoing(r), &serverv1.LocateAttachmentRequest{
+		ChannelId: r.PathValue("channel"), AttachmentId: r.PathValue("attachment"), Thumbnail: thumb,
+	})
+	if err != nil {
+		w.Header().Set("Cache-Control", "no-store")
+		grpcError(w, err)
+		return
+	}
+	c, err := f.blobs.OpenContent(r.Context(), loc.GetBlobKey())
+	if err != nil {
+		w.Header().Set("Cache-Control", "no-store")
+		if blobstore.IsNotFound(err) { // metadata without bytes: a delete under way
+			grpcError(w, status.Error(codes.NotFound, "attachment not found"))
+			return
+		}
+		f.log.ErrorContext(r.Context(), "blob open failed", "err", err)
+		grpcError(w, status.Error(codes.Unavailable, "the file could not be read"))
+		return
+	}
+	defer func() { _ = c.Close() }()
+	a := loc.GetAttachment()
+	fileHeaders(w, a, loc.GetContentType())
+	// The bytes under an attachment id never change once it is complete.
+	etag := `"` + a.GetId()
+	if thumb {
+		etag += "-thumb"
+	}
+	w.Header().Set("ETag", etag+`"`)
+	http.ServeContent(w, r, "", a.GetCreateTime().AsTime(), c.Body)
 }
 
 // remoteFile is an io.ReadSeeker over ReadAttachment: a Seek only moves

@@ -29,6 +29,7 @@ import (
 	statsv1 "github.com/accordchat/accord/gen/accord/stats/v1"
 	userv1 "github.com/accordchat/accord/gen/accord/user/v1"
 	"github.com/accordchat/accord/gen/openapi"
+	"github.com/accordchat/accord/platform/blobstore"
 	"github.com/accordchat/accord/platform/logging"
 	"github.com/accordchat/accord/platform/media"
 	"github.com/accordchat/accord/platform/peers"
@@ -67,6 +68,13 @@ type Options struct {
 	// MaxUploadBytes bounds one uploaded file (0 means
 	// DefaultMaxUploadBytes); the service applies its own limit too.
 	MaxUploadBytes int64
+
+	// Blobs, when set, is the blob store the server service keeps
+	// attachments in (the same bucket or folder): the gateway then reads
+	// and writes attachment bytes there itself, and only access checks and
+	// metadata go through the server service. Nil sends the bytes through
+	// gRPC.
+	Blobs *blobstore.Store
 
 	// WebSocket tuning; zero values mean the documented defaults.
 	WS WSOptions
@@ -165,7 +173,7 @@ func New(ctx context.Context, o Options) (*Gateway, error) {
 	}
 	h := http.NewServeMux()
 	h.Handle("/v1/", restLimits(o, mux))
-	fl := &files{client: serverv1.NewServerServiceClient(o.Peers.Server), limit: o.MaxUploadBytes, log: o.Log, o: o}
+	fl := &files{client: serverv1.NewServerServiceClient(o.Peers.Server), limit: o.MaxUploadBytes, log: o.Log, o: o, blobs: o.Blobs}
 	fl.register(h)
 	(&pictures{
 		users: userv1.NewUserServiceClient(o.Peers.User), servers: fl.client, limit: media.MaxPictureBytes, f: fl,

@@ -30,6 +30,7 @@ import (
 	"github.com/accordchat/accord/gateway"
 	"github.com/accordchat/accord/platform/app"
 	"github.com/accordchat/accord/platform/auth"
+	"github.com/accordchat/accord/platform/blobstore"
 	"github.com/accordchat/accord/platform/config"
 	"github.com/accordchat/accord/platform/logging"
 	"github.com/accordchat/accord/platform/peers"
@@ -82,6 +83,7 @@ type Suite struct {
 	done     chan error         // app.Run's result
 	servers  []*http.Server
 	gws      []*gateway.Gateway
+	blobs    *blobstore.Store // the gateways' handle on the services' blob store
 	stopOnce sync.Once
 	err      error
 }
@@ -147,6 +149,11 @@ func Start(ctx context.Context, o Options) (s *Suite, err error) {
 	if s.Peers, err = peers.Dial(cfg); err != nil {
 		return s, err
 	}
+	// The gateways move attachment bytes to and from the blob store the
+	// server service uses (the same folder or bucket) themselves.
+	if s.blobs, err = blobstore.Open(ctx, cfg.BlobURL, cfg.DataDir); err != nil {
+		return s, err
+	}
 	gctx, gcancel := context.WithCancel(rctx)
 	s.gcancel = gcancel
 	n := o.Gateways
@@ -158,7 +165,7 @@ func Start(ctx context.Context, o Options) (s *Suite, err error) {
 		webDir = cfg.WebDir
 	}
 	for i := range max(n, 0) {
-		gopts := gateway.Options{Log: log.With("service", "gateway"), Peers: s.Peers, WebDir: webDir, MaxUploadBytes: cfg.MaxUploadBytes}
+		gopts := gateway.Options{Log: log.With("service", "gateway"), Peers: s.Peers, WebDir: webDir, MaxUploadBytes: cfg.MaxUploadBytes, Blobs: s.blobs}
 		if i == 0 {
 			gopts.Registry = shared.Registry
 		}
@@ -245,7 +252,9 @@ func (s *Suite) Wait() error {
 func (s *Suite) Close() error {
 	s.stopGateways()
 	s.cancel()
-	return s.Wait()
+	err := s.Wait()
+	_ = s.blobs.Close()
+	return err
 }
 
 func (s *Suite) stopGateways() {

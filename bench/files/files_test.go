@@ -1,7 +1,11 @@
 // Package files measures attachments end to end: upload and download
 // throughput through the gateway against writing and reading the same bytes
 // to the same disk directly, and the process's peak RSS during a 25 MiB
-// upload. Run: go test -run '^$' -bench . -benchtime 3x ./files/
+// upload. The suite's gateway moves the bytes to and from the blob store
+// itself; a second gateway over the same services without the blob store
+// (the bytes through gRPC, as a standalone gateway without ACCORD_BLOB_URL)
+// is measured in the same run for comparison (the -grpc metrics).
+// Run: go test -run '^$' -bench . -benchtime 3x ./files/
 package files
 
 import (
@@ -12,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -19,6 +24,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/accordchat/accord/gateway"
 	"github.com/accordchat/accord/suite/client"
 	"github.com/accordchat/accord/suite/suitetest"
 )
@@ -57,8 +63,17 @@ func BenchmarkFiles(b *testing.B) {
 	data := make([]byte, size)
 	_, _ = rand.Read(data)
 	hc := &http.Client{Timeout: time.Minute}
+	gctx, gcancel := context.WithCancel(ctx)
+	defer gcancel()
+	viaGRPC, err := gateway.New(gctx, gateway.Options{Peers: s.Peers, WebDir: b.TempDir()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	grpcSrv := httptest.NewServer(viaGRPC)
+	defer grpcSrv.Close()
+	base := s.HTTP
 	upload := func() string {
-		req, _ := http.NewRequestWithContext(ctx, "POST", s.HTTP+"/v1/channels/"+ch+"/attachments?name=f.bin", io.NopCloser(bytes.NewReader(data)))
+		req, _ := http.NewRequestWithContext(ctx, "POST", base+"/v1/channels/"+ch+"/attachments?name=f.bin", io.NopCloser(bytes.NewReader(data)))
 		req.Header.Set("Authorization", "Bearer "+acc.Token)
 		res, err := hc.Do(req)
 		if err != nil {
@@ -76,7 +91,7 @@ func BenchmarkFiles(b *testing.B) {
 		return out.Attachment.ID
 	}
 	download := func(id string) {
-		req, _ := http.NewRequestWithContext(ctx, "GET", s.HTTP+"/v1/channels/"+ch+"/attachments/"+id, nil)
+		req, _ := http.NewRequestWithContext(ctx, "GET", base+"/v1/channels/"+ch+"/attachments/"+id, nil)
 		req.Header.Set("Authorization", "Bearer "+acc.Token)
 		res, err := hc.Do(req)
 		if err != nil {
@@ -117,21 +132,31 @@ func BenchmarkFiles(b *testing.B) {
 	id := upload()
 	peak := vm("VmHWM")
 
-	var up, down, dw, dr time.Duration
+	var up, down, dw, dr, gup, gdown time.Duration
 	b.ResetTimer()
 	for i := range b.N {
 		t0 := time.Now()
 		disk(i)
 		dw += time.Since(t0)
+		base = s.HTTP
 		t0 = time.Now()
 		id = upload()
 		up += time.Since(t0)
+		base = grpcSrv.URL
+		t0 = time.Now()
+		gid := upload()
+		gup += time.Since(t0)
 		t0 = time.Now()
 		diskRead(i)
 		dr += time.Since(t0)
+		base = s.HTTP
 		t0 = time.Now()
 		download(id)
 		down += time.Since(t0)
+		base = grpcSrv.URL
+		t0 = time.Now()
+		download(gid)
+		gdown += time.Since(t0)
 	}
 	b.StopTimer()
 	mbps := func(d time.Duration) float64 { return float64(b.N) * size / (1 << 20) / d.Seconds() }
@@ -141,6 +166,8 @@ func BenchmarkFiles(b *testing.B) {
 	b.ReportMetric(mbps(dr), "disk-read-MiB/s")
 	b.ReportMetric(dw.Seconds()/up.Seconds(), "upload/disk-write")
 	b.ReportMetric(dr.Seconds()/down.Seconds(), "download/disk-read")
+	b.ReportMetric(dw.Seconds()/gup.Seconds(), "upload-grpc/disk-write")
+	b.ReportMetric(dr.Seconds()/gdown.Seconds(), "download-grpc/disk-read")
 	if peak > 0 && rssBefore > 0 {
 		b.ReportMetric(float64(peak-rssBefore)/(1<<20), "peak-RSS-growth-MiB")
 		b.ReportMetric(float64(peak-rssBefore)/size, "peak-RSS-growth/file")

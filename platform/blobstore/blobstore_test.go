@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"io"
+	"os"
 	"testing"
 
 	"github.com/accordchat/accord/platform/blobstore"
@@ -23,6 +24,19 @@ func TestFolder(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = s.Close() })
 	contract(t, s)
+	t.Run("content is the file itself, for sendfile", func(t *testing.T) {
+		if _, err := s.Put(context.Background(), "f", "text/plain", bytes.NewReader([]byte("x"))); err != nil {
+			t.Fatal(err)
+		}
+		c, err := s.OpenContent(context.Background(), "f")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() { _ = c.Close() }()
+		if _, ok := c.Body.(*os.File); !ok {
+			t.Errorf("Body is a %T, want *os.File", c.Body)
+		}
+	})
 }
 
 func TestS3(t *testing.T) {
@@ -60,6 +74,36 @@ func contract(t *testing.T, s *blobstore.Store) {
 			if !bytes.Equal(got, data[c.off:end]) {
 				t.Errorf("range %d+%d: got %d bytes, want %d", c.off, c.n, len(got), end-c.off)
 			}
+		}
+	})
+	t.Run("open content, seek and read", func(t *testing.T) {
+		data := make([]byte, 1<<20+3)
+		_, _ = rand.Read(data)
+		if _, err := s.Put(ctx, "a/content", "application/octet-stream", bytes.NewReader(data)); err != nil {
+			t.Fatal(err)
+		}
+		c, err := s.OpenContent(ctx, "a/content")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() { _ = c.Close() }()
+		if c.Size != int64(len(data)) || c.ModTime.IsZero() {
+			t.Fatalf("Size, ModTime = %d, %v; want %d and a time", c.Size, c.ModTime, len(data))
+		}
+		for _, off := range []int64{1 << 19, 0, int64(len(data)) - 7} {
+			if _, err := c.Body.Seek(off, io.SeekStart); err != nil {
+				t.Fatal(err)
+			}
+			got, err := io.ReadAll(io.LimitReader(c.Body, 4096))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := data[off:min(off+4096, int64(len(data)))]; !bytes.Equal(got, want) {
+				t.Errorf("at %d: got %d bytes, want %d equal ones", off, len(got), len(want))
+			}
+		}
+		if _, err := s.OpenContent(ctx, "nothing-here"); !blobstore.IsNotFound(err) {
+			t.Errorf("OpenContent missing = %v, want not found", err)
 		}
 	})
 	t.Run("replace", func(t *testing.T) {

@@ -2,7 +2,7 @@
 // icons): the content type sniffed from the
 // first bytes (net/http's sniffing algorithm, never the client's claim), and
 // for images the dimensions, a thumbnail and a copy without metadata (EXIF
-// and XMP, GPS included). It refuses decompression bombs by reading an image's header
+// and XMP, GPS included; XMP and comments of GIFs). It refuses decompression bombs by reading an image's header
 // (image.DecodeConfig) before decoding any pixel.
 package media
 
@@ -103,9 +103,10 @@ func Decode(r io.Reader, contentType string) (Decoded, error) {
 
 // Clean reports whether the original should be served re-encoded (JPEG and
 // PNG carry EXIF, GPS included, in segments that re-encoding drops), and
-// the type of that copy. GIFs are served as uploaded so that animations
-// keep playing (they carry no EXIF); WebP keeps its image data and loses
-// its metadata chunks instead (ScanWebP, StripWebP).
+// the type of that copy. GIFs keep every frame so that animations keep
+// playing, and lose their XMP and comment extensions instead (ScanGIF,
+// StripGIF); WebP keeps its image data and loses its metadata chunks
+// (ScanWebP, StripWebP).
 func (d Decoded) Clean() (string, bool) {
 	switch d.contentType {
 	case "image/jpeg", "image/png":

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/accordchat/accord/gateway"
+	"github.com/accordchat/accord/platform/blobstore"
 	"github.com/accordchat/accord/platform/config"
 	"github.com/accordchat/accord/platform/logging"
 	"github.com/accordchat/accord/platform/peers"
@@ -49,13 +50,23 @@ func run() error {
 		return err
 	}
 	defer conns.Close()
+	// With a shared blob store (ACCORD_BLOB_URL, the server service's) the
+	// gateway moves attachment bytes itself; without one it cannot see the
+	// server's folder, and the bytes go through gRPC.
+	var blobs *blobstore.Store
+	if cfg.BlobURL != "" {
+		if blobs, err = blobstore.Open(ctx, cfg.BlobURL, cfg.DataDir); err != nil {
+			return err
+		}
+		defer func() { _ = blobs.Close() }()
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	// The gateway's life is not the signal's: on SIGTERM it drains
 	// (Drain below) rather than dropping its sockets at once.
 	life, endLife := context.WithCancel(context.Background())
 	defer endLife()
-	h, err := gateway.New(life, gateway.Options{Log: log, Peers: conns, Registry: reg, WebDir: cfg.WebDir, MaxUploadBytes: cfg.MaxUploadBytes})
+	h, err := gateway.New(life, gateway.Options{Log: log, Peers: conns, Registry: reg, WebDir: cfg.WebDir, MaxUploadBytes: cfg.MaxUploadBytes, Blobs: blobs})
 	if err != nil {
 		return err
 	}

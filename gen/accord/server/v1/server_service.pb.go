@@ -5273,6 +5273,354 @@ func (x *ReadAttachmentRequest) GetLength() int64 {
 	return 0
 }
 
+// LocateAttachmentRequest names a file (or its thumbnail).
+type LocateAttachmentRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Channel id.
+	ChannelId string `protobuf:"bytes,1,opt,name=channel_id,json=channelId,proto3" json:"channel_id,omitempty"`
+	// Attachment id.
+	AttachmentId string `protobuf:"bytes,2,opt,name=attachment_id,json=attachmentId,proto3" json:"attachment_id,omitempty"`
+	// Locate the thumbnail instead (NOT_FOUND when the file has none).
+	Thumbnail     bool `protobuf:"varint,3,opt,name=thumbnail,proto3" json:"thumbnail,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LocateAttachmentRequest) Reset() {
+	*x = LocateAttachmentRequest{}
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[100]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LocateAttachmentRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LocateAttachmentRequest) ProtoMessage() {}
+
+func (x *LocateAttachmentRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[100]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LocateAttachmentRequest.ProtoReflect.Descriptor instead.
+func (*LocateAttachmentRequest) Descriptor() ([]byte, []int) {
+	return file_accord_server_v1_server_service_proto_rawDescGZIP(), []int{100}
+}
+
+func (x *LocateAttachmentRequest) GetChannelId() string {
+	if x != nil {
+		return x.ChannelId
+	}
+	return ""
+}
+
+func (x *LocateAttachmentRequest) GetAttachmentId() string {
+	if x != nil {
+		return x.AttachmentId
+	}
+	return ""
+}
+
+func (x *LocateAttachmentRequest) GetThumbnail() bool {
+	if x != nil {
+		return x.Thumbnail
+	}
+	return false
+}
+
+// LocateAttachmentResponse tells where a file's bytes are.
+type LocateAttachmentResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The file.
+	Attachment *Attachment `protobuf:"bytes,1,opt,name=attachment,proto3" json:"attachment,omitempty"`
+	// Media type of what is located (the file or its thumbnail).
+	ContentType string `protobuf:"bytes,2,opt,name=content_type,json=contentType,proto3" json:"content_type,omitempty"`
+	// Key of the bytes in the blob store.
+	BlobKey       string `protobuf:"bytes,3,opt,name=blob_key,json=blobKey,proto3" json:"blob_key,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LocateAttachmentResponse) Reset() {
+	*x = LocateAttachmentResponse{}
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[101]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LocateAttachmentResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LocateAttachmentResponse) ProtoMessage() {}
+
+func (x *LocateAttachmentResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[101]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LocateAttachmentResponse.ProtoReflect.Descriptor instead.
+func (*LocateAttachmentResponse) Descriptor() ([]byte, []int) {
+	return file_accord_server_v1_server_service_proto_rawDescGZIP(), []int{101}
+}
+
+func (x *LocateAttachmentResponse) GetAttachment() *Attachment {
+	if x != nil {
+		return x.Attachment
+	}
+	return nil
+}
+
+func (x *LocateAttachmentResponse) GetContentType() string {
+	if x != nil {
+		return x.ContentType
+	}
+	return ""
+}
+
+func (x *LocateAttachmentResponse) GetBlobKey() string {
+	if x != nil {
+		return x.BlobKey
+	}
+	return ""
+}
+
+// CreateUploadRequest opens an upload the gateway writes itself.
+type CreateUploadRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Channel id.
+	ChannelId string `protobuf:"bytes,1,opt,name=channel_id,json=channelId,proto3" json:"channel_id,omitempty"`
+	// File name, 1-255 characters; a name starting with SPOILER_ marks a spoiler.
+	Name          string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateUploadRequest) Reset() {
+	*x = CreateUploadRequest{}
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[102]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateUploadRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateUploadRequest) ProtoMessage() {}
+
+func (x *CreateUploadRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[102]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateUploadRequest.ProtoReflect.Descriptor instead.
+func (*CreateUploadRequest) Descriptor() ([]byte, []int) {
+	return file_accord_server_v1_server_service_proto_rawDescGZIP(), []int{102}
+}
+
+func (x *CreateUploadRequest) GetChannelId() string {
+	if x != nil {
+		return x.ChannelId
+	}
+	return ""
+}
+
+func (x *CreateUploadRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+// CreateUploadResponse is where to write the bytes of a pending upload.
+type CreateUploadResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Id of the pending upload, for CompleteUpload.
+	AttachmentId string `protobuf:"bytes,1,opt,name=attachment_id,json=attachmentId,proto3" json:"attachment_id,omitempty"`
+	// Key to write the bytes under in the blob store.
+	BlobKey string `protobuf:"bytes,2,opt,name=blob_key,json=blobKey,proto3" json:"blob_key,omitempty"`
+	// Most bytes the file may have.
+	MaxBytes      int64 `protobuf:"varint,3,opt,name=max_bytes,json=maxBytes,proto3" json:"max_bytes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateUploadResponse) Reset() {
+	*x = CreateUploadResponse{}
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[103]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateUploadResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateUploadResponse) ProtoMessage() {}
+
+func (x *CreateUploadResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[103]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateUploadResponse.ProtoReflect.Descriptor instead.
+func (*CreateUploadResponse) Descriptor() ([]byte, []int) {
+	return file_accord_server_v1_server_service_proto_rawDescGZIP(), []int{103}
+}
+
+func (x *CreateUploadResponse) GetAttachmentId() string {
+	if x != nil {
+		return x.AttachmentId
+	}
+	return ""
+}
+
+func (x *CreateUploadResponse) GetBlobKey() string {
+	if x != nil {
+		return x.BlobKey
+	}
+	return ""
+}
+
+func (x *CreateUploadResponse) GetMaxBytes() int64 {
+	if x != nil {
+		return x.MaxBytes
+	}
+	return 0
+}
+
+// CompleteUploadRequest finishes a pending upload.
+type CompleteUploadRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Channel id.
+	ChannelId string `protobuf:"bytes,1,opt,name=channel_id,json=channelId,proto3" json:"channel_id,omitempty"`
+	// Id of the pending upload (CreateUploadResponse.attachment_id).
+	AttachmentId  string `protobuf:"bytes,2,opt,name=attachment_id,json=attachmentId,proto3" json:"attachment_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CompleteUploadRequest) Reset() {
+	*x = CompleteUploadRequest{}
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[104]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CompleteUploadRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CompleteUploadRequest) ProtoMessage() {}
+
+func (x *CompleteUploadRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[104]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CompleteUploadRequest.ProtoReflect.Descriptor instead.
+func (*CompleteUploadRequest) Descriptor() ([]byte, []int) {
+	return file_accord_server_v1_server_service_proto_rawDescGZIP(), []int{104}
+}
+
+func (x *CompleteUploadRequest) GetChannelId() string {
+	if x != nil {
+		return x.ChannelId
+	}
+	return ""
+}
+
+func (x *CompleteUploadRequest) GetAttachmentId() string {
+	if x != nil {
+		return x.AttachmentId
+	}
+	return ""
+}
+
+// CompleteUploadResponse is the stored upload.
+type CompleteUploadResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The attachment, to send with a message.
+	Attachment    *Attachment `protobuf:"bytes,1,opt,name=attachment,proto3" json:"attachment,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CompleteUploadResponse) Reset() {
+	*x = CompleteUploadResponse{}
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[105]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CompleteUploadResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CompleteUploadResponse) ProtoMessage() {}
+
+func (x *CompleteUploadResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[105]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CompleteUploadResponse.ProtoReflect.Descriptor instead.
+func (*CompleteUploadResponse) Descriptor() ([]byte, []int) {
+	return file_accord_server_v1_server_service_proto_rawDescGZIP(), []int{105}
+}
+
+func (x *CompleteUploadResponse) GetAttachment() *Attachment {
+	if x != nil {
+		return x.Attachment
+	}
+	return nil
+}
+
 // ReadAttachmentResponse is one part of a download.
 type ReadAttachmentResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -5290,7 +5638,7 @@ type ReadAttachmentResponse struct {
 
 func (x *ReadAttachmentResponse) Reset() {
 	*x = ReadAttachmentResponse{}
-	mi := &file_accord_server_v1_server_service_proto_msgTypes[100]
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[106]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5302,7 +5650,7 @@ func (x *ReadAttachmentResponse) String() string {
 func (*ReadAttachmentResponse) ProtoMessage() {}
 
 func (x *ReadAttachmentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_accord_server_v1_server_service_proto_msgTypes[100]
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[106]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5315,7 +5663,7 @@ func (x *ReadAttachmentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadAttachmentResponse.ProtoReflect.Descriptor instead.
 func (*ReadAttachmentResponse) Descriptor() ([]byte, []int) {
-	return file_accord_server_v1_server_service_proto_rawDescGZIP(), []int{100}
+	return file_accord_server_v1_server_service_proto_rawDescGZIP(), []int{106}
 }
 
 func (x *ReadAttachmentResponse) GetAttachment() *Attachment {
@@ -5362,7 +5710,7 @@ type UploadServerIconRequest struct {
 
 func (x *UploadServerIconRequest) Reset() {
 	*x = UploadServerIconRequest{}
-	mi := &file_accord_server_v1_server_service_proto_msgTypes[101]
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[107]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5374,7 +5722,7 @@ func (x *UploadServerIconRequest) String() string {
 func (*UploadServerIconRequest) ProtoMessage() {}
 
 func (x *UploadServerIconRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_accord_server_v1_server_service_proto_msgTypes[101]
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[107]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5387,7 +5735,7 @@ func (x *UploadServerIconRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UploadServerIconRequest.ProtoReflect.Descriptor instead.
 func (*UploadServerIconRequest) Descriptor() ([]byte, []int) {
-	return file_accord_server_v1_server_service_proto_rawDescGZIP(), []int{101}
+	return file_accord_server_v1_server_service_proto_rawDescGZIP(), []int{107}
 }
 
 func (x *UploadServerIconRequest) GetPart() isUploadServerIconRequest_Part {
@@ -5444,7 +5792,7 @@ type UploadServerIconHeader struct {
 
 func (x *UploadServerIconHeader) Reset() {
 	*x = UploadServerIconHeader{}
-	mi := &file_accord_server_v1_server_service_proto_msgTypes[102]
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[108]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5456,7 +5804,7 @@ func (x *UploadServerIconHeader) String() string {
 func (*UploadServerIconHeader) ProtoMessage() {}
 
 func (x *UploadServerIconHeader) ProtoReflect() protoreflect.Message {
-	mi := &file_accord_server_v1_server_service_proto_msgTypes[102]
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[108]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5469,7 +5817,7 @@ func (x *UploadServerIconHeader) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UploadServerIconHeader.ProtoReflect.Descriptor instead.
 func (*UploadServerIconHeader) Descriptor() ([]byte, []int) {
-	return file_accord_server_v1_server_service_proto_rawDescGZIP(), []int{102}
+	return file_accord_server_v1_server_service_proto_rawDescGZIP(), []int{108}
 }
 
 func (x *UploadServerIconHeader) GetServerId() string {
@@ -5490,7 +5838,7 @@ type UploadServerIconResponse struct {
 
 func (x *UploadServerIconResponse) Reset() {
 	*x = UploadServerIconResponse{}
-	mi := &file_accord_server_v1_server_service_proto_msgTypes[103]
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[109]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5502,7 +5850,7 @@ func (x *UploadServerIconResponse) String() string {
 func (*UploadServerIconResponse) ProtoMessage() {}
 
 func (x *UploadServerIconResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_accord_server_v1_server_service_proto_msgTypes[103]
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[109]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5515,7 +5863,7 @@ func (x *UploadServerIconResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UploadServerIconResponse.ProtoReflect.Descriptor instead.
 func (*UploadServerIconResponse) Descriptor() ([]byte, []int) {
-	return file_accord_server_v1_server_service_proto_rawDescGZIP(), []int{103}
+	return file_accord_server_v1_server_service_proto_rawDescGZIP(), []int{109}
 }
 
 func (x *UploadServerIconResponse) GetServer() *Server {
@@ -5536,7 +5884,7 @@ type DeleteServerIconRequest struct {
 
 func (x *DeleteServerIconRequest) Reset() {
 	*x = DeleteServerIconRequest{}
-	mi := &file_accord_server_v1_server_service_proto_msgTypes[104]
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[110]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5548,7 +5896,7 @@ func (x *DeleteServerIconRequest) String() string {
 func (*DeleteServerIconRequest) ProtoMessage() {}
 
 func (x *DeleteServerIconRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_accord_server_v1_server_service_proto_msgTypes[104]
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[110]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5561,7 +5909,7 @@ func (x *DeleteServerIconRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteServerIconRequest.ProtoReflect.Descriptor instead.
 func (*DeleteServerIconRequest) Descriptor() ([]byte, []int) {
-	return file_accord_server_v1_server_service_proto_rawDescGZIP(), []int{104}
+	return file_accord_server_v1_server_service_proto_rawDescGZIP(), []int{110}
 }
 
 func (x *DeleteServerIconRequest) GetServerId() string {
@@ -5582,7 +5930,7 @@ type DeleteServerIconResponse struct {
 
 func (x *DeleteServerIconResponse) Reset() {
 	*x = DeleteServerIconResponse{}
-	mi := &file_accord_server_v1_server_service_proto_msgTypes[105]
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[111]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5594,7 +5942,7 @@ func (x *DeleteServerIconResponse) String() string {
 func (*DeleteServerIconResponse) ProtoMessage() {}
 
 func (x *DeleteServerIconResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_accord_server_v1_server_service_proto_msgTypes[105]
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[111]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5607,7 +5955,7 @@ func (x *DeleteServerIconResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteServerIconResponse.ProtoReflect.Descriptor instead.
 func (*DeleteServerIconResponse) Descriptor() ([]byte, []int) {
-	return file_accord_server_v1_server_service_proto_rawDescGZIP(), []int{105}
+	return file_accord_server_v1_server_service_proto_rawDescGZIP(), []int{111}
 }
 
 func (x *DeleteServerIconResponse) GetServer() *Server {
@@ -5628,7 +5976,7 @@ type GetServerIconRequest struct {
 
 func (x *GetServerIconRequest) Reset() {
 	*x = GetServerIconRequest{}
-	mi := &file_accord_server_v1_server_service_proto_msgTypes[106]
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[112]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5640,7 +5988,7 @@ func (x *GetServerIconRequest) String() string {
 func (*GetServerIconRequest) ProtoMessage() {}
 
 func (x *GetServerIconRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_accord_server_v1_server_service_proto_msgTypes[106]
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[112]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5653,7 +6001,7 @@ func (x *GetServerIconRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetServerIconRequest.ProtoReflect.Descriptor instead.
 func (*GetServerIconRequest) Descriptor() ([]byte, []int) {
-	return file_accord_server_v1_server_service_proto_rawDescGZIP(), []int{106}
+	return file_accord_server_v1_server_service_proto_rawDescGZIP(), []int{112}
 }
 
 func (x *GetServerIconRequest) GetServerId() string {
@@ -5678,7 +6026,7 @@ type GetServerIconResponse struct {
 
 func (x *GetServerIconResponse) Reset() {
 	*x = GetServerIconResponse{}
-	mi := &file_accord_server_v1_server_service_proto_msgTypes[107]
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[113]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5690,7 +6038,7 @@ func (x *GetServerIconResponse) String() string {
 func (*GetServerIconResponse) ProtoMessage() {}
 
 func (x *GetServerIconResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_accord_server_v1_server_service_proto_msgTypes[107]
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[113]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5703,7 +6051,7 @@ func (x *GetServerIconResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetServerIconResponse.ProtoReflect.Descriptor instead.
 func (*GetServerIconResponse) Descriptor() ([]byte, []int) {
-	return file_accord_server_v1_server_service_proto_rawDescGZIP(), []int{107}
+	return file_accord_server_v1_server_service_proto_rawDescGZIP(), []int{113}
 }
 
 func (x *GetServerIconResponse) GetIcon() string {
@@ -5744,7 +6092,7 @@ type AnnounceProfileRequest struct {
 
 func (x *AnnounceProfileRequest) Reset() {
 	*x = AnnounceProfileRequest{}
-	mi := &file_accord_server_v1_server_service_proto_msgTypes[108]
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[114]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5756,7 +6104,7 @@ func (x *AnnounceProfileRequest) String() string {
 func (*AnnounceProfileRequest) ProtoMessage() {}
 
 func (x *AnnounceProfileRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_accord_server_v1_server_service_proto_msgTypes[108]
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[114]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5769,7 +6117,7 @@ func (x *AnnounceProfileRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AnnounceProfileRequest.ProtoReflect.Descriptor instead.
 func (*AnnounceProfileRequest) Descriptor() ([]byte, []int) {
-	return file_accord_server_v1_server_service_proto_rawDescGZIP(), []int{108}
+	return file_accord_server_v1_server_service_proto_rawDescGZIP(), []int{114}
 }
 
 func (x *AnnounceProfileRequest) GetUserId() string {
@@ -5809,7 +6157,7 @@ type AnnounceProfileResponse struct {
 
 func (x *AnnounceProfileResponse) Reset() {
 	*x = AnnounceProfileResponse{}
-	mi := &file_accord_server_v1_server_service_proto_msgTypes[109]
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[115]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5821,7 +6169,7 @@ func (x *AnnounceProfileResponse) String() string {
 func (*AnnounceProfileResponse) ProtoMessage() {}
 
 func (x *AnnounceProfileResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_accord_server_v1_server_service_proto_msgTypes[109]
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[115]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5834,7 +6182,7 @@ func (x *AnnounceProfileResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AnnounceProfileResponse.ProtoReflect.Descriptor instead.
 func (*AnnounceProfileResponse) Descriptor() ([]byte, []int) {
-	return file_accord_server_v1_server_service_proto_rawDescGZIP(), []int{109}
+	return file_accord_server_v1_server_service_proto_rawDescGZIP(), []int{115}
 }
 
 var File_accord_server_v1_server_service_proto protoreflect.FileDescriptor
@@ -6157,7 +6505,35 @@ const file_accord_server_v1_server_service_proto_rawDesc = "" +
 	"\rattachment_id\x18\x02 \x01(\tB\x15\xbaH\x12r\x102\x0e^[0-9a-f]{24}$R\fattachmentId\x12\x1c\n" +
 	"\tthumbnail\x18\x03 \x01(\bR\tthumbnail\x12\x1f\n" +
 	"\x06offset\x18\x04 \x01(\x03B\a\xbaH\x04\"\x02(\x00R\x06offset\x12\x1f\n" +
-	"\x06length\x18\x05 \x01(\x03B\a\xbaH\x04\"\x02(\x00R\x06length\"\xa3\x01\n" +
+	"\x06length\x18\x05 \x01(\x03B\a\xbaH\x04\"\x02(\x00R\x06length\"\xa9\x01\n" +
+	"\x17LocateAttachmentRequest\x124\n" +
+	"\n" +
+	"channel_id\x18\x01 \x01(\tB\x15\xbaH\x12r\x102\x0e^[0-9a-f]{24}$R\tchannelId\x12:\n" +
+	"\rattachment_id\x18\x02 \x01(\tB\x15\xbaH\x12r\x102\x0e^[0-9a-f]{24}$R\fattachmentId\x12\x1c\n" +
+	"\tthumbnail\x18\x03 \x01(\bR\tthumbnail\"\x96\x01\n" +
+	"\x18LocateAttachmentResponse\x12<\n" +
+	"\n" +
+	"attachment\x18\x01 \x01(\v2\x1c.accord.server.v1.AttachmentR\n" +
+	"attachment\x12!\n" +
+	"\fcontent_type\x18\x02 \x01(\tR\vcontentType\x12\x19\n" +
+	"\bblob_key\x18\x03 \x01(\tR\ablobKey\"k\n" +
+	"\x13CreateUploadRequest\x124\n" +
+	"\n" +
+	"channel_id\x18\x01 \x01(\tB\x15\xbaH\x12r\x102\x0e^[0-9a-f]{24}$R\tchannelId\x12\x1e\n" +
+	"\x04name\x18\x02 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\xff\x01R\x04name\"s\n" +
+	"\x14CreateUploadResponse\x12#\n" +
+	"\rattachment_id\x18\x01 \x01(\tR\fattachmentId\x12\x19\n" +
+	"\bblob_key\x18\x02 \x01(\tR\ablobKey\x12\x1b\n" +
+	"\tmax_bytes\x18\x03 \x01(\x03R\bmaxBytes\"\x89\x01\n" +
+	"\x15CompleteUploadRequest\x124\n" +
+	"\n" +
+	"channel_id\x18\x01 \x01(\tB\x15\xbaH\x12r\x102\x0e^[0-9a-f]{24}$R\tchannelId\x12:\n" +
+	"\rattachment_id\x18\x02 \x01(\tB\x15\xbaH\x12r\x102\x0e^[0-9a-f]{24}$R\fattachmentId\"V\n" +
+	"\x16CompleteUploadResponse\x12<\n" +
+	"\n" +
+	"attachment\x18\x01 \x01(\v2\x1c.accord.server.v1.AttachmentR\n" +
+	"attachment\"\xa3\x01\n" +
 	"\x16ReadAttachmentResponse\x12<\n" +
 	"\n" +
 	"attachment\x18\x01 \x01(\v2\x1c.accord.server.v1.AttachmentR\n" +
@@ -6188,7 +6564,7 @@ const file_accord_server_v1_server_service_proto_rawDesc = "" +
 	"\x05login\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x18 R\x05login\x12+\n" +
 	"\fdisplay_name\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\vdisplayName\x12\x1f\n" +
 	"\x06avatar\x18\x04 \x01(\tB\a\xbaH\x04r\x02\x18@R\x06avatar\"\x19\n" +
-	"\x17AnnounceProfileResponse2\xcb0\n" +
+	"\x17AnnounceProfileResponse2\xfa2\n" +
 	"\rServerService\x12u\n" +
 	"\fCreateServer\x12%.accord.server.v1.CreateServerRequest\x1a&.accord.server.v1.CreateServerResponse\"\x16\x82\xd3\xe4\x93\x02\x10:\x01*\"\v/v1/servers\x12u\n" +
 	"\tGetServer\x12\".accord.server.v1.GetServerRequest\x1a#.accord.server.v1.GetServerResponse\"\x1f\x82\xd3\xe4\x93\x02\x19\x12\x17/v1/servers/{server_id}\x12o\n" +
@@ -6232,7 +6608,10 @@ const file_accord_server_v1_server_service_proto_rawDesc = "" +
 	"\fUnpinMessage\x12%.accord.server.v1.UnpinMessageRequest\x1a&.accord.server.v1.UnpinMessageResponse\"@\x82\xd3\xe4\x93\x02::\x01*\"5/v1/channels/{channel_id}/messages/{message_id}:unpin\x12y\n" +
 	"\bListPins\x12!.accord.server.v1.ListPinsRequest\x1a\".accord.server.v1.ListPinsResponse\"&\x82\xd3\xe4\x93\x02 \x12\x1e/v1/channels/{channel_id}/pins\x12k\n" +
 	"\x10UploadAttachment\x12).accord.server.v1.UploadAttachmentRequest\x1a*.accord.server.v1.UploadAttachmentResponse(\x01\x12e\n" +
-	"\x0eReadAttachment\x12'.accord.server.v1.ReadAttachmentRequest\x1a(.accord.server.v1.ReadAttachmentResponse0\x01\x12k\n" +
+	"\x0eReadAttachment\x12'.accord.server.v1.ReadAttachmentRequest\x1a(.accord.server.v1.ReadAttachmentResponse0\x01\x12i\n" +
+	"\x10LocateAttachment\x12).accord.server.v1.LocateAttachmentRequest\x1a*.accord.server.v1.LocateAttachmentResponse\x12]\n" +
+	"\fCreateUpload\x12%.accord.server.v1.CreateUploadRequest\x1a&.accord.server.v1.CreateUploadResponse\x12c\n" +
+	"\x0eCompleteUpload\x12'.accord.server.v1.CompleteUploadRequest\x1a(.accord.server.v1.CompleteUploadResponse\x12k\n" +
 	"\x10UploadServerIcon\x12).accord.server.v1.UploadServerIconRequest\x1a*.accord.server.v1.UploadServerIconResponse(\x01\x12\x8f\x01\n" +
 	"\x10DeleteServerIcon\x12).accord.server.v1.DeleteServerIconRequest\x1a*.accord.server.v1.DeleteServerIconResponse\"$\x82\xd3\xe4\x93\x02\x1e*\x1c/v1/servers/{server_id}/icon\x12`\n" +
 	"\rGetServerIcon\x12&.accord.server.v1.GetServerIconRequest\x1a'.accord.server.v1.GetServerIconResponse2\xde\x06\n" +
@@ -6258,7 +6637,7 @@ func file_accord_server_v1_server_service_proto_rawDescGZIP() []byte {
 	return file_accord_server_v1_server_service_proto_rawDescData
 }
 
-var file_accord_server_v1_server_service_proto_msgTypes = make([]protoimpl.MessageInfo, 110)
+var file_accord_server_v1_server_service_proto_msgTypes = make([]protoimpl.MessageInfo, 116)
 var file_accord_server_v1_server_service_proto_goTypes = []any{
 	(*CreateServerRequest)(nil),                       // 0: accord.server.v1.CreateServerRequest
 	(*CreateServerResponse)(nil),                      // 1: accord.server.v1.CreateServerResponse
@@ -6360,198 +6739,212 @@ var file_accord_server_v1_server_service_proto_goTypes = []any{
 	(*UploadAttachmentResponse)(nil),                  // 97: accord.server.v1.UploadAttachmentResponse
 	(*UploadAttachmentHeader)(nil),                    // 98: accord.server.v1.UploadAttachmentHeader
 	(*ReadAttachmentRequest)(nil),                     // 99: accord.server.v1.ReadAttachmentRequest
-	(*ReadAttachmentResponse)(nil),                    // 100: accord.server.v1.ReadAttachmentResponse
-	(*UploadServerIconRequest)(nil),                   // 101: accord.server.v1.UploadServerIconRequest
-	(*UploadServerIconHeader)(nil),                    // 102: accord.server.v1.UploadServerIconHeader
-	(*UploadServerIconResponse)(nil),                  // 103: accord.server.v1.UploadServerIconResponse
-	(*DeleteServerIconRequest)(nil),                   // 104: accord.server.v1.DeleteServerIconRequest
-	(*DeleteServerIconResponse)(nil),                  // 105: accord.server.v1.DeleteServerIconResponse
-	(*GetServerIconRequest)(nil),                      // 106: accord.server.v1.GetServerIconRequest
-	(*GetServerIconResponse)(nil),                     // 107: accord.server.v1.GetServerIconResponse
-	(*AnnounceProfileRequest)(nil),                    // 108: accord.server.v1.AnnounceProfileRequest
-	(*AnnounceProfileResponse)(nil),                   // 109: accord.server.v1.AnnounceProfileResponse
-	(*Server)(nil),                                    // 110: accord.server.v1.Server
-	(*Channel)(nil),                                   // 111: accord.server.v1.Channel
-	(ServerKind)(0),                                   // 112: accord.server.v1.ServerKind
-	(*fieldmaskpb.FieldMask)(nil),                     // 113: google.protobuf.FieldMask
-	(*Member)(nil),                                    // 114: accord.server.v1.Member
-	(Role)(0),                                         // 115: accord.server.v1.Role
-	(*Invite)(nil),                                    // 116: accord.server.v1.Invite
-	(*Message)(nil),                                   // 117: accord.server.v1.Message
-	(*ReadState)(nil),                                 // 118: accord.server.v1.ReadState
-	(*timestamppb.Timestamp)(nil),                     // 119: google.protobuf.Timestamp
-	(*ServerNotificationSettings)(nil),                // 120: accord.server.v1.ServerNotificationSettings
-	(NotificationLevel)(0),                            // 121: accord.server.v1.NotificationLevel
-	(*ReactionSummary)(nil),                           // 122: accord.server.v1.ReactionSummary
-	(*Reactor)(nil),                                   // 123: accord.server.v1.Reactor
-	(*Pin)(nil),                                       // 124: accord.server.v1.Pin
-	(*Attachment)(nil),                                // 125: accord.server.v1.Attachment
+	(*LocateAttachmentRequest)(nil),                   // 100: accord.server.v1.LocateAttachmentRequest
+	(*LocateAttachmentResponse)(nil),                  // 101: accord.server.v1.LocateAttachmentResponse
+	(*CreateUploadRequest)(nil),                       // 102: accord.server.v1.CreateUploadRequest
+	(*CreateUploadResponse)(nil),                      // 103: accord.server.v1.CreateUploadResponse
+	(*CompleteUploadRequest)(nil),                     // 104: accord.server.v1.CompleteUploadRequest
+	(*CompleteUploadResponse)(nil),                    // 105: accord.server.v1.CompleteUploadResponse
+	(*ReadAttachmentResponse)(nil),                    // 106: accord.server.v1.ReadAttachmentResponse
+	(*UploadServerIconRequest)(nil),                   // 107: accord.server.v1.UploadServerIconRequest
+	(*UploadServerIconHeader)(nil),                    // 108: accord.server.v1.UploadServerIconHeader
+	(*UploadServerIconResponse)(nil),                  // 109: accord.server.v1.UploadServerIconResponse
+	(*DeleteServerIconRequest)(nil),                   // 110: accord.server.v1.DeleteServerIconRequest
+	(*DeleteServerIconResponse)(nil),                  // 111: accord.server.v1.DeleteServerIconResponse
+	(*GetServerIconRequest)(nil),                      // 112: accord.server.v1.GetServerIconRequest
+	(*GetServerIconResponse)(nil),                     // 113: accord.server.v1.GetServerIconResponse
+	(*AnnounceProfileRequest)(nil),                    // 114: accord.server.v1.AnnounceProfileRequest
+	(*AnnounceProfileResponse)(nil),                   // 115: accord.server.v1.AnnounceProfileResponse
+	(*Server)(nil),                                    // 116: accord.server.v1.Server
+	(*Channel)(nil),                                   // 117: accord.server.v1.Channel
+	(ServerKind)(0),                                   // 118: accord.server.v1.ServerKind
+	(*fieldmaskpb.FieldMask)(nil),                     // 119: google.protobuf.FieldMask
+	(*Member)(nil),                                    // 120: accord.server.v1.Member
+	(Role)(0),                                         // 121: accord.server.v1.Role
+	(*Invite)(nil),                                    // 122: accord.server.v1.Invite
+	(*Message)(nil),                                   // 123: accord.server.v1.Message
+	(*ReadState)(nil),                                 // 124: accord.server.v1.ReadState
+	(*timestamppb.Timestamp)(nil),                     // 125: google.protobuf.Timestamp
+	(*ServerNotificationSettings)(nil),                // 126: accord.server.v1.ServerNotificationSettings
+	(NotificationLevel)(0),                            // 127: accord.server.v1.NotificationLevel
+	(*ReactionSummary)(nil),                           // 128: accord.server.v1.ReactionSummary
+	(*Reactor)(nil),                                   // 129: accord.server.v1.Reactor
+	(*Pin)(nil),                                       // 130: accord.server.v1.Pin
+	(*Attachment)(nil),                                // 131: accord.server.v1.Attachment
 }
 var file_accord_server_v1_server_service_proto_depIdxs = []int32{
-	110, // 0: accord.server.v1.CreateServerResponse.server:type_name -> accord.server.v1.Server
-	111, // 1: accord.server.v1.CreateServerResponse.channel:type_name -> accord.server.v1.Channel
-	110, // 2: accord.server.v1.GetServerResponse.server:type_name -> accord.server.v1.Server
-	112, // 3: accord.server.v1.ListServersRequest.kind:type_name -> accord.server.v1.ServerKind
-	110, // 4: accord.server.v1.ListServersResponse.servers:type_name -> accord.server.v1.Server
+	116, // 0: accord.server.v1.CreateServerResponse.server:type_name -> accord.server.v1.Server
+	117, // 1: accord.server.v1.CreateServerResponse.channel:type_name -> accord.server.v1.Channel
+	116, // 2: accord.server.v1.GetServerResponse.server:type_name -> accord.server.v1.Server
+	118, // 3: accord.server.v1.ListServersRequest.kind:type_name -> accord.server.v1.ServerKind
+	116, // 4: accord.server.v1.ListServersResponse.servers:type_name -> accord.server.v1.Server
 	6,   // 5: accord.server.v1.UpdateServerRequest.server:type_name -> accord.server.v1.ServerUpdate
-	113, // 6: accord.server.v1.UpdateServerRequest.update_mask:type_name -> google.protobuf.FieldMask
-	110, // 7: accord.server.v1.UpdateServerResponse.server:type_name -> accord.server.v1.Server
-	110, // 8: accord.server.v1.TransferOwnershipResponse.server:type_name -> accord.server.v1.Server
-	114, // 9: accord.server.v1.AddMemberResponse.member:type_name -> accord.server.v1.Member
-	114, // 10: accord.server.v1.ListMembersResponse.members:type_name -> accord.server.v1.Member
-	115, // 11: accord.server.v1.SetMemberRoleRequest.role:type_name -> accord.server.v1.Role
-	114, // 12: accord.server.v1.SetMemberRoleResponse.member:type_name -> accord.server.v1.Member
-	116, // 13: accord.server.v1.CreateInviteResponse.invite:type_name -> accord.server.v1.Invite
-	116, // 14: accord.server.v1.ListInvitesResponse.invites:type_name -> accord.server.v1.Invite
-	116, // 15: accord.server.v1.GetInviteResponse.invite:type_name -> accord.server.v1.Invite
-	110, // 16: accord.server.v1.AcceptInviteResponse.server:type_name -> accord.server.v1.Server
-	111, // 17: accord.server.v1.CreateChannelResponse.channel:type_name -> accord.server.v1.Channel
-	111, // 18: accord.server.v1.ListChannelsResponse.channels:type_name -> accord.server.v1.Channel
+	119, // 6: accord.server.v1.UpdateServerRequest.update_mask:type_name -> google.protobuf.FieldMask
+	116, // 7: accord.server.v1.UpdateServerResponse.server:type_name -> accord.server.v1.Server
+	116, // 8: accord.server.v1.TransferOwnershipResponse.server:type_name -> accord.server.v1.Server
+	120, // 9: accord.server.v1.AddMemberResponse.member:type_name -> accord.server.v1.Member
+	120, // 10: accord.server.v1.ListMembersResponse.members:type_name -> accord.server.v1.Member
+	121, // 11: accord.server.v1.SetMemberRoleRequest.role:type_name -> accord.server.v1.Role
+	120, // 12: accord.server.v1.SetMemberRoleResponse.member:type_name -> accord.server.v1.Member
+	122, // 13: accord.server.v1.CreateInviteResponse.invite:type_name -> accord.server.v1.Invite
+	122, // 14: accord.server.v1.ListInvitesResponse.invites:type_name -> accord.server.v1.Invite
+	122, // 15: accord.server.v1.GetInviteResponse.invite:type_name -> accord.server.v1.Invite
+	116, // 16: accord.server.v1.AcceptInviteResponse.server:type_name -> accord.server.v1.Server
+	117, // 17: accord.server.v1.CreateChannelResponse.channel:type_name -> accord.server.v1.Channel
+	117, // 18: accord.server.v1.ListChannelsResponse.channels:type_name -> accord.server.v1.Channel
 	37,  // 19: accord.server.v1.UpdateChannelRequest.channel:type_name -> accord.server.v1.ChannelUpdate
-	113, // 20: accord.server.v1.UpdateChannelRequest.update_mask:type_name -> google.protobuf.FieldMask
-	111, // 21: accord.server.v1.UpdateChannelResponse.channel:type_name -> accord.server.v1.Channel
-	111, // 22: accord.server.v1.ReorderChannelsResponse.channels:type_name -> accord.server.v1.Channel
-	110, // 23: accord.server.v1.OpenConversationResponse.server:type_name -> accord.server.v1.Server
-	111, // 24: accord.server.v1.OpenConversationResponse.channel:type_name -> accord.server.v1.Channel
-	117, // 25: accord.server.v1.SendMessageResponse.message:type_name -> accord.server.v1.Message
-	117, // 26: accord.server.v1.ListMessagesResponse.messages:type_name -> accord.server.v1.Message
-	117, // 27: accord.server.v1.UpdateMessageResponse.message:type_name -> accord.server.v1.Message
-	118, // 28: accord.server.v1.MarkReadResponse.read_state:type_name -> accord.server.v1.ReadState
-	118, // 29: accord.server.v1.ListReadStatesResponse.read_states:type_name -> accord.server.v1.ReadState
-	119, // 30: accord.server.v1.SendTypingResponse.expire_time:type_name -> google.protobuf.Timestamp
-	115, // 31: accord.server.v1.GetMemberRoleResponse.role:type_name -> accord.server.v1.Role
-	110, // 32: accord.server.v1.BatchGetServersResponse.servers:type_name -> accord.server.v1.Server
-	119, // 33: accord.server.v1.GetMessageSpanResponse.oldest_create_time:type_name -> google.protobuf.Timestamp
-	119, // 34: accord.server.v1.ExportMessageCountsRequest.start_time:type_name -> google.protobuf.Timestamp
-	119, // 35: accord.server.v1.ExportMessageCountsRequest.end_time:type_name -> google.protobuf.Timestamp
+	119, // 20: accord.server.v1.UpdateChannelRequest.update_mask:type_name -> google.protobuf.FieldMask
+	117, // 21: accord.server.v1.UpdateChannelResponse.channel:type_name -> accord.server.v1.Channel
+	117, // 22: accord.server.v1.ReorderChannelsResponse.channels:type_name -> accord.server.v1.Channel
+	116, // 23: accord.server.v1.OpenConversationResponse.server:type_name -> accord.server.v1.Server
+	117, // 24: accord.server.v1.OpenConversationResponse.channel:type_name -> accord.server.v1.Channel
+	123, // 25: accord.server.v1.SendMessageResponse.message:type_name -> accord.server.v1.Message
+	123, // 26: accord.server.v1.ListMessagesResponse.messages:type_name -> accord.server.v1.Message
+	123, // 27: accord.server.v1.UpdateMessageResponse.message:type_name -> accord.server.v1.Message
+	124, // 28: accord.server.v1.MarkReadResponse.read_state:type_name -> accord.server.v1.ReadState
+	124, // 29: accord.server.v1.ListReadStatesResponse.read_states:type_name -> accord.server.v1.ReadState
+	125, // 30: accord.server.v1.SendTypingResponse.expire_time:type_name -> google.protobuf.Timestamp
+	121, // 31: accord.server.v1.GetMemberRoleResponse.role:type_name -> accord.server.v1.Role
+	116, // 32: accord.server.v1.BatchGetServersResponse.servers:type_name -> accord.server.v1.Server
+	125, // 33: accord.server.v1.GetMessageSpanResponse.oldest_create_time:type_name -> google.protobuf.Timestamp
+	125, // 34: accord.server.v1.ExportMessageCountsRequest.start_time:type_name -> google.protobuf.Timestamp
+	125, // 35: accord.server.v1.ExportMessageCountsRequest.end_time:type_name -> google.protobuf.Timestamp
 	69,  // 36: accord.server.v1.ExportMessageCountsResponse.counts:type_name -> accord.server.v1.MessageCount
 	72,  // 37: accord.server.v1.GetStoredBytesResponse.servers:type_name -> accord.server.v1.ServerBytes
-	117, // 38: accord.server.v1.ListMentionsResponse.messages:type_name -> accord.server.v1.Message
-	120, // 39: accord.server.v1.GetNotificationSettingsResponse.servers:type_name -> accord.server.v1.ServerNotificationSettings
-	121, // 40: accord.server.v1.UpdateServerNotificationSettingsRequest.level:type_name -> accord.server.v1.NotificationLevel
-	120, // 41: accord.server.v1.UpdateServerNotificationSettingsResponse.settings:type_name -> accord.server.v1.ServerNotificationSettings
-	120, // 42: accord.server.v1.UpdateChannelNotificationSettingsResponse.settings:type_name -> accord.server.v1.ServerNotificationSettings
-	117, // 43: accord.server.v1.ExportMessagesResponse.messages:type_name -> accord.server.v1.Message
-	122, // 44: accord.server.v1.AddReactionResponse.reaction:type_name -> accord.server.v1.ReactionSummary
-	122, // 45: accord.server.v1.RemoveReactionResponse.reaction:type_name -> accord.server.v1.ReactionSummary
-	123, // 46: accord.server.v1.ListReactionsResponse.reactors:type_name -> accord.server.v1.Reactor
-	124, // 47: accord.server.v1.PinMessageResponse.pin:type_name -> accord.server.v1.Pin
-	124, // 48: accord.server.v1.ListPinsResponse.pins:type_name -> accord.server.v1.Pin
+	123, // 38: accord.server.v1.ListMentionsResponse.messages:type_name -> accord.server.v1.Message
+	126, // 39: accord.server.v1.GetNotificationSettingsResponse.servers:type_name -> accord.server.v1.ServerNotificationSettings
+	127, // 40: accord.server.v1.UpdateServerNotificationSettingsRequest.level:type_name -> accord.server.v1.NotificationLevel
+	126, // 41: accord.server.v1.UpdateServerNotificationSettingsResponse.settings:type_name -> accord.server.v1.ServerNotificationSettings
+	126, // 42: accord.server.v1.UpdateChannelNotificationSettingsResponse.settings:type_name -> accord.server.v1.ServerNotificationSettings
+	123, // 43: accord.server.v1.ExportMessagesResponse.messages:type_name -> accord.server.v1.Message
+	128, // 44: accord.server.v1.AddReactionResponse.reaction:type_name -> accord.server.v1.ReactionSummary
+	128, // 45: accord.server.v1.RemoveReactionResponse.reaction:type_name -> accord.server.v1.ReactionSummary
+	129, // 46: accord.server.v1.ListReactionsResponse.reactors:type_name -> accord.server.v1.Reactor
+	130, // 47: accord.server.v1.PinMessageResponse.pin:type_name -> accord.server.v1.Pin
+	130, // 48: accord.server.v1.ListPinsResponse.pins:type_name -> accord.server.v1.Pin
 	98,  // 49: accord.server.v1.UploadAttachmentRequest.header:type_name -> accord.server.v1.UploadAttachmentHeader
-	125, // 50: accord.server.v1.UploadAttachmentResponse.attachment:type_name -> accord.server.v1.Attachment
-	125, // 51: accord.server.v1.ReadAttachmentResponse.attachment:type_name -> accord.server.v1.Attachment
-	102, // 52: accord.server.v1.UploadServerIconRequest.header:type_name -> accord.server.v1.UploadServerIconHeader
-	110, // 53: accord.server.v1.UploadServerIconResponse.server:type_name -> accord.server.v1.Server
-	110, // 54: accord.server.v1.DeleteServerIconResponse.server:type_name -> accord.server.v1.Server
-	0,   // 55: accord.server.v1.ServerService.CreateServer:input_type -> accord.server.v1.CreateServerRequest
-	2,   // 56: accord.server.v1.ServerService.GetServer:input_type -> accord.server.v1.GetServerRequest
-	4,   // 57: accord.server.v1.ServerService.ListServers:input_type -> accord.server.v1.ListServersRequest
-	7,   // 58: accord.server.v1.ServerService.UpdateServer:input_type -> accord.server.v1.UpdateServerRequest
-	9,   // 59: accord.server.v1.ServerService.DeleteServer:input_type -> accord.server.v1.DeleteServerRequest
-	11,  // 60: accord.server.v1.ServerService.TransferOwnership:input_type -> accord.server.v1.TransferOwnershipRequest
-	13,  // 61: accord.server.v1.ServerService.AddMember:input_type -> accord.server.v1.AddMemberRequest
-	15,  // 62: accord.server.v1.ServerService.ListMembers:input_type -> accord.server.v1.ListMembersRequest
-	17,  // 63: accord.server.v1.ServerService.RemoveMember:input_type -> accord.server.v1.RemoveMemberRequest
-	19,  // 64: accord.server.v1.ServerService.SetMemberRole:input_type -> accord.server.v1.SetMemberRoleRequest
-	21,  // 65: accord.server.v1.ServerService.LeaveServer:input_type -> accord.server.v1.LeaveServerRequest
-	23,  // 66: accord.server.v1.ServerService.CreateInvite:input_type -> accord.server.v1.CreateInviteRequest
-	25,  // 67: accord.server.v1.ServerService.ListInvites:input_type -> accord.server.v1.ListInvitesRequest
-	27,  // 68: accord.server.v1.ServerService.DeleteInvite:input_type -> accord.server.v1.DeleteInviteRequest
-	29,  // 69: accord.server.v1.ServerService.GetInvite:input_type -> accord.server.v1.GetInviteRequest
-	31,  // 70: accord.server.v1.ServerService.AcceptInvite:input_type -> accord.server.v1.AcceptInviteRequest
-	33,  // 71: accord.server.v1.ServerService.CreateChannel:input_type -> accord.server.v1.CreateChannelRequest
-	35,  // 72: accord.server.v1.ServerService.ListChannels:input_type -> accord.server.v1.ListChannelsRequest
-	38,  // 73: accord.server.v1.ServerService.UpdateChannel:input_type -> accord.server.v1.UpdateChannelRequest
-	40,  // 74: accord.server.v1.ServerService.DeleteChannel:input_type -> accord.server.v1.DeleteChannelRequest
-	42,  // 75: accord.server.v1.ServerService.ReorderChannels:input_type -> accord.server.v1.ReorderChannelsRequest
-	44,  // 76: accord.server.v1.ServerService.OpenConversation:input_type -> accord.server.v1.OpenConversationRequest
-	46,  // 77: accord.server.v1.ServerService.SendMessage:input_type -> accord.server.v1.SendMessageRequest
-	48,  // 78: accord.server.v1.ServerService.ListMessages:input_type -> accord.server.v1.ListMessagesRequest
-	50,  // 79: accord.server.v1.ServerService.UpdateMessage:input_type -> accord.server.v1.UpdateMessageRequest
-	52,  // 80: accord.server.v1.ServerService.DeleteMessage:input_type -> accord.server.v1.DeleteMessageRequest
-	54,  // 81: accord.server.v1.ServerService.MarkRead:input_type -> accord.server.v1.MarkReadRequest
-	56,  // 82: accord.server.v1.ServerService.ListReadStates:input_type -> accord.server.v1.ListReadStatesRequest
-	58,  // 83: accord.server.v1.ServerService.SendTyping:input_type -> accord.server.v1.SendTypingRequest
-	74,  // 84: accord.server.v1.ServerService.ListMentions:input_type -> accord.server.v1.ListMentionsRequest
-	76,  // 85: accord.server.v1.ServerService.GetNotificationSettings:input_type -> accord.server.v1.GetNotificationSettingsRequest
-	78,  // 86: accord.server.v1.ServerService.UpdateServerNotificationSettings:input_type -> accord.server.v1.UpdateServerNotificationSettingsRequest
-	79,  // 87: accord.server.v1.ServerService.UpdateChannelNotificationSettings:input_type -> accord.server.v1.UpdateChannelNotificationSettingsRequest
-	84,  // 88: accord.server.v1.ServerService.AddReaction:input_type -> accord.server.v1.AddReactionRequest
-	86,  // 89: accord.server.v1.ServerService.RemoveReaction:input_type -> accord.server.v1.RemoveReactionRequest
-	88,  // 90: accord.server.v1.ServerService.ListReactions:input_type -> accord.server.v1.ListReactionsRequest
-	90,  // 91: accord.server.v1.ServerService.PinMessage:input_type -> accord.server.v1.PinMessageRequest
-	92,  // 92: accord.server.v1.ServerService.UnpinMessage:input_type -> accord.server.v1.UnpinMessageRequest
-	94,  // 93: accord.server.v1.ServerService.ListPins:input_type -> accord.server.v1.ListPinsRequest
-	96,  // 94: accord.server.v1.ServerService.UploadAttachment:input_type -> accord.server.v1.UploadAttachmentRequest
-	99,  // 95: accord.server.v1.ServerService.ReadAttachment:input_type -> accord.server.v1.ReadAttachmentRequest
-	101, // 96: accord.server.v1.ServerService.UploadServerIcon:input_type -> accord.server.v1.UploadServerIconRequest
-	104, // 97: accord.server.v1.ServerService.DeleteServerIcon:input_type -> accord.server.v1.DeleteServerIconRequest
-	106, // 98: accord.server.v1.ServerService.GetServerIcon:input_type -> accord.server.v1.GetServerIconRequest
-	60,  // 99: accord.server.v1.ServerInternalService.FilterSharedUsers:input_type -> accord.server.v1.FilterSharedUsersRequest
-	62,  // 100: accord.server.v1.ServerInternalService.GetMemberRole:input_type -> accord.server.v1.GetMemberRoleRequest
-	108, // 101: accord.server.v1.ServerInternalService.AnnounceProfile:input_type -> accord.server.v1.AnnounceProfileRequest
-	64,  // 102: accord.server.v1.ServerInternalService.BatchGetServers:input_type -> accord.server.v1.BatchGetServersRequest
-	66,  // 103: accord.server.v1.ServerInternalService.GetMessageSpan:input_type -> accord.server.v1.GetMessageSpanRequest
-	68,  // 104: accord.server.v1.ServerInternalService.ExportMessageCounts:input_type -> accord.server.v1.ExportMessageCountsRequest
-	71,  // 105: accord.server.v1.ServerInternalService.GetStoredBytes:input_type -> accord.server.v1.GetStoredBytesRequest
-	82,  // 106: accord.server.v1.ServerInternalService.ExportMessages:input_type -> accord.server.v1.ExportMessagesRequest
-	1,   // 107: accord.server.v1.ServerService.CreateServer:output_type -> accord.server.v1.CreateServerResponse
-	3,   // 108: accord.server.v1.ServerService.GetServer:output_type -> accord.server.v1.GetServerResponse
-	5,   // 109: accord.server.v1.ServerService.ListServers:output_type -> accord.server.v1.ListServersResponse
-	8,   // 110: accord.server.v1.ServerService.UpdateServer:output_type -> accord.server.v1.UpdateServerResponse
-	10,  // 111: accord.server.v1.ServerService.DeleteServer:output_type -> accord.server.v1.DeleteServerResponse
-	12,  // 112: accord.server.v1.ServerService.TransferOwnership:output_type -> accord.server.v1.TransferOwnershipResponse
-	14,  // 113: accord.server.v1.ServerService.AddMember:output_type -> accord.server.v1.AddMemberResponse
-	16,  // 114: accord.server.v1.ServerService.ListMembers:output_type -> accord.server.v1.ListMembersResponse
-	18,  // 115: accord.server.v1.ServerService.RemoveMember:output_type -> accord.server.v1.RemoveMemberResponse
-	20,  // 116: accord.server.v1.ServerService.SetMemberRole:output_type -> accord.server.v1.SetMemberRoleResponse
-	22,  // 117: accord.server.v1.ServerService.LeaveServer:output_type -> accord.server.v1.LeaveServerResponse
-	24,  // 118: accord.server.v1.ServerService.CreateInvite:output_type -> accord.server.v1.CreateInviteResponse
-	26,  // 119: accord.server.v1.ServerService.ListInvites:output_type -> accord.server.v1.ListInvitesResponse
-	28,  // 120: accord.server.v1.ServerService.DeleteInvite:output_type -> accord.server.v1.DeleteInviteResponse
-	30,  // 121: accord.server.v1.ServerService.GetInvite:output_type -> accord.server.v1.GetInviteResponse
-	32,  // 122: accord.server.v1.ServerService.AcceptInvite:output_type -> accord.server.v1.AcceptInviteResponse
-	34,  // 123: accord.server.v1.ServerService.CreateChannel:output_type -> accord.server.v1.CreateChannelResponse
-	36,  // 124: accord.server.v1.ServerService.ListChannels:output_type -> accord.server.v1.ListChannelsResponse
-	39,  // 125: accord.server.v1.ServerService.UpdateChannel:output_type -> accord.server.v1.UpdateChannelResponse
-	41,  // 126: accord.server.v1.ServerService.DeleteChannel:output_type -> accord.server.v1.DeleteChannelResponse
-	43,  // 127: accord.server.v1.ServerService.ReorderChannels:output_type -> accord.server.v1.ReorderChannelsResponse
-	45,  // 128: accord.server.v1.ServerService.OpenConversation:output_type -> accord.server.v1.OpenConversationResponse
-	47,  // 129: accord.server.v1.ServerService.SendMessage:output_type -> accord.server.v1.SendMessageResponse
-	49,  // 130: accord.server.v1.ServerService.ListMessages:output_type -> accord.server.v1.ListMessagesResponse
-	51,  // 131: accord.server.v1.ServerService.UpdateMessage:output_type -> accord.server.v1.UpdateMessageResponse
-	53,  // 132: accord.server.v1.ServerService.DeleteMessage:output_type -> accord.server.v1.DeleteMessageResponse
-	55,  // 133: accord.server.v1.ServerService.MarkRead:output_type -> accord.server.v1.MarkReadResponse
-	57,  // 134: accord.server.v1.ServerService.ListReadStates:output_type -> accord.server.v1.ListReadStatesResponse
-	59,  // 135: accord.server.v1.ServerService.SendTyping:output_type -> accord.server.v1.SendTypingResponse
-	75,  // 136: accord.server.v1.ServerService.ListMentions:output_type -> accord.server.v1.ListMentionsResponse
-	77,  // 137: accord.server.v1.ServerService.GetNotificationSettings:output_type -> accord.server.v1.GetNotificationSettingsResponse
-	80,  // 138: accord.server.v1.ServerService.UpdateServerNotificationSettings:output_type -> accord.server.v1.UpdateServerNotificationSettingsResponse
-	81,  // 139: accord.server.v1.ServerService.UpdateChannelNotificationSettings:output_type -> accord.server.v1.UpdateChannelNotificationSettingsResponse
-	85,  // 140: accord.server.v1.ServerService.AddReaction:output_type -> accord.server.v1.AddReactionResponse
-	87,  // 141: accord.server.v1.ServerService.RemoveReaction:output_type -> accord.server.v1.RemoveReactionResponse
-	89,  // 142: accord.server.v1.ServerService.ListReactions:output_type -> accord.server.v1.ListReactionsResponse
-	91,  // 143: accord.server.v1.ServerService.PinMessage:output_type -> accord.server.v1.PinMessageResponse
-	93,  // 144: accord.server.v1.ServerService.UnpinMessage:output_type -> accord.server.v1.UnpinMessageResponse
-	95,  // 145: accord.server.v1.ServerService.ListPins:output_type -> accord.server.v1.ListPinsResponse
-	97,  // 146: accord.server.v1.ServerService.UploadAttachment:output_type -> accord.server.v1.UploadAttachmentResponse
-	100, // 147: accord.server.v1.ServerService.ReadAttachment:output_type -> accord.server.v1.ReadAttachmentResponse
-	103, // 148: accord.server.v1.ServerService.UploadServerIcon:output_type -> accord.server.v1.UploadServerIconResponse
-	105, // 149: accord.server.v1.ServerService.DeleteServerIcon:output_type -> accord.server.v1.DeleteServerIconResponse
-	107, // 150: accord.server.v1.ServerService.GetServerIcon:output_type -> accord.server.v1.GetServerIconResponse
-	61,  // 151: accord.server.v1.ServerInternalService.FilterSharedUsers:output_type -> accord.server.v1.FilterSharedUsersResponse
-	63,  // 152: accord.server.v1.ServerInternalService.GetMemberRole:output_type -> accord.server.v1.GetMemberRoleResponse
-	109, // 153: accord.server.v1.ServerInternalService.AnnounceProfile:output_type -> accord.server.v1.AnnounceProfileResponse
-	65,  // 154: accord.server.v1.ServerInternalService.BatchGetServers:output_type -> accord.server.v1.BatchGetServersResponse
-	67,  // 155: accord.server.v1.ServerInternalService.GetMessageSpan:output_type -> accord.server.v1.GetMessageSpanResponse
-	70,  // 156: accord.server.v1.ServerInternalService.ExportMessageCounts:output_type -> accord.server.v1.ExportMessageCountsResponse
-	73,  // 157: accord.server.v1.ServerInternalService.GetStoredBytes:output_type -> accord.server.v1.GetStoredBytesResponse
-	83,  // 158: accord.server.v1.ServerInternalService.ExportMessages:output_type -> accord.server.v1.ExportMessagesResponse
-	107, // [107:159] is the sub-list for method output_type
-	55,  // [55:107] is the sub-list for method input_type
-	55,  // [55:55] is the sub-list for extension type_name
-	55,  // [55:55] is the sub-list for extension extendee
-	0,   // [0:55] is the sub-list for field type_name
+	131, // 50: accord.server.v1.UploadAttachmentResponse.attachment:type_name -> accord.server.v1.Attachment
+	131, // 51: accord.server.v1.LocateAttachmentResponse.attachment:type_name -> accord.server.v1.Attachment
+	131, // 52: accord.server.v1.CompleteUploadResponse.attachment:type_name -> accord.server.v1.Attachment
+	131, // 53: accord.server.v1.ReadAttachmentResponse.attachment:type_name -> accord.server.v1.Attachment
+	108, // 54: accord.server.v1.UploadServerIconRequest.header:type_name -> accord.server.v1.UploadServerIconHeader
+	116, // 55: accord.server.v1.UploadServerIconResponse.server:type_name -> accord.server.v1.Server
+	116, // 56: accord.server.v1.DeleteServerIconResponse.server:type_name -> accord.server.v1.Server
+	0,   // 57: accord.server.v1.ServerService.CreateServer:input_type -> accord.server.v1.CreateServerRequest
+	2,   // 58: accord.server.v1.ServerService.GetServer:input_type -> accord.server.v1.GetServerRequest
+	4,   // 59: accord.server.v1.ServerService.ListServers:input_type -> accord.server.v1.ListServersRequest
+	7,   // 60: accord.server.v1.ServerService.UpdateServer:input_type -> accord.server.v1.UpdateServerRequest
+	9,   // 61: accord.server.v1.ServerService.DeleteServer:input_type -> accord.server.v1.DeleteServerRequest
+	11,  // 62: accord.server.v1.ServerService.TransferOwnership:input_type -> accord.server.v1.TransferOwnershipRequest
+	13,  // 63: accord.server.v1.ServerService.AddMember:input_type -> accord.server.v1.AddMemberRequest
+	15,  // 64: accord.server.v1.ServerService.ListMembers:input_type -> accord.server.v1.ListMembersRequest
+	17,  // 65: accord.server.v1.ServerService.RemoveMember:input_type -> accord.server.v1.RemoveMemberRequest
+	19,  // 66: accord.server.v1.ServerService.SetMemberRole:input_type -> accord.server.v1.SetMemberRoleRequest
+	21,  // 67: accord.server.v1.ServerService.LeaveServer:input_type -> accord.server.v1.LeaveServerRequest
+	23,  // 68: accord.server.v1.ServerService.CreateInvite:input_type -> accord.server.v1.CreateInviteRequest
+	25,  // 69: accord.server.v1.ServerService.ListInvites:input_type -> accord.server.v1.ListInvitesRequest
+	27,  // 70: accord.server.v1.ServerService.DeleteInvite:input_type -> accord.server.v1.DeleteInviteRequest
+	29,  // 71: accord.server.v1.ServerService.GetInvite:input_type -> accord.server.v1.GetInviteRequest
+	31,  // 72: accord.server.v1.ServerService.AcceptInvite:input_type -> accord.server.v1.AcceptInviteRequest
+	33,  // 73: accord.server.v1.ServerService.CreateChannel:input_type -> accord.server.v1.CreateChannelRequest
+	35,  // 74: accord.server.v1.ServerService.ListChannels:input_type -> accord.server.v1.ListChannelsRequest
+	38,  // 75: accord.server.v1.ServerService.UpdateChannel:input_type -> accord.server.v1.UpdateChannelRequest
+	40,  // 76: accord.server.v1.ServerService.DeleteChannel:input_type -> accord.server.v1.DeleteChannelRequest
+	42,  // 77: accord.server.v1.ServerService.ReorderChannels:input_type -> accord.server.v1.ReorderChannelsRequest
+	44,  // 78: accord.server.v1.ServerService.OpenConversation:input_type -> accord.server.v1.OpenConversationRequest
+	46,  // 79: accord.server.v1.ServerService.SendMessage:input_type -> accord.server.v1.SendMessageRequest
+	48,  // 80: accord.server.v1.ServerService.ListMessages:input_type -> accord.server.v1.ListMessagesRequest
+	50,  // 81: accord.server.v1.ServerService.UpdateMessage:input_type -> accord.server.v1.UpdateMessageRequest
+	52,  // 82: accord.server.v1.ServerService.DeleteMessage:input_type -> accord.server.v1.DeleteMessageRequest
+	54,  // 83: accord.server.v1.ServerService.MarkRead:input_type -> accord.server.v1.MarkReadRequest
+	56,  // 84: accord.server.v1.ServerService.ListReadStates:input_type -> accord.server.v1.ListReadStatesRequest
+	58,  // 85: accord.server.v1.ServerService.SendTyping:input_type -> accord.server.v1.SendTypingRequest
+	74,  // 86: accord.server.v1.ServerService.ListMentions:input_type -> accord.server.v1.ListMentionsRequest
+	76,  // 87: accord.server.v1.ServerService.GetNotificationSettings:input_type -> accord.server.v1.GetNotificationSettingsRequest
+	78,  // 88: accord.server.v1.ServerService.UpdateServerNotificationSettings:input_type -> accord.server.v1.UpdateServerNotificationSettingsRequest
+	79,  // 89: accord.server.v1.ServerService.UpdateChannelNotificationSettings:input_type -> accord.server.v1.UpdateChannelNotificationSettingsRequest
+	84,  // 90: accord.server.v1.ServerService.AddReaction:input_type -> accord.server.v1.AddReactionRequest
+	86,  // 91: accord.server.v1.ServerService.RemoveReaction:input_type -> accord.server.v1.RemoveReactionRequest
+	88,  // 92: accord.server.v1.ServerService.ListReactions:input_type -> accord.server.v1.ListReactionsRequest
+	90,  // 93: accord.server.v1.ServerService.PinMessage:input_type -> accord.server.v1.PinMessageRequest
+	92,  // 94: accord.server.v1.ServerService.UnpinMessage:input_type -> accord.server.v1.UnpinMessageRequest
+	94,  // 95: accord.server.v1.ServerService.ListPins:input_type -> accord.server.v1.ListPinsRequest
+	96,  // 96: accord.server.v1.ServerService.UploadAttachment:input_type -> accord.server.v1.UploadAttachmentRequest
+	99,  // 97: accord.server.v1.ServerService.ReadAttachment:input_type -> accord.server.v1.ReadAttachmentRequest
+	100, // 98: accord.server.v1.ServerService.LocateAttachment:input_type -> accord.server.v1.LocateAttachmentRequest
+	102, // 99: accord.server.v1.ServerService.CreateUpload:input_type -> accord.server.v1.CreateUploadRequest
+	104, // 100: accord.server.v1.ServerService.CompleteUpload:input_type -> accord.server.v1.CompleteUploadRequest
+	107, // 101: accord.server.v1.ServerService.UploadServerIcon:input_type -> accord.server.v1.UploadServerIconRequest
+	110, // 102: accord.server.v1.ServerService.DeleteServerIcon:input_type -> accord.server.v1.DeleteServerIconRequest
+	112, // 103: accord.server.v1.ServerService.GetServerIcon:input_type -> accord.server.v1.GetServerIconRequest
+	60,  // 104: accord.server.v1.ServerInternalService.FilterSharedUsers:input_type -> accord.server.v1.FilterSharedUsersRequest
+	62,  // 105: accord.server.v1.ServerInternalService.GetMemberRole:input_type -> accord.server.v1.GetMemberRoleRequest
+	114, // 106: accord.server.v1.ServerInternalService.AnnounceProfile:input_type -> accord.server.v1.AnnounceProfileRequest
+	64,  // 107: accord.server.v1.ServerInternalService.BatchGetServers:input_type -> accord.server.v1.BatchGetServersRequest
+	66,  // 108: accord.server.v1.ServerInternalService.GetMessageSpan:input_type -> accord.server.v1.GetMessageSpanRequest
+	68,  // 109: accord.server.v1.ServerInternalService.ExportMessageCounts:input_type -> accord.server.v1.ExportMessageCountsRequest
+	71,  // 110: accord.server.v1.ServerInternalService.GetStoredBytes:input_type -> accord.server.v1.GetStoredBytesRequest
+	82,  // 111: accord.server.v1.ServerInternalService.ExportMessages:input_type -> accord.server.v1.ExportMessagesRequest
+	1,   // 112: accord.server.v1.ServerService.CreateServer:output_type -> accord.server.v1.CreateServerResponse
+	3,   // 113: accord.server.v1.ServerService.GetServer:output_type -> accord.server.v1.GetServerResponse
+	5,   // 114: accord.server.v1.ServerService.ListServers:output_type -> accord.server.v1.ListServersResponse
+	8,   // 115: accord.server.v1.ServerService.UpdateServer:output_type -> accord.server.v1.UpdateServerResponse
+	10,  // 116: accord.server.v1.ServerService.DeleteServer:output_type -> accord.server.v1.DeleteServerResponse
+	12,  // 117: accord.server.v1.ServerService.TransferOwnership:output_type -> accord.server.v1.TransferOwnershipResponse
+	14,  // 118: accord.server.v1.ServerService.AddMember:output_type -> accord.server.v1.AddMemberResponse
+	16,  // 119: accord.server.v1.ServerService.ListMembers:output_type -> accord.server.v1.ListMembersResponse
+	18,  // 120: accord.server.v1.ServerService.RemoveMember:output_type -> accord.server.v1.RemoveMemberResponse
+	20,  // 121: accord.server.v1.ServerService.SetMemberRole:output_type -> accord.server.v1.SetMemberRoleResponse
+	22,  // 122: accord.server.v1.ServerService.LeaveServer:output_type -> accord.server.v1.LeaveServerResponse
+	24,  // 123: accord.server.v1.ServerService.CreateInvite:output_type -> accord.server.v1.CreateInviteResponse
+	26,  // 124: accord.server.v1.ServerService.ListInvites:output_type -> accord.server.v1.ListInvitesResponse
+	28,  // 125: accord.server.v1.ServerService.DeleteInvite:output_type -> accord.server.v1.DeleteInviteResponse
+	30,  // 126: accord.server.v1.ServerService.GetInvite:output_type -> accord.server.v1.GetInviteResponse
+	32,  // 127: accord.server.v1.ServerService.AcceptInvite:output_type -> accord.server.v1.AcceptInviteResponse
+	34,  // 128: accord.server.v1.ServerService.CreateChannel:output_type -> accord.server.v1.CreateChannelResponse
+	36,  // 129: accord.server.v1.ServerService.ListChannels:output_type -> accord.server.v1.ListChannelsResponse
+	39,  // 130: accord.server.v1.ServerService.UpdateChannel:output_type -> accord.server.v1.UpdateChannelResponse
+	41,  // 131: accord.server.v1.ServerService.DeleteChannel:output_type -> accord.server.v1.DeleteChannelResponse
+	43,  // 132: accord.server.v1.ServerService.ReorderChannels:output_type -> accord.server.v1.ReorderChannelsResponse
+	45,  // 133: accord.server.v1.ServerService.OpenConversation:output_type -> accord.server.v1.OpenConversationResponse
+	47,  // 134: accord.server.v1.ServerService.SendMessage:output_type -> accord.server.v1.SendMessageResponse
+	49,  // 135: accord.server.v1.ServerService.ListMessages:output_type -> accord.server.v1.ListMessagesResponse
+	51,  // 136: accord.server.v1.ServerService.UpdateMessage:output_type -> accord.server.v1.UpdateMessageResponse
+	53,  // 137: accord.server.v1.ServerService.DeleteMessage:output_type -> accord.server.v1.DeleteMessageResponse
+	55,  // 138: accord.server.v1.ServerService.MarkRead:output_type -> accord.server.v1.MarkReadResponse
+	57,  // 139: accord.server.v1.ServerService.ListReadStates:output_type -> accord.server.v1.ListReadStatesResponse
+	59,  // 140: accord.server.v1.ServerService.SendTyping:output_type -> accord.server.v1.SendTypingResponse
+	75,  // 141: accord.server.v1.ServerService.ListMentions:output_type -> accord.server.v1.ListMentionsResponse
+	77,  // 142: accord.server.v1.ServerService.GetNotificationSettings:output_type -> accord.server.v1.GetNotificationSettingsResponse
+	80,  // 143: accord.server.v1.ServerService.UpdateServerNotificationSettings:output_type -> accord.server.v1.UpdateServerNotificationSettingsResponse
+	81,  // 144: accord.server.v1.ServerService.UpdateChannelNotificationSettings:output_type -> accord.server.v1.UpdateChannelNotificationSettingsResponse
+	85,  // 145: accord.server.v1.ServerService.AddReaction:output_type -> accord.server.v1.AddReactionResponse
+	87,  // 146: accord.server.v1.ServerService.RemoveReaction:output_type -> accord.server.v1.RemoveReactionResponse
+	89,  // 147: accord.server.v1.ServerService.ListReactions:output_type -> accord.server.v1.ListReactionsResponse
+	91,  // 148: accord.server.v1.ServerService.PinMessage:output_type -> accord.server.v1.PinMessageResponse
+	93,  // 149: accord.server.v1.ServerService.UnpinMessage:output_type -> accord.server.v1.UnpinMessageResponse
+	95,  // 150: accord.server.v1.ServerService.ListPins:output_type -> accord.server.v1.ListPinsResponse
+	97,  // 151: accord.server.v1.ServerService.UploadAttachment:output_type -> accord.server.v1.UploadAttachmentResponse
+	106, // 152: accord.server.v1.ServerService.ReadAttachment:output_type -> accord.server.v1.ReadAttachmentResponse
+	101, // 153: accord.server.v1.ServerService.LocateAttachment:output_type -> accord.server.v1.LocateAttachmentResponse
+	103, // 154: accord.server.v1.ServerService.CreateUpload:output_type -> accord.server.v1.CreateUploadResponse
+	105, // 155: accord.server.v1.ServerService.CompleteUpload:output_type -> accord.server.v1.CompleteUploadResponse
+	109, // 156: accord.server.v1.ServerService.UploadServerIcon:output_type -> accord.server.v1.UploadServerIconResponse
+	111, // 157: accord.server.v1.ServerService.DeleteServerIcon:output_type -> accord.server.v1.DeleteServerIconResponse
+	113, // 158: accord.server.v1.ServerService.GetServerIcon:output_type -> accord.server.v1.GetServerIconResponse
+	61,  // 159: accord.server.v1.ServerInternalService.FilterSharedUsers:output_type -> accord.server.v1.FilterSharedUsersResponse
+	63,  // 160: accord.server.v1.ServerInternalService.GetMemberRole:output_type -> accord.server.v1.GetMemberRoleResponse
+	115, // 161: accord.server.v1.ServerInternalService.AnnounceProfile:output_type -> accord.server.v1.AnnounceProfileResponse
+	65,  // 162: accord.server.v1.ServerInternalService.BatchGetServers:output_type -> accord.server.v1.BatchGetServersResponse
+	67,  // 163: accord.server.v1.ServerInternalService.GetMessageSpan:output_type -> accord.server.v1.GetMessageSpanResponse
+	70,  // 164: accord.server.v1.ServerInternalService.ExportMessageCounts:output_type -> accord.server.v1.ExportMessageCountsResponse
+	73,  // 165: accord.server.v1.ServerInternalService.GetStoredBytes:output_type -> accord.server.v1.GetStoredBytesResponse
+	83,  // 166: accord.server.v1.ServerInternalService.ExportMessages:output_type -> accord.server.v1.ExportMessagesResponse
+	112, // [112:167] is the sub-list for method output_type
+	57,  // [57:112] is the sub-list for method input_type
+	57,  // [57:57] is the sub-list for extension type_name
+	57,  // [57:57] is the sub-list for extension extendee
+	0,   // [0:57] is the sub-list for field type_name
 }
 
 func init() { file_accord_server_v1_server_service_proto_init() }
@@ -6564,7 +6957,7 @@ func file_accord_server_v1_server_service_proto_init() {
 		(*UploadAttachmentRequest_Header)(nil),
 		(*UploadAttachmentRequest_Chunk)(nil),
 	}
-	file_accord_server_v1_server_service_proto_msgTypes[101].OneofWrappers = []any{
+	file_accord_server_v1_server_service_proto_msgTypes[107].OneofWrappers = []any{
 		(*UploadServerIconRequest_Header)(nil),
 		(*UploadServerIconRequest_Chunk)(nil),
 	}
@@ -6574,7 +6967,7 @@ func file_accord_server_v1_server_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_accord_server_v1_server_service_proto_rawDesc), len(file_accord_server_v1_server_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   110,
+			NumMessages:   116,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

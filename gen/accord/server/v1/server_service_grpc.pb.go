@@ -60,6 +60,9 @@ const (
 	ServerService_ListPins_FullMethodName                          = "/accord.server.v1.ServerService/ListPins"
 	ServerService_UploadAttachment_FullMethodName                  = "/accord.server.v1.ServerService/UploadAttachment"
 	ServerService_ReadAttachment_FullMethodName                    = "/accord.server.v1.ServerService/ReadAttachment"
+	ServerService_LocateAttachment_FullMethodName                  = "/accord.server.v1.ServerService/LocateAttachment"
+	ServerService_CreateUpload_FullMethodName                      = "/accord.server.v1.ServerService/CreateUpload"
+	ServerService_CompleteUpload_FullMethodName                    = "/accord.server.v1.ServerService/CompleteUpload"
 	ServerService_UploadServerIcon_FullMethodName                  = "/accord.server.v1.ServerService/UploadServerIcon"
 	ServerService_DeleteServerIcon_FullMethodName                  = "/accord.server.v1.ServerService/DeleteServerIcon"
 	ServerService_GetServerIcon_FullMethodName                     = "/accord.server.v1.ServerService/GetServerIcon"
@@ -182,6 +185,24 @@ type ServerServiceClient interface {
 	// bytes from offset on. The gateway serves it as
 	// GET /v1/channels/{channel_id}/attachments/{attachment_id}, with ranges.
 	ReadAttachment(ctx context.Context, in *ReadAttachmentRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ReadAttachmentResponse], error)
+	// LocateAttachment checks a download as ReadAttachment does and, instead
+	// of the bytes, returns the blob key that holds them. The gateway, which
+	// opens the same blob store, serves the bytes itself (ranges, sendfile).
+	// Not served over REST: the key never reaches a client.
+	LocateAttachment(ctx context.Context, in *LocateAttachmentRequest, opts ...grpc.CallOption) (*LocateAttachmentResponse, error)
+	// CreateUpload starts an upload the gateway writes into the blob store
+	// itself: it checks the channel and the name as UploadAttachment does,
+	// records a pending upload (deleted with its bytes after the grace period
+	// unless completed and sent) and returns the blob key to write and the
+	// size limit. The caller then writes the bytes and calls CompleteUpload.
+	CreateUpload(ctx context.Context, in *CreateUploadRequest, opts ...grpc.CallOption) (*CreateUploadResponse, error)
+	// CompleteUpload finishes an upload of CreateUpload once its bytes are in
+	// the blob store: the service measures and sniffs them itself, refuses a
+	// file above the limit or an unreadable image, processes images as
+	// UploadAttachment does and returns the attachment. On any refusal, or
+	// when the bytes are missing (an abandoned upload), the pending upload and
+	// its bytes are deleted.
+	CompleteUpload(ctx context.Context, in *CompleteUploadRequest, opts ...grpc.CallOption) (*CompleteUploadResponse, error)
 	// UploadServerIcon sets a server's icon (owner and admins, as
 	// UpdateServer): a PNG, JPEG, GIF or WebP image (sniffed from its bytes)
 	// of at most 8 MiB, cropped to a centred square, scaled to at most
@@ -627,6 +648,36 @@ func (c *serverServiceClient) ReadAttachment(ctx context.Context, in *ReadAttach
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type ServerService_ReadAttachmentClient = grpc.ServerStreamingClient[ReadAttachmentResponse]
 
+func (c *serverServiceClient) LocateAttachment(ctx context.Context, in *LocateAttachmentRequest, opts ...grpc.CallOption) (*LocateAttachmentResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(LocateAttachmentResponse)
+	err := c.cc.Invoke(ctx, ServerService_LocateAttachment_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *serverServiceClient) CreateUpload(ctx context.Context, in *CreateUploadRequest, opts ...grpc.CallOption) (*CreateUploadResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CreateUploadResponse)
+	err := c.cc.Invoke(ctx, ServerService_CreateUpload_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *serverServiceClient) CompleteUpload(ctx context.Context, in *CompleteUploadRequest, opts ...grpc.CallOption) (*CompleteUploadResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CompleteUploadResponse)
+	err := c.cc.Invoke(ctx, ServerService_CompleteUpload_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *serverServiceClient) UploadServerIcon(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[UploadServerIconRequest, UploadServerIconResponse], error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	stream, err := c.cc.NewStream(ctx, &ServerService_ServiceDesc.Streams[2], ServerService_UploadServerIcon_FullMethodName, cOpts...)
@@ -777,6 +828,24 @@ type ServerServiceServer interface {
 	// bytes from offset on. The gateway serves it as
 	// GET /v1/channels/{channel_id}/attachments/{attachment_id}, with ranges.
 	ReadAttachment(*ReadAttachmentRequest, grpc.ServerStreamingServer[ReadAttachmentResponse]) error
+	// LocateAttachment checks a download as ReadAttachment does and, instead
+	// of the bytes, returns the blob key that holds them. The gateway, which
+	// opens the same blob store, serves the bytes itself (ranges, sendfile).
+	// Not served over REST: the key never reaches a client.
+	LocateAttachment(context.Context, *LocateAttachmentRequest) (*LocateAttachmentResponse, error)
+	// CreateUpload starts an upload the gateway writes into the blob store
+	// itself: it checks the channel and the name as UploadAttachment does,
+	// records a pending upload (deleted with its bytes after the grace period
+	// unless completed and sent) and returns the blob key to write and the
+	// size limit. The caller then writes the bytes and calls CompleteUpload.
+	CreateUpload(context.Context, *CreateUploadRequest) (*CreateUploadResponse, error)
+	// CompleteUpload finishes an upload of CreateUpload once its bytes are in
+	// the blob store: the service measures and sniffs them itself, refuses a
+	// file above the limit or an unreadable image, processes images as
+	// UploadAttachment does and returns the attachment. On any refusal, or
+	// when the bytes are missing (an abandoned upload), the pending upload and
+	// its bytes are deleted.
+	CompleteUpload(context.Context, *CompleteUploadRequest) (*CompleteUploadResponse, error)
 	// UploadServerIcon sets a server's icon (owner and admins, as
 	// UpdateServer): a PNG, JPEG, GIF or WebP image (sniffed from its bytes)
 	// of at most 8 MiB, cropped to a centred square, scaled to at most
@@ -922,6 +991,15 @@ func (UnimplementedServerServiceServer) UploadAttachment(grpc.ClientStreamingSer
 }
 func (UnimplementedServerServiceServer) ReadAttachment(*ReadAttachmentRequest, grpc.ServerStreamingServer[ReadAttachmentResponse]) error {
 	return status.Error(codes.Unimplemented, "method ReadAttachment not implemented")
+}
+func (UnimplementedServerServiceServer) LocateAttachment(context.Context, *LocateAttachmentRequest) (*LocateAttachmentResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method LocateAttachment not implemented")
+}
+func (UnimplementedServerServiceServer) CreateUpload(context.Context, *CreateUploadRequest) (*CreateUploadResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateUpload not implemented")
+}
+func (UnimplementedServerServiceServer) CompleteUpload(context.Context, *CompleteUploadRequest) (*CompleteUploadResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CompleteUpload not implemented")
 }
 func (UnimplementedServerServiceServer) UploadServerIcon(grpc.ClientStreamingServer[UploadServerIconRequest, UploadServerIconResponse]) error {
 	return status.Error(codes.Unimplemented, "method UploadServerIcon not implemented")
@@ -1673,6 +1751,60 @@ func _ServerService_ReadAttachment_Handler(srv interface{}, stream grpc.ServerSt
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type ServerService_ReadAttachmentServer = grpc.ServerStreamingServer[ReadAttachmentResponse]
 
+func _ServerService_LocateAttachment_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(LocateAttachmentRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ServerServiceServer).LocateAttachment(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ServerService_LocateAttachment_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ServerServiceServer).LocateAttachment(ctx, req.(*LocateAttachmentRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ServerService_CreateUpload_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateUploadRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ServerServiceServer).CreateUpload(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ServerService_CreateUpload_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ServerServiceServer).CreateUpload(ctx, req.(*CreateUploadRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ServerService_CompleteUpload_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CompleteUploadRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ServerServiceServer).CompleteUpload(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ServerService_CompleteUpload_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ServerServiceServer).CompleteUpload(ctx, req.(*CompleteUploadRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _ServerService_UploadServerIcon_Handler(srv interface{}, stream grpc.ServerStream) error {
 	return srv.(ServerServiceServer).UploadServerIcon(&grpc.GenericServerStream[UploadServerIconRequest, UploadServerIconResponse]{ServerStream: stream})
 }
@@ -1878,6 +2010,18 @@ var ServerService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListPins",
 			Handler:    _ServerService_ListPins_Handler,
+		},
+		{
+			MethodName: "LocateAttachment",
+			Handler:    _ServerService_LocateAttachment_Handler,
+		},
+		{
+			MethodName: "CreateUpload",
+			Handler:    _ServerService_CreateUpload_Handler,
+		},
+		{
+			MethodName: "CompleteUpload",
+			Handler:    _ServerService_CompleteUpload_Handler,
 		},
 		{
 			MethodName: "DeleteServerIcon",

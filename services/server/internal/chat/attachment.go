@@ -189,6 +189,10 @@ func (s *Service) image(ctx context.Context, a *Attachment) error {
 		if err := s.stripWebP(ctx, a); err != nil {
 			return err
 		}
+	} else if a.ContentType == "image/gif" {
+		if err := s.stripGIF(ctx, a); err != nil {
+			return err
+		}
 	}
 	tw, th, tct := img.Thumb(ThumbSize)
 	key := a.BlobKey + "-thumb"
@@ -235,6 +239,28 @@ func (s *Service) stripWebP(ctx context.Context, a *Attachment) error {
 	}
 	defer func() { _ = r.Close() }()
 	return s.replaceBlob(ctx, a, a.ContentType, func(w io.Writer) error { return media.StripWebP(r, w, scan) })
+}
+
+// stripGIF replaces a GIF that carries XMP or other metadata extensions
+// by a copy without them (every frame as uploaded, so it still animates).
+func (s *Service) stripGIF(ctx context.Context, a *Attachment) error {
+	r, err := s.d.Blobs.Open(ctx, a.BlobKey, 0, -1)
+	if err != nil {
+		return err
+	}
+	meta, err := media.ScanGIF(r)
+	_ = r.Close()
+	if err != nil {
+		return errs.Invalid("file", "is not a readable gif image")
+	}
+	if !meta {
+		return nil
+	}
+	if r, err = s.d.Blobs.Open(ctx, a.BlobKey, 0, -1); err != nil {
+		return err
+	}
+	defer func() { _ = r.Close() }()
+	return s.replaceBlob(ctx, a, a.ContentType, func(w io.Writer) error { return media.StripGIF(r, w) })
 }
 
 // putEncoded streams what encode writes into key through a pipe.
@@ -293,34 +319,57 @@ type File struct {
 	Body        io.ReadCloser
 }
 
-// OpenFile opens a file of a channel the caller can read. A non-member, a
-// file of another channel and another user's upload not sent yet are all
+// Location is where the bytes of a file (or its thumbnail) are: what
+// LocateFile tells a caller that reads the blob store itself.
+type Location struct {
+	Attachment Attachment
+	// Key names the bytes in the blob store.
+	Key string
+	// Size is the size of the bytes, -1 when unknown (a thumbnail).
+	Size        int64
+	ContentType string
+}
+
+// LocateFile checks that the caller can read a file as OpenFile does and
+// returns where its bytes are. A non-member, a file of another channel,
+// another user's upload not sent yet and a pending upload are all
 // NOT_FOUND.
-func (s *Service) OpenFile(ctx context.Context, in FileInput) (File, error) {
+func (s *Service) LocateFile(ctx context.Context, in FileInput) (Location, error) {
 	if s.d.Blobs == nil || s.d.Attachments == nil {
-		return File{}, errs.Unavailable("files are not configured")
+		return Location{}, errs.Unavailable("files are not configured")
 	}
 	if _, _, err := s.d.Access.Channel(ctx, in.UserID, in.ChannelID); err != nil {
-		return File{}, err
+		return Location{}, err
 	}
 	a, err := s.d.Attachments.Attachment(ctx, in.AttachmentID)
-	if isKind(err, errs.KindNotFound) || (err == nil && (a.ChannelID != in.ChannelID || (a.MessageID == "" && a.UploaderID != in.UserID))) {
-		return File{}, errs.NotFound("attachment not found")
+	if isKind(err, errs.KindNotFound) || (err == nil && (a.ChannelID != in.ChannelID || a.ContentType == "" ||
+		(a.MessageID == "" && a.UploaderID != in.UserID))) {
+		return Location{}, errs.NotFound("attachment not found")
 	}
+	if err != nil {
+		return Location{}, err
+	}
+	if !in.Thumbnail {
+		return Location{Attachment: a, Key: a.BlobKey, Size: a.Size, ContentType: a.ContentType}, nil
+	}
+	if a.ThumbKey == "" {
+		return Location{}, errs.NotFound("attachment has no thumbnail")
+	}
+	ct := "image/png"
+	if a.ContentType == "image/jpeg" {
+		ct = "image/jpeg"
+	}
+	return Location{Attachment: a, Key: a.ThumbKey, Size: -1, ContentType: ct}, nil
+}
+
+// OpenFile opens a file of a channel the caller can read (see LocateFile
+// for who can).
+func (s *Service) OpenFile(ctx context.Context, in FileInput) (File, error) {
+	loc, err := s.LocateFile(ctx, in)
 	if err != nil {
 		return File{}, err
 	}
-	key, size, ct := a.BlobKey, a.Size, a.ContentType
-	if in.Thumbnail {
-		if a.ThumbKey == "" {
-			return File{}, errs.NotFound("attachment has no thumbnail")
-		}
-		key, size = a.ThumbKey, -1
-		ct = "image/png"
-		if a.ContentType == "image/jpeg" {
-			ct = "image/jpeg"
-		}
-	}
+	a, key, size, ct := loc.Attachment, loc.Key, loc.Size, loc.ContentType
 	if size < 0 {
 		if sz, ok := s.d.Blobs.(interface {
 			Size(ctx context.Context, key string) (int64, error)
@@ -397,6 +446,9 @@ func (s *Service) checkUploads(ctx context.Context, userID, channelID string, at
 		}
 		if a.MessageID != "" {
 			return errs.Invalid("attachment_ids", "%s was sent with another message", id)
+		}
+		if a.ContentType == "" {
+			return errs.Invalid("attachment_ids", "%s is still uploading", id)
 		}
 	}
 	return nil

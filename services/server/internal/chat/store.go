@@ -210,7 +210,9 @@ type Attachment struct {
 	MessageID string
 	// Name is the file name the uploader gave (cleaned).
 	Name string
-	// ContentType is sniffed from the bytes, never taken from the client.
+	// ContentType is sniffed from the bytes, never taken from the client;
+	// "" while the upload is pending (CreateUpload until CompleteUpload): a
+	// pending upload is neither readable nor sendable.
 	ContentType string
 	Size        int64
 	// Width and Height are an image's dimensions (0 for other files).
@@ -237,6 +239,10 @@ type AttachmentStore interface {
 	// has none; it reports whether it did (false for a missing attachment
 	// or one attached already).
 	AttachToMessage(ctx context.Context, id, messageID string) (bool, error)
+	// CompleteAttachment stores what a.ID's pending upload became
+	// (content type, size, dimensions, keys) if it is still pending (its
+	// ContentType is ""); it reports whether it did.
+	CompleteAttachment(ctx context.Context, a Attachment) (bool, error)
 	// DetachFromMessage clears MessageID if it is messageID (a send that
 	// failed after attaching).
 	DetachFromMessage(ctx context.Context, id, messageID string) error

@@ -1,6 +1,7 @@
 package grpcapi
 
 import (
+	"context"
 	"errors"
 	"io"
 
@@ -103,4 +104,48 @@ func (c *ChatAPI) ReadAttachment(req *serverv1.ReadAttachmentRequest, stream grp
 			return err
 		}
 	}
+}
+
+// LocateAttachment implements ServerService: the checks of ReadAttachment,
+// then where the bytes are instead of the bytes.
+func (c *ChatAPI) LocateAttachment(ctx context.Context, req *serverv1.LocateAttachmentRequest) (*serverv1.LocateAttachmentResponse, error) {
+	p, err := auth.User(ctx)
+	if err != nil {
+		return nil, err
+	}
+	loc, err := c.chat.LocateFile(ctx, chat.FileInput{
+		UserID: p.UserID, ChannelID: req.GetChannelId(), AttachmentID: req.GetAttachmentId(), Thumbnail: req.GetThumbnail(),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &serverv1.LocateAttachmentResponse{
+		Attachment: AttachmentProto(loc.Attachment), ContentType: loc.ContentType, BlobKey: loc.Key,
+	}, nil
+}
+
+// CreateUpload implements ServerService.
+func (c *ChatAPI) CreateUpload(ctx context.Context, req *serverv1.CreateUploadRequest) (*serverv1.CreateUploadResponse, error) {
+	p, err := auth.User(ctx)
+	if err != nil {
+		return nil, err
+	}
+	u, err := c.chat.CreateUpload(ctx, p.UserID, req.GetChannelId(), req.GetName())
+	if err != nil {
+		return nil, err
+	}
+	return &serverv1.CreateUploadResponse{AttachmentId: u.ID, BlobKey: u.BlobKey, MaxBytes: u.MaxBytes}, nil
+}
+
+// CompleteUpload implements ServerService.
+func (c *ChatAPI) CompleteUpload(ctx context.Context, req *serverv1.CompleteUploadRequest) (*serverv1.CompleteUploadResponse, error) {
+	p, err := auth.User(ctx)
+	if err != nil {
+		return nil, err
+	}
+	a, err := c.chat.CompleteUpload(ctx, p.UserID, req.GetChannelId(), req.GetAttachmentId())
+	if err != nil {
+		return nil, err
+	}
+	return &serverv1.CompleteUploadResponse{Attachment: AttachmentProto(a)}, nil
 }

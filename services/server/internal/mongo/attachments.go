@@ -96,6 +96,26 @@ func (s *Store) AttachToMessage(ctx context.Context, id, messageID string) (bool
 	return res.ModifiedCount > 0, nil
 }
 
+// CompleteAttachment implements chat.AttachmentStore: one update
+// conditioned on the content type still being empty.
+func (s *Store) CompleteAttachment(ctx context.Context, a chat.Attachment) (bool, error) {
+	o, ok := oid(a.ID)
+	if !ok {
+		return false, nil
+	}
+	res, err := s.attachments.UpdateOne(ctx, bson.D{{Key: "_id", Value: o}, {Key: "content_type", Value: ""}},
+		bson.D{{Key: "$set", Value: bson.D{
+			{Key: "content_type", Value: a.ContentType}, {Key: "size", Value: a.Size},
+			{Key: "width", Value: a.Width}, {Key: "height", Value: a.Height},
+			{Key: "blob_key", Value: a.BlobKey}, {Key: "thumb_key", Value: a.ThumbKey},
+			{Key: "thumb_width", Value: a.ThumbWidth}, {Key: "thumb_height", Value: a.ThumbHeight},
+		}}})
+	if err != nil {
+		return false, err
+	}
+	return res.ModifiedCount > 0, nil
+}
+
 // DetachFromMessage implements chat.AttachmentStore.
 func (s *Store) DetachFromMessage(ctx context.Context, id, messageID string) error {
 	o, ok := oid(id)

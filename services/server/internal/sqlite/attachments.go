@@ -19,7 +19,9 @@ const (
 	qAttachment    = `SELECT ` + attachmentColumns + ` FROM attachments WHERE id = ?`
 	qAttachmentsOf = `SELECT ` + attachmentColumns + ` FROM attachments INDEXED BY attachments_message_created
 		WHERE message_id IN (SELECT value FROM json_each(?)) AND message_id != ''`
-	qAttach           = `UPDATE attachments SET message_id = ? WHERE id = ? AND message_id = ''`
+	qAttach   = `UPDATE attachments SET message_id = ? WHERE id = ? AND message_id = ''`
+	qComplete = `UPDATE attachments SET content_type = ?, size = ?, width = ?, height = ?, blob_key = ?,
+		thumb_key = ?, thumb_width = ?, thumb_height = ? WHERE id = ? AND content_type = ''`
 	qDetach           = `UPDATE attachments SET message_id = '' WHERE id = ? AND message_id = ?`
 	qDeleteAttachment = `DELETE FROM attachments WHERE id = ?`
 	qUnattached       = `SELECT ` + attachmentColumns + ` FROM attachments INDEXED BY attachments_message_created
@@ -68,6 +70,12 @@ func (s *Store) AttachmentsOf(ctx context.Context, messageIDs []string) ([]chat.
 // AttachToMessage implements chat.AttachmentStore: one conditional update.
 func (s *Store) AttachToMessage(ctx context.Context, id, messageID string) (bool, error) {
 	return s.exec(ctx, "attach", qAttach, messageID, id)
+}
+
+// CompleteAttachment implements chat.AttachmentStore: one conditional update.
+func (s *Store) CompleteAttachment(ctx context.Context, a chat.Attachment) (bool, error) {
+	return s.exec(ctx, "complete attachment", qComplete, a.ContentType, a.Size, a.Width, a.Height, a.BlobKey,
+		a.ThumbKey, a.ThumbWidth, a.ThumbHeight, a.ID)
 }
 
 // DetachFromMessage implements chat.AttachmentStore.

@@ -39,6 +39,39 @@ func TestAttachments(t *testing.T, newStore func(t *testing.T) chat.AttachmentSt
 		_, err = s.Attachment(ctx, "not-an-id")
 		wantErr(t, err, errs.ErrNotFound, "a malformed id")
 	})
+	t.Run("a pending upload completes once", func(t *testing.T) {
+		s, ctx := newStore(t), ctxFor(t)
+		done := newAttachment(ids.New(), now())
+		pending := done
+		pending.ContentType, pending.Size, pending.Width, pending.Height = "", 0, 0, 0
+		pending.ThumbKey, pending.ThumbWidth, pending.ThumbHeight = "", 0, 0
+		must(t, s.CreateAttachment(ctx, pending))
+		got, err := s.Attachment(ctx, pending.ID)
+		must(t, err)
+		if !reflect.DeepEqual(got, pending) {
+			t.Fatalf("pending: got %+v, want %+v", got, pending)
+		}
+		done.BlobKey = "att/" + ids.New() // a cleaned copy has a new key
+		ok, err := s.CompleteAttachment(ctx, done)
+		must(t, err)
+		check(t, "first completion", ok, true)
+		got, err = s.Attachment(ctx, done.ID)
+		must(t, err)
+		if !reflect.DeepEqual(got, done) {
+			t.Fatalf("completed: got %+v, want %+v", got, done)
+		}
+		again := done
+		again.Size = 1
+		ok, err = s.CompleteAttachment(ctx, again)
+		must(t, err)
+		check(t, "second completion", ok, false)
+		ok, err = s.CompleteAttachment(ctx, chat.Attachment{ID: ids.New(), ContentType: "image/png"})
+		must(t, err)
+		check(t, "completion of an unknown id", ok, false)
+		got, err = s.Attachment(ctx, done.ID)
+		must(t, err)
+		check(t, "size after a refused completion", got.Size, done.Size)
+	})
 	t.Run("attach once, detach, list by message", func(t *testing.T) {
 		s, ctx := newStore(t), ctxFor(t)
 		ch := ids.New()
