@@ -269,13 +269,17 @@ func checkMerged(t *testing.T, got []*eventsv1.Event, want []string) {
 	for _, id := range want {
 		counts[id]++
 	}
-	var prev feed.StreamID
+	// Each stream numbers its own entries, so entries of two scopes in the
+	// same millisecond have no order between them: within a scope ids
+	// increase, across scopes their milliseconds do not go back.
+	prev := map[string]feed.StreamID{}
+	var prevMS uint64
 	for i, ev := range got {
 		id, err := feed.ParseID(ev.GetCursor())
-		if err != nil || id.Compare(prev) < 0 {
-			t.Fatalf("event %d at %s comes after %s", i, ev.GetCursor(), prev)
+		if err != nil || id.Compare(prev[ev.GetScope()]) <= 0 || id.MS < prevMS {
+			t.Fatalf("event %d at %s (%s) is out of log order", i, ev.GetCursor(), ev.GetScope())
 		}
-		prev = id
+		prev[ev.GetScope()], prevMS = id, id.MS
 		counts[ev.GetCursor()]--
 	}
 	for id, n := range counts {
