@@ -62,12 +62,22 @@ type suiteOptions struct {
 	// the user, presence, stats and search services) both instances, as a
 	// headless Kubernetes Service does; otherwise each talks to one.
 	serverList bool
+	// cluster runs the suite on the test Redis Cluster (each run under a
+	// key prefix of its own) instead of a Redis of its own; a Redis
+	// restart is then not among the faults.
+	cluster bool
 }
 
 func startSuite(t *testing.T, o suiteOptions) *suite {
 	bins := proc.Build(t, proc.BuildOptions{}, "user", "server", "presence", "stats", "search", "gateway")
 	s := &suite{t: t, bins: bins, procs: map[string]*proc.Proc{}, rest: newREST(""), deliveryDeadline: 90 * time.Second, sentAt: map[string]time.Time{}}
-	s.redis = proc.StartRedis(t)
+	redisURL, redisPrefix := "", ""
+	if o.cluster {
+		redisURL, redisPrefix = platformtest.RedisClusterURL(t), "rel"+platformtest.RandomHex(4)+":"
+	} else {
+		s.redis = proc.StartRedis(t)
+		redisURL = s.redis.URL()
+	}
 	dir := t.TempDir()
 	// The user service alone gets the signing key; every service gets its
 	// public half and the service key, as in docker-compose.yml.
@@ -90,7 +100,8 @@ func startSuite(t *testing.T, o suiteOptions) *suite {
 	s.env = []string{
 		"ACCORD_MONGO_URI=" + platformtest.MongoURI(t),
 		"ACCORD_MONGO_DB=rel_" + platformtest.RandomHex(4),
-		"ACCORD_REDIS_URL=" + s.redis.URL(),
+		"ACCORD_REDIS_URL=" + redisURL,
+		"ACCORD_REDIS_PREFIX=" + redisPrefix,
 		"ACCORD_VERIFY_KEY_FILE=" + verifyFile,
 		"ACCORD_SERVICE_KEY_FILE=" + serviceFile,
 		"ACCORD_USER_ADDR=" + s.grpcAddr["user"],
@@ -410,11 +421,22 @@ func TestReliabilityUnderFaults(t *testing.T) {
 // delivery latency of the messages sent during the roll is reported next
 // to that of the messages sent before it.
 func TestReliabilityRollingRestart(t *testing.T) {
-	clients, servers, perClient := 20, 4, 10
+	rollingRestart(t, suiteOptions{serverList: true}, 20, 4, 10)
+}
+
+// TestReliabilityRollingRestartOnCluster is the rolling restart with every
+// process on a 3-master Redis Cluster: the event log, the feed's reads per
+// slot, the channel locks, the outbox, presence and the stats streams all
+// keep their promises there too.
+func TestReliabilityRollingRestartOnCluster(t *testing.T) {
+	rollingRestart(t, suiteOptions{serverList: true, cluster: true}, 12, 3, 8)
+}
+
+func rollingRestart(t *testing.T, o suiteOptions, clients, servers, perClient int) {
 	if *long {
 		clients, servers, perClient = 100, 10, 50
 	}
-	s := startSuite(t, suiteOptions{serverList: true})
+	s := startSuite(t, o)
 	var rollStart, rollEnd time.Time
 	var rolled atomic.Bool
 	restart := func(name string, wait func()) {
