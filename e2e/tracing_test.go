@@ -2,6 +2,9 @@ package e2e
 
 import (
 	"context"
+	"errors"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -21,8 +24,9 @@ import (
 // TestSendIsOneTrace records the spans of the whole suite in memory and
 // sends one message through the gateway's REST API: the gateway's call and
 // the server service's handling are one trace, parent and child, and the
-// event the send appended to the event log carries that trace for the feed
-// that delivers it.
+// event the send appended to the event log carries that trace to the
+// gateway that delivers it, whose delivery span is in the same trace, while
+// the frame the socket receives does not show it.
 func TestSendIsOneTrace(t *testing.T) {
 	rec := tracetest.NewSpanRecorder()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
@@ -45,6 +49,27 @@ func TestSendIsOneTrace(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	ws, _, err := client.Dial(ctx, s.HTTP, client.DialOptions{Token: acc.Token})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	// A socket without cursors starts live: a message sent before its feed
+	// reaches the stream is not delivered. Send until one is; the traced
+	// send below is the next one.
+	ws.Background(100)
+	for i := 0; ; i++ {
+		if i == 10 {
+			t.Fatal("no message event reached the socket")
+		}
+		if err := rest.Do(ctx, "POST", "/v1/channels/"+channelID+"/messages", acc.Token, map[string]string{"content": "warm-up " + strconv.Itoa(i)}, nil); err != nil {
+			t.Fatal(err)
+		}
+		if waitMessage(t, ws, "", 3*time.Second) {
+			break
+		}
+	}
+	before := len(rec.Ended())
 	var sent struct {
 		Message struct {
 			ID string `json:"id"`
@@ -58,7 +83,7 @@ func TestSendIsOneTrace(t *testing.T) {
 	var clientSpan, serverSpan sdktrace.ReadOnlySpan
 	platformtest.Eventually(t, 10*time.Second, func() bool {
 		clientSpan, serverSpan = nil, nil
-		for _, sp := range rec.Ended() {
+		for _, sp := range rec.Ended()[before:] {
 			if sp.Name() != method {
 				continue
 			}
@@ -99,5 +124,42 @@ func TestSendIsOneTrace(t *testing.T) {
 	}
 	if !found {
 		t.Fatalf("no message_created event for %s in %s", sent.Message.ID, key)
+	}
+
+	// The socket receives the event, without the trace parent, and the
+	// gateway's delivery span continues the send's trace.
+	if !waitMessage(t, ws, sent.Message.ID, 30*time.Second) {
+		t.Fatal("the traced message did not reach the socket")
+	}
+	platformtest.Eventually(t, 10*time.Second, func() bool {
+		for _, sp := range rec.Ended() {
+			if sp.Name() == "accord.gateway/DeliverEvent" && sp.SpanContext().TraceID() == clientSpan.SpanContext().TraceID() {
+				return true
+			}
+		}
+		return false
+	}, "the delivering gateway's span in the send's trace")
+}
+
+// waitMessage reads ws until a message_created event arrives (of id, when
+// set) and reports whether one did within timeout of quiet; it fails the
+// test when a frame shows a trace parent.
+func waitMessage(t *testing.T, ws *client.WS, id string, timeout time.Duration) bool {
+	t.Helper()
+	for {
+		f, err := ws.Next(timeout)
+		if errors.Is(err, client.ErrTimeout) {
+			return false
+		}
+		if err != nil {
+			t.Fatalf("reading the socket: %v", err)
+		}
+		if strings.Contains(string(f.Raw), "trace_parent") || strings.Contains(string(f.Raw), "traceParent") {
+			t.Errorf("the frame shows the trace: %s", f.Raw)
+		}
+		ev, err := client.DecodeEvent(f)
+		if f.Type == "event" && err == nil && ev.MessageCreated != nil && (id == "" || ev.MessageCreated.ID == id) {
+			return true
+		}
 	}
 }

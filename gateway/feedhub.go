@@ -77,7 +77,7 @@ func newHubEvent(ev *eventsv1.Event) *hubEvent {
 	case *eventsv1.Event_Typing:
 		e.kind, e.subject = kindTyping, p.Typing.GetUserId()
 	}
-	e.frame = eventFrame(ev)
+	e.frame = renderEvent(ev)
 	return e
 }
 

@@ -307,7 +307,7 @@ func (c *frameCache) event(wire []byte) (*feedEvent, error) {
 	}
 	e = &feedEvent{}
 	if ev := res.GetEvent(); ev != nil {
-		e.scope, e.cursor, e.frame = ev.GetScope(), ev.GetCursor(), eventFrame(ev)
+		e.scope, e.cursor, e.frame = ev.GetScope(), ev.GetCursor(), renderEvent(ev)
 		if ct := ev.GetCreateTime(); ct != nil {
 			e.created = ct.AsTime().UnixNano()
 		}

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"strings"
@@ -224,5 +225,24 @@ func TestFrameCacheSharesOnlyIdenticalEvents(t *testing.T) {
 	}
 	if _, err := c.event([]byte{0xff}); err == nil {
 		t.Error("garbage decoded without an error")
+	}
+}
+
+// TestEventFramesHideTheTraceParent: the internal trace parent of a feed
+// event reaches neither a socket's frame nor the REST stream.
+func TestEventFramesHideTheTraceParent(t *testing.T) {
+	tp := "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+	ev := &eventsv1.Event{Scope: "server:1", Cursor: "5-0", TraceParent: tp,
+		Payload: &eventsv1.Event_ChannelDeleted{ChannelDeleted: &eventsv1.ChannelDeleted{ChannelId: "c"}}}
+	if f := string(renderEvent(proto.CloneOf(ev))); strings.Contains(f, "trace") || !strings.Contains(f, `"channel_id":"c"`) {
+		t.Errorf("frame %s", f)
+	}
+	shared := &eventsv1.StreamEventsResponse{Event: ev}
+	got, err := withoutTraceParent(context.Background(), shared)
+	if err != nil || got.(*eventsv1.StreamEventsResponse).GetEvent().GetTraceParent() != "" {
+		t.Errorf("rewritten: %v (%v)", got, err)
+	}
+	if shared.GetEvent().GetTraceParent() != tp {
+		t.Error("the shared response was changed")
 	}
 }

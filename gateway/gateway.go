@@ -138,6 +138,7 @@ func New(ctx context.Context, o Options) (*Gateway, error) {
 		// Response headers from the services are not forwarded: nothing
 		// the browser needs travels in them.
 		runtime.WithOutgoingHeaderMatcher(func(string) (string, bool) { return "", false }),
+		runtime.WithForwardResponseRewriter(withoutTraceParent),
 	)
 	regs := []struct {
 		conn *grpc.ClientConn

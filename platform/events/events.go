@@ -162,5 +162,8 @@ func Decode(scope string, msg redis.XMessage) (*eventsv1.Event, error) {
 		return nil, fmt.Errorf("event %s/%s: %w", scope, msg.ID, err)
 	}
 	ev.Scope, ev.Cursor = scope, msg.ID
+	if tp, ok := msg.Values[TraceField].(string); ok {
+		ev.TraceParent = tp
+	}
 	return ev, nil
 }

@@ -1680,6 +1680,13 @@ export interface components {
             server_joined?: components["schemas"]["v1Server"];
             server_left?: components["schemas"]["v1ServerLeft"];
             server_updated?: components["schemas"]["v1Server"];
+            /**
+             * @description The W3C traceparent of the call that appended the event, when that call
+             *     was traced: the gateway that delivers the event continues the trace.
+             *     Internal to the services; the gateway removes it from what clients
+             *     receive.
+             */
+            trace_parent?: string;
             typing?: components["schemas"]["v1Typing"];
             user_updated?: components["schemas"]["v1User"];
         };

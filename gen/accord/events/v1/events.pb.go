@@ -734,6 +734,11 @@ type Event struct {
 	Cursor string `protobuf:"bytes,2,opt,name=cursor,proto3" json:"cursor,omitempty"`
 	// When the change was committed.
 	CreateTime *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// The W3C traceparent of the call that appended the event, when that call
+	// was traced: the gateway that delivers the event continues the trace.
+	// Internal to the services; the gateway removes it from what clients
+	// receive.
+	TraceParent string `protobuf:"bytes,4,opt,name=trace_parent,json=traceParent,proto3" json:"trace_parent,omitempty"`
 	// What happened.
 	//
 	// Types that are valid to be assigned to Payload:
@@ -816,6 +821,13 @@ func (x *Event) GetCreateTime() *timestamppb.Timestamp {
 		return x.CreateTime
 	}
 	return nil
+}
+
+func (x *Event) GetTraceParent() string {
+	if x != nil {
+		return x.TraceParent
+	}
+	return ""
 }
 
 func (x *Event) GetPayload() isEvent_Payload {
@@ -1270,12 +1282,13 @@ const file_accord_events_v1_events_proto_rawDesc = "" +
 	"message_id\x18\x03 \x01(\tR\tmessageId\x12\x17\n" +
 	"\auser_id\x18\x04 \x01(\tR\x06userId\x12!\n" +
 	"\fdisplay_name\x18\x05 \x01(\tR\vdisplayName\x12'\n" +
-	"\x03pin\x18\x06 \x01(\v2\x15.accord.server.v1.PinR\x03pin\"\xc7\x0e\n" +
+	"\x03pin\x18\x06 \x01(\v2\x15.accord.server.v1.PinR\x03pin\"\xea\x0e\n" +
 	"\x05Event\x12\x14\n" +
 	"\x05scope\x18\x01 \x01(\tR\x05scope\x12\x16\n" +
 	"\x06cursor\x18\x02 \x01(\tR\x06cursor\x12;\n" +
 	"\vcreate_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"createTime\x12D\n" +
+	"createTime\x12!\n" +
+	"\ftrace_parent\x18\x04 \x01(\tR\vtraceParent\x12D\n" +
 	"\x0fmessage_created\x18\n" +
 	" \x01(\v2\x19.accord.server.v1.MessageH\x00R\x0emessageCreated\x12D\n" +
 	"\x0fmessage_updated\x18\v \x01(\v2\x19.accord.server.v1.MessageH\x00R\x0emessageUpdated\x12K\n" +
