@@ -1,6 +1,8 @@
 package index
 
 import (
+	"time"
+
 	"cmp"
 	"context"
 	"encoding/json"
@@ -330,8 +332,25 @@ func (x *Index) compact(p *partition) {
 	go func() {
 		defer x.done.Done()
 		defer x.running.Add(-1)
-		// An error leaves the partition as it was: correct, slower.
-		_ = sc.ForceMerge(x.ctx, nil)
+		// A forced merge takes the segments persisted when it starts; one
+		// still being persisted (or merged by bleve's own merger) lands
+		// beside its result. So it is asked again until one segment is
+		// left, a bounded number of times: an index that will not merge
+		// stays as it is, correct and slower.
+		for range 50 {
+			_ = sc.ForceMerge(x.ctx, nil)
+			st := sc.StatsMap()
+			n, _ := st["num_root_filesegments"].(uint64)
+			m, _ := st["num_root_memorysegments"].(uint64)
+			if n+m <= 1 {
+				break
+			}
+			select {
+			case <-x.ctx.Done():
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
 		p.compacted.Store(true)
 	}()
 }
