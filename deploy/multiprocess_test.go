@@ -30,7 +30,9 @@ func buildBinaries(t *testing.T) map[string]string {
 		pkgs = append(pkgs, b.pkgs...)
 	}
 	root, _ := filepath.Abs(repoRoot)
-	return proc.Build(t, proc.BuildOptions{Dir: root, Flags: []string{"-trimpath"}, Env: []string{"CGO_ENABLED=0"}, Static: true}, pkgs...)
+	o := proc.Release
+	o.Dir = root
+	return proc.Build(t, o, pkgs...)
 }
 
 // envList turns env into KEY=value pairs.

@@ -69,7 +69,7 @@ type suiteOptions struct {
 }
 
 func startSuite(t *testing.T, o suiteOptions) *suite {
-	bins := proc.Build(t, proc.BuildOptions{}, "user", "server", "presence", "stats", "search", "gateway")
+	bins := proc.Build(t, proc.Release, "user", "server", "presence", "stats", "search", "gateway")
 	s := &suite{t: t, bins: bins, procs: map[string]*proc.Proc{}, rest: newREST(""), deliveryDeadline: 90 * time.Second, sentAt: map[string]time.Time{}}
 	redisURL, redisPrefix := "", ""
 	if o.cluster {

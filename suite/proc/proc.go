@@ -52,6 +52,12 @@ type BuildOptions struct {
 	Static bool
 }
 
+// Release builds as the Dockerfile does: static, with trimmed paths. Every
+// test that runs the suite's binaries builds them this way, so one compile
+// of each package serves them all (and, paths being trimmed, every clone of
+// the repository on the machine).
+var Release = BuildOptions{Flags: []string{"-trimpath"}, Env: []string{"CGO_ENABLED=0"}, Static: true}
+
 // Build compiles the packages (import paths, or names in Packages) into a
 // temporary folder in one go build and returns the binaries by name (the
 // last element of the import path).
