@@ -20,15 +20,24 @@
 //   - member list: the first page (1000) of the B-member server
 //   - stats: the global top users, top servers and activity reports (the
 //     timed user is an operator)
+//   - floor: GET /v1/me, the cheapest authenticated call (gateway, one gRPC
+//     call, no store query), timed in the same rounds: the machine's own
+//     noise, the baseline the others compare with
 //
 // the send rate of 8 concurrent senders (one channel each) against the raw
-// insert rate of 8 writers into the same SQLite database (same run, process
-// stopped: one INSERT statement per message, what a send writes), and the
-// process's RSS.
+// insert rate of 8 writers into the same database (same run, process
+// stopped: one insert per message through the store, what a send writes),
+// and the process's RSS. Beside the rates it reports CPU time per message:
+// the all-in-one process's (user+system, from /proc) per send of the
+// 8-sender run, and the tool's own per raw insert, a cost that a busy
+// machine does not distort as it does rates.
 //
-// The instance always runs on its SQLite stores (ACCORD_STORE=sqlite), the
-// store the seeding writes; a run against MongoDB (ACCORD_MONGO_URI) would
-// need a seeder for it and is not there yet.
+// The instance runs on its SQLite stores (ACCORD_STORE=sqlite) unless
+// ACCORD_MONGO_URI is set: then it runs on the MongoDB there
+// (ACCORD_STORE=mongo, a new database bench_community_<time>, dropped at
+// the end unless -keep), seeded with batched inserts of the documents the
+// Mongo stores write (loader.OpenMongo), and the raw rate is that of 8
+// writers inserting into the same MongoDB through the store.
 //
 // Usage (in bench/):
 //
@@ -62,6 +71,26 @@ import (
 
 	"github.com/accordchat/accord/services/server/loader"
 )
+
+// target is where the server service's data lives: a SQLite data folder,
+// or a MongoDB database when mongoURI is set.
+type target struct {
+	data, mongoURI, mongoDB string
+}
+
+func (t target) open(ctx context.Context) (*loader.DB, error) {
+	if t.mongoURI != "" {
+		return loader.OpenMongo(ctx, t.mongoURI, t.mongoDB)
+	}
+	return loader.Open(ctx, t.data)
+}
+
+func (t target) name() string {
+	if t.mongoURI != "" {
+		return "MongoDB database " + t.mongoDB
+	}
+	return "SQLite under " + t.data
+}
 
 type options struct {
 	messages    []int
@@ -139,7 +168,19 @@ func run(ctx context.Context, o options) error {
 			return fmt.Errorf("build accord: %w", err)
 		}
 	}
-	p, err := newProc(bin, filepath.Join(dir, "data"))
+	t := target{data: filepath.Join(dir, "data")}
+	if uri := os.Getenv("ACCORD_MONGO_URI"); uri != "" {
+		t.mongoURI, t.mongoDB = uri, fmt.Sprintf("bench_community_%d", time.Now().Unix())
+		if !o.keep {
+			defer func() {
+				if err := loader.DropMongo(context.WithoutCancel(ctx), t.mongoURI, t.mongoDB); err != nil {
+					fmt.Fprintln(os.Stderr, "community: drop the benchmark's database:", err)
+				}
+			}()
+		}
+	}
+	fmt.Println("store:", t.name())
+	p, err := newProc(bin, t)
 	if err != nil {
 		return err
 	}
@@ -158,7 +199,7 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
-	w, err := seedWorld(ctx, p.data, o, reg.User.ID)
+	w, err := seedWorld(ctx, t, o, reg.User.ID)
 	if err != nil {
 		return err
 	}
@@ -166,7 +207,7 @@ func run(ctx context.Context, o options) error {
 	var rows []row
 	for _, n := range o.messages {
 		fmt.Printf("seeding to %d messages ...\n", n)
-		raw, err := w.seedMessages(ctx, p.data, n)
+		raw, rawCPU, err := w.seedMessages(ctx, t, n)
 		if err != nil {
 			return err
 		}
@@ -174,7 +215,7 @@ func run(ctx context.Context, o options) error {
 		if err != nil {
 			return err
 		}
-		r.raw = raw
+		r.raw, r.rawCPU = raw, rawCPU
 		rows = append(rows, r)
 		report(rows)
 	}
@@ -192,9 +233,9 @@ type world struct {
 	rng      *rand.Rand
 }
 
-func seedWorld(ctx context.Context, data string, o options, viewer string) (*world, error) {
+func seedWorld(ctx context.Context, t target, o options, viewer string) (*world, error) {
 	fmt.Printf("seeding %d users, %d servers, %d memberships, %d channels ...\n", o.users, o.servers, o.memberships, o.channels)
-	db, err := loader.Open(ctx, data)
+	db, err := t.open(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -255,11 +296,12 @@ func seedWorld(ctx context.Context, data string, o options, viewer string) (*wor
 const content = "a message of ordinary length, as people write them in a chat channel"
 
 // seedMessages loads messages up to n in all, 10% into the hot channel,
-// and measures the raw insert rate on the same database.
-func (w *world) seedMessages(ctx context.Context, data string, n int) (float64, error) {
-	db, err := loader.Open(ctx, data)
+// and measures the raw insert rate on the same database and the CPU time
+// of this process per insert.
+func (w *world) seedMessages(ctx context.Context, t target, n int) (float64, time.Duration, error) {
+	db, err := t.open(ctx)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	defer db.Close()
 	at := time.Now()
@@ -271,13 +313,25 @@ func (w *world) seedMessages(ctx context.Context, data string, n int) (float64, 
 		w.lastID = loader.NewID(w.lastID)
 		author := w.users[1+w.rng.IntN(len(w.users)-1)]
 		if err := db.Message(w.lastID, c[0], c[1], author, content, at); err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 	}
 	if err := db.Flush(); err != nil {
-		return 0, err
+		return 0, 0, err
 	}
-	return db.InsertRate(ctx, 2000, 8, content)
+	const inserts = 2000
+	cpu0 := selfCPU()
+	rate, err := db.InsertRate(ctx, inserts, 8, content)
+	return rate, (selfCPU() - cpu0) / inserts, err
+}
+
+// selfCPU is this process's user+system CPU time so far.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // row is the result at one size.
@@ -286,11 +340,13 @@ type row struct {
 	start    time.Duration
 	rss      int64
 	raw      float64
+	rawCPU   time.Duration // CPU per raw insert
 	sendRate float64
+	sendCPU  time.Duration // the process's CPU per send
 	lat      map[string][]time.Duration
 }
 
-var metrics = []string{"first screen", "open channel", "scroll back", "send", "member list", "stats"}
+var metrics = []string{"first screen", "open channel", "scroll back", "send", "member list", "stats", "floor"}
 
 func measure(ctx context.Context, p *proc, w *world, o options, n int) (row, error) {
 	r := row{messages: n, lat: map[string][]time.Duration{}}
@@ -366,6 +422,9 @@ func measure(ctx context.Context, p *proc, w *world, o options, n int) (row, err
 		}); err != nil {
 			return r, err
 		}
+		if err := timed("floor", func() error { return get("/v1/me", nil) }); err != nil {
+			return r, err
+		}
 		if err := timed("stats", func() error {
 			return errors.Join(get("/v1/stats/topUsers?metric=METRIC_MESSAGES", nil), get("/v1/stats/topServers", nil),
 				get("/v1/stats/activity?metric=METRIC_MESSAGES", nil))
@@ -382,11 +441,13 @@ func measure(ctx context.Context, p *proc, w *world, o options, n int) (row, err
 	for _, c := range w.channels[1 : 1+8] {
 		spread = append(spread, c[1])
 	}
-	rate, err := sendRate(p, tok, spread, 400)
+	const sends = 400
+	cpu0 := p.cpu()
+	rate, err := sendRate(p, tok, spread, sends)
 	if err != nil {
 		return r, err
 	}
-	r.sendRate = rate
+	r.sendRate, r.sendCPU = rate, (p.cpu()-cpu0)/sends
 	r.rss = p.rss()
 	return r, nil
 }
@@ -472,6 +533,8 @@ func report(rows []row) {
 	line("send rate, 8 senders /s", func(r row) string { return fmt.Sprintf("%.0f", r.sendRate) })
 	line("raw insert rate, 8 /s", func(r row) string { return fmt.Sprintf("%.0f", r.raw) })
 	line("send / raw", func(r row) string { return fmt.Sprintf("%.2fx", r.sendRate/r.raw) })
+	line("CPU per send (process) µs", func(r row) string { return fmt.Sprintf("%.0f", float64(r.sendCPU)/float64(time.Microsecond)) })
+	line("CPU per raw insert µs", func(r row) string { return fmt.Sprintf("%.0f", float64(r.rawCPU)/float64(time.Microsecond)) })
 	line("start-up", func(r row) string { return r.start.Round(time.Millisecond).String() })
 	line("RSS MiB", func(r row) string { return fmt.Sprintf("%.0f", float64(r.rss)/(1<<20)) })
 	fmt.Print(b.String())
@@ -479,11 +542,11 @@ func report(rows []row) {
 
 // proc is the all-in-one process.
 type proc struct {
-	bin, data, base string
-	env             []string
-	cmd             *exec.Cmd
-	done            chan error
-	client          *http.Client
+	bin, base string
+	env       []string
+	cmd       *exec.Cmd
+	done      chan error
+	client    *http.Client
 }
 
 func freePort() (string, error) {
@@ -495,22 +558,26 @@ func freePort() (string, error) {
 	return l.Addr().String(), nil
 }
 
-func newProc(bin, data string) (*proc, error) {
+func newProc(bin string, t target) (*proc, error) {
 	addrs := map[string]string{}
-	for _, k := range []string{"ACCORD_HTTP_ADDR", "ACCORD_USER_ADDR", "ACCORD_SERVER_ADDR", "ACCORD_PRESENCE_ADDR", "ACCORD_STATS_ADDR"} {
+	for _, k := range []string{"ACCORD_HTTP_ADDR", "ACCORD_USER_ADDR", "ACCORD_SERVER_ADDR", "ACCORD_PRESENCE_ADDR", "ACCORD_STATS_ADDR", "ACCORD_SEARCH_ADDR"} {
 		a, err := freePort()
 		if err != nil {
 			return nil, err
 		}
 		addrs[k] = a
 	}
+	store := "ACCORD_STORE=sqlite"
+	if t.mongoURI != "" {
+		store = "ACCORD_STORE=mongo"
+	}
 	env := append(os.Environ(),
-		"ACCORD_DATA_DIR="+data, "ACCORD_STORE=sqlite", "ACCORD_METRICS_ADDR=off", "ACCORD_LOG_LEVEL=warn",
+		"ACCORD_DATA_DIR="+t.data, store, "ACCORD_MONGO_DB="+t.mongoDB, "ACCORD_METRICS_ADDR=off", "ACCORD_LOG_LEVEL=warn",
 		"ACCORD_MESSAGE_RATE_LIMIT=0", "ACCORD_OPERATORS=viewer", fmt.Sprintf("ACCORD_REDIS_PREFIX=bench-community-%d:", time.Now().UnixNano()))
 	for k, v := range addrs {
 		env = append(env, k+"="+v)
 	}
-	return &proc{bin: bin, data: data, base: "http://" + addrs["ACCORD_HTTP_ADDR"], env: env,
+	return &proc{bin: bin, base: "http://" + addrs["ACCORD_HTTP_ADDR"], env: env,
 		client: &http.Client{Timeout: time.Minute, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}}, nil
 }
 
@@ -590,6 +657,25 @@ func (p *proc) rss() int64 {
 		}
 	}
 	return 0
+}
+
+// cpu is the process's user+system CPU time so far (/proc/<pid>/stat,
+// in clock ticks of 1/100 s, the Linux USER_HZ).
+func (p *proc) cpu() time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	// Fields after the command name, which is in parentheses: utime and
+	// stime are the 12th and 13th of them.
+	_, rest, ok := strings.Cut(string(b), ") ")
+	f := strings.Fields(rest)
+	if !ok || len(f) < 13 {
+		return 0
+	}
+	u, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(u+st) * 10 * time.Millisecond
 }
 
 // call is one REST call with a JSON body.

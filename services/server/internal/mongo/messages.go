@@ -60,9 +60,17 @@ var byChannel = bson.D{{Key: "channel_id", Value: 1}, {Key: "_id", Value: 1}}
 
 // CreateMessage implements chat.MessageStore.
 func (s *Store) CreateMessage(ctx context.Context, m chat.Message) error {
-	id, err := docID(m.ID, "message")
+	d, err := newMessageDoc(m)
 	if err != nil {
 		return err
+	}
+	return insert(ctx, s.messages, d, "message")
+}
+
+func newMessageDoc(m chat.Message) (messageDoc, error) {
+	id, err := docID(m.ID, "message")
+	if err != nil {
+		return messageDoc{}, err
 	}
 	d := messageDoc{
 		ID: id, ServerID: m.ServerID, ChannelID: m.ChannelID, AuthorID: m.AuthorID, Content: m.Content,
@@ -76,7 +84,7 @@ func (s *Store) CreateMessage(ctx context.Context, m chat.Message) error {
 	if m.RequestID != "" {
 		d.RequestKey = requestKey(m.AuthorID, m.RequestID)
 	}
-	return insert(ctx, s.messages, d, "message")
+	return d, nil
 }
 
 // Message implements chat.MessageStore. It looks up by _id alone, the one

@@ -109,14 +109,19 @@ func all[T any, R any](ctx context.Context, c *mongo.Collection, conv func(T) R,
 
 // CreateServer implements guild.ServerStore.
 func (s *Store) CreateServer(ctx context.Context, srv guild.Server) error {
-	id, err := docID(srv.ID, "server")
+	d, err := newServerDoc(srv)
 	if err != nil {
 		return err
 	}
-	return insert(ctx, s.servers, serverDoc{
+	return insert(ctx, s.servers, d, "server")
+}
+
+func newServerDoc(srv guild.Server) (serverDoc, error) {
+	id, err := docID(srv.ID, "server")
+	return serverDoc{
 		ID: id, Name: srv.Name, Kind: string(srv.Kind), OwnerID: srv.OwnerID, DMKey: srv.DMKey,
 		DMUserIDs: srv.DMUserIDs, MemberCount: srv.MemberCount, CreatedAt: utc(srv.CreatedAt), Icon: srv.Icon,
-	}, "server")
+	}, err
 }
 
 func (s *Store) server(ctx context.Context, filter bson.D) (guild.Server, error) {
@@ -268,13 +273,18 @@ func channelIDs(cs []guild.Channel) []string {
 
 // CreateMember implements guild.MemberStore.
 func (s *Store) CreateMember(ctx context.Context, m guild.Member, kind guild.Kind) error {
-	id, err := docID(m.ID, "member")
+	d, err := newMemberDoc(m, kind)
 	if err != nil {
 		return err
 	}
-	return insert(ctx, s.members, memberDoc{
+	return insert(ctx, s.members, d, "member")
+}
+
+func newMemberDoc(m guild.Member, kind guild.Kind) (memberDoc, error) {
+	id, err := docID(m.ID, "member")
+	return memberDoc{
 		ID: id, ServerID: m.ServerID, UserID: m.UserID, Role: int32(m.Role), JoinedAt: utc(m.JoinedAt), Kind: string(kind),
-	}, "member")
+	}, err
 }
 
 // Member implements guild.MemberStore.
@@ -355,13 +365,18 @@ func (s *Store) SharedUsers(ctx context.Context, serverIDs, userIDs []string) (m
 
 // CreateChannel implements guild.ChannelStore.
 func (s *Store) CreateChannel(ctx context.Context, c guild.Channel) error {
-	id, err := docID(c.ID, "channel")
+	d, err := newChannelDoc(c)
 	if err != nil {
 		return err
 	}
-	return insert(ctx, s.channels, channelDoc{
+	return insert(ctx, s.channels, d, "channel")
+}
+
+func newChannelDoc(c guild.Channel) (channelDoc, error) {
+	id, err := docID(c.ID, "channel")
+	return channelDoc{
 		ID: id, ServerID: c.ServerID, Name: c.Name, Topic: c.Topic, Position: c.Position, CreatedAt: utc(c.CreatedAt),
-	}, "channel")
+	}, err
 }
 
 // Channel implements guild.ChannelStore.

@@ -2,6 +2,7 @@ package mongo_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"testing"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"github.com/accordchat/accord/platform/platformtest"
 	"github.com/accordchat/accord/services/server/internal/chat"
 	"github.com/accordchat/accord/services/server/internal/guild"
+	"github.com/accordchat/accord/services/server/internal/ids"
 	"github.com/accordchat/accord/services/server/internal/mongo"
 	"github.com/accordchat/accord/services/server/internal/storetest"
 )
@@ -92,4 +94,54 @@ func TestPins(t *testing.T) {
 
 func TestAttachments(t *testing.T) {
 	storetest.TestAttachments(t, func(t *testing.T) chat.AttachmentStore { return newStore(t) }, opts()...)
+}
+
+// A Loader writes what the store would have written one by one, in more
+// than one batch, and the store reads it back.
+func TestLoader(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	s := newStore(t)
+	l := s.Loader(ctx)
+	at := time.Now().UTC().Truncate(time.Millisecond)
+	sv := guild.Server{ID: ids.New(), Name: "g", Kind: guild.KindGuild, OwnerID: "u0", MemberCount: 3, CreatedAt: at}
+	if err := l.Server(sv); err != nil {
+		t.Fatal(err)
+	}
+	ch := guild.Channel{ID: ids.New(), ServerID: sv.ID, Name: "general", CreatedAt: at}
+	if err := l.Channel(ch); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if err := l.Member(guild.Member{ID: ids.New(), ServerID: sv.ID, UserID: fmt.Sprint("u", i), Role: guild.RoleMember, JoinedAt: at}, guild.KindGuild); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const n = 1500 // more than one InsertMany
+	last := ""
+	for range n {
+		last = ids.After(last)
+		if err := l.Message(chat.Message{ID: last, ServerID: sv.ID, ChannelID: ch.ID, AuthorID: "u1", Content: "x", CreatedAt: at}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Server(ctx, sv.ID); err != nil || got.Name != sv.Name || got.MemberCount != 3 || !got.CreatedAt.Equal(sv.CreatedAt) {
+		t.Fatalf("loaded server = %+v, %v", got, err)
+	}
+	if got, err := s.Channel(ctx, ch.ID); err != nil || got.Name != ch.Name || got.ServerID != sv.ID {
+		t.Fatalf("loaded channel = %+v, %v", got, err)
+	}
+	if ms, err := s.Members(ctx, sv.ID, "", 10); err != nil || len(ms) != 3 {
+		t.Fatalf("loaded members = %d, %v", len(ms), err)
+	}
+	ms, err := s.ListMessages(ctx, ch.ID, chat.MessagePage{Limit: 100})
+	if err != nil || len(ms) != 100 || ms[0].ID != last || ms[0].Content != "x" || !ms[0].CreatedAt.Equal(at) {
+		t.Fatalf("loaded messages = %d, %v", len(ms), err)
+	}
+	if err := l.Message(chat.Message{ID: "not an id", ChannelID: ch.ID}); err == nil {
+		t.Fatal("a message with a malformed id loaded")
+	}
 }
