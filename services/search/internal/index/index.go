@@ -405,7 +405,27 @@ func (x *part) Position(context.Context) (string, error) {
 // which grew with the index. Stored fields are loaded, and matches found
 // (by analyzing the text again), for the returned page only.
 func (x *part) Search(ctx context.Context, q search.IndexQuery) ([]search.Hit, int64, error) {
-	return x.search(ctx, q, x.terms(q.Query))
+	terms := x.terms(q.Query)
+	hits, total, err := x.search(ctx, q, terms)
+	if err == nil && total.bound {
+		total.n, err = x.count(ctx, q, terms)
+	}
+	return hits, total.n, err
+}
+
+// partTotal is a partition's count of matches: exact, or with bound an
+// upper bound (the matches of the server, out of the channels asked
+// included) for the caller to count exactly (count) if its total is to
+// be exact.
+type partTotal struct {
+	n     int64
+	bound bool
+}
+
+// count is the exact number of q's matches in the partition.
+func (x *part) count(ctx context.Context, q search.IndexQuery, terms queryTerms) (int64, error) {
+	_, n, err := x.run(ctx, q, terms, false)
+	return n, err
 }
 
 // search is Search with the query's terms analyzed (once for every
@@ -418,11 +438,15 @@ func (x *part) Search(ctx context.Context, q search.IndexQuery) ([]search.Hit, i
 // query's time, and most of a rare query's, for a condition the server
 // already almost decides. When a hit is out of scope, or the partition
 // holds more matches than the hits returned, bleve is asked again with
-// the channels, so hits and total stay exact. With in: naming channels
+// the channels (for the total, only if the search's total is exact:
+// partTotal), so hits and totals stay exact. With in: naming channels
 // of the scope only, the channels add nothing and are not asked.
-func (x *part) search(ctx context.Context, q search.IndexQuery, terms queryTerms) ([]search.Hit, int64, error) {
+func (x *part) search(ctx context.Context, q search.IndexQuery, terms queryTerms) ([]search.Hit, partTotal, error) {
 	if len(q.Servers) == 0 || (q.Channels != nil && len(q.Channels) == 0) {
-		return nil, 0, nil
+		return nil, partTotal{}, nil
+	}
+	exact := func(hits []search.Hit, n int64, err error) ([]search.Hit, partTotal, error) {
+		return hits, partTotal{n: n}, err
 	}
 	var scope []string
 	if q.Order != search.Relevance && q.Channels != nil {
@@ -434,15 +458,15 @@ func (x *part) search(ctx context.Context, q search.IndexQuery, terms queryTerms
 	if q.Order != search.Relevance && terms.longPhrase() {
 		hits, total, ok, err := x.searchPhrases(ctx, q, terms, scope)
 		if ok || err != nil {
-			return hits, total, err
+			return exact(hits, total, err)
 		}
 	}
 	if scope == nil {
-		return x.run(ctx, q, terms, true)
+		return exact(x.run(ctx, q, terms, true))
 	}
 	hits, total, err := x.run(ctx, q, terms, true)
 	if err != nil {
-		return nil, 0, err
+		return nil, partTotal{}, err
 	}
 	kept := hits[:0:0]
 	for _, h := range hits {
@@ -453,15 +477,14 @@ func (x *part) search(ctx context.Context, q search.IndexQuery, terms queryTerms
 	switch {
 	case len(q.After) == 0 && total == int64(len(hits)):
 		// Every match seen.
-		return kept, int64(len(kept)), nil
+		return kept, partTotal{n: int64(len(kept))}, nil
 	case len(kept) == len(hits):
-		// The page is right; the total is counted within scope.
-		q.Channels = scope
-		_, total, err = x.run(ctx, q, terms, false)
-		return kept, total, err
+		// The page is right; the total is a bound, counted within scope
+		// only if the search's total is to be exact (with q.Channels).
+		return kept, partTotal{n: total, bound: true}, nil
 	default:
 		q.Channels = scope
-		return x.run(ctx, q, terms, true)
+		return exact(x.run(ctx, q, terms, true))
 	}
 }
 

@@ -435,6 +435,12 @@ func (x *Index) Search(ctx context.Context, q search.IndexQuery) ([]search.Hit, 
 	var hits []search.Hit
 	var total search.Total
 	var docs, asked uint64
+	type bound struct {
+		p *partition
+		q search.IndexQuery
+		n int64
+	}
+	var bounds []bound
 	for i := len(parts) - 1; i >= 0; i-- {
 		p := parts[i]
 		if p.times.excludes(q) {
@@ -457,8 +463,24 @@ func (x *Index) Search(ctx context.Context, q search.IndexQuery) ([]search.Hit, 
 			return nil, total, err
 		}
 		hits = append(hits, hs...)
-		total.N += t
+		if t.bound {
+			bounds = append(bounds, bound{p, pq, t.n})
+		}
+		total.N += t.n
 		asked += n
+	}
+	if !total.Estimate {
+		// Every partition asked: the bounds are counted exactly. (An
+		// estimate takes them as they are: they count the matches of
+		// channels deleted since, until their deletion reaches the
+		// index, a few among the messages scaled.)
+		for _, b := range bounds {
+			n, err := b.p.x.count(ctx, b.q, terms)
+			if err != nil {
+				return nil, total, err
+			}
+			total.N -= b.n - n
+		}
 	}
 	if total.Estimate && asked > 0 {
 		// The matches of the partitions asked, scaled to the messages of
@@ -482,11 +504,14 @@ func (x *Index) searchAll(ctx context.Context, parts []*partition, q search.Inde
 		}
 		x.asked.Add(1)
 		hs, t, err := parts[i].x.search(ctx, q, terms)
+		if err == nil && t.bound { // not by relevance; kept exact all the same
+			t.n, err = parts[i].x.count(ctx, q, terms)
+		}
 		if err != nil {
 			return nil, total, err
 		}
 		hits = append(hits, hs...)
-		total.N += t
+		total.N += t.n
 	}
 	score := func(h search.Hit) float64 {
 		if len(h.Sort) != 2 {
