@@ -217,7 +217,7 @@ func Mapping() (mapping.IndexMapping, error) {
 type part struct {
 	idx   bleve.Index
 	dir   string            // "" in memory
-	text  analysis.Analyzer // textName
+	text  *textAnalyzer     // textName
 	plain analysis.Analyzer // plainName
 }
 
@@ -275,7 +275,8 @@ func newMemoryPart() (*part, error) {
 }
 
 func wrap(idx bleve.Index, dir string) (*part, error) {
-	x := &part{idx: idx, dir: dir, text: idx.Mapping().AnalyzerNamed(textName), plain: idx.Mapping().AnalyzerNamed(plainName)}
+	text, _ := idx.Mapping().AnalyzerNamed(textName).(*textAnalyzer)
+	x := &part{idx: idx, dir: dir, text: text, plain: idx.Mapping().AnalyzerNamed(plainName)}
 	if x.text == nil || x.plain == nil {
 		_ = idx.Close()
 		return nil, errors.New("search index: analyzers missing")
@@ -404,18 +405,100 @@ func (x *part) Position(context.Context) (string, error) {
 // which grew with the index. Stored fields are loaded, and matches found
 // (by analyzing the text again), for the returned page only.
 func (x *part) Search(ctx context.Context, q search.IndexQuery) ([]search.Hit, int64, error) {
-	if len(q.Servers) == 0 || (q.Channels != nil && len(q.Channels) == 0) {
-		return nil, 0, nil
-	}
 	terms := x.terms(q.Query)
-	if q.Order != search.Relevance && terms.longPhrase() {
-		hits, total, ok, err := x.searchPhrases(ctx, q, terms)
-		if ok || err != nil {
-			return hits, total, err
+	hits, total, err := x.search(ctx, q, terms)
+	if err == nil && total.bound {
+		total.n, err = x.count(ctx, q, terms)
+	}
+	return hits, total.n, err
+}
+
+// partTotal is a partition's count of matches: exact, or with bound an
+// upper bound (the matches of the server, out of the channels asked
+// included) for the caller to count exactly (count) if its total is to
+// be exact.
+type partTotal struct {
+	n     int64
+	bound bool
+}
+
+// count is the exact number of q's matches in the partition.
+func (x *part) count(ctx context.Context, q search.IndexQuery, terms queryTerms) (int64, error) {
+	_, n, err := x.run(ctx, q, terms, false)
+	return n, err
+}
+
+// search is Search with the query's terms analyzed (once for every
+// partition asked).
+//
+// Newest first, a server's channels (q.Channels, all of them but those
+// deleted since their messages were indexed, until the deletion reaches
+// the index) are checked on the hits instead of asked of bleve: a term
+// lookup per channel in every partition asked was a fifth of a one-word
+// query's time, and most of a rare query's, for a condition the server
+// already almost decides. When a hit is out of scope, or the partition
+// holds more matches than the hits returned, bleve is asked again with
+// the channels (for the total, only if the search's total is exact:
+// partTotal), so hits and totals stay exact. With in: naming channels
+// of the scope only, the channels add nothing and are not asked.
+func (x *part) search(ctx context.Context, q search.IndexQuery, terms queryTerms) ([]search.Hit, partTotal, error) {
+	if len(q.Servers) == 0 || (q.Channels != nil && len(q.Channels) == 0) {
+		return nil, partTotal{}, nil
+	}
+	exact := func(hits []search.Hit, n int64, err error) ([]search.Hit, partTotal, error) {
+		return hits, partTotal{n: n}, err
+	}
+	var scope []string
+	if q.Order != search.Relevance && q.Channels != nil {
+		scope, q.Channels = q.Channels, nil
+		if len(q.In) > 0 && !slices.ContainsFunc(q.In, func(c string) bool { return !slices.Contains(scope, c) }) {
+			scope = nil // in: is narrower
 		}
 	}
-	req := bleve.NewSearchRequestOptions(x.build(q, terms, false), q.Size, 0, false)
-	req.Fields = storedFields
+	if q.Order != search.Relevance && terms.longPhrase() {
+		hits, total, ok, err := x.searchPhrases(ctx, q, terms, scope)
+		if ok || err != nil {
+			return exact(hits, total, err)
+		}
+	}
+	if scope == nil {
+		return exact(x.run(ctx, q, terms, true))
+	}
+	hits, total, err := x.run(ctx, q, terms, true)
+	if err != nil {
+		return nil, partTotal{}, err
+	}
+	kept := hits[:0:0]
+	for _, h := range hits {
+		if slices.Contains(scope, h.ChannelID) {
+			kept = append(kept, h)
+		}
+	}
+	switch {
+	case len(q.After) == 0 && total == int64(len(hits)):
+		// Every match seen.
+		return kept, partTotal{n: int64(len(kept))}, nil
+	case len(kept) == len(hits):
+		// The page is right; the total is a bound, counted within scope
+		// only if the search's total is to be exact (with q.Channels).
+		return kept, partTotal{n: total, bound: true}, nil
+	default:
+		q.Channels = scope
+		return exact(x.run(ctx, q, terms, true))
+	}
+}
+
+// run asks bleve for q (with load, the hits, with their fields and
+// matches; without, only the total).
+func (x *part) run(ctx context.Context, q search.IndexQuery, terms queryTerms, load bool) ([]search.Hit, int64, error) {
+	size := q.Size
+	if !load {
+		size = 0
+	}
+	req := bleve.NewSearchRequestOptions(x.build(q, terms, false), size, 0, false)
+	if load {
+		req.Fields = storedFields
+	}
 	order := bsearch.SortOrder{&bsearch.SortDocID{Desc: true}}
 	if q.Order == search.Relevance {
 		order = append(bsearch.SortOrder{&bsearch.SortScore{Desc: true}}, order...)
@@ -423,7 +506,7 @@ func (x *part) Search(ctx context.Context, q search.IndexQuery) ([]search.Hit, i
 		req.Score = "none" // no score to compute when it decides nothing
 	}
 	req.SortByCustom(order)
-	if len(q.After) > 0 {
+	if len(q.After) > 0 && load {
 		if len(q.After) != len(req.Sort) {
 			return nil, 0, nil // a token of another order: fingerprinted away before
 		}
@@ -441,7 +524,7 @@ func (x *part) Search(ctx context.Context, q search.IndexQuery) ([]search.Hit, i
 	hits := make([]search.Hit, 0, len(res.Hits))
 	for _, h := range res.Hits {
 		out := hit(h, q.Order)
-		out.Matches = x.matches(out.Content, terms)
+		out.Matches = terms.m.matches(out.Content, terms)
 		hits = append(hits, out)
 	}
 	return hits, int64(res.Total), nil
@@ -472,6 +555,7 @@ func hit(h *bsearch.DocumentMatch, order search.Order) search.Hit {
 type queryTerms struct {
 	words   [][][]string
 	phrases [][]string
+	m       *matcher
 }
 
 func (x *part) terms(q search.Query) queryTerms {
@@ -497,43 +581,8 @@ func (x *part) terms(q search.Query) queryTerms {
 		}
 		t.phrases = append(t.phrases, words)
 	}
+	t.m = newMatcher(x.text, t)
 	return t
-}
-
-// matches finds where the terms match content: every word in any of its
-// forms, and every occurrence of each phrase.
-func (x *part) matches(content string, t queryTerms) []search.Span {
-	if len(t.words) == 0 && len(t.phrases) == 0 {
-		return nil
-	}
-	var out []search.Span
-	if len(t.words) > 0 {
-		want := map[string]bool{}
-		for _, w := range t.words {
-			for _, forms := range w {
-				for _, f := range forms {
-					want[f] = true
-				}
-			}
-		}
-		for _, tok := range x.text.Analyze([]byte(content)) {
-			if want[string(tok.Term)] {
-				out = append(out, search.Span{Start: tok.Start, End: tok.End})
-			}
-		}
-	}
-	if len(t.phrases) > 0 {
-		toks := x.plain.Analyze([]byte(content))
-		for _, p := range t.phrases {
-			if len(p) == 0 {
-				continue
-			}
-			for _, i := range phraseStarts(toks, p) {
-				out = append(out, search.Span{Start: toks[i].Start, End: toks[i+len(p)-1].End})
-			}
-		}
-	}
-	return out
 }
 
 // build turns the query into bleve's: a conjunction of the servers, each
@@ -610,7 +659,7 @@ func (x *part) build(q search.IndexQuery, t queryTerms, looseWords bool) query.Q
 var storedFields = []string{fContent, fServer, fChannel, fAuthor, fName, fTime, fEdited, fPinned, fLink}
 
 // maxPhraseCandidates bounds the messages searchPhrases reads to check;
-// it asks for firstPhraseCandidates first.
+// it asks for the page's size first, at most firstPhraseCandidates.
 const (
 	maxPhraseCandidates   = 2000
 	firstPhraseCandidates = 100
@@ -630,12 +679,15 @@ func (t queryTerms) longPhrase() bool {
 // with the index (16 ms of CPU at a million messages), where the messages
 // in scope holding the words are few. With more than maxPhraseCandidates
 // of them, ok is false and the caller asks bleve's phrase search instead.
-// The total is exact: every candidate is checked.
-func (x *part) searchPhrases(ctx context.Context, q search.IndexQuery, t queryTerms) (hits []search.Hit, total int64, ok bool, err error) {
+// The total is exact: every candidate is checked (and, with scope, its
+// channel).
+func (x *part) searchPhrases(ctx context.Context, q search.IndexQuery, t queryTerms, scope []string) (hits []search.Hit, total int64, ok bool, err error) {
 	// Bleve sets aside a match for each place of the page asked, so the
-	// candidates are asked for a few at first, and all of them (counted
-	// by then) only when there are more.
-	size := firstPhraseCandidates
+	// candidates are asked for as many as the page lacks at first (at most
+	// firstPhraseCandidates), and all of them (counted by then) only when
+	// there are more: a query asking every partition for a rare phrase
+	// sets aside a few matches in each, not a hundred.
+	size := min(firstPhraseCandidates, max(q.Size, 1))
 	var res *bleve.SearchResult
 	for {
 		req := bleve.NewSearchRequestOptions(x.build(q, t, true), size, 0, false)
@@ -663,44 +715,17 @@ func (x *part) searchPhrases(ctx context.Context, q search.IndexQuery, t queryTe
 	hits = []search.Hit{}
 	for _, h := range res.Hits {
 		out := hit(h, q.Order)
-		if !x.holdsPhrases(out.Content, t.phrases) {
+		if (scope != nil && !slices.Contains(scope, out.ChannelID)) || !t.m.holdsPhrases(out.Content, t.phrases) {
 			continue
 		}
 		total++
 		if (after != "" && h.ID >= after) || len(hits) == q.Size {
 			continue
 		}
-		out.Matches = x.matches(out.Content, t)
+		out.Matches = t.m.matches(out.Content, t)
 		hits = append(hits, out)
 	}
 	return hits, total, true, nil
-}
-
-// holdsPhrases reports whether content holds each phrase, its folded words
-// in order.
-func (x *part) holdsPhrases(content string, phrases [][]string) bool {
-	toks := x.plain.Analyze([]byte(content))
-	for _, p := range phrases {
-		if len(p) == 0 || len(phraseStarts(toks, p)) == 0 {
-			return false
-		}
-	}
-	return true
-}
-
-// phraseStarts are the indexes in toks where phrase p begins.
-func phraseStarts(toks analysis.TokenStream, p []string) []int {
-	var out []int
-next:
-	for i := 0; i+len(p) <= len(toks); i++ {
-		for j, w := range p {
-			if string(toks[i+j].Term) != w {
-				continue next
-			}
-		}
-		out = append(out, i)
-	}
-	return out
 }
 
 // anyTerm matches documents whose field holds one of the values exactly.

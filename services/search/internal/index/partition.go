@@ -18,6 +18,7 @@ import (
 
 	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/index/scorch"
+	"github.com/blevesearch/bleve/v2/numeric"
 	bsearch "github.com/blevesearch/bleve/v2/search"
 
 	"github.com/accordchat/accord/services/search/internal/search"
@@ -58,6 +59,9 @@ type Index struct {
 	ctx     context.Context
 	running atomic.Int32
 	done    sync.WaitGroup
+
+	// asked counts the partitions searched (tests).
+	asked atomic.Int64
 }
 
 // partition is one time slice of the index: message ids from lo (the
@@ -68,6 +72,45 @@ type partition struct {
 	x    *part
 	// compacted is set once the partition is merged into one segment.
 	compacted atomic.Bool
+	// times is the range of creation times of the messages indexed there.
+	times timeRange
+}
+
+// timeRange is the range of creation times (Unix milliseconds) of a
+// partition's messages, read from its index at open and widened by every
+// message applied to it (before it is applied, so a search never misses
+// one). A deletion does not narrow it: it may be wider than the messages
+// left, never narrower. A search dated by before:, after: or during:
+// skips the partitions whose range it excludes. Message ids grow with
+// time, so each partition holds a slice of time, but the range is read
+// from the messages' times: ids need not encode them.
+type timeRange struct {
+	mu     sync.Mutex
+	any    bool // lo and hi are set: a message was indexed
+	lo, hi int64
+}
+
+func (r *timeRange) widen(ms int64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.any {
+		r.any, r.lo, r.hi = true, ms, ms
+		return
+	}
+	r.lo, r.hi = min(r.lo, ms), max(r.hi, ms)
+}
+
+// excludes reports whether no message of the range can match q's dates
+// (Since inclusive, Until exclusive).
+func (r *timeRange) excludes(q search.IndexQuery) bool {
+	if q.Since.IsZero() && q.Until.IsZero() {
+		return false
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return !r.any ||
+		(!q.Since.IsZero() && r.hi < q.Since.UnixMilli()) ||
+		(!q.Until.IsZero() && r.lo >= q.Until.UnixMilli())
 }
 
 // manifest is the partitions.json of an index on disk.
@@ -123,6 +166,10 @@ func Open(dir string, opts ...Option) (*Index, error) {
 			return nil, err
 		}
 		x.parts = append(x.parts, p)
+		if err = p.x.times(&p.times); err != nil {
+			_ = x.Close()
+			return nil, fmt.Errorf("search index %s: %w", dir, err)
+		}
 	}
 	// Older partitions a crash left uncompacted; a compacted one merges
 	// nothing.
@@ -264,6 +311,9 @@ func (x *Index) Apply(ctx context.Context, changes []search.Change, position str
 		}
 		i := max(0, find(parts, c.ID))
 		per[i] = append(per[i], c)
+		if !c.Delete {
+			parts[i].times.widen(c.Doc.Created.UnixMilli())
+		}
 	}
 	last := len(parts) - 1
 	for i, p := range parts {
@@ -381,11 +431,21 @@ func (x *Index) Search(ctx context.Context, q search.IndexQuery) ([]search.Hit, 
 	if len(q.After) == 1 {
 		after = q.After[0]
 	}
+	terms := parts[0].x.terms(q.Query)
 	var hits []search.Hit
 	var total search.Total
 	var docs, asked uint64
+	type bound struct {
+		p *partition
+		q search.IndexQuery
+		n int64
+	}
+	var bounds []bound
 	for i := len(parts) - 1; i >= 0; i-- {
 		p := parts[i]
+		if p.times.excludes(q) {
+			continue // no match there: neither asked nor counted
+		}
 		n, err := p.x.Count()
 		if err != nil {
 			return nil, total, err
@@ -397,13 +457,30 @@ func (x *Index) Search(ctx context.Context, q search.IndexQuery) ([]search.Hit, 
 		}
 		pq := q
 		pq.Size = q.Size - len(hits)
-		hs, t, err := p.x.Search(ctx, pq)
+		x.asked.Add(1)
+		hs, t, err := p.x.search(ctx, pq, terms)
 		if err != nil {
 			return nil, total, err
 		}
 		hits = append(hits, hs...)
-		total.N += t
+		if t.bound {
+			bounds = append(bounds, bound{p, pq, t.n})
+		}
+		total.N += t.n
 		asked += n
+	}
+	if !total.Estimate {
+		// Every partition asked: the bounds are counted exactly. (An
+		// estimate takes them as they are: they count the matches of
+		// channels deleted since, until their deletion reaches the
+		// index, a few among the messages scaled.)
+		for _, b := range bounds {
+			n, err := b.p.x.count(ctx, b.q, terms)
+			if err != nil {
+				return nil, total, err
+			}
+			total.N -= b.n - n
+		}
 	}
 	if total.Estimate && asked > 0 {
 		// The matches of the partitions asked, scaled to the messages of
@@ -418,15 +495,23 @@ func (x *Index) Search(ctx context.Context, q search.IndexQuery) ([]search.Hit, 
 // are each partition's own (its word statistics), so they rank alike
 // across partitions only roughly.
 func (x *Index) searchAll(ctx context.Context, parts []*partition, q search.IndexQuery) ([]search.Hit, search.Total, error) {
+	terms := parts[0].x.terms(q.Query)
 	var hits []search.Hit
 	var total search.Total
 	for i := len(parts) - 1; i >= 0; i-- {
-		hs, t, err := parts[i].x.Search(ctx, q)
+		if parts[i].times.excludes(q) {
+			continue
+		}
+		x.asked.Add(1)
+		hs, t, err := parts[i].x.search(ctx, q, terms)
+		if err == nil && t.bound { // not by relevance; kept exact all the same
+			t.n, err = parts[i].x.count(ctx, q, terms)
+		}
 		if err != nil {
 			return nil, total, err
 		}
 		hits = append(hits, hs...)
-		total.N += t
+		total.N += t.n
 	}
 	score := func(h search.Hit) float64 {
 		if len(h.Sort) != 2 {
@@ -465,4 +550,28 @@ func (x *part) highestID() (string, error) {
 		return "", err
 	}
 	return res.Hits[0].ID, nil
+}
+
+// times widens r to the creation times of the partition's messages: the
+// lowest and highest full-precision terms of the time field (bleve
+// indexes a number as terms of several precisions, each sorting as the
+// numbers do). Terms of deleted messages may remain until a merge, which
+// only widens the range.
+func (x *part) times(r *timeRange) error {
+	d, err := x.idx.FieldDictPrefix(fTime, []byte{numeric.ShiftStartInt64})
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	for {
+		e, err := d.Next()
+		if err != nil || e == nil {
+			return err
+		}
+		v, err := numeric.PrefixCoded(e.Term).Int64()
+		if err != nil {
+			return fmt.Errorf("time term: %w", err)
+		}
+		r.widen(int64(numeric.Int64ToFloat64(v)))
+	}
 }

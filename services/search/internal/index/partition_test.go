@@ -258,3 +258,55 @@ func TestPhraseWithManyCandidates(t *testing.T) {
 		t.Errorf("got %v, total %+v; want [300 298 296] of exactly 150", got, total)
 	}
 }
+
+// TestDatedSearchSkipsPartitions: before:, after: and during: ask only the
+// partitions whose messages' times they include, on disk as in memory
+// and after reopening (the times read again from the index), and count
+// exactly.
+func TestDatedSearchSkipsPartitions(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "index")
+	x, err := index.Open(dir, index.WithPartitionSize(10))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = x.Close() }()
+	apply(t, x, 1, 100)
+	// Messages i are i hours after 12:00 on 2026-03-10, ten a partition.
+	desc := func(from, to int) []int {
+		var out []int
+		for i := from; i >= to; i-- {
+			out = append(out, i)
+		}
+		return out
+	}
+	for _, tt := range []struct {
+		text  string
+		want  []int
+		asked int64
+	}{
+		{"word during:2026-03-12", desc(59, 36), 3}, // 00:00 the 12th is message 36
+		{"word before:2026-03-11", desc(11, 1), 2},  // messages 1-10, 11-20
+		{"word after:2026-03-13", desc(100, 84), 2}, // from 00:00 the 14th: 84-90, 91-100
+		{"word after:2026-03-20", nil, 0},           // after every message
+		{"even during:2026-03-12", []int{58, 56, 54, 52, 50, 48, 46, 44, 42, 40, 38, 36}, 3},
+	} {
+		for _, reopened := range []bool{false, true} {
+			if reopened {
+				if err := x.Close(); err != nil {
+					t.Fatal(err)
+				}
+				if x, err = index.Open(dir, index.WithPartitionSize(10)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			before := index.PartitionsAsked(x)
+			got, total, _ := ask(t, x, tt.text, 100, nil)
+			if !slices.Equal(got, tt.want) || total.N != int64(len(tt.want)) || total.Estimate {
+				t.Errorf("%s (reopened %v): got %v, total %+v; want %v", tt.text, reopened, got, total, tt.want)
+			}
+			if asked := index.PartitionsAsked(x) - before; asked != tt.asked {
+				t.Errorf("%s (reopened %v): %d partitions asked, want %d", tt.text, reopened, asked, tt.asked)
+			}
+		}
+	}
+}

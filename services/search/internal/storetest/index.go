@@ -243,6 +243,7 @@ func Run(t *testing.T, newIndex func(t *testing.T) search.Index) {
 		"phrases page exactly":      phrasesPageExactly,
 		"only the servers asked":    onlyServers,
 		"deleted channels, servers": deletedChannelsAndServers,
+		"channels in scope exactly": channelsInScope,
 	} {
 		t.Run(name, func(t *testing.T) { f(t, newIndex(t)) })
 	}
@@ -310,5 +311,72 @@ func deletedChannelsAndServers(t *testing.T, x search.Index) {
 	}
 	if got := mustSearch(t, x, all); !slices.Equal(got, []int{3}) {
 		t.Errorf("after replaying: got %v, want [3]", got)
+	}
+}
+
+// channelsInScope: a query restricted to some of a server's channels (the
+// others deleted, their deletion not yet indexed) returns and counts the
+// messages of those channels only, on every page, with words, phrases and
+// in:, whether the out-of-scope messages come first or not.
+func channelsInScope(t *testing.T, x search.Index) {
+	ctx := context.Background()
+	var cs []search.Change
+	for i := 1; i <= 30; i++ {
+		ch := "c1"
+		if i%2 == 0 {
+			ch = "c2"
+		}
+		cs = append(cs, Doc(i, "s1", ch, "a", "the same thing"))
+	}
+	if err := x.Apply(ctx, cs, "1-0"); err != nil {
+		t.Fatal(err)
+	}
+	odd := func(from, n int) []int {
+		var out []int
+		for i := from; len(out) < n && i >= 1; i-- {
+			if i%2 == 1 {
+				out = append(out, i)
+			}
+		}
+		return out
+	}
+	for _, tt := range []struct {
+		name      string
+		text      string
+		channels  []string
+		size      int
+		after     []string
+		order     search.Order
+		want      []int
+		wantTotal int64
+	}{
+		{"all in a page", "same", []string{"c1"}, 50, nil, search.Newest, odd(30, 15), 15},
+		{"out of scope first", "same", []string{"c1"}, 5, nil, search.Newest, odd(30, 5), 15},
+		{"later page", "same", []string{"c1"}, 5, []string{fmt.Sprintf("%024x", 21)}, search.Newest, odd(20, 5), 15},
+		{"every channel, a page of more", "same", []string{"c1", "c2"}, 5, nil, search.Newest, []int{30, 29, 28, 27, 26}, 30},
+		{"phrase", `"same thing"`, []string{"c1"}, 5, nil, search.Newest, odd(30, 5), 15},
+		{"in: out of scope", "same in:c2", []string{"c1"}, 5, nil, search.Newest, nil, 0},
+		{"in: within scope", "same in:c1", []string{"c1", "c2"}, 5, nil, search.Newest, odd(30, 5), 15},
+		{"by relevance", "same", []string{"c1"}, 50, nil, search.Relevance, nil, 15},
+	} {
+		q := search.IndexQuery{Query: parse(t, tt.text), Servers: []string{"s1"}, Channels: tt.channels, Size: tt.size, After: tt.after, Order: tt.order}
+		hits, total, err := x.Search(ctx, q)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		got := ids(hits)
+		if tt.order == search.Relevance {
+			slices.Sort(got)
+			slices.Reverse(got)
+			tt.want = odd(30, 15)
+		}
+		if !slices.Equal(got, tt.want) {
+			t.Errorf("%s: got %v, want %v", tt.name, got, tt.want)
+		}
+		// A partitioned index estimates past the partitions it asked; an
+		// exact total must be the number in scope.
+		if !total.Estimate && total.N != tt.wantTotal {
+			t.Errorf("%s: total %+v, want %d", tt.name, total, tt.wantTotal)
+		}
 	}
 }
