@@ -3,6 +3,7 @@ module github.com/accordchat/accord/e2e
 go 1.26.0
 
 require (
+	github.com/accordchat/accord/gateway v0.0.0
 	github.com/accordchat/accord/gen v0.0.0
 	github.com/accordchat/accord/platform v0.0.0
 	github.com/accordchat/accord/suite v0.0.0
@@ -58,7 +59,6 @@ require (
 	github.com/FerretDB/FerretDB v1.24.2 // indirect
 	github.com/FerretDB/wire v0.0.8 // indirect
 	github.com/SAP/go-hdb v1.13.6 // indirect
-	github.com/accordchat/accord/gateway v0.0.0 // indirect
 	github.com/accordchat/accord/services/presence v0.0.0 // indirect
 	github.com/accordchat/accord/services/search v0.0.0 // indirect
 	github.com/accordchat/accord/services/server v0.0.0 // indirect

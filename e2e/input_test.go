@@ -38,7 +38,7 @@ const callTimeout = 10 * time.Second
 // field of the chat API: never a panic or INTERNAL, and a refused call
 // stores nothing.
 func FuzzInputs(f *testing.F) {
-	for _, seed := range []string{"", " ", "hello", "\x00", "\xff\xfe", strings.Repeat("a", 4001), "{\"$gt\": \"\"}", "$where", "general", "a-b", "💬", "../..", "0123456789abcdef01234567", "<@0123456789abcdef01234567> <#0123456789abcdef01234567> @everyone @here", "👍🏽", "👨‍👩‍👧", "🇫🇷", "#️⃣", "SPOILER_x.png", "<svg onload=alert(1)>", "a/b\\c.txt"} {
+	for _, seed := range []string{"", " ", "hello", "\x00", "\xff\xfe", strings.Repeat("a", 4001), "{\"$gt\": \"\"}", "$where", "general", "a-b", "💬", "../..", "0123456789abcdef01234567", "<@0123456789abcdef01234567> <#0123456789abcdef01234567> @everyone @here", "👍🏽", "👨‍👩‍👧", "🇫🇷", "#️⃣", "SPOILER_x.png", "0123456789abcdef0123456789abcdef", "<svg onload=alert(1)>", "a/b\\c.txt"} {
 		f.Add(seed)
 	}
 	s := suitetest.Start(f, nil)
@@ -187,6 +187,26 @@ func FuzzInputs(f *testing.F) {
 			}},
 			{"GetAvatar.user_id", false, func(ctx context.Context) error {
 				_, err := c.user.GetAvatar(ctx, &userv1.GetAvatarRequest{UserId: in})
+				return err
+			}},
+			{"LocateAvatar.user_id", false, func(ctx context.Context) error {
+				_, err := c.user.LocateAvatar(ctx, &userv1.LocateAvatarRequest{UserId: in})
+				return err
+			}},
+			{"CompleteAvatarUpload.upload_id", false, func(ctx context.Context) error {
+				_, err := c.user.CompleteAvatarUpload(ctx, &userv1.CompleteAvatarUploadRequest{UploadId: in})
+				return err
+			}},
+			{"CreateServerIconUpload.server_id", false, func(ctx context.Context) error {
+				_, err := c.server.CreateServerIconUpload(ctx, &serverv1.CreateServerIconUploadRequest{ServerId: in})
+				return err
+			}},
+			{"CompleteServerIconUpload.upload_id", false, func(ctx context.Context) error {
+				_, err := c.server.CompleteServerIconUpload(ctx, &serverv1.CompleteServerIconUploadRequest{ServerId: w.serverID, UploadId: in})
+				return err
+			}},
+			{"LocateServerIcon.server_id", false, func(ctx context.Context) error {
+				_, err := c.server.LocateServerIcon(ctx, &serverv1.LocateServerIconRequest{ServerId: in})
 				return err
 			}},
 			{"UploadServerIcon.server_id", false, func(ctx context.Context) error {

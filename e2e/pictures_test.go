@@ -7,8 +7,11 @@ import (
 	"image/jpeg"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/accordchat/accord/gateway"
 )
 
 // send makes a request with a body and returns the status and body.
@@ -161,5 +164,156 @@ func TestAvatarsAndIconsThroughREST(t *testing.T) {
 	res, _ = w.get(ctx, t, w.bob.Token, path, nil)
 	if res.StatusCode != http.StatusNotFound {
 		t.Fatalf("avatar after removal: %d", res.StatusCode)
+	}
+}
+
+// putStream sends a body of unknown length (no Content-Length), so that
+// a limit can only be enforced while it streams.
+func (w *filesWorld) putStream(ctx context.Context, t *testing.T, token, path string, body io.Reader) (*http.Response, []byte) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(ctx, "PUT", w.base+path, io.NopCloser(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	res, err := w.http.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res, b
+}
+
+// Avatars and icons take the gateway's direct path (the suite's gateway
+// shares the blob store): the body goes into the store, the owning service
+// completes the upload, and downloads are served from the store with
+// ETag, 304 and ranges after the service's access check. Refusals leave
+// no object behind: above 8 MiB mid-stream (413), not an image (400).
+// A gateway without the blob store still serves them through gRPC.
+func TestPicturesServedByTheGateway(t *testing.T) {
+	w, ctx := startFiles(t)
+	objects, _ := w.stored(ctx, t)
+
+	res, b := w.putStream(ctx, t, w.alice.Token, "/v1/me/avatar", bytes.NewReader(exifJPEG(t, 300, 200)))
+	var me struct {
+		User struct {
+			Avatar string `json:"avatar"`
+		} `json:"user"`
+	}
+	if err := json.Unmarshal(b, &me); err != nil || res.StatusCode != http.StatusOK || len(me.User.Avatar) != 32 {
+		t.Fatalf("PUT avatar: %d %s", res.StatusCode, b)
+	}
+	// Only the finished picture is kept: the written upload is gone.
+	if o, _ := w.stored(ctx, t); o != objects+1 {
+		t.Fatalf("an avatar upload left %d objects, want 1", o-objects)
+	}
+	path := "/v1/users/" + w.alice.ID + "/avatar"
+	etag := `"` + me.User.Avatar + `"`
+	res, full := w.get(ctx, t, w.carol.Token, path, nil) // any signed-in user
+	if cfg, err := jpeg.DecodeConfig(bytes.NewReader(full)); res.StatusCode != http.StatusOK || err != nil || cfg.Width != 200 ||
+		res.Header.Get("ETag") != etag || res.Header.Get("Content-Type") != "image/jpeg" || res.Header.Get("X-Content-Type-Options") != "nosniff" {
+		t.Fatalf("GET avatar: %d %v %+v", res.StatusCode, res.Header, err)
+	}
+	for _, inm := range []string{etag, "W/" + etag, `"other", ` + etag} {
+		if res, b := w.get(ctx, t, w.bob.Token, path, map[string]string{"If-None-Match": inm}); res.StatusCode != http.StatusNotModified || len(b) != 0 {
+			t.Errorf("If-None-Match %s: %d, want 304", inm, res.StatusCode)
+		}
+	}
+	if res, _ := w.get(ctx, t, w.bob.Token, path, map[string]string{"If-None-Match": `"other"`}); res.StatusCode != http.StatusOK {
+		t.Errorf("If-None-Match of another version: %d, want 200", res.StatusCode)
+	}
+	res, part := w.get(ctx, t, w.bob.Token, path, map[string]string{"Range": "bytes=10-19"})
+	if res.StatusCode != http.StatusPartialContent || !bytes.Equal(part, full[10:20]) {
+		t.Errorf("range: %d, equal %v", res.StatusCode, bytes.Equal(part, full[10:20]))
+	}
+	if res, _ := w.get(ctx, t, "", path, nil); res.StatusCode != http.StatusUnauthorized {
+		t.Errorf("avatar without a token: %d, want 401", res.StatusCode)
+	}
+
+	// Refusals of the direct path leave nothing in the store.
+	objects, _ = w.stored(ctx, t)
+	res, b = w.putStream(ctx, t, w.alice.Token, "/v1/me/avatar", &countingReader{n: 9 << 20})
+	if res.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Fatalf("9 MiB avatar of unknown length: %d %s", res.StatusCode, b)
+	}
+	res, b = w.putStream(ctx, t, w.alice.Token, "/v1/me/avatar", strings.NewReader("<svg xmlns='http://www.w3.org/2000/svg'/>"))
+	if res.StatusCode != http.StatusBadRequest || !strings.Contains(string(b), `"avatar"`) {
+		t.Fatalf("svg avatar: %d %s", res.StatusCode, b)
+	}
+	icon := "/v1/servers/" + w.serverID + "/icon"
+	res, b = w.putStream(ctx, t, w.alice.Token, icon, &countingReader{n: 9 << 20})
+	if res.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Fatalf("9 MiB icon of unknown length: %d %s", res.StatusCode, b)
+	}
+	res, b = w.putStream(ctx, t, w.alice.Token, icon, strings.NewReader("not an image at all"))
+	if res.StatusCode != http.StatusBadRequest || !strings.Contains(string(b), `"icon"`) {
+		t.Fatalf("text icon: %d %s", res.StatusCode, b)
+	}
+	for _, c := range []struct {
+		token string
+		want  int
+	}{{w.bob.Token, http.StatusForbidden}, {w.carol.Token, http.StatusNotFound}} {
+		if res, b := w.putStream(ctx, t, c.token, icon, bytes.NewReader(exifJPEG(t, 32, 32))); res.StatusCode != c.want {
+			t.Errorf("icon by a stranger: %d %s, want %d", res.StatusCode, b, c.want)
+		}
+	}
+	if o, _ := w.stored(ctx, t); o != objects {
+		t.Fatalf("refused pictures left %d objects", o-objects)
+	}
+
+	// The icon: members read it (304 on its version), outsiders get 404.
+	res, b = w.putStream(ctx, t, w.alice.Token, icon, bytes.NewReader(exifJPEG(t, 64, 64)))
+	var srv struct {
+		Server struct {
+			Icon string `json:"icon"`
+		} `json:"server"`
+	}
+	if err := json.Unmarshal(b, &srv); err != nil || res.StatusCode != http.StatusOK || len(srv.Server.Icon) != 32 {
+		t.Fatalf("PUT icon: %d %s", res.StatusCode, b)
+	}
+	res, b = w.get(ctx, t, w.bob.Token, icon+"?v="+srv.Server.Icon, nil)
+	if cfg, err := jpeg.DecodeConfig(bytes.NewReader(b)); res.StatusCode != http.StatusOK || err != nil || cfg.Width != 64 ||
+		res.Header.Get("Cache-Control") != "private, max-age=31536000, immutable" {
+		t.Fatalf("GET icon: %d %v %v", res.StatusCode, res.Header, err)
+	}
+	if res, _ := w.get(ctx, t, w.bob.Token, icon, map[string]string{"If-None-Match": `"` + srv.Server.Icon + `"`}); res.StatusCode != http.StatusNotModified {
+		t.Errorf("icon revalidation: %d, want 304", res.StatusCode)
+	}
+	for _, h := range []map[string]string{nil, {"If-None-Match": `"` + srv.Server.Icon + `"`}} {
+		if res, b := w.get(ctx, t, w.carol.Token, icon, h); res.StatusCode != http.StatusNotFound {
+			t.Errorf("outsider reads the icon (%v): %d %s, want 404", h, res.StatusCode, b)
+		}
+	}
+
+	// The same through a gateway without the blob store: bytes over gRPC.
+	gctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	viaGRPC, err := gateway.New(gctx, gateway.Options{Peers: w.stack.Peers, WebDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(viaGRPC)
+	defer hs.Close()
+	g := *w
+	g.base = hs.URL
+	res, b = g.putStream(ctx, t, w.bob.Token, "/v1/me/avatar", bytes.NewReader(exifJPEG(t, 50, 50)))
+	var bobMe struct {
+		User struct {
+			Avatar string `json:"avatar"`
+		} `json:"user"`
+	}
+	if err := json.Unmarshal(b, &bobMe); err != nil || res.StatusCode != http.StatusOK {
+		t.Fatalf("PUT avatar through gRPC: %d %s", res.StatusCode, b)
+	}
+	for _, base := range []*filesWorld{w, &g} {
+		res, b := base.get(ctx, t, w.alice.Token, "/v1/users/"+w.bob.ID+"/avatar", nil)
+		if cfg, err := jpeg.DecodeConfig(bytes.NewReader(b)); res.StatusCode != http.StatusOK || err != nil || cfg.Width != 50 ||
+			res.Header.Get("ETag") != `"`+bobMe.User.Avatar+`"` {
+			t.Errorf("GET avatar at %s: %d %v %v", base.base, res.StatusCode, res.Header, err)
+		}
+	}
+	if res, b := g.putStream(ctx, t, w.alice.Token, icon, &countingReader{n: 9 << 20}); res.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Errorf("9 MiB icon through gRPC: %d %s", res.StatusCode, b)
 	}
 }

@@ -111,6 +111,18 @@ var rules = map[string]rule{
 	"accord.user.v1.UserService/GetAvatar": {outsider: codes.NotFound, member: na, req: func(w *world) proto.Message {
 		return &userv1.GetAvatarRequest{UserId: w.owner.id}
 	}},
+	// The gateway's direct path for avatars: an upload is the caller's own
+	// (it can only ever name keys under its own user); locating one is
+	// reading it, as GetAvatar.
+	"accord.user.v1.UserService/CreateAvatarUpload": {outsider: self, member: na, req: func(w *world) proto.Message {
+		return &userv1.CreateAvatarUploadRequest{}
+	}},
+	"accord.user.v1.UserService/CompleteAvatarUpload": {outsider: self, member: na, req: func(w *world) proto.Message {
+		return &userv1.CompleteAvatarUploadRequest{UploadId: strings.Repeat("0", 32)}
+	}},
+	"accord.user.v1.UserService/LocateAvatar": {outsider: codes.NotFound, member: na, req: func(w *world) proto.Message {
+		return &userv1.LocateAvatarRequest{UserId: w.owner.id}
+	}},
 	"accord.user.v1.UserInternalService/CheckRelationships": {outsider: codes.PermissionDenied, member: codes.PermissionDenied, req: func(w *world) proto.Message {
 		return &userv1.CheckRelationshipsRequest{UserId: w.owner.id, OtherIds: []string{w.member.id}}
 	}},
@@ -266,6 +278,17 @@ var rules = map[string]rule{
 	}},
 	"accord.server.v1.ServerService/GetServerIcon": {outsider: codes.NotFound, member: codes.NotFound, req: func(w *world) proto.Message {
 		return &serverv1.GetServerIconRequest{ServerId: w.serverID}
+	}},
+	// The gateway's direct path for icons: the role of UploadServerIcon
+	// to start or complete one, membership to locate one.
+	"accord.server.v1.ServerService/CreateServerIconUpload": {outsider: codes.NotFound, member: codes.PermissionDenied, req: func(w *world) proto.Message {
+		return &serverv1.CreateServerIconUploadRequest{ServerId: w.serverID}
+	}},
+	"accord.server.v1.ServerService/CompleteServerIconUpload": {outsider: codes.NotFound, member: codes.PermissionDenied, req: func(w *world) proto.Message {
+		return &serverv1.CompleteServerIconUploadRequest{ServerId: w.serverID, UploadId: strings.Repeat("0", 32)}
+	}},
+	"accord.server.v1.ServerService/LocateServerIcon": {outsider: codes.NotFound, member: codes.NotFound, req: func(w *world) proto.Message {
+		return &serverv1.LocateServerIconRequest{ServerId: w.serverID}
 	}},
 	"accord.events.v1.EventInternalService/FollowScopes": {outsider: codes.PermissionDenied, member: codes.PermissionDenied, req: func(w *world) proto.Message {
 		return &eventsv1.FollowScopesRequest{Add: []*eventsv1.Cursor{{Scope: "server:" + w.serverID}}}

@@ -7,13 +7,19 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"strings"
 	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
 	serverv1 "github.com/accordchat/accord/gen/accord/server/v1"
 	userv1 "github.com/accordchat/accord/gen/accord/user/v1"
+	"github.com/accordchat/accord/platform/blobstore"
+	"github.com/accordchat/accord/platform/media"
 )
 
 // Pictures: user avatars and server icons. An upload streams the request
@@ -23,6 +29,16 @@ import (
 // square picture; its URL may carry ?v=<hash> (User.avatar, Server.icon),
 // and such a URL is cached for good, since a new picture gets a new hash.
 // Removing one is DELETE on the same path, a JSON route of the REST mux.
+//
+// With the blob store (Options.Blobs) the bytes take the gateway's direct
+// path, as attachments do: an upload asks the owning service for a fresh
+// key (CreateAvatarUpload, CreateServerIconUpload, which check the caller
+// first), streams the body into the store under it and has the service
+// complete it (CompleteAvatarUpload, CompleteServerIconUpload: the service
+// reads the bytes back, sniffs, checks, squares and stores the picture as
+// the streaming RPCs do, and deletes what was written); a download asks
+// LocateAvatar or LocateServerIcon (the access check) for the key and
+// serves the object itself with http.ServeContent. No byte crosses gRPC.
 
 type pictures struct {
 	users   userv1.UserServiceClient
@@ -76,6 +92,23 @@ func (p *pictures) putAvatar(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(outgoing(r), uploadTimeout)
 	defer cancel()
+	if p.f.blobs != nil {
+		u, err := p.users.CreateAvatarUpload(ctx, &userv1.CreateAvatarUploadRequest{})
+		if err != nil {
+			grpcError(w, err)
+			return
+		}
+		if !p.put(ctx, w, r, u.GetBlobKey(), u.GetMaxBytes()) {
+			return
+		}
+		res, err := p.users.CompleteAvatarUpload(ctx, &userv1.CompleteAvatarUploadRequest{UploadId: u.GetUploadId()})
+		if err != nil {
+			grpcError(w, err)
+			return
+		}
+		writeProto(w, &userv1.UploadAvatarResponse{User: res.GetUser()})
+		return
+	}
 	st, err := p.users.UploadAvatar(ctx)
 	if err != nil {
 		grpcError(w, err)
@@ -102,6 +135,24 @@ func (p *pictures) putIcon(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(outgoing(r), uploadTimeout)
 	defer cancel()
+	if p.f.blobs != nil {
+		server := r.PathValue("server")
+		u, err := p.servers.CreateServerIconUpload(ctx, &serverv1.CreateServerIconUploadRequest{ServerId: server})
+		if err != nil {
+			grpcError(w, err)
+			return
+		}
+		if !p.put(ctx, w, r, u.GetBlobKey(), u.GetMaxBytes()) {
+			return
+		}
+		res, err := p.servers.CompleteServerIconUpload(ctx, &serverv1.CompleteServerIconUploadRequest{ServerId: server, UploadId: u.GetUploadId()})
+		if err != nil {
+			grpcError(w, err)
+			return
+		}
+		writeProto(w, &serverv1.UploadServerIconResponse{Server: res.GetServer()})
+		return
+	}
 	st, err := p.servers.UploadServerIcon(ctx)
 	if err != nil {
 		grpcError(w, err)
@@ -129,6 +180,37 @@ func (p *pictures) putIcon(w http.ResponseWriter, r *http.Request) {
 	writeProto(w, res)
 }
 
+// put streams the request body into the blob store under key, refusing
+// it with 413 as soon as it passes the limit (the smaller of the
+// gateway's and max). It answers the request itself, and returns false,
+// when the body is refused or the write fails; a failed write leaves
+// nothing under key.
+func (p *pictures) put(ctx context.Context, w http.ResponseWriter, r *http.Request, key string, max int64) bool {
+	limit := p.limit
+	if max > 0 && max < limit {
+		limit = max
+	}
+	if r.ContentLength > limit {
+		tooLarge(w, limit)
+		return false
+	}
+	body := &readErr{r: http.MaxBytesReader(w, r.Body, limit)}
+	if _, err := p.f.blobs.Put(ctx, key, "application/octet-stream", body); err != nil {
+		var mbe *http.MaxBytesError
+		switch {
+		case errors.As(body.err, &mbe):
+			tooLarge(w, limit)
+		case body.err != nil:
+			badRequest(w, "body", "could not read the request body")
+		default:
+			p.f.log.ErrorContext(r.Context(), "blob write failed", "err", err)
+			grpcError(w, status.Error(codes.Unavailable, "the picture could not be stored"))
+		}
+		return false
+	}
+	return true
+}
+
 func writeProto(w http.ResponseWriter, m proto.Message) {
 	out, _ := protojson.MarshalOptions{UseProtoNames: true}.Marshal(m)
 	w.Header().Set("Content-Type", "application/json")
@@ -136,6 +218,16 @@ func writeProto(w http.ResponseWriter, m proto.Message) {
 }
 
 func (p *pictures) getAvatar(w http.ResponseWriter, r *http.Request) {
+	if p.f.blobs != nil {
+		loc, err := p.users.LocateAvatar(outgoing(r), &userv1.LocateAvatarRequest{UserId: r.PathValue("user")})
+		if err != nil {
+			w.Header().Set("Cache-Control", "no-store")
+			grpcError(w, err)
+			return
+		}
+		p.serveBlob(w, r, "avatar", loc.GetAvatar(), loc.GetBlobKey())
+		return
+	}
 	res, err := p.users.GetAvatar(outgoing(r), &userv1.GetAvatarRequest{UserId: r.PathValue("user")})
 	if err != nil {
 		w.Header().Set("Cache-Control", "no-store")
@@ -146,6 +238,16 @@ func (p *pictures) getAvatar(w http.ResponseWriter, r *http.Request) {
 }
 
 func (p *pictures) getIcon(w http.ResponseWriter, r *http.Request) {
+	if p.f.blobs != nil {
+		loc, err := p.servers.LocateServerIcon(outgoing(r), &serverv1.LocateServerIconRequest{ServerId: r.PathValue("server")})
+		if err != nil {
+			w.Header().Set("Cache-Control", "no-store")
+			grpcError(w, err)
+			return
+		}
+		p.serveBlob(w, r, "icon", loc.GetIcon(), loc.GetBlobKey())
+		return
+	}
 	res, err := p.servers.GetServerIcon(outgoing(r), &serverv1.GetServerIconRequest{ServerId: r.PathValue("server")})
 	if err != nil {
 		w.Header().Set("Cache-Control", "no-store")
@@ -155,11 +257,70 @@ func (p *pictures) getIcon(w http.ResponseWriter, r *http.Request) {
 	servePicture(w, r, "icon", res.GetIcon(), res.GetContentType(), res.GetData())
 }
 
+// serveBlob serves the picture with hash stored under key, as
+// servePicture does. A request that already holds this version
+// (If-None-Match) is answered 304 without opening the object; otherwise
+// its media type is sniffed from its first bytes (the services store PNG
+// or JPEG only).
+func (p *pictures) serveBlob(w http.ResponseWriter, r *http.Request, name, hash, key string) {
+	if r.Header.Get("Range") == "" && etagMatches(r.Header.Get("If-None-Match"), `"`+hash+`"`) {
+		pictureHeaders(w, r, name, hash, "")
+		w.Header().Del("Content-Type")
+		w.Header().Del("Content-Disposition")
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	c, err := p.f.blobs.OpenContent(r.Context(), key)
+	if err != nil {
+		w.Header().Set("Cache-Control", "no-store")
+		if blobstore.IsNotFound(err) { // a picture replaced meanwhile
+			grpcError(w, status.Error(codes.NotFound, name+" not found"))
+			return
+		}
+		p.f.log.ErrorContext(r.Context(), "blob open failed", "err", err)
+		grpcError(w, status.Error(codes.Unavailable, "the picture could not be read"))
+		return
+	}
+	defer func() { _ = c.Close() }()
+	head := make([]byte, media.SniffLen)
+	n, err := io.ReadFull(c.Body, head)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+		w.Header().Set("Cache-Control", "no-store")
+		grpcError(w, status.Error(codes.Unavailable, "the picture could not be read"))
+		return
+	}
+	if _, err := c.Body.Seek(0, io.SeekStart); err != nil {
+		w.Header().Set("Cache-Control", "no-store")
+		grpcError(w, status.Error(codes.Unavailable, "the picture could not be read"))
+		return
+	}
+	pictureHeaders(w, r, name, hash, media.Sniff(head[:n]))
+	http.ServeContent(w, r, "", time.Time{}, c.Body)
+}
+
+// etagMatches reports whether an If-None-Match header names etag (weak
+// comparison, as http.ServeContent makes it) or is "*".
+func etagMatches(header, etag string) bool {
+	for _, t := range strings.Split(header, ",") {
+		t = strings.TrimSpace(t)
+		if t == "*" || strings.TrimPrefix(t, "W/") == etag {
+			return true
+		}
+	}
+	return false
+}
+
 // servePicture writes a picture with its hash as the ETag
 // (http.ServeContent answers a matching If-None-Match with 304). A URL
 // naming the current hash (?v=) never changes, so it is cached for a year;
 // any other is revalidated each time.
 func servePicture(w http.ResponseWriter, r *http.Request, name, hash, contentType string, data []byte) {
+	pictureHeaders(w, r, name, hash, contentType)
+	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(data))
+}
+
+// pictureHeaders sets the headers of a served picture.
+func pictureHeaders(w http.ResponseWriter, r *http.Request, name, hash, contentType string) {
 	h := w.Header()
 	h.Set("ETag", `"`+hash+`"`)
 	if v := r.URL.Query().Get("v"); v != "" && v == hash {
@@ -179,5 +340,4 @@ func servePicture(w http.ResponseWriter, r *http.Request, name, hash, contentTyp
 	h.Set("Content-Disposition", mime.FormatMediaType(disp, map[string]string{"filename": name + ext}))
 	// A document that somehow got here still runs nothing in this origin.
 	h.Set("Content-Security-Policy", "default-src 'none'; sandbox")
-	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(data))
 }

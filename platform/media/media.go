@@ -8,6 +8,7 @@ package media
 
 import (
 	"bytes"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -232,4 +233,30 @@ func Square(r io.Reader, field string, maxBytes int64, size int) (Picture, error
 	}
 	sum := sha256.Sum256(buf.Bytes())
 	return Picture{ContentType: ct, Data: buf.Bytes(), Hash: hex.EncodeToString(sum[:16])}, nil
+}
+
+// Uploads of pictures the gateway writes into the blob store itself: the
+// owning service hands out a fresh random id, the key to write under is
+// derived from it and from the owner (so that a caller can only ever
+// name its own uploads), and the service reads the bytes back to check
+// them as Square does.
+
+// NewUploadID returns a fresh upload id: 32 hex digits from crypto/rand.
+func NewUploadID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// ValidUploadID reports whether id has the form NewUploadID gives.
+func ValidUploadID(id string) bool {
+	if len(id) != 32 {
+		return false
+	}
+	for _, c := range id {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
 }

@@ -104,6 +104,7 @@ type harness struct {
 	n        int
 	// userIDs and serverIDs are what the test made, for snapshot.
 	userIDs, serverIDs []string
+	blobs              *blobstore.Store
 }
 
 type acct struct {
@@ -142,6 +143,7 @@ func newHarness(t testing.TB) *harness {
 		api:      serverv1.NewServerServiceClient(conn),
 		internal: serverv1.NewServerInternalServiceClient(conn),
 		service:  env.Ctx(tok),
+		blobs:    blobs,
 	}
 }
 

@@ -141,3 +141,67 @@ func TestAnnounceProfile(t *testing.T) {
 		}
 	}
 }
+
+// The gateway's direct path: CreateServerIconUpload checks the role and
+// hands out a key under the server's prefix, the gateway writes the bytes
+// there and CompleteServerIconUpload checks the role again and stores
+// them as UploadServerIcon does, deleting what was written whatever the
+// outcome; LocateServerIcon answers members only.
+func TestServerIconUploadsWrittenByTheGateway(t *testing.T) {
+	h := newHarness(t)
+	owner, member, outsider := h.newUser("owner"), h.newUser("member"), h.newUser("outsider")
+	srv, _ := h.createServer(owner, "direct")
+	h.addMember(owner, srv.GetId(), member)
+	ctx := context.Background()
+	has := func(key string) bool {
+		_, err := h.blobs.Size(ctx, key)
+		return err == nil
+	}
+
+	_, err := h.api.CreateServerIconUpload(member.ctx, &serverv1.CreateServerIconUploadRequest{ServerId: srv.GetId()})
+	wantCode(t, err, codes.PermissionDenied, "member starts an icon upload")
+	_, err = h.api.CreateServerIconUpload(outsider.ctx, &serverv1.CreateServerIconUploadRequest{ServerId: srv.GetId()})
+	wantCode(t, err, codes.NotFound, "outsider starts an icon upload")
+	up, err := h.api.CreateServerIconUpload(owner.ctx, &serverv1.CreateServerIconUploadRequest{ServerId: srv.GetId()})
+	if err != nil || up.GetBlobKey() != "icons/"+srv.GetId()+"/upload-"+up.GetUploadId() || up.GetMaxBytes() != 8<<20 {
+		t.Fatalf("CreateServerIconUpload = %v, %v", up, err)
+	}
+	if _, err := h.blobs.Put(ctx, up.GetBlobKey(), "image/png", bytes.NewReader(iconPNG(t, 300, 300))); err != nil {
+		t.Fatal(err)
+	}
+	_, err = h.api.CompleteServerIconUpload(member.ctx, &serverv1.CompleteServerIconUploadRequest{ServerId: srv.GetId(), UploadId: up.GetUploadId()})
+	wantCode(t, err, codes.PermissionDenied, "member completes an icon upload")
+	done, err := h.api.CompleteServerIconUpload(owner.ctx, &serverv1.CompleteServerIconUploadRequest{ServerId: srv.GetId(), UploadId: up.GetUploadId()})
+	if err != nil || len(done.GetServer().GetIcon()) != 32 {
+		t.Fatalf("CompleteServerIconUpload = %v, %v", done, err)
+	}
+	if has(up.GetBlobKey()) {
+		t.Fatal("the written upload is still stored")
+	}
+	_, err = h.api.CompleteServerIconUpload(owner.ctx, &serverv1.CompleteServerIconUploadRequest{ServerId: srv.GetId(), UploadId: up.GetUploadId()})
+	wantCode(t, err, codes.NotFound, "completing twice")
+
+	loc, err := h.api.LocateServerIcon(member.ctx, &serverv1.LocateServerIconRequest{ServerId: srv.GetId()})
+	if err != nil || loc.GetIcon() != done.GetServer().GetIcon() || !has(loc.GetBlobKey()) {
+		t.Fatalf("LocateServerIcon = %v, %v", loc, err)
+	}
+	_, err = h.api.LocateServerIcon(outsider.ctx, &serverv1.LocateServerIconRequest{ServerId: srv.GetId()})
+	wantCode(t, err, codes.NotFound, "outsider locates the icon")
+
+	// A refused picture is deleted too, and the icon stays.
+	bad, err := h.api.CreateServerIconUpload(owner.ctx, &serverv1.CreateServerIconUploadRequest{ServerId: srv.GetId()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.blobs.Put(ctx, bad.GetBlobKey(), "text/plain", bytes.NewReader([]byte("not a picture"))); err != nil {
+		t.Fatal(err)
+	}
+	_, err = h.api.CompleteServerIconUpload(owner.ctx, &serverv1.CompleteServerIconUploadRequest{ServerId: srv.GetId(), UploadId: bad.GetUploadId()})
+	wantCode(t, err, codes.InvalidArgument, "text as an icon")
+	if has(bad.GetBlobKey()) {
+		t.Fatal("a refused upload is still stored")
+	}
+	if loc2, err := h.api.LocateServerIcon(member.ctx, &serverv1.LocateServerIconRequest{ServerId: srv.GetId()}); err != nil || loc2.GetIcon() != loc.GetIcon() {
+		t.Fatalf("after a refused upload = %v, %v", loc2, err)
+	}
+}

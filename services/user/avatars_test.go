@@ -193,3 +193,64 @@ func stored(t *testing.T, s *blobstore.Store, key string) bool {
 	}
 	return true
 }
+
+// The gateway's direct path: CreateAvatarUpload hands out a key under the
+// caller's own prefix, the gateway writes the bytes there and
+// CompleteAvatarUpload checks and stores them as UploadAvatar does,
+// deleting what was written whatever the outcome; LocateAvatar returns the
+// key of the stored picture.
+func TestAvatarUploadsWrittenByTheGateway(t *testing.T) {
+	bucket := blobstore.New(memblob.OpenBucket(nil))
+	f := newFixture(t, func(o *user.Options, _ *platformtest.Env) { o.Blobs, o.Profiles = bucket, &announced{} })
+	alice, bob := f.register("alice"), f.register("bob")
+	ctx := context.Background()
+
+	up, err := f.users.CreateAvatarUpload(alice.ctx(f), &userv1.CreateAvatarUploadRequest{})
+	if err != nil || len(up.GetUploadId()) != 32 || up.GetMaxBytes() != 8<<20 ||
+		up.GetBlobKey() != "avatars/"+alice.user.GetId()+"/upload-"+up.GetUploadId() {
+		t.Fatalf("CreateAvatarUpload = %v, %v", up, err)
+	}
+	if _, err := bucket.Put(ctx, up.GetBlobKey(), "application/octet-stream", bytes.NewReader(photo(t, 400, 300))); err != nil {
+		t.Fatal(err)
+	}
+	// Bob cannot complete alice's upload: his id names his own key.
+	_, err = f.users.CompleteAvatarUpload(bob.ctx(f), &userv1.CompleteAvatarUploadRequest{UploadId: up.GetUploadId()})
+	wantCode(t, err, codes.NotFound)
+	done, err := f.users.CompleteAvatarUpload(alice.ctx(f), &userv1.CompleteAvatarUploadRequest{UploadId: up.GetUploadId()})
+	if err != nil || len(done.GetUser().GetAvatar()) != 32 {
+		t.Fatalf("CompleteAvatarUpload = %v, %v", done, err)
+	}
+	if stored(t, bucket, up.GetBlobKey()) {
+		t.Fatal("the written upload is still stored")
+	}
+	_, err = f.users.CompleteAvatarUpload(alice.ctx(f), &userv1.CompleteAvatarUploadRequest{UploadId: up.GetUploadId()})
+	wantCode(t, err, codes.NotFound)
+
+	loc, err := f.users.LocateAvatar(bob.ctx(f), &userv1.LocateAvatarRequest{UserId: alice.user.GetId()})
+	if err != nil || loc.GetAvatar() != done.GetUser().GetAvatar() || !stored(t, bucket, loc.GetBlobKey()) {
+		t.Fatalf("LocateAvatar = %v, %v", loc, err)
+	}
+	_, err = f.users.LocateAvatar(alice.ctx(f), &userv1.LocateAvatarRequest{UserId: bob.user.GetId()})
+	wantCode(t, err, codes.NotFound)
+	_, err = f.users.LocateAvatar(ctx, &userv1.LocateAvatarRequest{UserId: alice.user.GetId()})
+	wantCode(t, err, codes.Unauthenticated)
+
+	// A refused picture is deleted too, and the avatar stays.
+	bad, err := f.users.CreateAvatarUpload(alice.ctx(f), &userv1.CreateAvatarUploadRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bucket.Put(ctx, bad.GetBlobKey(), "text/plain", bytes.NewReader([]byte("<svg/>"))); err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.users.CompleteAvatarUpload(alice.ctx(f), &userv1.CompleteAvatarUploadRequest{UploadId: bad.GetUploadId()})
+	wantInvalid(t, err, "avatar")
+	if stored(t, bucket, bad.GetBlobKey()) {
+		t.Fatal("a refused upload is still stored")
+	}
+	_, err = f.users.CompleteAvatarUpload(alice.ctx(f), &userv1.CompleteAvatarUploadRequest{UploadId: "../x"})
+	wantInvalid(t, err, "upload_id")
+	if me, err := f.users.GetCurrentUser(alice.ctx(f), &userv1.GetCurrentUserRequest{}); err != nil || me.GetUser().GetAvatar() != done.GetUser().GetAvatar() {
+		t.Fatalf("after a refused upload = %v, %v", me, err)
+	}
+}

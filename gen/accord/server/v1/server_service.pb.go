@@ -6075,6 +6075,318 @@ func (x *GetServerIconResponse) GetData() []byte {
 	return nil
 }
 
+// CreateServerIconUploadRequest names a server.
+type CreateServerIconUploadRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Server id.
+	ServerId      string `protobuf:"bytes,1,opt,name=server_id,json=serverId,proto3" json:"server_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateServerIconUploadRequest) Reset() {
+	*x = CreateServerIconUploadRequest{}
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[114]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateServerIconUploadRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateServerIconUploadRequest) ProtoMessage() {}
+
+func (x *CreateServerIconUploadRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[114]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateServerIconUploadRequest.ProtoReflect.Descriptor instead.
+func (*CreateServerIconUploadRequest) Descriptor() ([]byte, []int) {
+	return file_accord_server_v1_server_service_proto_rawDescGZIP(), []int{114}
+}
+
+func (x *CreateServerIconUploadRequest) GetServerId() string {
+	if x != nil {
+		return x.ServerId
+	}
+	return ""
+}
+
+// CreateServerIconUploadResponse is where to write an icon's bytes.
+type CreateServerIconUploadResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Id of the upload, for CompleteServerIconUpload.
+	UploadId string `protobuf:"bytes,1,opt,name=upload_id,json=uploadId,proto3" json:"upload_id,omitempty"`
+	// Key to write the bytes under in the blob store.
+	BlobKey string `protobuf:"bytes,2,opt,name=blob_key,json=blobKey,proto3" json:"blob_key,omitempty"`
+	// Most bytes the image may have.
+	MaxBytes      int64 `protobuf:"varint,3,opt,name=max_bytes,json=maxBytes,proto3" json:"max_bytes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateServerIconUploadResponse) Reset() {
+	*x = CreateServerIconUploadResponse{}
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[115]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateServerIconUploadResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateServerIconUploadResponse) ProtoMessage() {}
+
+func (x *CreateServerIconUploadResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[115]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateServerIconUploadResponse.ProtoReflect.Descriptor instead.
+func (*CreateServerIconUploadResponse) Descriptor() ([]byte, []int) {
+	return file_accord_server_v1_server_service_proto_rawDescGZIP(), []int{115}
+}
+
+func (x *CreateServerIconUploadResponse) GetUploadId() string {
+	if x != nil {
+		return x.UploadId
+	}
+	return ""
+}
+
+func (x *CreateServerIconUploadResponse) GetBlobKey() string {
+	if x != nil {
+		return x.BlobKey
+	}
+	return ""
+}
+
+func (x *CreateServerIconUploadResponse) GetMaxBytes() int64 {
+	if x != nil {
+		return x.MaxBytes
+	}
+	return 0
+}
+
+// CompleteServerIconUploadRequest names an icon upload.
+type CompleteServerIconUploadRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Server id.
+	ServerId string `protobuf:"bytes,1,opt,name=server_id,json=serverId,proto3" json:"server_id,omitempty"`
+	// Id of the upload (CreateServerIconUploadResponse.upload_id).
+	UploadId      string `protobuf:"bytes,2,opt,name=upload_id,json=uploadId,proto3" json:"upload_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CompleteServerIconUploadRequest) Reset() {
+	*x = CompleteServerIconUploadRequest{}
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[116]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CompleteServerIconUploadRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CompleteServerIconUploadRequest) ProtoMessage() {}
+
+func (x *CompleteServerIconUploadRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[116]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CompleteServerIconUploadRequest.ProtoReflect.Descriptor instead.
+func (*CompleteServerIconUploadRequest) Descriptor() ([]byte, []int) {
+	return file_accord_server_v1_server_service_proto_rawDescGZIP(), []int{116}
+}
+
+func (x *CompleteServerIconUploadRequest) GetServerId() string {
+	if x != nil {
+		return x.ServerId
+	}
+	return ""
+}
+
+func (x *CompleteServerIconUploadRequest) GetUploadId() string {
+	if x != nil {
+		return x.UploadId
+	}
+	return ""
+}
+
+// CompleteServerIconUploadResponse is the server with its new icon.
+type CompleteServerIconUploadResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The server.
+	Server        *Server `protobuf:"bytes,1,opt,name=server,proto3" json:"server,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CompleteServerIconUploadResponse) Reset() {
+	*x = CompleteServerIconUploadResponse{}
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[117]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CompleteServerIconUploadResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CompleteServerIconUploadResponse) ProtoMessage() {}
+
+func (x *CompleteServerIconUploadResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[117]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CompleteServerIconUploadResponse.ProtoReflect.Descriptor instead.
+func (*CompleteServerIconUploadResponse) Descriptor() ([]byte, []int) {
+	return file_accord_server_v1_server_service_proto_rawDescGZIP(), []int{117}
+}
+
+func (x *CompleteServerIconUploadResponse) GetServer() *Server {
+	if x != nil {
+		return x.Server
+	}
+	return nil
+}
+
+// LocateServerIconRequest names a server.
+type LocateServerIconRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Server id.
+	ServerId      string `protobuf:"bytes,1,opt,name=server_id,json=serverId,proto3" json:"server_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LocateServerIconRequest) Reset() {
+	*x = LocateServerIconRequest{}
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[118]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LocateServerIconRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LocateServerIconRequest) ProtoMessage() {}
+
+func (x *LocateServerIconRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[118]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LocateServerIconRequest.ProtoReflect.Descriptor instead.
+func (*LocateServerIconRequest) Descriptor() ([]byte, []int) {
+	return file_accord_server_v1_server_service_proto_rawDescGZIP(), []int{118}
+}
+
+func (x *LocateServerIconRequest) GetServerId() string {
+	if x != nil {
+		return x.ServerId
+	}
+	return ""
+}
+
+// LocateServerIconResponse tells where an icon's bytes are.
+type LocateServerIconResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The icon version (Server.icon).
+	Icon string `protobuf:"bytes,1,opt,name=icon,proto3" json:"icon,omitempty"`
+	// Key of the picture in the blob store.
+	BlobKey       string `protobuf:"bytes,2,opt,name=blob_key,json=blobKey,proto3" json:"blob_key,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LocateServerIconResponse) Reset() {
+	*x = LocateServerIconResponse{}
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[119]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LocateServerIconResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LocateServerIconResponse) ProtoMessage() {}
+
+func (x *LocateServerIconResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[119]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LocateServerIconResponse.ProtoReflect.Descriptor instead.
+func (*LocateServerIconResponse) Descriptor() ([]byte, []int) {
+	return file_accord_server_v1_server_service_proto_rawDescGZIP(), []int{119}
+}
+
+func (x *LocateServerIconResponse) GetIcon() string {
+	if x != nil {
+		return x.Icon
+	}
+	return ""
+}
+
+func (x *LocateServerIconResponse) GetBlobKey() string {
+	if x != nil {
+		return x.BlobKey
+	}
+	return ""
+}
+
 // AnnounceProfileRequest carries a user's new public profile.
 type AnnounceProfileRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -6092,7 +6404,7 @@ type AnnounceProfileRequest struct {
 
 func (x *AnnounceProfileRequest) Reset() {
 	*x = AnnounceProfileRequest{}
-	mi := &file_accord_server_v1_server_service_proto_msgTypes[114]
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[120]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6104,7 +6416,7 @@ func (x *AnnounceProfileRequest) String() string {
 func (*AnnounceProfileRequest) ProtoMessage() {}
 
 func (x *AnnounceProfileRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_accord_server_v1_server_service_proto_msgTypes[114]
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[120]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6117,7 +6429,7 @@ func (x *AnnounceProfileRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AnnounceProfileRequest.ProtoReflect.Descriptor instead.
 func (*AnnounceProfileRequest) Descriptor() ([]byte, []int) {
-	return file_accord_server_v1_server_service_proto_rawDescGZIP(), []int{114}
+	return file_accord_server_v1_server_service_proto_rawDescGZIP(), []int{120}
 }
 
 func (x *AnnounceProfileRequest) GetUserId() string {
@@ -6157,7 +6469,7 @@ type AnnounceProfileResponse struct {
 
 func (x *AnnounceProfileResponse) Reset() {
 	*x = AnnounceProfileResponse{}
-	mi := &file_accord_server_v1_server_service_proto_msgTypes[115]
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[121]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6169,7 +6481,7 @@ func (x *AnnounceProfileResponse) String() string {
 func (*AnnounceProfileResponse) ProtoMessage() {}
 
 func (x *AnnounceProfileResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_accord_server_v1_server_service_proto_msgTypes[115]
+	mi := &file_accord_server_v1_server_service_proto_msgTypes[121]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6182,7 +6494,7 @@ func (x *AnnounceProfileResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AnnounceProfileResponse.ProtoReflect.Descriptor instead.
 func (*AnnounceProfileResponse) Descriptor() ([]byte, []int) {
-	return file_accord_server_v1_server_service_proto_rawDescGZIP(), []int{115}
+	return file_accord_server_v1_server_service_proto_rawDescGZIP(), []int{121}
 }
 
 var File_accord_server_v1_server_service_proto protoreflect.FileDescriptor
@@ -6558,13 +6870,29 @@ const file_accord_server_v1_server_service_proto_rawDesc = "" +
 	"\x15GetServerIconResponse\x12\x12\n" +
 	"\x04icon\x18\x01 \x01(\tR\x04icon\x12!\n" +
 	"\fcontent_type\x18\x02 \x01(\tR\vcontentType\x12\x12\n" +
-	"\x04data\x18\x03 \x01(\fR\x04data\"\xb5\x01\n" +
+	"\x04data\x18\x03 \x01(\fR\x04data\"S\n" +
+	"\x1dCreateServerIconUploadRequest\x122\n" +
+	"\tserver_id\x18\x01 \x01(\tB\x15\xbaH\x12r\x102\x0e^[0-9a-f]{24}$R\bserverId\"u\n" +
+	"\x1eCreateServerIconUploadResponse\x12\x1b\n" +
+	"\tupload_id\x18\x01 \x01(\tR\buploadId\x12\x19\n" +
+	"\bblob_key\x18\x02 \x01(\tR\ablobKey\x12\x1b\n" +
+	"\tmax_bytes\x18\x03 \x01(\x03R\bmaxBytes\"\x89\x01\n" +
+	"\x1fCompleteServerIconUploadRequest\x122\n" +
+	"\tserver_id\x18\x01 \x01(\tB\x15\xbaH\x12r\x102\x0e^[0-9a-f]{24}$R\bserverId\x122\n" +
+	"\tupload_id\x18\x02 \x01(\tB\x15\xbaH\x12r\x102\x0e^[0-9a-f]{32}$R\buploadId\"T\n" +
+	" CompleteServerIconUploadResponse\x120\n" +
+	"\x06server\x18\x01 \x01(\v2\x18.accord.server.v1.ServerR\x06server\"M\n" +
+	"\x17LocateServerIconRequest\x122\n" +
+	"\tserver_id\x18\x01 \x01(\tB\x15\xbaH\x12r\x102\x0e^[0-9a-f]{24}$R\bserverId\"I\n" +
+	"\x18LocateServerIconResponse\x12\x12\n" +
+	"\x04icon\x18\x01 \x01(\tR\x04icon\x12\x19\n" +
+	"\bblob_key\x18\x02 \x01(\tR\ablobKey\"\xb5\x01\n" +
 	"\x16AnnounceProfileRequest\x12.\n" +
 	"\auser_id\x18\x01 \x01(\tB\x15\xbaH\x12r\x102\x0e^[0-9a-f]{24}$R\x06userId\x12\x1d\n" +
 	"\x05login\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x18 R\x05login\x12+\n" +
 	"\fdisplay_name\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\vdisplayName\x12\x1f\n" +
 	"\x06avatar\x18\x04 \x01(\tB\a\xbaH\x04r\x02\x18@R\x06avatar\"\x19\n" +
-	"\x17AnnounceProfileResponse2\xfa2\n" +
+	"\x17AnnounceProfileResponse2\xe65\n" +
 	"\rServerService\x12u\n" +
 	"\fCreateServer\x12%.accord.server.v1.CreateServerRequest\x1a&.accord.server.v1.CreateServerResponse\"\x16\x82\xd3\xe4\x93\x02\x10:\x01*\"\v/v1/servers\x12u\n" +
 	"\tGetServer\x12\".accord.server.v1.GetServerRequest\x1a#.accord.server.v1.GetServerResponse\"\x1f\x82\xd3\xe4\x93\x02\x19\x12\x17/v1/servers/{server_id}\x12o\n" +
@@ -6614,7 +6942,10 @@ const file_accord_server_v1_server_service_proto_rawDesc = "" +
 	"\x0eCompleteUpload\x12'.accord.server.v1.CompleteUploadRequest\x1a(.accord.server.v1.CompleteUploadResponse\x12k\n" +
 	"\x10UploadServerIcon\x12).accord.server.v1.UploadServerIconRequest\x1a*.accord.server.v1.UploadServerIconResponse(\x01\x12\x8f\x01\n" +
 	"\x10DeleteServerIcon\x12).accord.server.v1.DeleteServerIconRequest\x1a*.accord.server.v1.DeleteServerIconResponse\"$\x82\xd3\xe4\x93\x02\x1e*\x1c/v1/servers/{server_id}/icon\x12`\n" +
-	"\rGetServerIcon\x12&.accord.server.v1.GetServerIconRequest\x1a'.accord.server.v1.GetServerIconResponse2\xde\x06\n" +
+	"\rGetServerIcon\x12&.accord.server.v1.GetServerIconRequest\x1a'.accord.server.v1.GetServerIconResponse\x12{\n" +
+	"\x16CreateServerIconUpload\x12/.accord.server.v1.CreateServerIconUploadRequest\x1a0.accord.server.v1.CreateServerIconUploadResponse\x12\x81\x01\n" +
+	"\x18CompleteServerIconUpload\x121.accord.server.v1.CompleteServerIconUploadRequest\x1a2.accord.server.v1.CompleteServerIconUploadResponse\x12i\n" +
+	"\x10LocateServerIcon\x12).accord.server.v1.LocateServerIconRequest\x1a*.accord.server.v1.LocateServerIconResponse2\xde\x06\n" +
 	"\x15ServerInternalService\x12l\n" +
 	"\x11FilterSharedUsers\x12*.accord.server.v1.FilterSharedUsersRequest\x1a+.accord.server.v1.FilterSharedUsersResponse\x12`\n" +
 	"\rGetMemberRole\x12&.accord.server.v1.GetMemberRoleRequest\x1a'.accord.server.v1.GetMemberRoleResponse\x12f\n" +
@@ -6637,7 +6968,7 @@ func file_accord_server_v1_server_service_proto_rawDescGZIP() []byte {
 	return file_accord_server_v1_server_service_proto_rawDescData
 }
 
-var file_accord_server_v1_server_service_proto_msgTypes = make([]protoimpl.MessageInfo, 116)
+var file_accord_server_v1_server_service_proto_msgTypes = make([]protoimpl.MessageInfo, 122)
 var file_accord_server_v1_server_service_proto_goTypes = []any{
 	(*CreateServerRequest)(nil),                       // 0: accord.server.v1.CreateServerRequest
 	(*CreateServerResponse)(nil),                      // 1: accord.server.v1.CreateServerResponse
@@ -6753,198 +7084,211 @@ var file_accord_server_v1_server_service_proto_goTypes = []any{
 	(*DeleteServerIconResponse)(nil),                  // 111: accord.server.v1.DeleteServerIconResponse
 	(*GetServerIconRequest)(nil),                      // 112: accord.server.v1.GetServerIconRequest
 	(*GetServerIconResponse)(nil),                     // 113: accord.server.v1.GetServerIconResponse
-	(*AnnounceProfileRequest)(nil),                    // 114: accord.server.v1.AnnounceProfileRequest
-	(*AnnounceProfileResponse)(nil),                   // 115: accord.server.v1.AnnounceProfileResponse
-	(*Server)(nil),                                    // 116: accord.server.v1.Server
-	(*Channel)(nil),                                   // 117: accord.server.v1.Channel
-	(ServerKind)(0),                                   // 118: accord.server.v1.ServerKind
-	(*fieldmaskpb.FieldMask)(nil),                     // 119: google.protobuf.FieldMask
-	(*Member)(nil),                                    // 120: accord.server.v1.Member
-	(Role)(0),                                         // 121: accord.server.v1.Role
-	(*Invite)(nil),                                    // 122: accord.server.v1.Invite
-	(*Message)(nil),                                   // 123: accord.server.v1.Message
-	(*ReadState)(nil),                                 // 124: accord.server.v1.ReadState
-	(*timestamppb.Timestamp)(nil),                     // 125: google.protobuf.Timestamp
-	(*ServerNotificationSettings)(nil),                // 126: accord.server.v1.ServerNotificationSettings
-	(NotificationLevel)(0),                            // 127: accord.server.v1.NotificationLevel
-	(*ReactionSummary)(nil),                           // 128: accord.server.v1.ReactionSummary
-	(*Reactor)(nil),                                   // 129: accord.server.v1.Reactor
-	(*Pin)(nil),                                       // 130: accord.server.v1.Pin
-	(*Attachment)(nil),                                // 131: accord.server.v1.Attachment
+	(*CreateServerIconUploadRequest)(nil),             // 114: accord.server.v1.CreateServerIconUploadRequest
+	(*CreateServerIconUploadResponse)(nil),            // 115: accord.server.v1.CreateServerIconUploadResponse
+	(*CompleteServerIconUploadRequest)(nil),           // 116: accord.server.v1.CompleteServerIconUploadRequest
+	(*CompleteServerIconUploadResponse)(nil),          // 117: accord.server.v1.CompleteServerIconUploadResponse
+	(*LocateServerIconRequest)(nil),                   // 118: accord.server.v1.LocateServerIconRequest
+	(*LocateServerIconResponse)(nil),                  // 119: accord.server.v1.LocateServerIconResponse
+	(*AnnounceProfileRequest)(nil),                    // 120: accord.server.v1.AnnounceProfileRequest
+	(*AnnounceProfileResponse)(nil),                   // 121: accord.server.v1.AnnounceProfileResponse
+	(*Server)(nil),                                    // 122: accord.server.v1.Server
+	(*Channel)(nil),                                   // 123: accord.server.v1.Channel
+	(ServerKind)(0),                                   // 124: accord.server.v1.ServerKind
+	(*fieldmaskpb.FieldMask)(nil),                     // 125: google.protobuf.FieldMask
+	(*Member)(nil),                                    // 126: accord.server.v1.Member
+	(Role)(0),                                         // 127: accord.server.v1.Role
+	(*Invite)(nil),                                    // 128: accord.server.v1.Invite
+	(*Message)(nil),                                   // 129: accord.server.v1.Message
+	(*ReadState)(nil),                                 // 130: accord.server.v1.ReadState
+	(*timestamppb.Timestamp)(nil),                     // 131: google.protobuf.Timestamp
+	(*ServerNotificationSettings)(nil),                // 132: accord.server.v1.ServerNotificationSettings
+	(NotificationLevel)(0),                            // 133: accord.server.v1.NotificationLevel
+	(*ReactionSummary)(nil),                           // 134: accord.server.v1.ReactionSummary
+	(*Reactor)(nil),                                   // 135: accord.server.v1.Reactor
+	(*Pin)(nil),                                       // 136: accord.server.v1.Pin
+	(*Attachment)(nil),                                // 137: accord.server.v1.Attachment
 }
 var file_accord_server_v1_server_service_proto_depIdxs = []int32{
-	116, // 0: accord.server.v1.CreateServerResponse.server:type_name -> accord.server.v1.Server
-	117, // 1: accord.server.v1.CreateServerResponse.channel:type_name -> accord.server.v1.Channel
-	116, // 2: accord.server.v1.GetServerResponse.server:type_name -> accord.server.v1.Server
-	118, // 3: accord.server.v1.ListServersRequest.kind:type_name -> accord.server.v1.ServerKind
-	116, // 4: accord.server.v1.ListServersResponse.servers:type_name -> accord.server.v1.Server
+	122, // 0: accord.server.v1.CreateServerResponse.server:type_name -> accord.server.v1.Server
+	123, // 1: accord.server.v1.CreateServerResponse.channel:type_name -> accord.server.v1.Channel
+	122, // 2: accord.server.v1.GetServerResponse.server:type_name -> accord.server.v1.Server
+	124, // 3: accord.server.v1.ListServersRequest.kind:type_name -> accord.server.v1.ServerKind
+	122, // 4: accord.server.v1.ListServersResponse.servers:type_name -> accord.server.v1.Server
 	6,   // 5: accord.server.v1.UpdateServerRequest.server:type_name -> accord.server.v1.ServerUpdate
-	119, // 6: accord.server.v1.UpdateServerRequest.update_mask:type_name -> google.protobuf.FieldMask
-	116, // 7: accord.server.v1.UpdateServerResponse.server:type_name -> accord.server.v1.Server
-	116, // 8: accord.server.v1.TransferOwnershipResponse.server:type_name -> accord.server.v1.Server
-	120, // 9: accord.server.v1.AddMemberResponse.member:type_name -> accord.server.v1.Member
-	120, // 10: accord.server.v1.ListMembersResponse.members:type_name -> accord.server.v1.Member
-	121, // 11: accord.server.v1.SetMemberRoleRequest.role:type_name -> accord.server.v1.Role
-	120, // 12: accord.server.v1.SetMemberRoleResponse.member:type_name -> accord.server.v1.Member
-	122, // 13: accord.server.v1.CreateInviteResponse.invite:type_name -> accord.server.v1.Invite
-	122, // 14: accord.server.v1.ListInvitesResponse.invites:type_name -> accord.server.v1.Invite
-	122, // 15: accord.server.v1.GetInviteResponse.invite:type_name -> accord.server.v1.Invite
-	116, // 16: accord.server.v1.AcceptInviteResponse.server:type_name -> accord.server.v1.Server
-	117, // 17: accord.server.v1.CreateChannelResponse.channel:type_name -> accord.server.v1.Channel
-	117, // 18: accord.server.v1.ListChannelsResponse.channels:type_name -> accord.server.v1.Channel
+	125, // 6: accord.server.v1.UpdateServerRequest.update_mask:type_name -> google.protobuf.FieldMask
+	122, // 7: accord.server.v1.UpdateServerResponse.server:type_name -> accord.server.v1.Server
+	122, // 8: accord.server.v1.TransferOwnershipResponse.server:type_name -> accord.server.v1.Server
+	126, // 9: accord.server.v1.AddMemberResponse.member:type_name -> accord.server.v1.Member
+	126, // 10: accord.server.v1.ListMembersResponse.members:type_name -> accord.server.v1.Member
+	127, // 11: accord.server.v1.SetMemberRoleRequest.role:type_name -> accord.server.v1.Role
+	126, // 12: accord.server.v1.SetMemberRoleResponse.member:type_name -> accord.server.v1.Member
+	128, // 13: accord.server.v1.CreateInviteResponse.invite:type_name -> accord.server.v1.Invite
+	128, // 14: accord.server.v1.ListInvitesResponse.invites:type_name -> accord.server.v1.Invite
+	128, // 15: accord.server.v1.GetInviteResponse.invite:type_name -> accord.server.v1.Invite
+	122, // 16: accord.server.v1.AcceptInviteResponse.server:type_name -> accord.server.v1.Server
+	123, // 17: accord.server.v1.CreateChannelResponse.channel:type_name -> accord.server.v1.Channel
+	123, // 18: accord.server.v1.ListChannelsResponse.channels:type_name -> accord.server.v1.Channel
 	37,  // 19: accord.server.v1.UpdateChannelRequest.channel:type_name -> accord.server.v1.ChannelUpdate
-	119, // 20: accord.server.v1.UpdateChannelRequest.update_mask:type_name -> google.protobuf.FieldMask
-	117, // 21: accord.server.v1.UpdateChannelResponse.channel:type_name -> accord.server.v1.Channel
-	117, // 22: accord.server.v1.ReorderChannelsResponse.channels:type_name -> accord.server.v1.Channel
-	116, // 23: accord.server.v1.OpenConversationResponse.server:type_name -> accord.server.v1.Server
-	117, // 24: accord.server.v1.OpenConversationResponse.channel:type_name -> accord.server.v1.Channel
-	123, // 25: accord.server.v1.SendMessageResponse.message:type_name -> accord.server.v1.Message
-	123, // 26: accord.server.v1.ListMessagesResponse.messages:type_name -> accord.server.v1.Message
-	123, // 27: accord.server.v1.UpdateMessageResponse.message:type_name -> accord.server.v1.Message
-	124, // 28: accord.server.v1.MarkReadResponse.read_state:type_name -> accord.server.v1.ReadState
-	124, // 29: accord.server.v1.ListReadStatesResponse.read_states:type_name -> accord.server.v1.ReadState
-	125, // 30: accord.server.v1.SendTypingResponse.expire_time:type_name -> google.protobuf.Timestamp
-	121, // 31: accord.server.v1.GetMemberRoleResponse.role:type_name -> accord.server.v1.Role
-	116, // 32: accord.server.v1.BatchGetServersResponse.servers:type_name -> accord.server.v1.Server
-	125, // 33: accord.server.v1.GetMessageSpanResponse.oldest_create_time:type_name -> google.protobuf.Timestamp
-	125, // 34: accord.server.v1.ExportMessageCountsRequest.start_time:type_name -> google.protobuf.Timestamp
-	125, // 35: accord.server.v1.ExportMessageCountsRequest.end_time:type_name -> google.protobuf.Timestamp
+	125, // 20: accord.server.v1.UpdateChannelRequest.update_mask:type_name -> google.protobuf.FieldMask
+	123, // 21: accord.server.v1.UpdateChannelResponse.channel:type_name -> accord.server.v1.Channel
+	123, // 22: accord.server.v1.ReorderChannelsResponse.channels:type_name -> accord.server.v1.Channel
+	122, // 23: accord.server.v1.OpenConversationResponse.server:type_name -> accord.server.v1.Server
+	123, // 24: accord.server.v1.OpenConversationResponse.channel:type_name -> accord.server.v1.Channel
+	129, // 25: accord.server.v1.SendMessageResponse.message:type_name -> accord.server.v1.Message
+	129, // 26: accord.server.v1.ListMessagesResponse.messages:type_name -> accord.server.v1.Message
+	129, // 27: accord.server.v1.UpdateMessageResponse.message:type_name -> accord.server.v1.Message
+	130, // 28: accord.server.v1.MarkReadResponse.read_state:type_name -> accord.server.v1.ReadState
+	130, // 29: accord.server.v1.ListReadStatesResponse.read_states:type_name -> accord.server.v1.ReadState
+	131, // 30: accord.server.v1.SendTypingResponse.expire_time:type_name -> google.protobuf.Timestamp
+	127, // 31: accord.server.v1.GetMemberRoleResponse.role:type_name -> accord.server.v1.Role
+	122, // 32: accord.server.v1.BatchGetServersResponse.servers:type_name -> accord.server.v1.Server
+	131, // 33: accord.server.v1.GetMessageSpanResponse.oldest_create_time:type_name -> google.protobuf.Timestamp
+	131, // 34: accord.server.v1.ExportMessageCountsRequest.start_time:type_name -> google.protobuf.Timestamp
+	131, // 35: accord.server.v1.ExportMessageCountsRequest.end_time:type_name -> google.protobuf.Timestamp
 	69,  // 36: accord.server.v1.ExportMessageCountsResponse.counts:type_name -> accord.server.v1.MessageCount
 	72,  // 37: accord.server.v1.GetStoredBytesResponse.servers:type_name -> accord.server.v1.ServerBytes
-	123, // 38: accord.server.v1.ListMentionsResponse.messages:type_name -> accord.server.v1.Message
-	126, // 39: accord.server.v1.GetNotificationSettingsResponse.servers:type_name -> accord.server.v1.ServerNotificationSettings
-	127, // 40: accord.server.v1.UpdateServerNotificationSettingsRequest.level:type_name -> accord.server.v1.NotificationLevel
-	126, // 41: accord.server.v1.UpdateServerNotificationSettingsResponse.settings:type_name -> accord.server.v1.ServerNotificationSettings
-	126, // 42: accord.server.v1.UpdateChannelNotificationSettingsResponse.settings:type_name -> accord.server.v1.ServerNotificationSettings
-	123, // 43: accord.server.v1.ExportMessagesResponse.messages:type_name -> accord.server.v1.Message
-	128, // 44: accord.server.v1.AddReactionResponse.reaction:type_name -> accord.server.v1.ReactionSummary
-	128, // 45: accord.server.v1.RemoveReactionResponse.reaction:type_name -> accord.server.v1.ReactionSummary
-	129, // 46: accord.server.v1.ListReactionsResponse.reactors:type_name -> accord.server.v1.Reactor
-	130, // 47: accord.server.v1.PinMessageResponse.pin:type_name -> accord.server.v1.Pin
-	130, // 48: accord.server.v1.ListPinsResponse.pins:type_name -> accord.server.v1.Pin
+	129, // 38: accord.server.v1.ListMentionsResponse.messages:type_name -> accord.server.v1.Message
+	132, // 39: accord.server.v1.GetNotificationSettingsResponse.servers:type_name -> accord.server.v1.ServerNotificationSettings
+	133, // 40: accord.server.v1.UpdateServerNotificationSettingsRequest.level:type_name -> accord.server.v1.NotificationLevel
+	132, // 41: accord.server.v1.UpdateServerNotificationSettingsResponse.settings:type_name -> accord.server.v1.ServerNotificationSettings
+	132, // 42: accord.server.v1.UpdateChannelNotificationSettingsResponse.settings:type_name -> accord.server.v1.ServerNotificationSettings
+	129, // 43: accord.server.v1.ExportMessagesResponse.messages:type_name -> accord.server.v1.Message
+	134, // 44: accord.server.v1.AddReactionResponse.reaction:type_name -> accord.server.v1.ReactionSummary
+	134, // 45: accord.server.v1.RemoveReactionResponse.reaction:type_name -> accord.server.v1.ReactionSummary
+	135, // 46: accord.server.v1.ListReactionsResponse.reactors:type_name -> accord.server.v1.Reactor
+	136, // 47: accord.server.v1.PinMessageResponse.pin:type_name -> accord.server.v1.Pin
+	136, // 48: accord.server.v1.ListPinsResponse.pins:type_name -> accord.server.v1.Pin
 	98,  // 49: accord.server.v1.UploadAttachmentRequest.header:type_name -> accord.server.v1.UploadAttachmentHeader
-	131, // 50: accord.server.v1.UploadAttachmentResponse.attachment:type_name -> accord.server.v1.Attachment
-	131, // 51: accord.server.v1.LocateAttachmentResponse.attachment:type_name -> accord.server.v1.Attachment
-	131, // 52: accord.server.v1.CompleteUploadResponse.attachment:type_name -> accord.server.v1.Attachment
-	131, // 53: accord.server.v1.ReadAttachmentResponse.attachment:type_name -> accord.server.v1.Attachment
+	137, // 50: accord.server.v1.UploadAttachmentResponse.attachment:type_name -> accord.server.v1.Attachment
+	137, // 51: accord.server.v1.LocateAttachmentResponse.attachment:type_name -> accord.server.v1.Attachment
+	137, // 52: accord.server.v1.CompleteUploadResponse.attachment:type_name -> accord.server.v1.Attachment
+	137, // 53: accord.server.v1.ReadAttachmentResponse.attachment:type_name -> accord.server.v1.Attachment
 	108, // 54: accord.server.v1.UploadServerIconRequest.header:type_name -> accord.server.v1.UploadServerIconHeader
-	116, // 55: accord.server.v1.UploadServerIconResponse.server:type_name -> accord.server.v1.Server
-	116, // 56: accord.server.v1.DeleteServerIconResponse.server:type_name -> accord.server.v1.Server
-	0,   // 57: accord.server.v1.ServerService.CreateServer:input_type -> accord.server.v1.CreateServerRequest
-	2,   // 58: accord.server.v1.ServerService.GetServer:input_type -> accord.server.v1.GetServerRequest
-	4,   // 59: accord.server.v1.ServerService.ListServers:input_type -> accord.server.v1.ListServersRequest
-	7,   // 60: accord.server.v1.ServerService.UpdateServer:input_type -> accord.server.v1.UpdateServerRequest
-	9,   // 61: accord.server.v1.ServerService.DeleteServer:input_type -> accord.server.v1.DeleteServerRequest
-	11,  // 62: accord.server.v1.ServerService.TransferOwnership:input_type -> accord.server.v1.TransferOwnershipRequest
-	13,  // 63: accord.server.v1.ServerService.AddMember:input_type -> accord.server.v1.AddMemberRequest
-	15,  // 64: accord.server.v1.ServerService.ListMembers:input_type -> accord.server.v1.ListMembersRequest
-	17,  // 65: accord.server.v1.ServerService.RemoveMember:input_type -> accord.server.v1.RemoveMemberRequest
-	19,  // 66: accord.server.v1.ServerService.SetMemberRole:input_type -> accord.server.v1.SetMemberRoleRequest
-	21,  // 67: accord.server.v1.ServerService.LeaveServer:input_type -> accord.server.v1.LeaveServerRequest
-	23,  // 68: accord.server.v1.ServerService.CreateInvite:input_type -> accord.server.v1.CreateInviteRequest
-	25,  // 69: accord.server.v1.ServerService.ListInvites:input_type -> accord.server.v1.ListInvitesRequest
-	27,  // 70: accord.server.v1.ServerService.DeleteInvite:input_type -> accord.server.v1.DeleteInviteRequest
-	29,  // 71: accord.server.v1.ServerService.GetInvite:input_type -> accord.server.v1.GetInviteRequest
-	31,  // 72: accord.server.v1.ServerService.AcceptInvite:input_type -> accord.server.v1.AcceptInviteRequest
-	33,  // 73: accord.server.v1.ServerService.CreateChannel:input_type -> accord.server.v1.CreateChannelRequest
-	35,  // 74: accord.server.v1.ServerService.ListChannels:input_type -> accord.server.v1.ListChannelsRequest
-	38,  // 75: accord.server.v1.ServerService.UpdateChannel:input_type -> accord.server.v1.UpdateChannelRequest
-	40,  // 76: accord.server.v1.ServerService.DeleteChannel:input_type -> accord.server.v1.DeleteChannelRequest
-	42,  // 77: accord.server.v1.ServerService.ReorderChannels:input_type -> accord.server.v1.ReorderChannelsRequest
-	44,  // 78: accord.server.v1.ServerService.OpenConversation:input_type -> accord.server.v1.OpenConversationRequest
-	46,  // 79: accord.server.v1.ServerService.SendMessage:input_type -> accord.server.v1.SendMessageRequest
-	48,  // 80: accord.server.v1.ServerService.ListMessages:input_type -> accord.server.v1.ListMessagesRequest
-	50,  // 81: accord.server.v1.ServerService.UpdateMessage:input_type -> accord.server.v1.UpdateMessageRequest
-	52,  // 82: accord.server.v1.ServerService.DeleteMessage:input_type -> accord.server.v1.DeleteMessageRequest
-	54,  // 83: accord.server.v1.ServerService.MarkRead:input_type -> accord.server.v1.MarkReadRequest
-	56,  // 84: accord.server.v1.ServerService.ListReadStates:input_type -> accord.server.v1.ListReadStatesRequest
-	58,  // 85: accord.server.v1.ServerService.SendTyping:input_type -> accord.server.v1.SendTypingRequest
-	74,  // 86: accord.server.v1.ServerService.ListMentions:input_type -> accord.server.v1.ListMentionsRequest
-	76,  // 87: accord.server.v1.ServerService.GetNotificationSettings:input_type -> accord.server.v1.GetNotificationSettingsRequest
-	78,  // 88: accord.server.v1.ServerService.UpdateServerNotificationSettings:input_type -> accord.server.v1.UpdateServerNotificationSettingsRequest
-	79,  // 89: accord.server.v1.ServerService.UpdateChannelNotificationSettings:input_type -> accord.server.v1.UpdateChannelNotificationSettingsRequest
-	84,  // 90: accord.server.v1.ServerService.AddReaction:input_type -> accord.server.v1.AddReactionRequest
-	86,  // 91: accord.server.v1.ServerService.RemoveReaction:input_type -> accord.server.v1.RemoveReactionRequest
-	88,  // 92: accord.server.v1.ServerService.ListReactions:input_type -> accord.server.v1.ListReactionsRequest
-	90,  // 93: accord.server.v1.ServerService.PinMessage:input_type -> accord.server.v1.PinMessageRequest
-	92,  // 94: accord.server.v1.ServerService.UnpinMessage:input_type -> accord.server.v1.UnpinMessageRequest
-	94,  // 95: accord.server.v1.ServerService.ListPins:input_type -> accord.server.v1.ListPinsRequest
-	96,  // 96: accord.server.v1.ServerService.UploadAttachment:input_type -> accord.server.v1.UploadAttachmentRequest
-	99,  // 97: accord.server.v1.ServerService.ReadAttachment:input_type -> accord.server.v1.ReadAttachmentRequest
-	100, // 98: accord.server.v1.ServerService.LocateAttachment:input_type -> accord.server.v1.LocateAttachmentRequest
-	102, // 99: accord.server.v1.ServerService.CreateUpload:input_type -> accord.server.v1.CreateUploadRequest
-	104, // 100: accord.server.v1.ServerService.CompleteUpload:input_type -> accord.server.v1.CompleteUploadRequest
-	107, // 101: accord.server.v1.ServerService.UploadServerIcon:input_type -> accord.server.v1.UploadServerIconRequest
-	110, // 102: accord.server.v1.ServerService.DeleteServerIcon:input_type -> accord.server.v1.DeleteServerIconRequest
-	112, // 103: accord.server.v1.ServerService.GetServerIcon:input_type -> accord.server.v1.GetServerIconRequest
-	60,  // 104: accord.server.v1.ServerInternalService.FilterSharedUsers:input_type -> accord.server.v1.FilterSharedUsersRequest
-	62,  // 105: accord.server.v1.ServerInternalService.GetMemberRole:input_type -> accord.server.v1.GetMemberRoleRequest
-	114, // 106: accord.server.v1.ServerInternalService.AnnounceProfile:input_type -> accord.server.v1.AnnounceProfileRequest
-	64,  // 107: accord.server.v1.ServerInternalService.BatchGetServers:input_type -> accord.server.v1.BatchGetServersRequest
-	66,  // 108: accord.server.v1.ServerInternalService.GetMessageSpan:input_type -> accord.server.v1.GetMessageSpanRequest
-	68,  // 109: accord.server.v1.ServerInternalService.ExportMessageCounts:input_type -> accord.server.v1.ExportMessageCountsRequest
-	71,  // 110: accord.server.v1.ServerInternalService.GetStoredBytes:input_type -> accord.server.v1.GetStoredBytesRequest
-	82,  // 111: accord.server.v1.ServerInternalService.ExportMessages:input_type -> accord.server.v1.ExportMessagesRequest
-	1,   // 112: accord.server.v1.ServerService.CreateServer:output_type -> accord.server.v1.CreateServerResponse
-	3,   // 113: accord.server.v1.ServerService.GetServer:output_type -> accord.server.v1.GetServerResponse
-	5,   // 114: accord.server.v1.ServerService.ListServers:output_type -> accord.server.v1.ListServersResponse
-	8,   // 115: accord.server.v1.ServerService.UpdateServer:output_type -> accord.server.v1.UpdateServerResponse
-	10,  // 116: accord.server.v1.ServerService.DeleteServer:output_type -> accord.server.v1.DeleteServerResponse
-	12,  // 117: accord.server.v1.ServerService.TransferOwnership:output_type -> accord.server.v1.TransferOwnershipResponse
-	14,  // 118: accord.server.v1.ServerService.AddMember:output_type -> accord.server.v1.AddMemberResponse
-	16,  // 119: accord.server.v1.ServerService.ListMembers:output_type -> accord.server.v1.ListMembersResponse
-	18,  // 120: accord.server.v1.ServerService.RemoveMember:output_type -> accord.server.v1.RemoveMemberResponse
-	20,  // 121: accord.server.v1.ServerService.SetMemberRole:output_type -> accord.server.v1.SetMemberRoleResponse
-	22,  // 122: accord.server.v1.ServerService.LeaveServer:output_type -> accord.server.v1.LeaveServerResponse
-	24,  // 123: accord.server.v1.ServerService.CreateInvite:output_type -> accord.server.v1.CreateInviteResponse
-	26,  // 124: accord.server.v1.ServerService.ListInvites:output_type -> accord.server.v1.ListInvitesResponse
-	28,  // 125: accord.server.v1.ServerService.DeleteInvite:output_type -> accord.server.v1.DeleteInviteResponse
-	30,  // 126: accord.server.v1.ServerService.GetInvite:output_type -> accord.server.v1.GetInviteResponse
-	32,  // 127: accord.server.v1.ServerService.AcceptInvite:output_type -> accord.server.v1.AcceptInviteResponse
-	34,  // 128: accord.server.v1.ServerService.CreateChannel:output_type -> accord.server.v1.CreateChannelResponse
-	36,  // 129: accord.server.v1.ServerService.ListChannels:output_type -> accord.server.v1.ListChannelsResponse
-	39,  // 130: accord.server.v1.ServerService.UpdateChannel:output_type -> accord.server.v1.UpdateChannelResponse
-	41,  // 131: accord.server.v1.ServerService.DeleteChannel:output_type -> accord.server.v1.DeleteChannelResponse
-	43,  // 132: accord.server.v1.ServerService.ReorderChannels:output_type -> accord.server.v1.ReorderChannelsResponse
-	45,  // 133: accord.server.v1.ServerService.OpenConversation:output_type -> accord.server.v1.OpenConversationResponse
-	47,  // 134: accord.server.v1.ServerService.SendMessage:output_type -> accord.server.v1.SendMessageResponse
-	49,  // 135: accord.server.v1.ServerService.ListMessages:output_type -> accord.server.v1.ListMessagesResponse
-	51,  // 136: accord.server.v1.ServerService.UpdateMessage:output_type -> accord.server.v1.UpdateMessageResponse
-	53,  // 137: accord.server.v1.ServerService.DeleteMessage:output_type -> accord.server.v1.DeleteMessageResponse
-	55,  // 138: accord.server.v1.ServerService.MarkRead:output_type -> accord.server.v1.MarkReadResponse
-	57,  // 139: accord.server.v1.ServerService.ListReadStates:output_type -> accord.server.v1.ListReadStatesResponse
-	59,  // 140: accord.server.v1.ServerService.SendTyping:output_type -> accord.server.v1.SendTypingResponse
-	75,  // 141: accord.server.v1.ServerService.ListMentions:output_type -> accord.server.v1.ListMentionsResponse
-	77,  // 142: accord.server.v1.ServerService.GetNotificationSettings:output_type -> accord.server.v1.GetNotificationSettingsResponse
-	80,  // 143: accord.server.v1.ServerService.UpdateServerNotificationSettings:output_type -> accord.server.v1.UpdateServerNotificationSettingsResponse
-	81,  // 144: accord.server.v1.ServerService.UpdateChannelNotificationSettings:output_type -> accord.server.v1.UpdateChannelNotificationSettingsResponse
-	85,  // 145: accord.server.v1.ServerService.AddReaction:output_type -> accord.server.v1.AddReactionResponse
-	87,  // 146: accord.server.v1.ServerService.RemoveReaction:output_type -> accord.server.v1.RemoveReactionResponse
-	89,  // 147: accord.server.v1.ServerService.ListReactions:output_type -> accord.server.v1.ListReactionsResponse
-	91,  // 148: accord.server.v1.ServerService.PinMessage:output_type -> accord.server.v1.PinMessageResponse
-	93,  // 149: accord.server.v1.ServerService.UnpinMessage:output_type -> accord.server.v1.UnpinMessageResponse
-	95,  // 150: accord.server.v1.ServerService.ListPins:output_type -> accord.server.v1.ListPinsResponse
-	97,  // 151: accord.server.v1.ServerService.UploadAttachment:output_type -> accord.server.v1.UploadAttachmentResponse
-	106, // 152: accord.server.v1.ServerService.ReadAttachment:output_type -> accord.server.v1.ReadAttachmentResponse
-	101, // 153: accord.server.v1.ServerService.LocateAttachment:output_type -> accord.server.v1.LocateAttachmentResponse
-	103, // 154: accord.server.v1.ServerService.CreateUpload:output_type -> accord.server.v1.CreateUploadResponse
-	105, // 155: accord.server.v1.ServerService.CompleteUpload:output_type -> accord.server.v1.CompleteUploadResponse
-	109, // 156: accord.server.v1.ServerService.UploadServerIcon:output_type -> accord.server.v1.UploadServerIconResponse
-	111, // 157: accord.server.v1.ServerService.DeleteServerIcon:output_type -> accord.server.v1.DeleteServerIconResponse
-	113, // 158: accord.server.v1.ServerService.GetServerIcon:output_type -> accord.server.v1.GetServerIconResponse
-	61,  // 159: accord.server.v1.ServerInternalService.FilterSharedUsers:output_type -> accord.server.v1.FilterSharedUsersResponse
-	63,  // 160: accord.server.v1.ServerInternalService.GetMemberRole:output_type -> accord.server.v1.GetMemberRoleResponse
-	115, // 161: accord.server.v1.ServerInternalService.AnnounceProfile:output_type -> accord.server.v1.AnnounceProfileResponse
-	65,  // 162: accord.server.v1.ServerInternalService.BatchGetServers:output_type -> accord.server.v1.BatchGetServersResponse
-	67,  // 163: accord.server.v1.ServerInternalService.GetMessageSpan:output_type -> accord.server.v1.GetMessageSpanResponse
-	70,  // 164: accord.server.v1.ServerInternalService.ExportMessageCounts:output_type -> accord.server.v1.ExportMessageCountsResponse
-	73,  // 165: accord.server.v1.ServerInternalService.GetStoredBytes:output_type -> accord.server.v1.GetStoredBytesResponse
-	83,  // 166: accord.server.v1.ServerInternalService.ExportMessages:output_type -> accord.server.v1.ExportMessagesResponse
-	112, // [112:167] is the sub-list for method output_type
-	57,  // [57:112] is the sub-list for method input_type
-	57,  // [57:57] is the sub-list for extension type_name
-	57,  // [57:57] is the sub-list for extension extendee
-	0,   // [0:57] is the sub-list for field type_name
+	122, // 55: accord.server.v1.UploadServerIconResponse.server:type_name -> accord.server.v1.Server
+	122, // 56: accord.server.v1.DeleteServerIconResponse.server:type_name -> accord.server.v1.Server
+	122, // 57: accord.server.v1.CompleteServerIconUploadResponse.server:type_name -> accord.server.v1.Server
+	0,   // 58: accord.server.v1.ServerService.CreateServer:input_type -> accord.server.v1.CreateServerRequest
+	2,   // 59: accord.server.v1.ServerService.GetServer:input_type -> accord.server.v1.GetServerRequest
+	4,   // 60: accord.server.v1.ServerService.ListServers:input_type -> accord.server.v1.ListServersRequest
+	7,   // 61: accord.server.v1.ServerService.UpdateServer:input_type -> accord.server.v1.UpdateServerRequest
+	9,   // 62: accord.server.v1.ServerService.DeleteServer:input_type -> accord.server.v1.DeleteServerRequest
+	11,  // 63: accord.server.v1.ServerService.TransferOwnership:input_type -> accord.server.v1.TransferOwnershipRequest
+	13,  // 64: accord.server.v1.ServerService.AddMember:input_type -> accord.server.v1.AddMemberRequest
+	15,  // 65: accord.server.v1.ServerService.ListMembers:input_type -> accord.server.v1.ListMembersRequest
+	17,  // 66: accord.server.v1.ServerService.RemoveMember:input_type -> accord.server.v1.RemoveMemberRequest
+	19,  // 67: accord.server.v1.ServerService.SetMemberRole:input_type -> accord.server.v1.SetMemberRoleRequest
+	21,  // 68: accord.server.v1.ServerService.LeaveServer:input_type -> accord.server.v1.LeaveServerRequest
+	23,  // 69: accord.server.v1.ServerService.CreateInvite:input_type -> accord.server.v1.CreateInviteRequest
+	25,  // 70: accord.server.v1.ServerService.ListInvites:input_type -> accord.server.v1.ListInvitesRequest
+	27,  // 71: accord.server.v1.ServerService.DeleteInvite:input_type -> accord.server.v1.DeleteInviteRequest
+	29,  // 72: accord.server.v1.ServerService.GetInvite:input_type -> accord.server.v1.GetInviteRequest
+	31,  // 73: accord.server.v1.ServerService.AcceptInvite:input_type -> accord.server.v1.AcceptInviteRequest
+	33,  // 74: accord.server.v1.ServerService.CreateChannel:input_type -> accord.server.v1.CreateChannelRequest
+	35,  // 75: accord.server.v1.ServerService.ListChannels:input_type -> accord.server.v1.ListChannelsRequest
+	38,  // 76: accord.server.v1.ServerService.UpdateChannel:input_type -> accord.server.v1.UpdateChannelRequest
+	40,  // 77: accord.server.v1.ServerService.DeleteChannel:input_type -> accord.server.v1.DeleteChannelRequest
+	42,  // 78: accord.server.v1.ServerService.ReorderChannels:input_type -> accord.server.v1.ReorderChannelsRequest
+	44,  // 79: accord.server.v1.ServerService.OpenConversation:input_type -> accord.server.v1.OpenConversationRequest
+	46,  // 80: accord.server.v1.ServerService.SendMessage:input_type -> accord.server.v1.SendMessageRequest
+	48,  // 81: accord.server.v1.ServerService.ListMessages:input_type -> accord.server.v1.ListMessagesRequest
+	50,  // 82: accord.server.v1.ServerService.UpdateMessage:input_type -> accord.server.v1.UpdateMessageRequest
+	52,  // 83: accord.server.v1.ServerService.DeleteMessage:input_type -> accord.server.v1.DeleteMessageRequest
+	54,  // 84: accord.server.v1.ServerService.MarkRead:input_type -> accord.server.v1.MarkReadRequest
+	56,  // 85: accord.server.v1.ServerService.ListReadStates:input_type -> accord.server.v1.ListReadStatesRequest
+	58,  // 86: accord.server.v1.ServerService.SendTyping:input_type -> accord.server.v1.SendTypingRequest
+	74,  // 87: accord.server.v1.ServerService.ListMentions:input_type -> accord.server.v1.ListMentionsRequest
+	76,  // 88: accord.server.v1.ServerService.GetNotificationSettings:input_type -> accord.server.v1.GetNotificationSettingsRequest
+	78,  // 89: accord.server.v1.ServerService.UpdateServerNotificationSettings:input_type -> accord.server.v1.UpdateServerNotificationSettingsRequest
+	79,  // 90: accord.server.v1.ServerService.UpdateChannelNotificationSettings:input_type -> accord.server.v1.UpdateChannelNotificationSettingsRequest
+	84,  // 91: accord.server.v1.ServerService.AddReaction:input_type -> accord.server.v1.AddReactionRequest
+	86,  // 92: accord.server.v1.ServerService.RemoveReaction:input_type -> accord.server.v1.RemoveReactionRequest
+	88,  // 93: accord.server.v1.ServerService.ListReactions:input_type -> accord.server.v1.ListReactionsRequest
+	90,  // 94: accord.server.v1.ServerService.PinMessage:input_type -> accord.server.v1.PinMessageRequest
+	92,  // 95: accord.server.v1.ServerService.UnpinMessage:input_type -> accord.server.v1.UnpinMessageRequest
+	94,  // 96: accord.server.v1.ServerService.ListPins:input_type -> accord.server.v1.ListPinsRequest
+	96,  // 97: accord.server.v1.ServerService.UploadAttachment:input_type -> accord.server.v1.UploadAttachmentRequest
+	99,  // 98: accord.server.v1.ServerService.ReadAttachment:input_type -> accord.server.v1.ReadAttachmentRequest
+	100, // 99: accord.server.v1.ServerService.LocateAttachment:input_type -> accord.server.v1.LocateAttachmentRequest
+	102, // 100: accord.server.v1.ServerService.CreateUpload:input_type -> accord.server.v1.CreateUploadRequest
+	104, // 101: accord.server.v1.ServerService.CompleteUpload:input_type -> accord.server.v1.CompleteUploadRequest
+	107, // 102: accord.server.v1.ServerService.UploadServerIcon:input_type -> accord.server.v1.UploadServerIconRequest
+	110, // 103: accord.server.v1.ServerService.DeleteServerIcon:input_type -> accord.server.v1.DeleteServerIconRequest
+	112, // 104: accord.server.v1.ServerService.GetServerIcon:input_type -> accord.server.v1.GetServerIconRequest
+	114, // 105: accord.server.v1.ServerService.CreateServerIconUpload:input_type -> accord.server.v1.CreateServerIconUploadRequest
+	116, // 106: accord.server.v1.ServerService.CompleteServerIconUpload:input_type -> accord.server.v1.CompleteServerIconUploadRequest
+	118, // 107: accord.server.v1.ServerService.LocateServerIcon:input_type -> accord.server.v1.LocateServerIconRequest
+	60,  // 108: accord.server.v1.ServerInternalService.FilterSharedUsers:input_type -> accord.server.v1.FilterSharedUsersRequest
+	62,  // 109: accord.server.v1.ServerInternalService.GetMemberRole:input_type -> accord.server.v1.GetMemberRoleRequest
+	120, // 110: accord.server.v1.ServerInternalService.AnnounceProfile:input_type -> accord.server.v1.AnnounceProfileRequest
+	64,  // 111: accord.server.v1.ServerInternalService.BatchGetServers:input_type -> accord.server.v1.BatchGetServersRequest
+	66,  // 112: accord.server.v1.ServerInternalService.GetMessageSpan:input_type -> accord.server.v1.GetMessageSpanRequest
+	68,  // 113: accord.server.v1.ServerInternalService.ExportMessageCounts:input_type -> accord.server.v1.ExportMessageCountsRequest
+	71,  // 114: accord.server.v1.ServerInternalService.GetStoredBytes:input_type -> accord.server.v1.GetStoredBytesRequest
+	82,  // 115: accord.server.v1.ServerInternalService.ExportMessages:input_type -> accord.server.v1.ExportMessagesRequest
+	1,   // 116: accord.server.v1.ServerService.CreateServer:output_type -> accord.server.v1.CreateServerResponse
+	3,   // 117: accord.server.v1.ServerService.GetServer:output_type -> accord.server.v1.GetServerResponse
+	5,   // 118: accord.server.v1.ServerService.ListServers:output_type -> accord.server.v1.ListServersResponse
+	8,   // 119: accord.server.v1.ServerService.UpdateServer:output_type -> accord.server.v1.UpdateServerResponse
+	10,  // 120: accord.server.v1.ServerService.DeleteServer:output_type -> accord.server.v1.DeleteServerResponse
+	12,  // 121: accord.server.v1.ServerService.TransferOwnership:output_type -> accord.server.v1.TransferOwnershipResponse
+	14,  // 122: accord.server.v1.ServerService.AddMember:output_type -> accord.server.v1.AddMemberResponse
+	16,  // 123: accord.server.v1.ServerService.ListMembers:output_type -> accord.server.v1.ListMembersResponse
+	18,  // 124: accord.server.v1.ServerService.RemoveMember:output_type -> accord.server.v1.RemoveMemberResponse
+	20,  // 125: accord.server.v1.ServerService.SetMemberRole:output_type -> accord.server.v1.SetMemberRoleResponse
+	22,  // 126: accord.server.v1.ServerService.LeaveServer:output_type -> accord.server.v1.LeaveServerResponse
+	24,  // 127: accord.server.v1.ServerService.CreateInvite:output_type -> accord.server.v1.CreateInviteResponse
+	26,  // 128: accord.server.v1.ServerService.ListInvites:output_type -> accord.server.v1.ListInvitesResponse
+	28,  // 129: accord.server.v1.ServerService.DeleteInvite:output_type -> accord.server.v1.DeleteInviteResponse
+	30,  // 130: accord.server.v1.ServerService.GetInvite:output_type -> accord.server.v1.GetInviteResponse
+	32,  // 131: accord.server.v1.ServerService.AcceptInvite:output_type -> accord.server.v1.AcceptInviteResponse
+	34,  // 132: accord.server.v1.ServerService.CreateChannel:output_type -> accord.server.v1.CreateChannelResponse
+	36,  // 133: accord.server.v1.ServerService.ListChannels:output_type -> accord.server.v1.ListChannelsResponse
+	39,  // 134: accord.server.v1.ServerService.UpdateChannel:output_type -> accord.server.v1.UpdateChannelResponse
+	41,  // 135: accord.server.v1.ServerService.DeleteChannel:output_type -> accord.server.v1.DeleteChannelResponse
+	43,  // 136: accord.server.v1.ServerService.ReorderChannels:output_type -> accord.server.v1.ReorderChannelsResponse
+	45,  // 137: accord.server.v1.ServerService.OpenConversation:output_type -> accord.server.v1.OpenConversationResponse
+	47,  // 138: accord.server.v1.ServerService.SendMessage:output_type -> accord.server.v1.SendMessageResponse
+	49,  // 139: accord.server.v1.ServerService.ListMessages:output_type -> accord.server.v1.ListMessagesResponse
+	51,  // 140: accord.server.v1.ServerService.UpdateMessage:output_type -> accord.server.v1.UpdateMessageResponse
+	53,  // 141: accord.server.v1.ServerService.DeleteMessage:output_type -> accord.server.v1.DeleteMessageResponse
+	55,  // 142: accord.server.v1.ServerService.MarkRead:output_type -> accord.server.v1.MarkReadResponse
+	57,  // 143: accord.server.v1.ServerService.ListReadStates:output_type -> accord.server.v1.ListReadStatesResponse
+	59,  // 144: accord.server.v1.ServerService.SendTyping:output_type -> accord.server.v1.SendTypingResponse
+	75,  // 145: accord.server.v1.ServerService.ListMentions:output_type -> accord.server.v1.ListMentionsResponse
+	77,  // 146: accord.server.v1.ServerService.GetNotificationSettings:output_type -> accord.server.v1.GetNotificationSettingsResponse
+	80,  // 147: accord.server.v1.ServerService.UpdateServerNotificationSettings:output_type -> accord.server.v1.UpdateServerNotificationSettingsResponse
+	81,  // 148: accord.server.v1.ServerService.UpdateChannelNotificationSettings:output_type -> accord.server.v1.UpdateChannelNotificationSettingsResponse
+	85,  // 149: accord.server.v1.ServerService.AddReaction:output_type -> accord.server.v1.AddReactionResponse
+	87,  // 150: accord.server.v1.ServerService.RemoveReaction:output_type -> accord.server.v1.RemoveReactionResponse
+	89,  // 151: accord.server.v1.ServerService.ListReactions:output_type -> accord.server.v1.ListReactionsResponse
+	91,  // 152: accord.server.v1.ServerService.PinMessage:output_type -> accord.server.v1.PinMessageResponse
+	93,  // 153: accord.server.v1.ServerService.UnpinMessage:output_type -> accord.server.v1.UnpinMessageResponse
+	95,  // 154: accord.server.v1.ServerService.ListPins:output_type -> accord.server.v1.ListPinsResponse
+	97,  // 155: accord.server.v1.ServerService.UploadAttachment:output_type -> accord.server.v1.UploadAttachmentResponse
+	106, // 156: accord.server.v1.ServerService.ReadAttachment:output_type -> accord.server.v1.ReadAttachmentResponse
+	101, // 157: accord.server.v1.ServerService.LocateAttachment:output_type -> accord.server.v1.LocateAttachmentResponse
+	103, // 158: accord.server.v1.ServerService.CreateUpload:output_type -> accord.server.v1.CreateUploadResponse
+	105, // 159: accord.server.v1.ServerService.CompleteUpload:output_type -> accord.server.v1.CompleteUploadResponse
+	109, // 160: accord.server.v1.ServerService.UploadServerIcon:output_type -> accord.server.v1.UploadServerIconResponse
+	111, // 161: accord.server.v1.ServerService.DeleteServerIcon:output_type -> accord.server.v1.DeleteServerIconResponse
+	113, // 162: accord.server.v1.ServerService.GetServerIcon:output_type -> accord.server.v1.GetServerIconResponse
+	115, // 163: accord.server.v1.ServerService.CreateServerIconUpload:output_type -> accord.server.v1.CreateServerIconUploadResponse
+	117, // 164: accord.server.v1.ServerService.CompleteServerIconUpload:output_type -> accord.server.v1.CompleteServerIconUploadResponse
+	119, // 165: accord.server.v1.ServerService.LocateServerIcon:output_type -> accord.server.v1.LocateServerIconResponse
+	61,  // 166: accord.server.v1.ServerInternalService.FilterSharedUsers:output_type -> accord.server.v1.FilterSharedUsersResponse
+	63,  // 167: accord.server.v1.ServerInternalService.GetMemberRole:output_type -> accord.server.v1.GetMemberRoleResponse
+	121, // 168: accord.server.v1.ServerInternalService.AnnounceProfile:output_type -> accord.server.v1.AnnounceProfileResponse
+	65,  // 169: accord.server.v1.ServerInternalService.BatchGetServers:output_type -> accord.server.v1.BatchGetServersResponse
+	67,  // 170: accord.server.v1.ServerInternalService.GetMessageSpan:output_type -> accord.server.v1.GetMessageSpanResponse
+	70,  // 171: accord.server.v1.ServerInternalService.ExportMessageCounts:output_type -> accord.server.v1.ExportMessageCountsResponse
+	73,  // 172: accord.server.v1.ServerInternalService.GetStoredBytes:output_type -> accord.server.v1.GetStoredBytesResponse
+	83,  // 173: accord.server.v1.ServerInternalService.ExportMessages:output_type -> accord.server.v1.ExportMessagesResponse
+	116, // [116:174] is the sub-list for method output_type
+	58,  // [58:116] is the sub-list for method input_type
+	58,  // [58:58] is the sub-list for extension type_name
+	58,  // [58:58] is the sub-list for extension extendee
+	0,   // [0:58] is the sub-list for field type_name
 }
 
 func init() { file_accord_server_v1_server_service_proto_init() }
@@ -6967,7 +7311,7 @@ func file_accord_server_v1_server_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_accord_server_v1_server_service_proto_rawDesc), len(file_accord_server_v1_server_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   116,
+			NumMessages:   122,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

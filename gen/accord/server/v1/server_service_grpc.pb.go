@@ -66,6 +66,9 @@ const (
 	ServerService_UploadServerIcon_FullMethodName                  = "/accord.server.v1.ServerService/UploadServerIcon"
 	ServerService_DeleteServerIcon_FullMethodName                  = "/accord.server.v1.ServerService/DeleteServerIcon"
 	ServerService_GetServerIcon_FullMethodName                     = "/accord.server.v1.ServerService/GetServerIcon"
+	ServerService_CreateServerIconUpload_FullMethodName            = "/accord.server.v1.ServerService/CreateServerIconUpload"
+	ServerService_CompleteServerIconUpload_FullMethodName          = "/accord.server.v1.ServerService/CompleteServerIconUpload"
+	ServerService_LocateServerIcon_FullMethodName                  = "/accord.server.v1.ServerService/LocateServerIcon"
 )
 
 // ServerServiceClient is the client API for ServerService service.
@@ -216,6 +219,22 @@ type ServerServiceClient interface {
 	// (NOT_FOUND when it has none). The gateway serves it as
 	// GET /v1/servers/{server_id}/icon.
 	GetServerIcon(ctx context.Context, in *GetServerIconRequest, opts ...grpc.CallOption) (*GetServerIconResponse, error)
+	// CreateServerIconUpload starts an icon upload the gateway writes into
+	// the blob store itself: it checks the role as UploadServerIcon does and
+	// returns a fresh key to write the image under and the size limit. The
+	// caller then writes the bytes and calls CompleteServerIconUpload. Not
+	// served over REST: the key never reaches a client.
+	CreateServerIconUpload(ctx context.Context, in *CreateServerIconUploadRequest, opts ...grpc.CallOption) (*CreateServerIconUploadResponse, error)
+	// CompleteServerIconUpload makes the image written under the key of
+	// CreateServerIconUpload the server's icon: it checks the role again,
+	// reads the bytes back and checks and processes them as UploadServerIcon
+	// does. The written bytes are deleted whatever the outcome; NOT_FOUND
+	// when there are none.
+	CompleteServerIconUpload(ctx context.Context, in *CompleteServerIconUploadRequest, opts ...grpc.CallOption) (*CompleteServerIconUploadResponse, error)
+	// LocateServerIcon checks a download as GetServerIcon does and, instead
+	// of the picture, returns the blob key that holds it. Not served over
+	// REST.
+	LocateServerIcon(ctx context.Context, in *LocateServerIconRequest, opts ...grpc.CallOption) (*LocateServerIconResponse, error)
 }
 
 type serverServiceClient struct {
@@ -711,6 +730,36 @@ func (c *serverServiceClient) GetServerIcon(ctx context.Context, in *GetServerIc
 	return out, nil
 }
 
+func (c *serverServiceClient) CreateServerIconUpload(ctx context.Context, in *CreateServerIconUploadRequest, opts ...grpc.CallOption) (*CreateServerIconUploadResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CreateServerIconUploadResponse)
+	err := c.cc.Invoke(ctx, ServerService_CreateServerIconUpload_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *serverServiceClient) CompleteServerIconUpload(ctx context.Context, in *CompleteServerIconUploadRequest, opts ...grpc.CallOption) (*CompleteServerIconUploadResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CompleteServerIconUploadResponse)
+	err := c.cc.Invoke(ctx, ServerService_CompleteServerIconUpload_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *serverServiceClient) LocateServerIcon(ctx context.Context, in *LocateServerIconRequest, opts ...grpc.CallOption) (*LocateServerIconResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(LocateServerIconResponse)
+	err := c.cc.Invoke(ctx, ServerService_LocateServerIcon_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ServerServiceServer is the server API for ServerService service.
 // All implementations must embed UnimplementedServerServiceServer
 // for forward compatibility.
@@ -859,6 +908,22 @@ type ServerServiceServer interface {
 	// (NOT_FOUND when it has none). The gateway serves it as
 	// GET /v1/servers/{server_id}/icon.
 	GetServerIcon(context.Context, *GetServerIconRequest) (*GetServerIconResponse, error)
+	// CreateServerIconUpload starts an icon upload the gateway writes into
+	// the blob store itself: it checks the role as UploadServerIcon does and
+	// returns a fresh key to write the image under and the size limit. The
+	// caller then writes the bytes and calls CompleteServerIconUpload. Not
+	// served over REST: the key never reaches a client.
+	CreateServerIconUpload(context.Context, *CreateServerIconUploadRequest) (*CreateServerIconUploadResponse, error)
+	// CompleteServerIconUpload makes the image written under the key of
+	// CreateServerIconUpload the server's icon: it checks the role again,
+	// reads the bytes back and checks and processes them as UploadServerIcon
+	// does. The written bytes are deleted whatever the outcome; NOT_FOUND
+	// when there are none.
+	CompleteServerIconUpload(context.Context, *CompleteServerIconUploadRequest) (*CompleteServerIconUploadResponse, error)
+	// LocateServerIcon checks a download as GetServerIcon does and, instead
+	// of the picture, returns the blob key that holds it. Not served over
+	// REST.
+	LocateServerIcon(context.Context, *LocateServerIconRequest) (*LocateServerIconResponse, error)
 	mustEmbedUnimplementedServerServiceServer()
 }
 
@@ -1009,6 +1074,15 @@ func (UnimplementedServerServiceServer) DeleteServerIcon(context.Context, *Delet
 }
 func (UnimplementedServerServiceServer) GetServerIcon(context.Context, *GetServerIconRequest) (*GetServerIconResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetServerIcon not implemented")
+}
+func (UnimplementedServerServiceServer) CreateServerIconUpload(context.Context, *CreateServerIconUploadRequest) (*CreateServerIconUploadResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateServerIconUpload not implemented")
+}
+func (UnimplementedServerServiceServer) CompleteServerIconUpload(context.Context, *CompleteServerIconUploadRequest) (*CompleteServerIconUploadResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CompleteServerIconUpload not implemented")
+}
+func (UnimplementedServerServiceServer) LocateServerIcon(context.Context, *LocateServerIconRequest) (*LocateServerIconResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method LocateServerIcon not implemented")
 }
 func (UnimplementedServerServiceServer) mustEmbedUnimplementedServerServiceServer() {}
 func (UnimplementedServerServiceServer) testEmbeddedByValue()                       {}
@@ -1848,6 +1922,60 @@ func _ServerService_GetServerIcon_Handler(srv interface{}, ctx context.Context, 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ServerService_CreateServerIconUpload_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateServerIconUploadRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ServerServiceServer).CreateServerIconUpload(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ServerService_CreateServerIconUpload_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ServerServiceServer).CreateServerIconUpload(ctx, req.(*CreateServerIconUploadRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ServerService_CompleteServerIconUpload_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CompleteServerIconUploadRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ServerServiceServer).CompleteServerIconUpload(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ServerService_CompleteServerIconUpload_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ServerServiceServer).CompleteServerIconUpload(ctx, req.(*CompleteServerIconUploadRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ServerService_LocateServerIcon_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(LocateServerIconRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ServerServiceServer).LocateServerIcon(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ServerService_LocateServerIcon_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ServerServiceServer).LocateServerIcon(ctx, req.(*LocateServerIconRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ServerService_ServiceDesc is the grpc.ServiceDesc for ServerService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -2030,6 +2158,18 @@ var ServerService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetServerIcon",
 			Handler:    _ServerService_GetServerIcon_Handler,
+		},
+		{
+			MethodName: "CreateServerIconUpload",
+			Handler:    _ServerService_CreateServerIconUpload_Handler,
+		},
+		{
+			MethodName: "CompleteServerIconUpload",
+			Handler:    _ServerService_CompleteServerIconUpload_Handler,
+		},
+		{
+			MethodName: "LocateServerIcon",
+			Handler:    _ServerService_LocateServerIcon_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

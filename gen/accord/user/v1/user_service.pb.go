@@ -2726,6 +2726,300 @@ func (x *GetAvatarRequest) GetUserId() string {
 	return ""
 }
 
+// CreateAvatarUploadRequest is empty: the caller comes from the token.
+type CreateAvatarUploadRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateAvatarUploadRequest) Reset() {
+	*x = CreateAvatarUploadRequest{}
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[55]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateAvatarUploadRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateAvatarUploadRequest) ProtoMessage() {}
+
+func (x *CreateAvatarUploadRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[55]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateAvatarUploadRequest.ProtoReflect.Descriptor instead.
+func (*CreateAvatarUploadRequest) Descriptor() ([]byte, []int) {
+	return file_accord_user_v1_user_service_proto_rawDescGZIP(), []int{55}
+}
+
+// CreateAvatarUploadResponse is where to write an avatar's bytes.
+type CreateAvatarUploadResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Id of the upload, for CompleteAvatarUpload.
+	UploadId string `protobuf:"bytes,1,opt,name=upload_id,json=uploadId,proto3" json:"upload_id,omitempty"`
+	// Key to write the bytes under in the blob store.
+	BlobKey string `protobuf:"bytes,2,opt,name=blob_key,json=blobKey,proto3" json:"blob_key,omitempty"`
+	// Most bytes the image may have.
+	MaxBytes      int64 `protobuf:"varint,3,opt,name=max_bytes,json=maxBytes,proto3" json:"max_bytes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateAvatarUploadResponse) Reset() {
+	*x = CreateAvatarUploadResponse{}
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[56]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateAvatarUploadResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateAvatarUploadResponse) ProtoMessage() {}
+
+func (x *CreateAvatarUploadResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[56]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateAvatarUploadResponse.ProtoReflect.Descriptor instead.
+func (*CreateAvatarUploadResponse) Descriptor() ([]byte, []int) {
+	return file_accord_user_v1_user_service_proto_rawDescGZIP(), []int{56}
+}
+
+func (x *CreateAvatarUploadResponse) GetUploadId() string {
+	if x != nil {
+		return x.UploadId
+	}
+	return ""
+}
+
+func (x *CreateAvatarUploadResponse) GetBlobKey() string {
+	if x != nil {
+		return x.BlobKey
+	}
+	return ""
+}
+
+func (x *CreateAvatarUploadResponse) GetMaxBytes() int64 {
+	if x != nil {
+		return x.MaxBytes
+	}
+	return 0
+}
+
+// CompleteAvatarUploadRequest names an upload of the caller.
+type CompleteAvatarUploadRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Id of the upload (CreateAvatarUploadResponse.upload_id).
+	UploadId      string `protobuf:"bytes,1,opt,name=upload_id,json=uploadId,proto3" json:"upload_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CompleteAvatarUploadRequest) Reset() {
+	*x = CompleteAvatarUploadRequest{}
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[57]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CompleteAvatarUploadRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CompleteAvatarUploadRequest) ProtoMessage() {}
+
+func (x *CompleteAvatarUploadRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[57]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CompleteAvatarUploadRequest.ProtoReflect.Descriptor instead.
+func (*CompleteAvatarUploadRequest) Descriptor() ([]byte, []int) {
+	return file_accord_user_v1_user_service_proto_rawDescGZIP(), []int{57}
+}
+
+func (x *CompleteAvatarUploadRequest) GetUploadId() string {
+	if x != nil {
+		return x.UploadId
+	}
+	return ""
+}
+
+// CompleteAvatarUploadResponse is the caller's account with its new avatar.
+type CompleteAvatarUploadResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The account.
+	User          *User `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CompleteAvatarUploadResponse) Reset() {
+	*x = CompleteAvatarUploadResponse{}
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[58]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CompleteAvatarUploadResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CompleteAvatarUploadResponse) ProtoMessage() {}
+
+func (x *CompleteAvatarUploadResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[58]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CompleteAvatarUploadResponse.ProtoReflect.Descriptor instead.
+func (*CompleteAvatarUploadResponse) Descriptor() ([]byte, []int) {
+	return file_accord_user_v1_user_service_proto_rawDescGZIP(), []int{58}
+}
+
+func (x *CompleteAvatarUploadResponse) GetUser() *User {
+	if x != nil {
+		return x.User
+	}
+	return nil
+}
+
+// LocateAvatarRequest names a user.
+type LocateAvatarRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// User id.
+	UserId        string `protobuf:"bytes,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LocateAvatarRequest) Reset() {
+	*x = LocateAvatarRequest{}
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[59]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LocateAvatarRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LocateAvatarRequest) ProtoMessage() {}
+
+func (x *LocateAvatarRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[59]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LocateAvatarRequest.ProtoReflect.Descriptor instead.
+func (*LocateAvatarRequest) Descriptor() ([]byte, []int) {
+	return file_accord_user_v1_user_service_proto_rawDescGZIP(), []int{59}
+}
+
+func (x *LocateAvatarRequest) GetUserId() string {
+	if x != nil {
+		return x.UserId
+	}
+	return ""
+}
+
+// LocateAvatarResponse tells where an avatar's bytes are.
+type LocateAvatarResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The avatar version (User.avatar).
+	Avatar string `protobuf:"bytes,1,opt,name=avatar,proto3" json:"avatar,omitempty"`
+	// Key of the picture in the blob store.
+	BlobKey       string `protobuf:"bytes,2,opt,name=blob_key,json=blobKey,proto3" json:"blob_key,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LocateAvatarResponse) Reset() {
+	*x = LocateAvatarResponse{}
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[60]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LocateAvatarResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LocateAvatarResponse) ProtoMessage() {}
+
+func (x *LocateAvatarResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[60]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LocateAvatarResponse.ProtoReflect.Descriptor instead.
+func (*LocateAvatarResponse) Descriptor() ([]byte, []int) {
+	return file_accord_user_v1_user_service_proto_rawDescGZIP(), []int{60}
+}
+
+func (x *LocateAvatarResponse) GetAvatar() string {
+	if x != nil {
+		return x.Avatar
+	}
+	return ""
+}
+
+func (x *LocateAvatarResponse) GetBlobKey() string {
+	if x != nil {
+		return x.BlobKey
+	}
+	return ""
+}
+
 // GetAvatarResponse is an avatar picture.
 type GetAvatarResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -2741,7 +3035,7 @@ type GetAvatarResponse struct {
 
 func (x *GetAvatarResponse) Reset() {
 	*x = GetAvatarResponse{}
-	mi := &file_accord_user_v1_user_service_proto_msgTypes[55]
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2753,7 +3047,7 @@ func (x *GetAvatarResponse) String() string {
 func (*GetAvatarResponse) ProtoMessage() {}
 
 func (x *GetAvatarResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_accord_user_v1_user_service_proto_msgTypes[55]
+	mi := &file_accord_user_v1_user_service_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2766,7 +3060,7 @@ func (x *GetAvatarResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAvatarResponse.ProtoReflect.Descriptor instead.
 func (*GetAvatarResponse) Descriptor() ([]byte, []int) {
-	return file_accord_user_v1_user_service_proto_rawDescGZIP(), []int{55}
+	return file_accord_user_v1_user_service_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *GetAvatarResponse) GetAvatar() string {
@@ -2937,11 +3231,25 @@ const file_accord_user_v1_user_service_proto_rawDesc = "" +
 	"\x14DeleteAvatarResponse\x12(\n" +
 	"\x04user\x18\x01 \x01(\v2\x14.accord.user.v1.UserR\x04user\"B\n" +
 	"\x10GetAvatarRequest\x12.\n" +
-	"\auser_id\x18\x01 \x01(\tB\x15\xbaH\x12r\x102\x0e^[0-9a-f]{24}$R\x06userId\"b\n" +
+	"\auser_id\x18\x01 \x01(\tB\x15\xbaH\x12r\x102\x0e^[0-9a-f]{24}$R\x06userId\"\x1b\n" +
+	"\x19CreateAvatarUploadRequest\"q\n" +
+	"\x1aCreateAvatarUploadResponse\x12\x1b\n" +
+	"\tupload_id\x18\x01 \x01(\tR\buploadId\x12\x19\n" +
+	"\bblob_key\x18\x02 \x01(\tR\ablobKey\x12\x1b\n" +
+	"\tmax_bytes\x18\x03 \x01(\x03R\bmaxBytes\"Q\n" +
+	"\x1bCompleteAvatarUploadRequest\x122\n" +
+	"\tupload_id\x18\x01 \x01(\tB\x15\xbaH\x12r\x102\x0e^[0-9a-f]{32}$R\buploadId\"H\n" +
+	"\x1cCompleteAvatarUploadResponse\x12(\n" +
+	"\x04user\x18\x01 \x01(\v2\x14.accord.user.v1.UserR\x04user\"E\n" +
+	"\x13LocateAvatarRequest\x12.\n" +
+	"\auser_id\x18\x01 \x01(\tB\x15\xbaH\x12r\x102\x0e^[0-9a-f]{24}$R\x06userId\"I\n" +
+	"\x14LocateAvatarResponse\x12\x16\n" +
+	"\x06avatar\x18\x01 \x01(\tR\x06avatar\x12\x19\n" +
+	"\bblob_key\x18\x02 \x01(\tR\ablobKey\"b\n" +
 	"\x11GetAvatarResponse\x12\x16\n" +
 	"\x06avatar\x18\x01 \x01(\tR\x06avatar\x12!\n" +
 	"\fcontent_type\x18\x02 \x01(\tR\vcontentType\x12\x12\n" +
-	"\x04data\x18\x03 \x01(\fR\x04data2\x9b\x18\n" +
+	"\x04data\x18\x03 \x01(\fR\x04data2\xd6\x1a\n" +
 	"\vUserService\x12k\n" +
 	"\bRegister\x12\x1f.accord.user.v1.RegisterRequest\x1a .accord.user.v1.RegisterResponse\"\x1c\x82\xd3\xe4\x93\x02\x16:\x01*\"\x11/v1/auth:register\x12_\n" +
 	"\x05Login\x12\x1c.accord.user.v1.LoginRequest\x1a\x1d.accord.user.v1.LoginResponse\"\x19\x82\xd3\xe4\x93\x02\x13:\x01*\"\x0e/v1/auth:login\x12v\n" +
@@ -2967,7 +3275,10 @@ const file_accord_user_v1_user_service_proto_rawDesc = "" +
 	"\x11ListRelationships\x12(.accord.user.v1.ListRelationshipsRequest\x1a).accord.user.v1.ListRelationshipsResponse\"\x19\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/relationships\x12[\n" +
 	"\fUploadAvatar\x12#.accord.user.v1.UploadAvatarRequest\x1a$.accord.user.v1.UploadAvatarResponse(\x01\x12p\n" +
 	"\fDeleteAvatar\x12#.accord.user.v1.DeleteAvatarRequest\x1a$.accord.user.v1.DeleteAvatarResponse\"\x15\x82\xd3\xe4\x93\x02\x0f*\r/v1/me/avatar\x12P\n" +
-	"\tGetAvatar\x12 .accord.user.v1.GetAvatarRequest\x1a!.accord.user.v1.GetAvatarResponse\x12\x82\x01\n" +
+	"\tGetAvatar\x12 .accord.user.v1.GetAvatarRequest\x1a!.accord.user.v1.GetAvatarResponse\x12k\n" +
+	"\x12CreateAvatarUpload\x12).accord.user.v1.CreateAvatarUploadRequest\x1a*.accord.user.v1.CreateAvatarUploadResponse\x12q\n" +
+	"\x14CompleteAvatarUpload\x12+.accord.user.v1.CompleteAvatarUploadRequest\x1a,.accord.user.v1.CompleteAvatarUploadResponse\x12Y\n" +
+	"\fLocateAvatar\x12#.accord.user.v1.LocateAvatarRequest\x1a$.accord.user.v1.LocateAvatarResponse\x12\x82\x01\n" +
 	"\vSetOperator\x12\".accord.user.v1.SetOperatorRequest\x1a#.accord.user.v1.SetOperatorResponse\"*\x82\xd3\xe4\x93\x02$:\x01*\"\x1f/v1/users/{user_id}:setOperator2\x82\x01\n" +
 	"\x13UserInternalService\x12k\n" +
 	"\x12CheckRelationships\x12).accord.user.v1.CheckRelationshipsRequest\x1a*.accord.user.v1.CheckRelationshipsResponseB8Z6github.com/accordchat/accord/gen/accord/user/v1;userv1b\x06proto3"
@@ -2984,7 +3295,7 @@ func file_accord_user_v1_user_service_proto_rawDescGZIP() []byte {
 	return file_accord_user_v1_user_service_proto_rawDescData
 }
 
-var file_accord_user_v1_user_service_proto_msgTypes = make([]protoimpl.MessageInfo, 56)
+var file_accord_user_v1_user_service_proto_msgTypes = make([]protoimpl.MessageInfo, 62)
 var file_accord_user_v1_user_service_proto_goTypes = []any{
 	(*Tokens)(nil),                       // 0: accord.user.v1.Tokens
 	(*RegisterRequest)(nil),              // 1: accord.user.v1.RegisterRequest
@@ -3041,99 +3352,112 @@ var file_accord_user_v1_user_service_proto_goTypes = []any{
 	(*DeleteAvatarRequest)(nil),          // 52: accord.user.v1.DeleteAvatarRequest
 	(*DeleteAvatarResponse)(nil),         // 53: accord.user.v1.DeleteAvatarResponse
 	(*GetAvatarRequest)(nil),             // 54: accord.user.v1.GetAvatarRequest
-	(*GetAvatarResponse)(nil),            // 55: accord.user.v1.GetAvatarResponse
-	(*timestamppb.Timestamp)(nil),        // 56: google.protobuf.Timestamp
-	(*User)(nil),                         // 57: accord.user.v1.User
-	(*fieldmaskpb.FieldMask)(nil),        // 58: google.protobuf.FieldMask
-	(*Relationship)(nil),                 // 59: accord.user.v1.Relationship
-	(RelationshipType)(0),                // 60: accord.user.v1.RelationshipType
+	(*CreateAvatarUploadRequest)(nil),    // 55: accord.user.v1.CreateAvatarUploadRequest
+	(*CreateAvatarUploadResponse)(nil),   // 56: accord.user.v1.CreateAvatarUploadResponse
+	(*CompleteAvatarUploadRequest)(nil),  // 57: accord.user.v1.CompleteAvatarUploadRequest
+	(*CompleteAvatarUploadResponse)(nil), // 58: accord.user.v1.CompleteAvatarUploadResponse
+	(*LocateAvatarRequest)(nil),          // 59: accord.user.v1.LocateAvatarRequest
+	(*LocateAvatarResponse)(nil),         // 60: accord.user.v1.LocateAvatarResponse
+	(*GetAvatarResponse)(nil),            // 61: accord.user.v1.GetAvatarResponse
+	(*timestamppb.Timestamp)(nil),        // 62: google.protobuf.Timestamp
+	(*User)(nil),                         // 63: accord.user.v1.User
+	(*fieldmaskpb.FieldMask)(nil),        // 64: google.protobuf.FieldMask
+	(*Relationship)(nil),                 // 65: accord.user.v1.Relationship
+	(RelationshipType)(0),                // 66: accord.user.v1.RelationshipType
 }
 var file_accord_user_v1_user_service_proto_depIdxs = []int32{
-	56, // 0: accord.user.v1.Tokens.access_token_expire_time:type_name -> google.protobuf.Timestamp
-	56, // 1: accord.user.v1.Tokens.refresh_token_expire_time:type_name -> google.protobuf.Timestamp
-	57, // 2: accord.user.v1.RegisterResponse.user:type_name -> accord.user.v1.User
+	62, // 0: accord.user.v1.Tokens.access_token_expire_time:type_name -> google.protobuf.Timestamp
+	62, // 1: accord.user.v1.Tokens.refresh_token_expire_time:type_name -> google.protobuf.Timestamp
+	63, // 2: accord.user.v1.RegisterResponse.user:type_name -> accord.user.v1.User
 	0,  // 3: accord.user.v1.RegisterResponse.tokens:type_name -> accord.user.v1.Tokens
-	57, // 4: accord.user.v1.LoginResponse.user:type_name -> accord.user.v1.User
+	63, // 4: accord.user.v1.LoginResponse.user:type_name -> accord.user.v1.User
 	0,  // 5: accord.user.v1.LoginResponse.tokens:type_name -> accord.user.v1.Tokens
-	57, // 6: accord.user.v1.RefreshTokenResponse.user:type_name -> accord.user.v1.User
+	63, // 6: accord.user.v1.RefreshTokenResponse.user:type_name -> accord.user.v1.User
 	0,  // 7: accord.user.v1.RefreshTokenResponse.tokens:type_name -> accord.user.v1.Tokens
-	56, // 8: accord.user.v1.Session.create_time:type_name -> google.protobuf.Timestamp
-	56, // 9: accord.user.v1.Session.last_used_time:type_name -> google.protobuf.Timestamp
+	62, // 8: accord.user.v1.Session.create_time:type_name -> google.protobuf.Timestamp
+	62, // 9: accord.user.v1.Session.last_used_time:type_name -> google.protobuf.Timestamp
 	11, // 10: accord.user.v1.ListSessionsResponse.sessions:type_name -> accord.user.v1.Session
-	57, // 11: accord.user.v1.GetCurrentUserResponse.user:type_name -> accord.user.v1.User
+	63, // 11: accord.user.v1.GetCurrentUserResponse.user:type_name -> accord.user.v1.User
 	18, // 12: accord.user.v1.UpdateCurrentUserRequest.user:type_name -> accord.user.v1.UserUpdate
-	58, // 13: accord.user.v1.UpdateCurrentUserRequest.update_mask:type_name -> google.protobuf.FieldMask
-	57, // 14: accord.user.v1.UpdateCurrentUserResponse.user:type_name -> accord.user.v1.User
-	57, // 15: accord.user.v1.GetUserResponse.user:type_name -> accord.user.v1.User
-	57, // 16: accord.user.v1.BatchGetUsersResponse.users:type_name -> accord.user.v1.User
-	57, // 17: accord.user.v1.LookupUserResponse.user:type_name -> accord.user.v1.User
-	57, // 18: accord.user.v1.SearchUsersResponse.users:type_name -> accord.user.v1.User
-	59, // 19: accord.user.v1.SendFriendRequestResponse.relationship:type_name -> accord.user.v1.Relationship
-	59, // 20: accord.user.v1.AcceptFriendRequestResponse.relationship:type_name -> accord.user.v1.Relationship
-	59, // 21: accord.user.v1.BlockUserResponse.relationship:type_name -> accord.user.v1.Relationship
-	60, // 22: accord.user.v1.ListRelationshipsRequest.type:type_name -> accord.user.v1.RelationshipType
-	59, // 23: accord.user.v1.ListRelationshipsResponse.relationships:type_name -> accord.user.v1.Relationship
-	57, // 24: accord.user.v1.SetOperatorResponse.user:type_name -> accord.user.v1.User
+	64, // 13: accord.user.v1.UpdateCurrentUserRequest.update_mask:type_name -> google.protobuf.FieldMask
+	63, // 14: accord.user.v1.UpdateCurrentUserResponse.user:type_name -> accord.user.v1.User
+	63, // 15: accord.user.v1.GetUserResponse.user:type_name -> accord.user.v1.User
+	63, // 16: accord.user.v1.BatchGetUsersResponse.users:type_name -> accord.user.v1.User
+	63, // 17: accord.user.v1.LookupUserResponse.user:type_name -> accord.user.v1.User
+	63, // 18: accord.user.v1.SearchUsersResponse.users:type_name -> accord.user.v1.User
+	65, // 19: accord.user.v1.SendFriendRequestResponse.relationship:type_name -> accord.user.v1.Relationship
+	65, // 20: accord.user.v1.AcceptFriendRequestResponse.relationship:type_name -> accord.user.v1.Relationship
+	65, // 21: accord.user.v1.BlockUserResponse.relationship:type_name -> accord.user.v1.Relationship
+	66, // 22: accord.user.v1.ListRelationshipsRequest.type:type_name -> accord.user.v1.RelationshipType
+	65, // 23: accord.user.v1.ListRelationshipsResponse.relationships:type_name -> accord.user.v1.Relationship
+	63, // 24: accord.user.v1.SetOperatorResponse.user:type_name -> accord.user.v1.User
 	48, // 25: accord.user.v1.CheckRelationshipsResponse.checks:type_name -> accord.user.v1.RelationshipCheck
-	57, // 26: accord.user.v1.UploadAvatarResponse.user:type_name -> accord.user.v1.User
-	57, // 27: accord.user.v1.DeleteAvatarResponse.user:type_name -> accord.user.v1.User
-	1,  // 28: accord.user.v1.UserService.Register:input_type -> accord.user.v1.RegisterRequest
-	3,  // 29: accord.user.v1.UserService.Login:input_type -> accord.user.v1.LoginRequest
-	5,  // 30: accord.user.v1.UserService.RefreshToken:input_type -> accord.user.v1.RefreshTokenRequest
-	7,  // 31: accord.user.v1.UserService.Logout:input_type -> accord.user.v1.LogoutRequest
-	16, // 32: accord.user.v1.UserService.GetCurrentUser:input_type -> accord.user.v1.GetCurrentUserRequest
-	19, // 33: accord.user.v1.UserService.UpdateCurrentUser:input_type -> accord.user.v1.UpdateCurrentUserRequest
-	9,  // 34: accord.user.v1.UserService.ChangePassword:input_type -> accord.user.v1.ChangePasswordRequest
-	12, // 35: accord.user.v1.UserService.ListSessions:input_type -> accord.user.v1.ListSessionsRequest
-	14, // 36: accord.user.v1.UserService.RevokeSession:input_type -> accord.user.v1.RevokeSessionRequest
-	21, // 37: accord.user.v1.UserService.GetUser:input_type -> accord.user.v1.GetUserRequest
-	23, // 38: accord.user.v1.UserService.BatchGetUsers:input_type -> accord.user.v1.BatchGetUsersRequest
-	25, // 39: accord.user.v1.UserService.LookupUser:input_type -> accord.user.v1.LookupUserRequest
-	27, // 40: accord.user.v1.UserService.SearchUsers:input_type -> accord.user.v1.SearchUsersRequest
-	29, // 41: accord.user.v1.UserService.SendFriendRequest:input_type -> accord.user.v1.SendFriendRequestRequest
-	31, // 42: accord.user.v1.UserService.AcceptFriendRequest:input_type -> accord.user.v1.AcceptFriendRequestRequest
-	33, // 43: accord.user.v1.UserService.DeclineFriendRequest:input_type -> accord.user.v1.DeclineFriendRequestRequest
-	35, // 44: accord.user.v1.UserService.CancelFriendRequest:input_type -> accord.user.v1.CancelFriendRequestRequest
-	37, // 45: accord.user.v1.UserService.RemoveFriend:input_type -> accord.user.v1.RemoveFriendRequest
-	39, // 46: accord.user.v1.UserService.BlockUser:input_type -> accord.user.v1.BlockUserRequest
-	41, // 47: accord.user.v1.UserService.UnblockUser:input_type -> accord.user.v1.UnblockUserRequest
-	43, // 48: accord.user.v1.UserService.ListRelationships:input_type -> accord.user.v1.ListRelationshipsRequest
-	50, // 49: accord.user.v1.UserService.UploadAvatar:input_type -> accord.user.v1.UploadAvatarRequest
-	52, // 50: accord.user.v1.UserService.DeleteAvatar:input_type -> accord.user.v1.DeleteAvatarRequest
-	54, // 51: accord.user.v1.UserService.GetAvatar:input_type -> accord.user.v1.GetAvatarRequest
-	45, // 52: accord.user.v1.UserService.SetOperator:input_type -> accord.user.v1.SetOperatorRequest
-	47, // 53: accord.user.v1.UserInternalService.CheckRelationships:input_type -> accord.user.v1.CheckRelationshipsRequest
-	2,  // 54: accord.user.v1.UserService.Register:output_type -> accord.user.v1.RegisterResponse
-	4,  // 55: accord.user.v1.UserService.Login:output_type -> accord.user.v1.LoginResponse
-	6,  // 56: accord.user.v1.UserService.RefreshToken:output_type -> accord.user.v1.RefreshTokenResponse
-	8,  // 57: accord.user.v1.UserService.Logout:output_type -> accord.user.v1.LogoutResponse
-	17, // 58: accord.user.v1.UserService.GetCurrentUser:output_type -> accord.user.v1.GetCurrentUserResponse
-	20, // 59: accord.user.v1.UserService.UpdateCurrentUser:output_type -> accord.user.v1.UpdateCurrentUserResponse
-	10, // 60: accord.user.v1.UserService.ChangePassword:output_type -> accord.user.v1.ChangePasswordResponse
-	13, // 61: accord.user.v1.UserService.ListSessions:output_type -> accord.user.v1.ListSessionsResponse
-	15, // 62: accord.user.v1.UserService.RevokeSession:output_type -> accord.user.v1.RevokeSessionResponse
-	22, // 63: accord.user.v1.UserService.GetUser:output_type -> accord.user.v1.GetUserResponse
-	24, // 64: accord.user.v1.UserService.BatchGetUsers:output_type -> accord.user.v1.BatchGetUsersResponse
-	26, // 65: accord.user.v1.UserService.LookupUser:output_type -> accord.user.v1.LookupUserResponse
-	28, // 66: accord.user.v1.UserService.SearchUsers:output_type -> accord.user.v1.SearchUsersResponse
-	30, // 67: accord.user.v1.UserService.SendFriendRequest:output_type -> accord.user.v1.SendFriendRequestResponse
-	32, // 68: accord.user.v1.UserService.AcceptFriendRequest:output_type -> accord.user.v1.AcceptFriendRequestResponse
-	34, // 69: accord.user.v1.UserService.DeclineFriendRequest:output_type -> accord.user.v1.DeclineFriendRequestResponse
-	36, // 70: accord.user.v1.UserService.CancelFriendRequest:output_type -> accord.user.v1.CancelFriendRequestResponse
-	38, // 71: accord.user.v1.UserService.RemoveFriend:output_type -> accord.user.v1.RemoveFriendResponse
-	40, // 72: accord.user.v1.UserService.BlockUser:output_type -> accord.user.v1.BlockUserResponse
-	42, // 73: accord.user.v1.UserService.UnblockUser:output_type -> accord.user.v1.UnblockUserResponse
-	44, // 74: accord.user.v1.UserService.ListRelationships:output_type -> accord.user.v1.ListRelationshipsResponse
-	51, // 75: accord.user.v1.UserService.UploadAvatar:output_type -> accord.user.v1.UploadAvatarResponse
-	53, // 76: accord.user.v1.UserService.DeleteAvatar:output_type -> accord.user.v1.DeleteAvatarResponse
-	55, // 77: accord.user.v1.UserService.GetAvatar:output_type -> accord.user.v1.GetAvatarResponse
-	46, // 78: accord.user.v1.UserService.SetOperator:output_type -> accord.user.v1.SetOperatorResponse
-	49, // 79: accord.user.v1.UserInternalService.CheckRelationships:output_type -> accord.user.v1.CheckRelationshipsResponse
-	54, // [54:80] is the sub-list for method output_type
-	28, // [28:54] is the sub-list for method input_type
-	28, // [28:28] is the sub-list for extension type_name
-	28, // [28:28] is the sub-list for extension extendee
-	0,  // [0:28] is the sub-list for field type_name
+	63, // 26: accord.user.v1.UploadAvatarResponse.user:type_name -> accord.user.v1.User
+	63, // 27: accord.user.v1.DeleteAvatarResponse.user:type_name -> accord.user.v1.User
+	63, // 28: accord.user.v1.CompleteAvatarUploadResponse.user:type_name -> accord.user.v1.User
+	1,  // 29: accord.user.v1.UserService.Register:input_type -> accord.user.v1.RegisterRequest
+	3,  // 30: accord.user.v1.UserService.Login:input_type -> accord.user.v1.LoginRequest
+	5,  // 31: accord.user.v1.UserService.RefreshToken:input_type -> accord.user.v1.RefreshTokenRequest
+	7,  // 32: accord.user.v1.UserService.Logout:input_type -> accord.user.v1.LogoutRequest
+	16, // 33: accord.user.v1.UserService.GetCurrentUser:input_type -> accord.user.v1.GetCurrentUserRequest
+	19, // 34: accord.user.v1.UserService.UpdateCurrentUser:input_type -> accord.user.v1.UpdateCurrentUserRequest
+	9,  // 35: accord.user.v1.UserService.ChangePassword:input_type -> accord.user.v1.ChangePasswordRequest
+	12, // 36: accord.user.v1.UserService.ListSessions:input_type -> accord.user.v1.ListSessionsRequest
+	14, // 37: accord.user.v1.UserService.RevokeSession:input_type -> accord.user.v1.RevokeSessionRequest
+	21, // 38: accord.user.v1.UserService.GetUser:input_type -> accord.user.v1.GetUserRequest
+	23, // 39: accord.user.v1.UserService.BatchGetUsers:input_type -> accord.user.v1.BatchGetUsersRequest
+	25, // 40: accord.user.v1.UserService.LookupUser:input_type -> accord.user.v1.LookupUserRequest
+	27, // 41: accord.user.v1.UserService.SearchUsers:input_type -> accord.user.v1.SearchUsersRequest
+	29, // 42: accord.user.v1.UserService.SendFriendRequest:input_type -> accord.user.v1.SendFriendRequestRequest
+	31, // 43: accord.user.v1.UserService.AcceptFriendRequest:input_type -> accord.user.v1.AcceptFriendRequestRequest
+	33, // 44: accord.user.v1.UserService.DeclineFriendRequest:input_type -> accord.user.v1.DeclineFriendRequestRequest
+	35, // 45: accord.user.v1.UserService.CancelFriendRequest:input_type -> accord.user.v1.CancelFriendRequestRequest
+	37, // 46: accord.user.v1.UserService.RemoveFriend:input_type -> accord.user.v1.RemoveFriendRequest
+	39, // 47: accord.user.v1.UserService.BlockUser:input_type -> accord.user.v1.BlockUserRequest
+	41, // 48: accord.user.v1.UserService.UnblockUser:input_type -> accord.user.v1.UnblockUserRequest
+	43, // 49: accord.user.v1.UserService.ListRelationships:input_type -> accord.user.v1.ListRelationshipsRequest
+	50, // 50: accord.user.v1.UserService.UploadAvatar:input_type -> accord.user.v1.UploadAvatarRequest
+	52, // 51: accord.user.v1.UserService.DeleteAvatar:input_type -> accord.user.v1.DeleteAvatarRequest
+	54, // 52: accord.user.v1.UserService.GetAvatar:input_type -> accord.user.v1.GetAvatarRequest
+	55, // 53: accord.user.v1.UserService.CreateAvatarUpload:input_type -> accord.user.v1.CreateAvatarUploadRequest
+	57, // 54: accord.user.v1.UserService.CompleteAvatarUpload:input_type -> accord.user.v1.CompleteAvatarUploadRequest
+	59, // 55: accord.user.v1.UserService.LocateAvatar:input_type -> accord.user.v1.LocateAvatarRequest
+	45, // 56: accord.user.v1.UserService.SetOperator:input_type -> accord.user.v1.SetOperatorRequest
+	47, // 57: accord.user.v1.UserInternalService.CheckRelationships:input_type -> accord.user.v1.CheckRelationshipsRequest
+	2,  // 58: accord.user.v1.UserService.Register:output_type -> accord.user.v1.RegisterResponse
+	4,  // 59: accord.user.v1.UserService.Login:output_type -> accord.user.v1.LoginResponse
+	6,  // 60: accord.user.v1.UserService.RefreshToken:output_type -> accord.user.v1.RefreshTokenResponse
+	8,  // 61: accord.user.v1.UserService.Logout:output_type -> accord.user.v1.LogoutResponse
+	17, // 62: accord.user.v1.UserService.GetCurrentUser:output_type -> accord.user.v1.GetCurrentUserResponse
+	20, // 63: accord.user.v1.UserService.UpdateCurrentUser:output_type -> accord.user.v1.UpdateCurrentUserResponse
+	10, // 64: accord.user.v1.UserService.ChangePassword:output_type -> accord.user.v1.ChangePasswordResponse
+	13, // 65: accord.user.v1.UserService.ListSessions:output_type -> accord.user.v1.ListSessionsResponse
+	15, // 66: accord.user.v1.UserService.RevokeSession:output_type -> accord.user.v1.RevokeSessionResponse
+	22, // 67: accord.user.v1.UserService.GetUser:output_type -> accord.user.v1.GetUserResponse
+	24, // 68: accord.user.v1.UserService.BatchGetUsers:output_type -> accord.user.v1.BatchGetUsersResponse
+	26, // 69: accord.user.v1.UserService.LookupUser:output_type -> accord.user.v1.LookupUserResponse
+	28, // 70: accord.user.v1.UserService.SearchUsers:output_type -> accord.user.v1.SearchUsersResponse
+	30, // 71: accord.user.v1.UserService.SendFriendRequest:output_type -> accord.user.v1.SendFriendRequestResponse
+	32, // 72: accord.user.v1.UserService.AcceptFriendRequest:output_type -> accord.user.v1.AcceptFriendRequestResponse
+	34, // 73: accord.user.v1.UserService.DeclineFriendRequest:output_type -> accord.user.v1.DeclineFriendRequestResponse
+	36, // 74: accord.user.v1.UserService.CancelFriendRequest:output_type -> accord.user.v1.CancelFriendRequestResponse
+	38, // 75: accord.user.v1.UserService.RemoveFriend:output_type -> accord.user.v1.RemoveFriendResponse
+	40, // 76: accord.user.v1.UserService.BlockUser:output_type -> accord.user.v1.BlockUserResponse
+	42, // 77: accord.user.v1.UserService.UnblockUser:output_type -> accord.user.v1.UnblockUserResponse
+	44, // 78: accord.user.v1.UserService.ListRelationships:output_type -> accord.user.v1.ListRelationshipsResponse
+	51, // 79: accord.user.v1.UserService.UploadAvatar:output_type -> accord.user.v1.UploadAvatarResponse
+	53, // 80: accord.user.v1.UserService.DeleteAvatar:output_type -> accord.user.v1.DeleteAvatarResponse
+	61, // 81: accord.user.v1.UserService.GetAvatar:output_type -> accord.user.v1.GetAvatarResponse
+	56, // 82: accord.user.v1.UserService.CreateAvatarUpload:output_type -> accord.user.v1.CreateAvatarUploadResponse
+	58, // 83: accord.user.v1.UserService.CompleteAvatarUpload:output_type -> accord.user.v1.CompleteAvatarUploadResponse
+	60, // 84: accord.user.v1.UserService.LocateAvatar:output_type -> accord.user.v1.LocateAvatarResponse
+	46, // 85: accord.user.v1.UserService.SetOperator:output_type -> accord.user.v1.SetOperatorResponse
+	49, // 86: accord.user.v1.UserInternalService.CheckRelationships:output_type -> accord.user.v1.CheckRelationshipsResponse
+	58, // [58:87] is the sub-list for method output_type
+	29, // [29:58] is the sub-list for method input_type
+	29, // [29:29] is the sub-list for extension type_name
+	29, // [29:29] is the sub-list for extension extendee
+	0,  // [0:29] is the sub-list for field type_name
 }
 
 func init() { file_accord_user_v1_user_service_proto_init() }
@@ -3148,7 +3472,7 @@ func file_accord_user_v1_user_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_accord_user_v1_user_service_proto_rawDesc), len(file_accord_user_v1_user_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   56,
+			NumMessages:   62,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

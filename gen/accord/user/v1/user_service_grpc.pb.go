@@ -43,6 +43,9 @@ const (
 	UserService_UploadAvatar_FullMethodName         = "/accord.user.v1.UserService/UploadAvatar"
 	UserService_DeleteAvatar_FullMethodName         = "/accord.user.v1.UserService/DeleteAvatar"
 	UserService_GetAvatar_FullMethodName            = "/accord.user.v1.UserService/GetAvatar"
+	UserService_CreateAvatarUpload_FullMethodName   = "/accord.user.v1.UserService/CreateAvatarUpload"
+	UserService_CompleteAvatarUpload_FullMethodName = "/accord.user.v1.UserService/CompleteAvatarUpload"
+	UserService_LocateAvatar_FullMethodName         = "/accord.user.v1.UserService/LocateAvatar"
 	UserService_SetOperator_FullMethodName          = "/accord.user.v1.UserService/SetOperator"
 )
 
@@ -109,6 +112,22 @@ type UserServiceClient interface {
 	// GetAvatar returns a user's avatar picture (NOT_FOUND when they have
 	// none). The gateway serves it as GET /v1/users/{user_id}/avatar.
 	GetAvatar(ctx context.Context, in *GetAvatarRequest, opts ...grpc.CallOption) (*GetAvatarResponse, error)
+	// CreateAvatarUpload starts an avatar upload the gateway writes into the
+	// blob store itself: it returns a fresh key to write the image under and
+	// the size limit. The caller then writes the bytes and calls
+	// CompleteAvatarUpload. Not served over REST: the key never reaches a
+	// client.
+	CreateAvatarUpload(ctx context.Context, in *CreateAvatarUploadRequest, opts ...grpc.CallOption) (*CreateAvatarUploadResponse, error)
+	// CompleteAvatarUpload makes the image written under the key of
+	// CreateAvatarUpload the caller's avatar: the service reads it back and
+	// checks and processes it as UploadAvatar does (an image of at most
+	// 8 MiB, sniffed from its bytes, squared, without metadata). The written
+	// bytes are deleted whatever the outcome; NOT_FOUND when there are none.
+	CompleteAvatarUpload(ctx context.Context, in *CompleteAvatarUploadRequest, opts ...grpc.CallOption) (*CompleteAvatarUploadResponse, error)
+	// LocateAvatar checks a download as GetAvatar does and, instead of the
+	// picture, returns the blob key that holds it. The gateway, which opens
+	// the same blob store, serves the bytes itself. Not served over REST.
+	LocateAvatar(ctx context.Context, in *LocateAvatarRequest, opts ...grpc.CallOption) (*LocateAvatarResponse, error)
 	// SetOperator grants or removes the operator role (operators only).
 	SetOperator(ctx context.Context, in *SetOperatorRequest, opts ...grpc.CallOption) (*SetOperatorResponse, error)
 }
@@ -364,6 +383,36 @@ func (c *userServiceClient) GetAvatar(ctx context.Context, in *GetAvatarRequest,
 	return out, nil
 }
 
+func (c *userServiceClient) CreateAvatarUpload(ctx context.Context, in *CreateAvatarUploadRequest, opts ...grpc.CallOption) (*CreateAvatarUploadResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CreateAvatarUploadResponse)
+	err := c.cc.Invoke(ctx, UserService_CreateAvatarUpload_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *userServiceClient) CompleteAvatarUpload(ctx context.Context, in *CompleteAvatarUploadRequest, opts ...grpc.CallOption) (*CompleteAvatarUploadResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CompleteAvatarUploadResponse)
+	err := c.cc.Invoke(ctx, UserService_CompleteAvatarUpload_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *userServiceClient) LocateAvatar(ctx context.Context, in *LocateAvatarRequest, opts ...grpc.CallOption) (*LocateAvatarResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(LocateAvatarResponse)
+	err := c.cc.Invoke(ctx, UserService_LocateAvatar_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *userServiceClient) SetOperator(ctx context.Context, in *SetOperatorRequest, opts ...grpc.CallOption) (*SetOperatorResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(SetOperatorResponse)
@@ -437,6 +486,22 @@ type UserServiceServer interface {
 	// GetAvatar returns a user's avatar picture (NOT_FOUND when they have
 	// none). The gateway serves it as GET /v1/users/{user_id}/avatar.
 	GetAvatar(context.Context, *GetAvatarRequest) (*GetAvatarResponse, error)
+	// CreateAvatarUpload starts an avatar upload the gateway writes into the
+	// blob store itself: it returns a fresh key to write the image under and
+	// the size limit. The caller then writes the bytes and calls
+	// CompleteAvatarUpload. Not served over REST: the key never reaches a
+	// client.
+	CreateAvatarUpload(context.Context, *CreateAvatarUploadRequest) (*CreateAvatarUploadResponse, error)
+	// CompleteAvatarUpload makes the image written under the key of
+	// CreateAvatarUpload the caller's avatar: the service reads it back and
+	// checks and processes it as UploadAvatar does (an image of at most
+	// 8 MiB, sniffed from its bytes, squared, without metadata). The written
+	// bytes are deleted whatever the outcome; NOT_FOUND when there are none.
+	CompleteAvatarUpload(context.Context, *CompleteAvatarUploadRequest) (*CompleteAvatarUploadResponse, error)
+	// LocateAvatar checks a download as GetAvatar does and, instead of the
+	// picture, returns the blob key that holds it. The gateway, which opens
+	// the same blob store, serves the bytes itself. Not served over REST.
+	LocateAvatar(context.Context, *LocateAvatarRequest) (*LocateAvatarResponse, error)
 	// SetOperator grants or removes the operator role (operators only).
 	SetOperator(context.Context, *SetOperatorRequest) (*SetOperatorResponse, error)
 	mustEmbedUnimplementedUserServiceServer()
@@ -520,6 +585,15 @@ func (UnimplementedUserServiceServer) DeleteAvatar(context.Context, *DeleteAvata
 }
 func (UnimplementedUserServiceServer) GetAvatar(context.Context, *GetAvatarRequest) (*GetAvatarResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetAvatar not implemented")
+}
+func (UnimplementedUserServiceServer) CreateAvatarUpload(context.Context, *CreateAvatarUploadRequest) (*CreateAvatarUploadResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateAvatarUpload not implemented")
+}
+func (UnimplementedUserServiceServer) CompleteAvatarUpload(context.Context, *CompleteAvatarUploadRequest) (*CompleteAvatarUploadResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CompleteAvatarUpload not implemented")
+}
+func (UnimplementedUserServiceServer) LocateAvatar(context.Context, *LocateAvatarRequest) (*LocateAvatarResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method LocateAvatar not implemented")
 }
 func (UnimplementedUserServiceServer) SetOperator(context.Context, *SetOperatorRequest) (*SetOperatorResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method SetOperator not implemented")
@@ -966,6 +1040,60 @@ func _UserService_GetAvatar_Handler(srv interface{}, ctx context.Context, dec fu
 	return interceptor(ctx, in, info, handler)
 }
 
+func _UserService_CreateAvatarUpload_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateAvatarUploadRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(UserServiceServer).CreateAvatarUpload(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: UserService_CreateAvatarUpload_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(UserServiceServer).CreateAvatarUpload(ctx, req.(*CreateAvatarUploadRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _UserService_CompleteAvatarUpload_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CompleteAvatarUploadRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(UserServiceServer).CompleteAvatarUpload(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: UserService_CompleteAvatarUpload_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(UserServiceServer).CompleteAvatarUpload(ctx, req.(*CompleteAvatarUploadRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _UserService_LocateAvatar_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(LocateAvatarRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(UserServiceServer).LocateAvatar(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: UserService_LocateAvatar_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(UserServiceServer).LocateAvatar(ctx, req.(*LocateAvatarRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _UserService_SetOperator_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(SetOperatorRequest)
 	if err := dec(in); err != nil {
@@ -1082,6 +1210,18 @@ var UserService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetAvatar",
 			Handler:    _UserService_GetAvatar_Handler,
+		},
+		{
+			MethodName: "CreateAvatarUpload",
+			Handler:    _UserService_CreateAvatarUpload_Handler,
+		},
+		{
+			MethodName: "CompleteAvatarUpload",
+			Handler:    _UserService_CompleteAvatarUpload_Handler,
+		},
+		{
+			MethodName: "LocateAvatar",
+			Handler:    _UserService_LocateAvatar_Handler,
 		},
 		{
 			MethodName: "SetOperator",

@@ -66,6 +66,45 @@ func (a *GuildAPI) GetServerIcon(ctx context.Context, req *serverv1.GetServerIco
 	return &serverv1.GetServerIconResponse{Icon: ic.Hash, ContentType: ic.ContentType, Data: ic.Data}, nil
 }
 
+// CreateServerIconUpload implements ServerService.
+func (a *GuildAPI) CreateServerIconUpload(ctx context.Context, req *serverv1.CreateServerIconUploadRequest) (*serverv1.CreateServerIconUploadResponse, error) {
+	p, err := auth.User(ctx)
+	if err != nil {
+		return nil, err
+	}
+	u, err := a.svc.CreateIconUpload(ctx, p.UserID, req.GetServerId())
+	if err != nil {
+		return nil, err
+	}
+	return &serverv1.CreateServerIconUploadResponse{UploadId: u.ID, BlobKey: u.BlobKey, MaxBytes: u.MaxBytes}, nil
+}
+
+// CompleteServerIconUpload implements ServerService.
+func (a *GuildAPI) CompleteServerIconUpload(ctx context.Context, req *serverv1.CompleteServerIconUploadRequest) (*serverv1.CompleteServerIconUploadResponse, error) {
+	p, err := auth.User(ctx)
+	if err != nil {
+		return nil, err
+	}
+	srv, err := a.svc.CompleteIconUpload(ctx, p.UserID, req.GetServerId(), req.GetUploadId())
+	if err != nil {
+		return nil, err
+	}
+	return &serverv1.CompleteServerIconUploadResponse{Server: roleServerProto(srv)}, nil
+}
+
+// LocateServerIcon implements ServerService.
+func (a *GuildAPI) LocateServerIcon(ctx context.Context, req *serverv1.LocateServerIconRequest) (*serverv1.LocateServerIconResponse, error) {
+	p, err := auth.User(ctx)
+	if err != nil {
+		return nil, err
+	}
+	hash, key, err := a.svc.LocateIcon(ctx, p.UserID, req.GetServerId())
+	if err != nil {
+		return nil, err
+	}
+	return &serverv1.LocateServerIconResponse{Icon: hash, BlobKey: key}, nil
+}
+
 // AnnounceProfile implements ServerInternalService.
 func (a *GuildAPI) AnnounceProfile(ctx context.Context, req *serverv1.AnnounceProfileRequest) (*serverv1.AnnounceProfileResponse, error) {
 	err := a.svc.AnnounceProfile(ctx, guild.UserInfo{

@@ -33,6 +33,16 @@ func (s *Service) WithBlobs(b Blobs) *Service {
 
 func iconKey(serverID, hash string) string { return "icons/" + serverID + "/" + hash }
 
+// iconUploadKey is where the gateway writes the icon upload id of serverID.
+func iconUploadKey(serverID, id string) string { return "icons/" + serverID + "/upload-" + id }
+
+// IconUpload is where the gateway writes the bytes of an icon.
+type IconUpload struct {
+	ID       string
+	BlobKey  string
+	MaxBytes int64
+}
+
 // Icon is a stored icon picture.
 type Icon struct {
 	Hash        string
@@ -51,6 +61,71 @@ func (s *Service) SetIcon(ctx context.Context, caller, serverID string, body io.
 	if err != nil {
 		return RoleServer{}, err
 	}
+	return s.storeIcon(ctx, m, old, body)
+}
+
+// CreateIconUpload checks the role as SetIcon does and hands out a fresh
+// key for the gateway to write an icon of the server under (then
+// CompleteIconUpload).
+func (s *Service) CreateIconUpload(ctx context.Context, caller, serverID string) (IconUpload, error) {
+	if s.blobs == nil {
+		return IconUpload{}, errs.Unavailable("server icons are not configured")
+	}
+	if _, _, err := s.authorize(ctx, serverID, caller, RoleAdmin, true); err != nil {
+		return IconUpload{}, err
+	}
+	id := media.NewUploadID()
+	return IconUpload{ID: id, BlobKey: iconUploadKey(serverID, id), MaxBytes: media.MaxPictureBytes}, nil
+}
+
+// CompleteIconUpload checks the role again and makes the picture written
+// under the upload id the server's icon, read back and checked as SetIcon
+// checks a body. The written bytes are deleted whatever the outcome;
+// NotFound when there are none.
+func (s *Service) CompleteIconUpload(ctx context.Context, caller, serverID, id string) (RoleServer, error) {
+	if !media.ValidUploadID(id) {
+		return RoleServer{}, errs.Invalid("upload_id", "must be 32 hex digits")
+	}
+	if s.blobs == nil {
+		return RoleServer{}, errs.Unavailable("server icons are not configured")
+	}
+	m, old, err := s.authorize(ctx, serverID, caller, RoleAdmin, true)
+	if err != nil {
+		return RoleServer{}, err
+	}
+	key := iconUploadKey(old.ID, id)
+	r, err := s.blobs.Open(ctx, key, 0, -1)
+	if err != nil {
+		if errorsIsNotFound(err) {
+			return RoleServer{}, errs.NotFound("upload not found")
+		}
+		return RoleServer{}, err
+	}
+	defer func() {
+		_ = r.Close()
+		if err := s.blobs.Delete(context.WithoutCancel(ctx), key); err != nil {
+			s.log.WarnContext(ctx, "icon upload delete failed", "server", old.ID, "err", err)
+		}
+	}()
+	return s.storeIcon(ctx, m, old, r)
+}
+
+// LocateIcon returns a server's icon version and the key of its bytes,
+// with the checks of ReadIcon.
+func (s *Service) LocateIcon(ctx context.Context, caller, serverID string) (hash, key string, err error) {
+	_, srv, err := s.membership(ctx, serverID, caller)
+	if err != nil {
+		return "", "", err
+	}
+	if srv.Icon == "" || s.blobs == nil {
+		return "", "", errs.NotFound("no icon")
+	}
+	return srv.Icon, iconKey(srv.ID, srv.Icon), nil
+}
+
+// storeIcon checks and processes body and makes it the server's icon.
+func (s *Service) storeIcon(ctx context.Context, m Member, old Server, body io.Reader) (RoleServer, error) {
+	serverID := old.ID
 	pic, err := media.Square(body, "icon", media.MaxPictureBytes, media.PictureSize)
 	if err != nil {
 		return RoleServer{}, err

@@ -33,6 +33,9 @@ type Profiles interface {
 // avatarKey is where the avatar with hash of userID is kept.
 func avatarKey(userID, hash string) string { return "avatars/" + userID + "/" + hash }
 
+// avatarUploadKey is where the gateway writes the upload id of userID.
+func avatarUploadKey(userID, id string) string { return "avatars/" + userID + "/upload-" + id }
+
 // Avatar is a stored avatar picture.
 type Avatar struct {
 	Hash        string
@@ -94,6 +97,67 @@ func (s *Service) dropAvatar(ctx context.Context, userID, old, current string) {
 	if err := s.d.Blobs.Delete(context.WithoutCancel(ctx), avatarKey(userID, old)); err != nil {
 		s.d.Log.WarnContext(ctx, "avatar delete failed", "user", userID, "err", err)
 	}
+}
+
+// PictureUpload is where the gateway writes the bytes of a picture.
+type PictureUpload struct {
+	ID       string
+	BlobKey  string
+	MaxBytes int64
+}
+
+// CreateAvatarUpload hands out a fresh key for the gateway to write an
+// avatar of the user under (then CompleteAvatarUpload).
+func (s *Service) CreateAvatarUpload(ctx context.Context, userID string) (PictureUpload, error) {
+	if s.d.Blobs == nil {
+		return PictureUpload{}, errs.Unavailable("avatars are not configured")
+	}
+	if _, err := s.d.Users.UserByID(ctx, userID); err != nil {
+		return PictureUpload{}, err
+	}
+	id := media.NewUploadID()
+	return PictureUpload{ID: id, BlobKey: avatarUploadKey(userID, id), MaxBytes: media.MaxPictureBytes}, nil
+}
+
+// CompleteAvatarUpload makes the picture written under the user's upload
+// id their avatar, read back and checked as SetAvatar checks a body. The
+// written bytes are deleted whatever the outcome; NotFound when there are
+// none.
+func (s *Service) CompleteAvatarUpload(ctx context.Context, userID, id string) (User, error) {
+	if !media.ValidUploadID(id) {
+		return User{}, errs.Invalid("upload_id", "must be 32 hex digits")
+	}
+	if s.d.Blobs == nil {
+		return User{}, errs.Unavailable("avatars are not configured")
+	}
+	key := avatarUploadKey(userID, id)
+	r, err := s.d.Blobs.Open(ctx, key, 0, -1)
+	if err != nil {
+		if e, ok := errs.As(err); ok && e.Kind == errs.KindNotFound {
+			return User{}, errs.NotFound("upload not found")
+		}
+		return User{}, err
+	}
+	defer func() {
+		_ = r.Close()
+		if err := s.d.Blobs.Delete(context.WithoutCancel(ctx), key); err != nil {
+			s.d.Log.WarnContext(ctx, "avatar upload delete failed", "user", userID, "err", err)
+		}
+	}()
+	return s.SetAvatar(ctx, userID, r)
+}
+
+// LocateAvatar returns a user's avatar version and the key of its bytes,
+// with the checks of ReadAvatar; NotFound when they have none.
+func (s *Service) LocateAvatar(ctx context.Context, userID string) (hash, key string, err error) {
+	u, err := s.d.Users.UserByID(ctx, userID)
+	if err != nil {
+		return "", "", err
+	}
+	if u.Avatar == "" || s.d.Blobs == nil {
+		return "", "", errs.NotFound("no avatar")
+	}
+	return u.Avatar, avatarKey(userID, u.Avatar), nil
 }
 
 // ReadAvatar returns a user's avatar picture; NotFound when they have none.

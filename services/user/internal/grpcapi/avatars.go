@@ -58,6 +58,44 @@ func (a *API) GetAvatar(ctx context.Context, req *userv1.GetAvatarRequest) (*use
 	return &userv1.GetAvatarResponse{Avatar: av.Hash, ContentType: av.ContentType, Data: av.Data}, nil
 }
 
+// CreateAvatarUpload implements UserService.
+func (a *API) CreateAvatarUpload(ctx context.Context, _ *userv1.CreateAvatarUploadRequest) (*userv1.CreateAvatarUploadResponse, error) {
+	p, err := auth.User(ctx)
+	if err != nil {
+		return nil, err
+	}
+	u, err := a.svc.CreateAvatarUpload(ctx, p.UserID)
+	if err != nil {
+		return nil, err
+	}
+	return &userv1.CreateAvatarUploadResponse{UploadId: u.ID, BlobKey: u.BlobKey, MaxBytes: u.MaxBytes}, nil
+}
+
+// CompleteAvatarUpload implements UserService.
+func (a *API) CompleteAvatarUpload(ctx context.Context, req *userv1.CompleteAvatarUploadRequest) (*userv1.CompleteAvatarUploadResponse, error) {
+	p, err := auth.User(ctx)
+	if err != nil {
+		return nil, err
+	}
+	u, err := a.svc.CompleteAvatarUpload(ctx, p.UserID, req.GetUploadId())
+	if err != nil {
+		return nil, err
+	}
+	return &userv1.CompleteAvatarUploadResponse{User: UserProto(u)}, nil
+}
+
+// LocateAvatar implements UserService.
+func (a *API) LocateAvatar(ctx context.Context, req *userv1.LocateAvatarRequest) (*userv1.LocateAvatarResponse, error) {
+	if err := reader(ctx); err != nil {
+		return nil, err
+	}
+	hash, key, err := a.svc.LocateAvatar(ctx, req.GetUserId())
+	if err != nil {
+		return nil, err
+	}
+	return &userv1.LocateAvatarResponse{Avatar: hash, BlobKey: key}, nil
+}
+
 // announceTimeout bounds one AnnounceProfile call: a profile change waits
 // for it, and the server service being down must not stall the change.
 const announceTimeout = 5 * time.Second
