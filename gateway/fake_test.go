@@ -334,6 +334,7 @@ type fakeWorld struct {
 	env      *platformtest.Env
 	user     *fakeUser
 	server   *fakeServer
+	follow   *fakeFollow
 	presence *fakePresence
 	srv      *httptest.Server
 	gw       *Gateway
@@ -343,12 +344,13 @@ type fakeWorld struct {
 func newFakeWorld(t *testing.T, ws WSOptions, tweak ...func(*Options)) *fakeWorld {
 	t.Helper()
 	env := platformtest.New(t)
-	fw := &fakeWorld{env: env, user: &fakeUser{env: env}, server: newFakeServer(), presence: newFakePresence(time.Second)}
+	fw := &fakeWorld{env: env, user: &fakeUser{env: env}, server: newFakeServer(), follow: newFakeFollow(), presence: newFakePresence(time.Second)}
 	userConn := env.Serve(func(s *grpc.Server) { userv1.RegisterUserServiceServer(s, fw.user) },
 		userv1.UserService_Register_FullMethodName, userv1.UserService_Login_FullMethodName, userv1.UserService_RefreshToken_FullMethodName)
 	serverConn := env.Serve(func(s *grpc.Server) {
 		serverv1.RegisterServerServiceServer(s, fw.server)
 		eventsv1.RegisterEventServiceServer(s, fw.server)
+		eventsv1.RegisterEventInternalServiceServer(s, fw.follow)
 	})
 	presenceConn := env.Serve(func(s *grpc.Server) { presencev1.RegisterPresenceServiceServer(s, fw.presence) })
 	statsConn := env.Serve(func(s *grpc.Server) { statsv1.RegisterStatsServiceServer(s, fakeStats{}) })
@@ -361,6 +363,9 @@ func newFakeWorld(t *testing.T, ws WSOptions, tweak ...func(*Options)) *fakeWorl
 		Log:   env.Log,
 		Peers: &peers.Conns{User: userConn, Server: serverConn, Presence: presenceConn, Stats: statsConn, Search: searchConn},
 		WS:    ws,
+	}
+	if ws.SharedFeed {
+		o.ServiceCreds = auth.NewServiceCredentials(env.ServiceSigner, "gateway")
 	}
 	for _, f := range tweak {
 		f(&o)

@@ -6,10 +6,12 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/mem"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
 	eventsv1 "github.com/accordchat/accord/gen/accord/events/v1"
@@ -86,6 +88,7 @@ func newHubEvent(ev *eventsv1.Event) *hubEvent {
 type followMsg struct {
 	ev      *hubEvent
 	started *eventsv1.ScopeStarted
+	ended   *eventsv1.SessionEnded
 }
 
 // followCodec is the codec of the FollowScopes call.
@@ -103,7 +106,7 @@ func (followCodec) Unmarshal(data mem.BufferSlice, v any) error {
 	if err := proto.Unmarshal(b, &res); err != nil {
 		return err
 	}
-	m.ev, m.started = nil, res.GetStarted()
+	m.ev, m.started, m.ended = nil, res.GetStarted(), res.GetSessionEnded()
 	if ev := res.GetEvent(); ev != nil {
 		m.ev = newHubEvent(ev)
 	}
@@ -126,11 +129,29 @@ type hubScope struct {
 // flags it; the socket then catches up from the event log (ws_shared.go).
 type hubSub struct {
 	userID   string
+	key      string // the key its session is watched under
 	c        chan *hubEvent
 	wake     chan struct{} // overflow flagged
 	scopes   map[string]struct{}
 	overflow bool
+	// ended is set once the socket's session ended (or the feed gave up):
+	// nothing more is queued for it, and the socket is being closed.
+	ended atomic.Bool
+	// fail closes the socket when the upstream feed stays down.
+	fail func()
 }
+
+// hubWatch is the watch of one socket's session (FollowScopes watch).
+type hubWatch struct {
+	sub   *hubSub
+	token string        // the token watched
+	fresh func() string // the socket's current token
+	// onEnd closes the socket; it is called at most once, outside the lock.
+	onEnd func(reason, message string)
+}
+
+// maxWatchesPerRequest keeps a FollowScopesRequest under its limits.
+const maxWatchesPerRequest = 5000
 
 // feedHub is the gateway's one upstream feed.
 type feedHub struct {
@@ -146,6 +167,12 @@ type feedHub struct {
 	dirty    map[string]bool // scopes whose upstream state may need a request
 	kick     chan struct{}
 	up       bool // a stream is open
+
+	subs       map[*hubSub]struct{}
+	nextKey    uint64
+	watches    map[string]*hubWatch
+	watched    map[string]bool // keys the current stream watches, as far as requests went
+	dirtyWatch map[string]bool // keys whose upstream watch may need a request
 }
 
 func newFeedHub(client eventsv1.EventInternalServiceClient, creds grpc.CallOption, log *slog.Logger, o WSOptions, m *metrics) *feedHub {
@@ -153,11 +180,72 @@ func newFeedHub(client eventsv1.EventInternalServiceClient, creds grpc.CallOptio
 		client: client, creds: creds, log: log, o: o, m: m,
 		scopes: map[string]*hubScope{}, upstream: map[string]bool{}, dirty: map[string]bool{},
 		kick: make(chan struct{}, 1),
+		subs: map[*hubSub]struct{}{}, watches: map[string]*hubWatch{}, watched: map[string]bool{}, dirtyWatch: map[string]bool{},
 	}
 }
 
-func (h *feedHub) newSub(userID string, queue int) *hubSub {
-	return &hubSub{userID: userID, c: make(chan *hubEvent, queue), wake: make(chan struct{}, 1), scopes: map[string]struct{}{}}
+// newSub registers a socket; fail, if not nil, closes it when the
+// upstream feed stays down.
+func (h *feedHub) newSub(userID string, queue int, fail func()) *hubSub {
+	s := &hubSub{userID: userID, c: make(chan *hubEvent, queue), wake: make(chan struct{}, 1), scopes: map[string]struct{}{}, fail: fail}
+	h.mu.Lock()
+	h.nextKey++
+	s.key = strconv.FormatUint(h.nextKey, 10)
+	h.subs[s] = struct{}{}
+	h.mu.Unlock()
+	return s
+}
+
+// watch has the upstream watch s's session, with token, from the next
+// request on (before the scopes s adds after it). When the session ends
+// onEnd is called, once, and nothing more is queued for s; a token that
+// merely expired is watched again with fresh() when that differs.
+func (h *feedHub) watch(s *hubSub, token string, fresh func() string, onEnd func(reason, message string)) {
+	h.mu.Lock()
+	h.watches[s.key] = &hubWatch{sub: s, token: token, fresh: fresh, onEnd: onEnd}
+	h.dirtyWatch[s.key] = true
+	h.mu.Unlock()
+	h.poke()
+}
+
+// sessionEnded acts on the end of a watched session.
+func (h *feedHub) sessionEnded(e *eventsv1.SessionEnded) {
+	h.mu.Lock()
+	w := h.watches[e.GetKey()]
+	if w == nil {
+		h.mu.Unlock()
+		return
+	}
+	delete(h.watched, e.GetKey())
+	if e.GetReason() == "TOKEN_EXPIRED" {
+		if t := w.fresh(); t != "" && t != w.token {
+			// The client sent a fresh token in time: the socket goes on.
+			w.token = t
+			h.dirtyWatch[e.GetKey()] = true
+			h.mu.Unlock()
+			h.poke()
+			return
+		}
+	}
+	delete(h.watches, e.GetKey())
+	w.sub.ended.Store(true)
+	h.mu.Unlock()
+	w.onEnd(e.GetReason(), e.GetMessage())
+}
+
+// giveUp closes every socket: the upstream feed stayed down.
+func (h *feedHub) giveUp() {
+	h.mu.Lock()
+	var fail []func()
+	for s := range h.subs {
+		if s.fail != nil && !s.ended.Swap(true) {
+			fail = append(fail, s.fail)
+		}
+	}
+	h.mu.Unlock()
+	for _, f := range fail {
+		f()
+	}
 }
 
 func (h *feedHub) poke() {
@@ -237,6 +325,11 @@ func (h *feedHub) close(s *hubSub) {
 	for scope := range s.scopes {
 		h.removeLocked(s, scope)
 	}
+	delete(h.subs, s)
+	if _, ok := h.watches[s.key]; ok {
+		delete(h.watches, s.key)
+		h.dirtyWatch[s.key] = true
+	}
 	h.mu.Unlock()
 	h.poke()
 }
@@ -251,17 +344,34 @@ func (h *feedHub) clearOverflow(s *hubSub) {
 // run keeps the upstream stream open until ctx ends. A broken stream is
 // reopened with every scope resumed from the last position received, so
 // sockets see neither a gap nor a duplicate.
+//
+// A feed that cannot be re-established for GiveUpAfter closes every socket
+// with 1011, as a socket's own stream does on the default path; sockets
+// that come meanwhile wait for it as long themselves.
 func (h *feedHub) run(ctx context.Context) {
 	bo := backoff{max: h.o.RetryMax}
+	var failingSince time.Time
 	for ctx.Err() == nil {
 		start := time.Now()
-		err := h.stream(ctx)
+		received, err := h.stream(ctx)
 		if ctx.Err() != nil {
 			return
 		}
 		h.log.Warn("shared event feed broke; resuming", "err", err)
-		if time.Since(start) > h.o.RetryMax {
+		if c := status.Code(err); h.m != nil && upstreamFault(c) {
+			h.m.upstreamErrors.WithLabelValues("server", codeName(c)).Inc()
+		}
+		if received || time.Since(start) > h.o.RetryMax {
+			// The stream worked for a while: this is a fresh break.
+			failingSince = time.Time{}
 			bo.reset()
+		}
+		if failingSince.IsZero() {
+			failingSince = time.Now()
+		} else if time.Since(failingSince) > h.o.GiveUpAfter {
+			h.log.Warn("shared event feed did not come back; closing its sockets", "err", err)
+			h.giveUp()
+			failingSince = time.Now()
 		}
 		if !bo.wait(ctx) {
 			return
@@ -269,13 +379,14 @@ func (h *feedHub) run(ctx context.Context) {
 	}
 }
 
-// stream runs one FollowScopes call until it fails.
-func (h *feedHub) stream(ctx context.Context) error {
+// stream runs one FollowScopes call until it fails; received tells
+// whether anything came on it.
+func (h *feedHub) stream(ctx context.Context) (received bool, _ error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	st, err := h.client.FollowScopes(ctx, h.creds, grpc.ForceCodecV2(followCodec{}))
 	if err != nil {
-		return err
+		return false, err
 	}
 	h.resetUpstream()
 	defer func() {
@@ -291,7 +402,12 @@ func (h *feedHub) stream(ctx context.Context) error {
 		if err := st.RecvMsg(&m); err != nil {
 			cancel()
 			<-sendErr
-			return err
+			return received, err
+		}
+		received = true
+		if m.ended != nil {
+			h.sessionEnded(m.ended)
+			continue
 		}
 		if m.started != nil {
 			h.started(m.started)
@@ -313,6 +429,11 @@ func (h *feedHub) resetUpstream() {
 	for scope, sc := range h.scopes {
 		sc.started, sc.requested = false, false
 		h.dirty[scope] = true
+	}
+	clear(h.watched)
+	clear(h.dirtyWatch)
+	for key := range h.watches {
+		h.dirtyWatch[key] = true
 	}
 }
 
@@ -340,6 +461,24 @@ func (h *feedHub) changes() *eventsv1.FollowScopesRequest {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	req := &eventsv1.FollowScopesRequest{}
+	// Sessions first: the server applies a request's watches before its
+	// scopes, so a session that ended is reported before its scopes'
+	// events. While watches remain, scopes wait for a later request.
+	for key := range h.dirtyWatch {
+		if len(req.Watch)+len(req.Unwatch) == maxWatchesPerRequest {
+			h.poke()
+			return req
+		}
+		delete(h.dirtyWatch, key)
+		switch w, ok := h.watches[key]; {
+		case ok:
+			req.Watch = append(req.Watch, &eventsv1.WatchSession{Key: key, AccessToken: w.token})
+			h.watched[key] = true
+		case h.watched[key]:
+			req.Unwatch = append(req.Unwatch, key)
+			delete(h.watched, key)
+		}
+	}
 	for scope := range h.dirty {
 		delete(h.dirty, scope)
 		sc, wanted := h.scopes[scope]
@@ -356,7 +495,7 @@ func (h *feedHub) changes() *eventsv1.FollowScopesRequest {
 			h.upstream[scope] = true
 		}
 	}
-	if len(req.Add) == 0 && len(req.Remove) == 0 {
+	if len(req.Add) == 0 && len(req.Remove) == 0 && len(req.Watch) == 0 && len(req.Unwatch) == 0 {
 		return nil
 	}
 	return req
@@ -398,7 +537,7 @@ func (h *feedHub) dispatch(ev *hubEvent) {
 		return
 	}
 	for s := range sc.subs {
-		if s.overflow {
+		if s.overflow || s.ended.Load() {
 			continue
 		}
 		if ev.kind == kindTyping && ev.subject == s.userID {

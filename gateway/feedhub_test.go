@@ -29,7 +29,7 @@ func requestString(r *eventsv1.FollowScopesRequest) string {
 // and resumed from its last position on a new stream.
 func TestFeedHubScopes(t *testing.T) {
 	h := newFeedHub(nil, nil, nil, WSOptions{}, nil)
-	a, b := h.newSub("u1", 4), h.newSub("u2", 4)
+	a, b := h.newSub("u1", 4, nil), h.newSub("u2", 4, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 
@@ -100,7 +100,7 @@ func TestFeedHubScopes(t *testing.T) {
 // receive everything.
 func TestFeedHubOverflow(t *testing.T) {
 	h := newFeedHub(nil, nil, nil, WSOptions{}, nil)
-	slow, fast := h.newSub("u1", 1), h.newSub("u2", 8)
+	slow, fast := h.newSub("u1", 1, nil), h.newSub("u2", 8, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	go func() {
@@ -140,7 +140,7 @@ func TestFeedHubOverflow(t *testing.T) {
 // TestHubEventOwnTyping: one's own typing is not queued back.
 func TestHubEventOwnTyping(t *testing.T) {
 	h := newFeedHub(nil, nil, nil, WSOptions{}, nil)
-	me := h.newSub("u1", 4)
+	me := h.newSub("u1", 4, nil)
 	h.scopes["server:s"] = &hubScope{started: true, pos: "1-0", subs: map[*hubSub]struct{}{me: {}}}
 	h.dispatch(newHubEvent(&eventsv1.Event{Scope: "server:s", Payload: &eventsv1.Event_Typing{Typing: &eventsv1.Typing{UserId: "u1"}}}))
 	h.dispatch(newHubEvent(&eventsv1.Event{Scope: "server:s", Payload: &eventsv1.Event_Typing{Typing: &eventsv1.Typing{UserId: "u2"}}}))

@@ -70,8 +70,8 @@ type WSOptions struct {
 	// SharedFeed relays events from one upstream feed per gateway
 	// (EventInternalService.FollowScopes, fanned out locally) instead of
 	// one StreamEvents call per socket. It needs Options.ServiceCreds.
-	// Off by default: a revoked or expired session does not yet end a
-	// socket on the shared feed (docs/architecture.md).
+	// Sessions are watched on the stream: a revoked session or an expired
+	// token closes the socket with 4001, as on the per-socket path.
 	SharedFeed bool
 }
 

@@ -44,11 +44,25 @@ type sharedSession struct {
 func (s *wsSession) pumpShared(cursors map[string]string) {
 	defer s.wg.Done()
 	h := s.h
+	sub := h.hub.newSub(s.userID, sharedQueue, func() {
+		s.log.Warn("shared event feed did not come back; closing socket")
+		s.close(websocket.StatusInternalError, "upstream failure; reconnect")
+	})
 	ss := &sharedSession{
-		s: s, hub: h.hub, sub: h.hub.newSub(s.userID, sharedQueue), userScope: "user:" + s.userID,
+		s: s, hub: h.hub, sub: sub, userScope: "user:" + s.userID,
 		active: map[string]bool{}, last: map[string]streamID{}, from: map[string]string{},
 	}
 	defer ss.hub.close(ss.sub)
+	// The session is watched before any scope is added: the feed reports
+	// a session that ended before the events of scopes added after it, and
+	// from then on nothing more is queued for the socket (docs/websocket.md:
+	// 4001 within a second of a revocation or the token's expiry).
+	ss.hub.watch(sub, *s.token.Load(), func() string { return *s.token.Load() }, func(reason, message string) {
+		if message == "" {
+			message = reason
+		}
+		s.close(CloseUnauthenticated, "unauthenticated: "+message)
+	})
 
 	// The user scope first: a server joined or left while the list below
 	// is read shows up there afterwards.
@@ -184,6 +198,9 @@ func (ss *sharedSession) handle(ev *hubEvent, behind bool) bool {
 // deliver queues ev's frame unless its scope is not held or it was sent
 // already.
 func (ss *sharedSession) deliver(ev *hubEvent, behind bool) bool {
+	if ss.sub.ended.Load() {
+		return false // the session ended: the socket is being closed
+	}
 	if !ss.active[ev.scope] {
 		return true
 	}

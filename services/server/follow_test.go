@@ -288,3 +288,72 @@ func checkMerged(t *testing.T, got []*eventsv1.Event, want []string) {
 		}
 	}
 }
+
+// TestFollowScopesSessions: a watched session's end is reported under its
+// key (revoked while watched, or already revoked, before the request's
+// scopes start); an unwatched one is not; a bad token is reported at once.
+func TestFollowScopesSessions(t *testing.T) {
+	w := newWorld(t)
+	c := w.instance()
+	ended := func(f *follow) map[string]string {
+		rs, _ := f.snapshot()
+		out := map[string]string{}
+		for _, r := range rs {
+			if e := r.GetSessionEnded(); e != nil {
+				out[e.GetKey()] = e.GetReason()
+			}
+		}
+		return out
+	}
+	token := func(sid string) string {
+		tok, _, err := w.env.Signer.UserToken(platformtest.NewID(), sid, false, time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	f := openFollow(t, w, c)
+	live, gone, quiet := platformtest.NewID(), platformtest.NewID(), platformtest.NewID()
+	if err := w.env.Revocations.Revoke(context.Background(), gone, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	u := events.UserScope(platformtest.NewID())
+	f.send(t, &eventsv1.FollowScopesRequest{
+		Watch: []*eventsv1.WatchSession{{Key: "live", AccessToken: token(live)}, {Key: "gone", AccessToken: token(gone)},
+			{Key: "quiet", AccessToken: token(quiet)}, {Key: "bad", AccessToken: "not a token"}},
+		Add: []*eventsv1.Cursor{{Scope: u}},
+	})
+	platformtest.Eventually(t, 10*time.Second, func() bool { _, ok := f.events(u); return ok }, "started")
+	rs, _ := f.snapshot()
+	if e := rs[0].GetSessionEnded(); e == nil {
+		t.Fatalf("first response %v, want the end of an already revoked session", rs[0])
+	}
+	if got := ended(f); got["gone"] != "SESSION_REVOKED" || got["bad"] != "TOKEN_INVALID" || len(got) != 2 {
+		t.Fatalf("ended %v, want gone SESSION_REVOKED and bad TOKEN_INVALID", got)
+	}
+	f.send(t, &eventsv1.FollowScopesRequest{Unwatch: []string{"quiet"}})
+	// Let the unwatch be applied: a later request's acknowledgement follows it.
+	f.send(t, &eventsv1.FollowScopesRequest{Add: []*eventsv1.Cursor{{Scope: u}}})
+	platformtest.Eventually(t, 10*time.Second, func() bool {
+		rs, _ := f.snapshot()
+		n := 0
+		for _, r := range rs {
+			if r.GetStarted() != nil {
+				n++
+			}
+		}
+		return n == 2
+	}, "second acknowledgement")
+	for _, sid := range []string{live, quiet} {
+		if err := w.env.Revocations.Revoke(context.Background(), sid, time.Minute); err != nil {
+			t.Fatal(err)
+		}
+	}
+	platformtest.Eventually(t, 5*time.Second, func() bool { return ended(f)["live"] == "SESSION_REVOKED" }, "live session ended")
+	if _, ok := ended(f)["quiet"]; ok {
+		t.Errorf("an unwatched session was reported")
+	}
+	if _, err := f.snapshot(); err != nil {
+		t.Errorf("stream ended: %v", err)
+	}
+}

@@ -22,6 +22,7 @@ import (
 	eventsv1 "github.com/accordchat/accord/gen/accord/events/v1"
 	serverv1 "github.com/accordchat/accord/gen/accord/server/v1"
 	"github.com/accordchat/accord/platform/app"
+	"github.com/accordchat/accord/platform/auth"
 	"github.com/accordchat/accord/platform/blobstore"
 	"github.com/accordchat/accord/platform/events"
 	"github.com/accordchat/accord/platform/promx"
@@ -169,7 +170,7 @@ func NewWithOptions(ctx context.Context, d app.Deps, o Options) (*Service, error
 	hub := feed.NewHub(d.Redis, o.Events, redis.TypingChannel(d.Keys), d.Log, fo)
 	return &Service{
 		guild: grpcapi.NewGuildAPI(guild.New(store, o.Users, fileCleanup{Events: grpcapi.MessageLogged{Events: evs}, files: msgs, log: d.Log}, d.Log).WithBlobs(o.Blobs)),
-		chat:  grpcapi.NewChatAPI(msgs, hub, access),
+		chat:  grpcapi.NewChatAPI(msgs, hub, access).WatchSessions(grpcapi.SessionWatch{Verifier: d.Verifier, Binder: binder(d.Revocations)}),
 		msgs:  msgs,
 		hub:   hub,
 	}, nil
@@ -278,4 +279,13 @@ func channelScope(store guild.Store) redis.ScopeOf {
 		}
 		return events.ServerScope(c.ServerID), nil
 	}
+}
+
+// binder is r as a session binder, or nil without one (a nil pointer must
+// not become a non-nil interface).
+func binder(r *auth.Revocations) auth.SessionBinder {
+	if r == nil {
+		return nil
+	}
+	return r
 }

@@ -125,7 +125,15 @@ type FollowScopesRequest struct {
 	// acknowledged again and otherwise left as it is.
 	Add []*Cursor `protobuf:"bytes,1,rep,name=add,proto3" json:"add,omitempty"`
 	// Scopes to stop following; nothing more of them is sent.
-	Remove        []string `protobuf:"bytes,2,rep,name=remove,proto3" json:"remove,omitempty"`
+	Remove []string `protobuf:"bytes,2,rep,name=remove,proto3" json:"remove,omitempty"`
+	// Sessions to watch, each under a key of the caller's choosing (one per
+	// socket): a SessionEnded with that key is sent once its session is
+	// revoked or its token expires, or at once when the token is not valid.
+	// Watches are applied before the request's scope changes. A key watched
+	// again is watched with the new token only.
+	Watch []*WatchSession `protobuf:"bytes,3,rep,name=watch,proto3" json:"watch,omitempty"`
+	// Keys to stop watching.
+	Unwatch       []string `protobuf:"bytes,4,rep,name=unwatch,proto3" json:"unwatch,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -174,6 +182,75 @@ func (x *FollowScopesRequest) GetRemove() []string {
 	return nil
 }
 
+func (x *FollowScopesRequest) GetWatch() []*WatchSession {
+	if x != nil {
+		return x.Watch
+	}
+	return nil
+}
+
+func (x *FollowScopesRequest) GetUnwatch() []string {
+	if x != nil {
+		return x.Unwatch
+	}
+	return nil
+}
+
+// WatchSession asks to be told when the session of an access token ends.
+type WatchSession struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The caller's key for the watch, echoed in SessionEnded.
+	Key string `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	// A user access token of the session.
+	AccessToken   string `protobuf:"bytes,2,opt,name=access_token,json=accessToken,proto3" json:"access_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchSession) Reset() {
+	*x = WatchSession{}
+	mi := &file_accord_events_v1_event_service_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchSession) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchSession) ProtoMessage() {}
+
+func (x *WatchSession) ProtoReflect() protoreflect.Message {
+	mi := &file_accord_events_v1_event_service_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchSession.ProtoReflect.Descriptor instead.
+func (*WatchSession) Descriptor() ([]byte, []int) {
+	return file_accord_events_v1_event_service_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *WatchSession) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *WatchSession) GetAccessToken() string {
+	if x != nil {
+		return x.AccessToken
+	}
+	return ""
+}
+
 // FollowScopesResponse is an event or the acknowledgement of an added
 // scope. An event is field 1, as in StreamEventsResponse, so that both
 // responses share one encoding.
@@ -182,14 +259,16 @@ type FollowScopesResponse struct {
 	// The event, when this response is one.
 	Event *Event `protobuf:"bytes,1,opt,name=event,proto3" json:"event,omitempty"`
 	// The scope that was added, when this response acknowledges one.
-	Started       *ScopeStarted `protobuf:"bytes,2,opt,name=started,proto3" json:"started,omitempty"`
+	Started *ScopeStarted `protobuf:"bytes,2,opt,name=started,proto3" json:"started,omitempty"`
+	// A watched session that ended, when this response tells of one.
+	SessionEnded  *SessionEnded `protobuf:"bytes,3,opt,name=session_ended,json=sessionEnded,proto3" json:"session_ended,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *FollowScopesResponse) Reset() {
 	*x = FollowScopesResponse{}
-	mi := &file_accord_events_v1_event_service_proto_msgTypes[3]
+	mi := &file_accord_events_v1_event_service_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -201,7 +280,7 @@ func (x *FollowScopesResponse) String() string {
 func (*FollowScopesResponse) ProtoMessage() {}
 
 func (x *FollowScopesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_accord_events_v1_event_service_proto_msgTypes[3]
+	mi := &file_accord_events_v1_event_service_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -214,7 +293,7 @@ func (x *FollowScopesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FollowScopesResponse.ProtoReflect.Descriptor instead.
 func (*FollowScopesResponse) Descriptor() ([]byte, []int) {
-	return file_accord_events_v1_event_service_proto_rawDescGZIP(), []int{3}
+	return file_accord_events_v1_event_service_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *FollowScopesResponse) GetEvent() *Event {
@@ -231,6 +310,78 @@ func (x *FollowScopesResponse) GetStarted() *ScopeStarted {
 	return nil
 }
 
+func (x *FollowScopesResponse) GetSessionEnded() *SessionEnded {
+	if x != nil {
+		return x.SessionEnded
+	}
+	return nil
+}
+
+// SessionEnded tells that a watched session ended; its watch is over.
+type SessionEnded struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The key the session was watched under.
+	Key string `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	// Why: SESSION_REVOKED, TOKEN_EXPIRED or another UNAUTHENTICATED reason
+	// of the token (as the services' ErrorInfo reasons).
+	Reason string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	// A human-readable message.
+	Message       string `protobuf:"bytes,3,opt,name=message,proto3" json:"message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SessionEnded) Reset() {
+	*x = SessionEnded{}
+	mi := &file_accord_events_v1_event_service_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SessionEnded) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SessionEnded) ProtoMessage() {}
+
+func (x *SessionEnded) ProtoReflect() protoreflect.Message {
+	mi := &file_accord_events_v1_event_service_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SessionEnded.ProtoReflect.Descriptor instead.
+func (*SessionEnded) Descriptor() ([]byte, []int) {
+	return file_accord_events_v1_event_service_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *SessionEnded) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *SessionEnded) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *SessionEnded) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
 // ScopeStarted tells that a scope is followed: every event of it after
 // position is sent.
 type ScopeStarted struct {
@@ -245,7 +396,7 @@ type ScopeStarted struct {
 
 func (x *ScopeStarted) Reset() {
 	*x = ScopeStarted{}
-	mi := &file_accord_events_v1_event_service_proto_msgTypes[4]
+	mi := &file_accord_events_v1_event_service_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -257,7 +408,7 @@ func (x *ScopeStarted) String() string {
 func (*ScopeStarted) ProtoMessage() {}
 
 func (x *ScopeStarted) ProtoReflect() protoreflect.Message {
-	mi := &file_accord_events_v1_event_service_proto_msgTypes[4]
+	mi := &file_accord_events_v1_event_service_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -270,7 +421,7 @@ func (x *ScopeStarted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScopeStarted.ProtoReflect.Descriptor instead.
 func (*ScopeStarted) Descriptor() ([]byte, []int) {
-	return file_accord_events_v1_event_service_proto_rawDescGZIP(), []int{4}
+	return file_accord_events_v1_event_service_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ScopeStarted) GetScope() string {
@@ -300,7 +451,7 @@ type ReadScopesRequest struct {
 
 func (x *ReadScopesRequest) Reset() {
 	*x = ReadScopesRequest{}
-	mi := &file_accord_events_v1_event_service_proto_msgTypes[5]
+	mi := &file_accord_events_v1_event_service_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -312,7 +463,7 @@ func (x *ReadScopesRequest) String() string {
 func (*ReadScopesRequest) ProtoMessage() {}
 
 func (x *ReadScopesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_accord_events_v1_event_service_proto_msgTypes[5]
+	mi := &file_accord_events_v1_event_service_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -325,7 +476,7 @@ func (x *ReadScopesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadScopesRequest.ProtoReflect.Descriptor instead.
 func (*ReadScopesRequest) Descriptor() ([]byte, []int) {
-	return file_accord_events_v1_event_service_proto_rawDescGZIP(), []int{5}
+	return file_accord_events_v1_event_service_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ReadScopesRequest) GetCursors() []*Cursor {
@@ -356,7 +507,7 @@ type ReadScopesResponse struct {
 
 func (x *ReadScopesResponse) Reset() {
 	*x = ReadScopesResponse{}
-	mi := &file_accord_events_v1_event_service_proto_msgTypes[6]
+	mi := &file_accord_events_v1_event_service_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -368,7 +519,7 @@ func (x *ReadScopesResponse) String() string {
 func (*ReadScopesResponse) ProtoMessage() {}
 
 func (x *ReadScopesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_accord_events_v1_event_service_proto_msgTypes[6]
+	mi := &file_accord_events_v1_event_service_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -381,7 +532,7 @@ func (x *ReadScopesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadScopesResponse.ProtoReflect.Descriptor instead.
 func (*ReadScopesResponse) Descriptor() ([]byte, []int) {
-	return file_accord_events_v1_event_service_proto_rawDescGZIP(), []int{6}
+	return file_accord_events_v1_event_service_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ReadScopesResponse) GetEvents() []*Event {
@@ -406,13 +557,24 @@ const file_accord_events_v1_event_service_proto_rawDesc = "" +
 	"\x13StreamEventsRequest\x12=\n" +
 	"\acursors\x18\x01 \x03(\v2\x18.accord.events.v1.CursorB\t\xbaH\x06\x92\x01\x03\x10\xd0\x0fR\acursors\"E\n" +
 	"\x14StreamEventsResponse\x12-\n" +
-	"\x05event\x18\x01 \x01(\v2\x17.accord.events.v1.EventR\x05event\"o\n" +
+	"\x05event\x18\x01 \x01(\v2\x17.accord.events.v1.EventR\x05event\"\xd5\x01\n" +
 	"\x13FollowScopesRequest\x125\n" +
 	"\x03add\x18\x01 \x03(\v2\x18.accord.events.v1.CursorB\t\xbaH\x06\x92\x01\x03\x10\x90NR\x03add\x12!\n" +
-	"\x06remove\x18\x02 \x03(\tB\t\xbaH\x06\x92\x01\x03\x10\x90NR\x06remove\"\x7f\n" +
+	"\x06remove\x18\x02 \x03(\tB\t\xbaH\x06\x92\x01\x03\x10\x90NR\x06remove\x12?\n" +
+	"\x05watch\x18\x03 \x03(\v2\x1e.accord.events.v1.WatchSessionB\t\xbaH\x06\x92\x01\x03\x10\x90NR\x05watch\x12#\n" +
+	"\aunwatch\x18\x04 \x03(\tB\t\xbaH\x06\x92\x01\x03\x10\x90NR\aunwatch\"Z\n" +
+	"\fWatchSession\x12\x1b\n" +
+	"\x03key\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\x03key\x12-\n" +
+	"\faccess_token\x18\x02 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\x80 R\vaccessToken\"\xc4\x01\n" +
 	"\x14FollowScopesResponse\x12-\n" +
 	"\x05event\x18\x01 \x01(\v2\x17.accord.events.v1.EventR\x05event\x128\n" +
-	"\astarted\x18\x02 \x01(\v2\x1e.accord.events.v1.ScopeStartedR\astarted\"@\n" +
+	"\astarted\x18\x02 \x01(\v2\x1e.accord.events.v1.ScopeStartedR\astarted\x12C\n" +
+	"\rsession_ended\x18\x03 \x01(\v2\x1e.accord.events.v1.SessionEndedR\fsessionEnded\"R\n" +
+	"\fSessionEnded\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\x12\x18\n" +
+	"\amessage\x18\x03 \x01(\tR\amessage\"@\n" +
 	"\fScopeStarted\x12\x14\n" +
 	"\x05scope\x18\x01 \x01(\tR\x05scope\x12\x1a\n" +
 	"\bposition\x18\x02 \x01(\tR\bposition\"x\n" +
@@ -441,37 +603,41 @@ func file_accord_events_v1_event_service_proto_rawDescGZIP() []byte {
 	return file_accord_events_v1_event_service_proto_rawDescData
 }
 
-var file_accord_events_v1_event_service_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
+var file_accord_events_v1_event_service_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
 var file_accord_events_v1_event_service_proto_goTypes = []any{
 	(*StreamEventsRequest)(nil),  // 0: accord.events.v1.StreamEventsRequest
 	(*StreamEventsResponse)(nil), // 1: accord.events.v1.StreamEventsResponse
 	(*FollowScopesRequest)(nil),  // 2: accord.events.v1.FollowScopesRequest
-	(*FollowScopesResponse)(nil), // 3: accord.events.v1.FollowScopesResponse
-	(*ScopeStarted)(nil),         // 4: accord.events.v1.ScopeStarted
-	(*ReadScopesRequest)(nil),    // 5: accord.events.v1.ReadScopesRequest
-	(*ReadScopesResponse)(nil),   // 6: accord.events.v1.ReadScopesResponse
-	(*Cursor)(nil),               // 7: accord.events.v1.Cursor
-	(*Event)(nil),                // 8: accord.events.v1.Event
+	(*WatchSession)(nil),         // 3: accord.events.v1.WatchSession
+	(*FollowScopesResponse)(nil), // 4: accord.events.v1.FollowScopesResponse
+	(*SessionEnded)(nil),         // 5: accord.events.v1.SessionEnded
+	(*ScopeStarted)(nil),         // 6: accord.events.v1.ScopeStarted
+	(*ReadScopesRequest)(nil),    // 7: accord.events.v1.ReadScopesRequest
+	(*ReadScopesResponse)(nil),   // 8: accord.events.v1.ReadScopesResponse
+	(*Cursor)(nil),               // 9: accord.events.v1.Cursor
+	(*Event)(nil),                // 10: accord.events.v1.Event
 }
 var file_accord_events_v1_event_service_proto_depIdxs = []int32{
-	7,  // 0: accord.events.v1.StreamEventsRequest.cursors:type_name -> accord.events.v1.Cursor
-	8,  // 1: accord.events.v1.StreamEventsResponse.event:type_name -> accord.events.v1.Event
-	7,  // 2: accord.events.v1.FollowScopesRequest.add:type_name -> accord.events.v1.Cursor
-	8,  // 3: accord.events.v1.FollowScopesResponse.event:type_name -> accord.events.v1.Event
-	4,  // 4: accord.events.v1.FollowScopesResponse.started:type_name -> accord.events.v1.ScopeStarted
-	7,  // 5: accord.events.v1.ReadScopesRequest.cursors:type_name -> accord.events.v1.Cursor
-	8,  // 6: accord.events.v1.ReadScopesResponse.events:type_name -> accord.events.v1.Event
-	0,  // 7: accord.events.v1.EventService.StreamEvents:input_type -> accord.events.v1.StreamEventsRequest
-	2,  // 8: accord.events.v1.EventInternalService.FollowScopes:input_type -> accord.events.v1.FollowScopesRequest
-	5,  // 9: accord.events.v1.EventInternalService.ReadScopes:input_type -> accord.events.v1.ReadScopesRequest
-	1,  // 10: accord.events.v1.EventService.StreamEvents:output_type -> accord.events.v1.StreamEventsResponse
-	3,  // 11: accord.events.v1.EventInternalService.FollowScopes:output_type -> accord.events.v1.FollowScopesResponse
-	6,  // 12: accord.events.v1.EventInternalService.ReadScopes:output_type -> accord.events.v1.ReadScopesResponse
-	10, // [10:13] is the sub-list for method output_type
-	7,  // [7:10] is the sub-list for method input_type
-	7,  // [7:7] is the sub-list for extension type_name
-	7,  // [7:7] is the sub-list for extension extendee
-	0,  // [0:7] is the sub-list for field type_name
+	9,  // 0: accord.events.v1.StreamEventsRequest.cursors:type_name -> accord.events.v1.Cursor
+	10, // 1: accord.events.v1.StreamEventsResponse.event:type_name -> accord.events.v1.Event
+	9,  // 2: accord.events.v1.FollowScopesRequest.add:type_name -> accord.events.v1.Cursor
+	3,  // 3: accord.events.v1.FollowScopesRequest.watch:type_name -> accord.events.v1.WatchSession
+	10, // 4: accord.events.v1.FollowScopesResponse.event:type_name -> accord.events.v1.Event
+	6,  // 5: accord.events.v1.FollowScopesResponse.started:type_name -> accord.events.v1.ScopeStarted
+	5,  // 6: accord.events.v1.FollowScopesResponse.session_ended:type_name -> accord.events.v1.SessionEnded
+	9,  // 7: accord.events.v1.ReadScopesRequest.cursors:type_name -> accord.events.v1.Cursor
+	10, // 8: accord.events.v1.ReadScopesResponse.events:type_name -> accord.events.v1.Event
+	0,  // 9: accord.events.v1.EventService.StreamEvents:input_type -> accord.events.v1.StreamEventsRequest
+	2,  // 10: accord.events.v1.EventInternalService.FollowScopes:input_type -> accord.events.v1.FollowScopesRequest
+	7,  // 11: accord.events.v1.EventInternalService.ReadScopes:input_type -> accord.events.v1.ReadScopesRequest
+	1,  // 12: accord.events.v1.EventService.StreamEvents:output_type -> accord.events.v1.StreamEventsResponse
+	4,  // 13: accord.events.v1.EventInternalService.FollowScopes:output_type -> accord.events.v1.FollowScopesResponse
+	8,  // 14: accord.events.v1.EventInternalService.ReadScopes:output_type -> accord.events.v1.ReadScopesResponse
+	12, // [12:15] is the sub-list for method output_type
+	9,  // [9:12] is the sub-list for method input_type
+	9,  // [9:9] is the sub-list for extension type_name
+	9,  // [9:9] is the sub-list for extension extendee
+	0,  // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_accord_events_v1_event_service_proto_init() }
@@ -486,7 +652,7 @@ func file_accord_events_v1_event_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_accord_events_v1_event_service_proto_rawDesc), len(file_accord_events_v1_event_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   7,
+			NumMessages:   9,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

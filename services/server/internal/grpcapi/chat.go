@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"sync"
 
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -22,9 +23,16 @@ import (
 // states, typing, and EventService.StreamEvents. It does not embed the Unimplemented
 // server: the service package combines it with GuildAPI, which does.
 type ChatAPI struct {
-	chat   *chat.Service
-	hub    *feed.Hub
-	access membership
+	chat     *chat.Service
+	hub      *feed.Hub
+	access   membership
+	sessions SessionWatch
+}
+
+// WatchSessions lets FollowScopes watch sessions (WatchSession) with sw.
+func (c *ChatAPI) WatchSessions(sw SessionWatch) *ChatAPI {
+	c.sessions = sw
+	return c
 }
 
 // NewChatAPI returns the chat half's handlers.
@@ -238,10 +246,38 @@ func (c *ChatAPI) UpdateChannelNotificationSettings(ctx context.Context, req *se
 // FollowScopes implements EventInternalService: a gateway's feed. Requests
 // are read in the background and applied by the feed in order with the
 // events, so an added scope's ScopeStarted comes after everything sent
-// before it was applied.
+// before it was applied. A request's session watches are applied first:
+// a session found ended then is reported before the request's scopes
+// start.
 func (c *ChatAPI) FollowScopes(stream grpc.BidiStreamingServer[eventsv1.FollowScopesRequest, eventsv1.FollowScopesResponse]) error {
 	ctx, cancel := context.WithCancel(stream.Context())
 	defer cancel()
+	// Session ends are sent from the watches' goroutines, events and
+	// acknowledgements from the feed's: one send at a time, none after
+	// the handler returned.
+	var sendMu sync.Mutex
+	closed := false
+	send := func(m any) error {
+		sendMu.Lock()
+		defer sendMu.Unlock()
+		if closed {
+			return context.Canceled
+		}
+		return stream.SendMsg(m)
+	}
+	defer func() {
+		sendMu.Lock()
+		closed = true
+		sendMu.Unlock()
+	}()
+	watches := newSessionWatches(ctx, c.sessions, func(e *eventsv1.SessionEnded) error {
+		err := send(&eventsv1.FollowScopesResponse{SessionEnded: e})
+		if err != nil {
+			cancel()
+		}
+		return err
+	})
+	defer watches.close()
 	reqs := make(chan feed.FollowRequest)
 	go func() {
 		for {
@@ -252,6 +288,20 @@ func (c *ChatAPI) FollowScopes(stream grpc.BidiStreamingServer[eventsv1.FollowSc
 			r := feed.FollowRequest{Add: req.GetAdd(), Remove: req.GetRemove(), Err: err}
 			if err == nil {
 				r.Err = checkFollow(req)
+			}
+			if r.Err == nil {
+				for _, key := range req.GetUnwatch() {
+					watches.unwatch(key)
+				}
+				for _, w := range req.GetWatch() {
+					if err := watches.watch(w.GetKey(), w.GetAccessToken()); err != nil {
+						r.Err = err
+						break
+					}
+				}
+			}
+			if r.Err == nil && len(r.Add) == 0 && len(r.Remove) == 0 {
+				continue
 			}
 			select {
 			case reqs <- r:
@@ -270,9 +320,9 @@ func (c *ChatAPI) FollowScopes(stream grpc.BidiStreamingServer[eventsv1.FollowSc
 		if err != nil {
 			return err
 		}
-		return stream.SendMsg(m)
+		return send(m)
 	}, func(scope, position string) error {
-		return stream.Send(&eventsv1.FollowScopesResponse{Started: &eventsv1.ScopeStarted{Scope: scope, Position: position}})
+		return send(&eventsv1.FollowScopesResponse{Started: &eventsv1.ScopeStarted{Scope: scope, Position: position}})
 	})
 }
 

@@ -1,0 +1,185 @@
+package gateway
+
+import (
+	"context"
+	"io"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	eventsv1 "github.com/accordchat/accord/gen/accord/events/v1"
+	"github.com/accordchat/accord/platform/platformtest"
+)
+
+// fakeFollow serves FollowScopes: every added scope starts at once, no
+// event is ever logged; the test ends sessions and takes the feed down.
+type fakeFollow struct {
+	eventsv1.UnimplementedEventInternalServiceServer
+
+	mu      sync.Mutex
+	down    bool                         // new streams fail
+	watches map[string]string            // key -> token watched
+	send    func(*eventsv1.SessionEnded) // on the live stream
+	cut     chan struct{}                // closed to break the live stream
+}
+
+func newFakeFollow() *fakeFollow {
+	return &fakeFollow{watches: map[string]string{}, cut: make(chan struct{})}
+}
+
+func (f *fakeFollow) FollowScopes(ss grpc.BidiStreamingServer[eventsv1.FollowScopesRequest, eventsv1.FollowScopesResponse]) error {
+	f.mu.Lock()
+	if f.down {
+		f.mu.Unlock()
+		return status.Error(codes.Unavailable, "down")
+	}
+	cut := f.cut
+	var sendMu sync.Mutex
+	send := func(m *eventsv1.FollowScopesResponse) error {
+		sendMu.Lock()
+		defer sendMu.Unlock()
+		return ss.Send(m)
+	}
+	f.send = func(e *eventsv1.SessionEnded) { _ = send(&eventsv1.FollowScopesResponse{SessionEnded: e}) }
+	f.mu.Unlock()
+	errc := make(chan error, 1)
+	go func() {
+		for {
+			req, err := ss.Recv()
+			if err == io.EOF {
+				return
+			}
+			if err != nil {
+				errc <- err
+				return
+			}
+			f.mu.Lock()
+			for _, w := range req.GetWatch() {
+				f.watches[w.GetKey()] = w.GetAccessToken()
+			}
+			for _, k := range req.GetUnwatch() {
+				delete(f.watches, k)
+			}
+			f.mu.Unlock()
+			for _, c := range req.GetAdd() {
+				if err := send(&eventsv1.FollowScopesResponse{Started: &eventsv1.ScopeStarted{Scope: c.GetScope(), Position: "1-0"}}); err != nil {
+					errc <- err
+					return
+				}
+			}
+		}
+	}()
+	select {
+	case <-cut:
+		return status.Error(codes.Unavailable, "cut")
+	case err := <-errc:
+		return err
+	case <-ss.Context().Done():
+		return nil
+	}
+}
+
+func (f *fakeFollow) ReadScopes(context.Context, *eventsv1.ReadScopesRequest) (*eventsv1.ReadScopesResponse, error) {
+	return &eventsv1.ReadScopesResponse{}, nil
+}
+
+// watched returns the key a token is watched under, or "".
+func (f *fakeFollow) watched(token string) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for k, t := range f.watches {
+		if t == token {
+			return k
+		}
+	}
+	return ""
+}
+
+// end reports the end of key's session on the live stream.
+func (f *fakeFollow) end(key, reason string) {
+	f.mu.Lock()
+	send := f.send
+	delete(f.watches, key)
+	f.mu.Unlock()
+	send(&eventsv1.SessionEnded{Key: key, Reason: reason, Message: strings.ToLower(reason)})
+}
+
+// takeDown breaks the live stream and fails every new one.
+func (f *fakeFollow) takeDown() {
+	f.mu.Lock()
+	f.down = true
+	close(f.cut)
+	f.mu.Unlock()
+}
+
+func newSharedWorld(t *testing.T, o WSOptions) *fakeWorld {
+	t.Helper()
+	o.SharedFeed = true
+	fw := newFakeWorld(t, o)
+	fw.server.mu.Lock()
+	fw.server.servers = []string{}
+	fw.server.mu.Unlock()
+	return fw
+}
+
+// On the shared feed a socket's session is watched upstream: its end
+// closes the socket with 4001, while an expired token the client replaced
+// in time is watched again and the socket stays.
+func TestWSSharedSessionEnd(t *testing.T) {
+	fw := newSharedWorld(t, WSOptions{})
+	uid := platformtest.NewID()
+
+	t.Run("revoked", func(t *testing.T) {
+		tok := fw.env.UserToken(uid)
+		c := dialWS(t, fw.srv.URL, tok)
+		c.hello("")
+		var key string
+		platformtest.Eventually(t, 5*time.Second, func() bool { key = fw.follow.watched(tok); return key != "" }, "session watched")
+		fw.follow.end(key, "SESSION_REVOKED")
+		code, reason := c.closed(time.Second)
+		if code != CloseUnauthenticated || !strings.Contains(reason, "session_revoked") {
+			t.Errorf("closed with %d %q, want 4001", code, reason)
+		}
+	})
+	t.Run("token expired, renewed in time, then expired", func(t *testing.T) {
+		tok, fresh := fw.env.UserToken(uid), fw.env.UserToken(uid)
+		c := dialWS(t, fw.srv.URL, tok)
+		c.hello("")
+		var key string
+		platformtest.Eventually(t, 5*time.Second, func() bool { key = fw.follow.watched(tok); return key != "" }, "session watched")
+		c.send(map[string]any{"type": "token", "token": fresh})
+		c.send(map[string]any{"type": "ping", "nonce": "after token"})
+		c.expect("pong")
+		fw.follow.end(key, "TOKEN_EXPIRED")
+		platformtest.Eventually(t, 5*time.Second, func() bool { return fw.follow.watched(fresh) == key }, "fresh token watched")
+		c.send(map[string]any{"type": "ping", "nonce": "still open"})
+		if f := c.expect("pong"); f["nonce"] != "still open" {
+			t.Fatalf("pong = %v", f)
+		}
+		fw.follow.end(key, "TOKEN_EXPIRED")
+		if code, _ := c.closed(time.Second); code != CloseUnauthenticated {
+			t.Errorf("closed with %d, want 4001", code)
+		}
+	})
+}
+
+// A shared feed that cannot be re-established for GiveUpAfter closes its
+// sockets with 1011, as a socket's own stream does.
+func TestWSSharedUpstreamDown(t *testing.T) {
+	fw := newSharedWorld(t, WSOptions{RetryMax: 50 * time.Millisecond, GiveUpAfter: 500 * time.Millisecond})
+	uid := platformtest.NewID()
+	tok := fw.env.UserToken(uid)
+	c := dialWS(t, fw.srv.URL, tok)
+	c.hello("")
+	platformtest.Eventually(t, 5*time.Second, func() bool { return fw.follow.watched(tok) != "" }, "session watched")
+	fw.follow.takeDown()
+	code, reason := c.closed(10 * time.Second)
+	if code != 1011 || !strings.Contains(reason, "upstream") {
+		t.Errorf("closed with %d %q, want 1011", code, reason)
+	}
+}
