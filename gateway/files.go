@@ -202,19 +202,8 @@ func (f *files) uploadDirect(w http.ResponseWriter, r *http.Request, name string
 		tooLarge(w, limit)
 		return
 	}
-	body := &readErr{r: http.MaxBytesReader(w, r.Body, limit)}
-	if _, err := f.blobs.Put(ctx, u.GetBlobKey(), "application/octet-stream", body); err != nil {
+	if !f.putBody(ctx, w, r, u.GetBlobKey(), limit, "the file") {
 		abandon()
-		var mbe *http.MaxBytesError
-		switch {
-		case errors.As(body.err, &mbe):
-			tooLarge(w, limit)
-		case body.err != nil:
-			badRequest(w, "body", "could not read the request body")
-		default:
-			f.log.ErrorContext(r.Context(), "blob write failed", "err", err)
-			grpcError(w, status.Error(codes.Unavailable, "the file could not be stored"))
-		}
 		return
 	}
 	res, err := f.client.CompleteUpload(ctx, &serverv1.CompleteUploadRequest{ChannelId: channel, AttachmentId: u.GetAttachmentId()})
@@ -230,6 +219,28 @@ func (f *files) uploadDirect(w http.ResponseWriter, r *http.Request, name string
 
 // readErr remembers the error of its reader other than io.EOF, to tell a
 // failed request body from a failed blob write.
+// putBody streams the request body into the blob store under key, at
+// most limit bytes. When the body is refused (413 past the limit, 400 when
+// it cannot be read) or the write fails (503, naming what), it answers the
+// request itself and returns false.
+func (f *files) putBody(ctx context.Context, w http.ResponseWriter, r *http.Request, key string, limit int64, what string) bool {
+	body := &readErr{r: http.MaxBytesReader(w, r.Body, limit)}
+	if _, err := f.blobs.Put(ctx, key, "application/octet-stream", body); err != nil {
+		var mbe *http.MaxBytesError
+		switch {
+		case errors.As(body.err, &mbe):
+			tooLarge(w, limit)
+		case body.err != nil:
+			badRequest(w, "body", "could not read the request body")
+		default:
+			f.log.ErrorContext(r.Context(), "blob write failed", "err", err)
+			grpcError(w, status.Error(codes.Unavailable, what+" could not be stored"))
+		}
+		return false
+	}
+	return true
+}
+
 type readErr struct {
 	r   io.Reader
 	err error

@@ -194,21 +194,7 @@ func (p *pictures) put(ctx context.Context, w http.ResponseWriter, r *http.Reque
 		tooLarge(w, limit)
 		return false
 	}
-	body := &readErr{r: http.MaxBytesReader(w, r.Body, limit)}
-	if _, err := p.f.blobs.Put(ctx, key, "application/octet-stream", body); err != nil {
-		var mbe *http.MaxBytesError
-		switch {
-		case errors.As(body.err, &mbe):
-			tooLarge(w, limit)
-		case body.err != nil:
-			badRequest(w, "body", "could not read the request body")
-		default:
-			p.f.log.ErrorContext(r.Context(), "blob write failed", "err", err)
-			grpcError(w, status.Error(codes.Unavailable, "the picture could not be stored"))
-		}
-		return false
-	}
-	return true
+	return p.f.putBody(ctx, w, r, key, limit, "the picture")
 }
 
 func writeProto(w http.ResponseWriter, m proto.Message) {
