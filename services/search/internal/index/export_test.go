@@ -19,3 +19,15 @@ func Summarized(x *Index) int {
 	}
 	return n
 }
+
+// SaturateSummaries sets every bit of x's ready summaries: each pair
+// seems present (false positives everywhere), so nothing is skipped.
+func SaturateSummaries(x *Index) {
+	for _, p := range x.snapshot() {
+		p.sum.mu.Lock()
+		for i := range p.sum.bits {
+			p.sum.bits[i] = ^uint64(0)
+		}
+		p.sum.mu.Unlock()
+	}
+}
