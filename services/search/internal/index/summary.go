@@ -348,11 +348,16 @@ func (s *summary) load() bool {
 	return true
 }
 
-// build reads every message of the partition into ks.
+// summarizePage is how many messages summarize reads a search: each
+// search visits every message of the partition (sorting them by id), so
+// pages are large; 10,000 messages' fields are a few MiB.
+const summarizePage = 10_000
+
+// summarize reads every message of the partition into ks.
 func (x *part) summarize(ctx context.Context, ks *keySet) error {
 	var after []string
 	for {
-		req := bleve.NewSearchRequestOptions(bleve.NewMatchAllQuery(), 1000, 0, false)
+		req := bleve.NewSearchRequestOptions(bleve.NewMatchAllQuery(), summarizePage, 0, false)
 		req.Score = "none"
 		req.Fields = []string{fContent, fServer, fChannel, fAuthor}
 		req.SortByCustom(bsearch.SortOrder{&bsearch.SortDocID{}})
@@ -365,7 +370,7 @@ func (x *part) summarize(ctx context.Context, ks *keySet) error {
 			str := func(f string) string { s, _ := h.Fields[f].(string); return s }
 			ks.doc(x.text, str(fServer), str(fChannel), str(fAuthor), str(fContent))
 		}
-		if len(res.Hits) < 1000 {
+		if len(res.Hits) < summarizePage {
 			return nil
 		}
 		after = res.Hits[len(res.Hits)-1].Sort
