@@ -180,10 +180,7 @@ func Open(dir string, opts ...Option) (*Index, error) {
 	// nothing. Their summaries are loaded, or built again when missing
 	// (an index of before them, or a crash before one was written).
 	for _, p := range x.parts[:len(x.parts)-1] {
-		x.compact(p)
-		if !p.sum.load() {
-			x.summarize(p)
-		}
+		x.seal(p, !p.sum.load())
 	}
 	return x, nil
 }
@@ -416,8 +413,7 @@ func (x *Index) roll() error {
 	if err != nil {
 		return err
 	}
-	x.compact(head)
-	x.summarize(head)
+	x.seal(head, true)
 	x.parts = append(x.parts, p)
 	return nil
 }
@@ -446,42 +442,73 @@ func (x *Index) summarize(p *partition) {
 	}()
 }
 
-// compact merges a partition that is no longer the newest into one
-// segment, in the background. It takes few writes from then on (edits and
-// deletions of old messages), and a search pays a term lookup per segment
-// in every partition it asks: bleve's merge policy keeps about ten
-// segments in an index of this size.
-func (x *Index) compact(p *partition) {
-	sc, ok := p.x.scorch()
-	if !ok || x.dir == "" {
-		return // in memory: no merger to ask
-	}
+// seal compacts a partition that is no longer the newest, then (with
+// summarize) builds its summary, in the background.
+//
+// Compacting merges it into one segment: it takes few writes from then
+// on (edits and deletions of old messages), and a search pays a term
+// lookup per segment in every partition it asks (bleve's merge policy
+// keeps about ten segments in an index of this size).
+//
+// The summary is marked as being built at once, so that messages applied
+// meanwhile are added to it once the partition is read; it is read after
+// the merge, so that reading it holds no segment the merge replaced.
+// Until it is done the partition is always asked; a build that fails
+// leaves it so.
+func (x *Index) seal(p *partition, summarize bool) {
+	summarize = summarize && p.sum.startBuild()
 	x.running.Add(1)
 	x.done.Add(1)
 	go func() {
 		defer x.done.Done()
 		defer x.running.Add(-1)
-		// A forced merge takes the segments persisted when it starts; one
-		// still being persisted (or merged by bleve's own merger) lands
-		// beside its result. So it is asked again until one segment is
-		// left, a bounded number of times: an index that will not merge
-		// stays as it is, correct and slower.
-		for range 50 {
-			_ = sc.ForceMerge(x.ctx, nil)
-			st := sc.StatsMap()
-			n, _ := st["num_root_filesegments"].(uint64)
-			m, _ := st["num_root_memorysegments"].(uint64)
-			if n+m <= 1 {
-				break
+		if !x.compact(p) {
+			if summarize {
+				p.sum.abandon()
 			}
-			select {
-			case <-x.ctx.Done():
-				return
-			case <-time.After(100 * time.Millisecond):
-			}
+			return
 		}
-		p.compacted.Store(true)
+		if !summarize {
+			return
+		}
+		ks := newKeySet()
+		if err := p.x.summarize(x.ctx, ks); err != nil {
+			p.sum.abandon()
+			return
+		}
+		if err := p.sum.finish(ks); err != nil {
+			p.sum.abandon()
+		}
 	}()
+}
+
+// compact merges p into one segment; false if the index is closing.
+func (x *Index) compact(p *partition) bool {
+	sc, ok := p.x.scorch()
+	if !ok || x.dir == "" {
+		return true // in memory: no merger to ask
+	}
+	// A forced merge takes the segments persisted when it starts; one
+	// still being persisted (or merged by bleve's own merger) lands
+	// beside its result. So it is asked again until one segment is
+	// left, a bounded number of times: an index that will not merge
+	// stays as it is, correct and slower.
+	for range 50 {
+		_ = sc.ForceMerge(x.ctx, nil)
+		st := sc.StatsMap()
+		n, _ := st["num_root_filesegments"].(uint64)
+		m, _ := st["num_root_memorysegments"].(uint64)
+		if n+m <= 1 {
+			break
+		}
+		select {
+		case <-x.ctx.Done():
+			return false
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	p.compacted.Store(true)
+	return true
 }
 
 // Position implements search.Index: the position recorded in the newest
