@@ -60,8 +60,9 @@ type Index struct {
 	running atomic.Int32
 	done    sync.WaitGroup
 
-	// asked counts the partitions searched (tests).
-	asked atomic.Int64
+	// asked counts the partitions searched, skipped those a summary
+	// excluded (tests).
+	asked, skipped atomic.Int64
 }
 
 // partition is one time slice of the index: message ids from lo (the
@@ -74,6 +75,9 @@ type partition struct {
 	compacted atomic.Bool
 	// times is the range of creation times of the messages indexed there.
 	times timeRange
+	// sum tells a search whether the partition may hold a match
+	// (summary.go): kept once it is sealed, not for the newest.
+	sum summary
 }
 
 // timeRange is the range of creation times (Unix milliseconds) of a
@@ -166,15 +170,17 @@ func Open(dir string, opts ...Option) (*Index, error) {
 			return nil, err
 		}
 		x.parts = append(x.parts, p)
+		p.sum.path = x.summaryPath(p)
 		if err = p.x.times(&p.times); err != nil {
 			_ = x.Close()
 			return nil, fmt.Errorf("search index %s: %w", dir, err)
 		}
 	}
 	// Older partitions a crash left uncompacted; a compacted one merges
-	// nothing.
+	// nothing. Their summaries are loaded, or built again when missing
+	// (an index of before them, or a crash before one was written).
 	for _, p := range x.parts[:len(x.parts)-1] {
-		x.compact(p)
+		x.seal(p, !p.sum.load())
 	}
 	return x, nil
 }
@@ -200,6 +206,15 @@ func NewMemory(opts ...Option) (*Index, error) {
 }
 
 func partName(i int) string { return fmt.Sprintf("p%05d", i) }
+
+// summaryPath is the file of p's summary, beside the partition list ("" in
+// memory).
+func (x *Index) summaryPath(p *partition) string {
+	if x.dir == "" {
+		return ""
+	}
+	return filepath.Join(x.dir, p.Name+".summary")
+}
 
 func readManifest(dir string) (*manifest, error) {
 	b, err := os.ReadFile(filepath.Join(dir, manifestFile))
@@ -272,6 +287,22 @@ func (x *Index) Settled() bool {
 	return true
 }
 
+// Summarizing reports whether a sealed partition's summary is being
+// built (after a partition is sealed, or at open when one is missing):
+// until it is, that partition is asked by every search. Benchmarks wait
+// for it before timing queries on an index opened again.
+func (x *Index) Summarizing() bool {
+	for _, p := range x.snapshot() {
+		p.sum.mu.Lock()
+		b := p.sum.building
+		p.sum.mu.Unlock()
+		if b {
+			return true
+		}
+	}
+	return false
+}
+
 // Count is the number of messages indexed.
 func (x *Index) Count() (uint64, error) {
 	var n uint64
@@ -302,6 +333,7 @@ func (x *Index) Apply(ctx context.Context, changes []search.Change, position str
 	}
 	parts := x.snapshot()
 	per := make([][]search.Change, len(parts))
+	keys := make([]*keySet, len(parts))
 	for _, c := range changes {
 		if c.DeleteChannel || c.DeleteServer {
 			for i := range per {
@@ -311,8 +343,26 @@ func (x *Index) Apply(ctx context.Context, changes []search.Change, position str
 		}
 		i := max(0, find(parts, c.ID))
 		per[i] = append(per[i], c)
-		if !c.Delete {
-			parts[i].times.widen(c.Doc.Created.UnixMilli())
+		if c.Delete {
+			continue
+		}
+		parts[i].times.widen(c.Doc.Created.UnixMilli())
+		if parts[i].sum.kept() {
+			// A sealed partition's summary takes the message's pairs
+			// before it is applied (an edit's new words, a late
+			// creation), so a search never skips it wrongly.
+			if keys[i] == nil {
+				keys[i] = newKeySet()
+			}
+			d := c.Doc
+			keys[i].doc(parts[0].x.text, d.ServerID, d.ChannelID, d.AuthorID, d.Content)
+		}
+	}
+	for i, ks := range keys {
+		if ks != nil && parts[i].sum.widen(ks) {
+			if err := parts[i].sum.write(); err != nil {
+				return fmt.Errorf("search index summary: %w", err)
+			}
 		}
 	}
 	last := len(parts) - 1
@@ -348,6 +398,7 @@ func (x *Index) roll() error {
 	}
 	// The least string above top: every id above top is at least this.
 	p := &partition{Lo: top + "\x00", Name: partName(len(x.parts))}
+	p.sum.path = x.summaryPath(p)
 	if x.dir == "" {
 		p.x, err = newMemoryPart()
 	} else {
@@ -362,47 +413,102 @@ func (x *Index) roll() error {
 	if err != nil {
 		return err
 	}
-	x.compact(head)
+	x.seal(head, true)
 	x.parts = append(x.parts, p)
 	return nil
 }
 
-// compact merges a partition that is no longer the newest into one
-// segment, in the background. It takes few writes from then on (edits and
-// deletions of old messages), and a search pays a term lookup per segment
-// in every partition it asks: bleve's merge policy keeps about ten
-// segments in an index of this size.
-func (x *Index) compact(p *partition) {
-	sc, ok := p.x.scorch()
-	if !ok || x.dir == "" {
-		return // in memory: no merger to ask
+// summarize builds a sealed partition's summary in the background (marked
+// as being built at once, so that messages applied meanwhile are added to
+// it once it is read), then writes it. Until it is done the partition is
+// always asked; a build that fails leaves it so.
+func (x *Index) summarize(p *partition) {
+	if !p.sum.startBuild() {
+		return
 	}
 	x.running.Add(1)
 	x.done.Add(1)
 	go func() {
 		defer x.done.Done()
 		defer x.running.Add(-1)
-		// A forced merge takes the segments persisted when it starts; one
-		// still being persisted (or merged by bleve's own merger) lands
-		// beside its result. So it is asked again until one segment is
-		// left, a bounded number of times: an index that will not merge
-		// stays as it is, correct and slower.
-		for range 50 {
-			_ = sc.ForceMerge(x.ctx, nil)
-			st := sc.StatsMap()
-			n, _ := st["num_root_filesegments"].(uint64)
-			m, _ := st["num_root_memorysegments"].(uint64)
-			if n+m <= 1 {
-				break
-			}
-			select {
-			case <-x.ctx.Done():
-				return
-			case <-time.After(100 * time.Millisecond):
-			}
+		ks := newKeySet()
+		if err := p.x.summarize(x.ctx, ks); err != nil {
+			p.sum.abandon()
+			return
 		}
-		p.compacted.Store(true)
+		if err := p.sum.finish(ks); err != nil {
+			p.sum.abandon()
+		}
 	}()
+}
+
+// seal compacts a partition that is no longer the newest, then (with
+// summarize) builds its summary, in the background.
+//
+// Compacting merges it into one segment: it takes few writes from then
+// on (edits and deletions of old messages), and a search pays a term
+// lookup per segment in every partition it asks (bleve's merge policy
+// keeps about ten segments in an index of this size).
+//
+// The summary is marked as being built at once, so that messages applied
+// meanwhile are added to it once the partition is read; it is read after
+// the merge, so that reading it holds no segment the merge replaced.
+// Until it is done the partition is always asked; a build that fails
+// leaves it so.
+func (x *Index) seal(p *partition, summarize bool) {
+	summarize = summarize && p.sum.startBuild()
+	x.running.Add(1)
+	x.done.Add(1)
+	go func() {
+		defer x.done.Done()
+		defer x.running.Add(-1)
+		if !x.compact(p) {
+			if summarize {
+				p.sum.abandon()
+			}
+			return
+		}
+		if !summarize {
+			return
+		}
+		ks := newKeySet()
+		if err := p.x.summarize(x.ctx, ks); err != nil {
+			p.sum.abandon()
+			return
+		}
+		if err := p.sum.finish(ks); err != nil {
+			p.sum.abandon()
+		}
+	}()
+}
+
+// compact merges p into one segment; false if the index is closing.
+func (x *Index) compact(p *partition) bool {
+	sc, ok := p.x.scorch()
+	if !ok || x.dir == "" {
+		return true // in memory: no merger to ask
+	}
+	// A forced merge takes the segments persisted when it starts; one
+	// still being persisted (or merged by bleve's own merger) lands
+	// beside its result. So it is asked again until one segment is
+	// left, a bounded number of times: an index that will not merge
+	// stays as it is, correct and slower.
+	for range 50 {
+		_ = sc.ForceMerge(x.ctx, nil)
+		st := sc.StatsMap()
+		n, _ := st["num_root_filesegments"].(uint64)
+		m, _ := st["num_root_memorysegments"].(uint64)
+		if n+m <= 1 {
+			break
+		}
+		select {
+		case <-x.ctx.Done():
+			return false
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	p.compacted.Store(true)
+	return true
 }
 
 // Position implements search.Index: the position recorded in the newest
@@ -455,6 +561,12 @@ func (x *Index) Search(ctx context.Context, q search.IndexQuery) ([]search.Hit, 
 			total.Estimate = total.Estimate || n > 0
 			continue
 		}
+		if p.sum.excludes(q, terms) {
+			// No match there: counted as asked, with none.
+			x.skipped.Add(1)
+			asked += n
+			continue
+		}
 		pq := q
 		pq.Size = q.Size - len(hits)
 		x.asked.Add(1)
@@ -500,6 +612,10 @@ func (x *Index) searchAll(ctx context.Context, parts []*partition, q search.Inde
 	var total search.Total
 	for i := len(parts) - 1; i >= 0; i-- {
 		if parts[i].times.excludes(q) {
+			continue
+		}
+		if parts[i].sum.excludes(q, terms) {
+			x.skipped.Add(1)
 			continue
 		}
 		x.asked.Add(1)

@@ -1,0 +1,456 @@
+package index
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"slices"
+	"sort"
+	"sync"
+
+	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/analysis"
+	bsearch "github.com/blevesearch/bleve/v2/search"
+
+	"github.com/accordchat/accord/services/search/internal/search"
+)
+
+// A summary tells a search which partitions cannot hold a match, so that a
+// query matching less than a page (which asks every partition, newest
+// first) does not pay a search in each. It is kept for a sealed partition
+// (one no longer the newest): built from its messages once it is sealed,
+// written beside partitions.json (<name>.summary), loaded at open (and
+// built again if missing or of another format), and widened by every
+// message applied to the partition since (an edit's new words, a late
+// creation) before it is applied, so it never lacks one. A deletion does
+// not narrow it: a summary may hold more than the partition, never less.
+//
+// It is a Bloom filter of pairs of a server and
+//
+//   - an author, a channel, and a channel with an author (from:, in:, both);
+//   - a term of the text, in each of its forms (words, and each word of a
+//     phrase, as bleve's term and phrase searches ask them);
+//   - two and three consecutive words, folded (phrases, as searchPhrases
+//     checks them on the text),
+//
+// and the number of messages of each server. A query skips a partition
+// when, for each of its servers, a pair it requires is absent. A false
+// positive (about 1% a pair) only costs the search the partition would
+// have had anyway.
+type summary struct {
+	mu sync.Mutex
+	// ready: bits and servers are the partition's; a search may skip it.
+	ready bool
+	// building: a build reads the partition; keys added meanwhile wait
+	// in pending, to be added once it is done.
+	building bool
+	pending  []uint64
+	pendingS map[string]int64
+	bits     []uint64
+	k        uint32
+	servers  map[string]int64
+	path     string // "" in memory
+}
+
+// Key kinds of a summary.
+const (
+	keyAuthor  = 'a'
+	keyChannel = 'c'
+	keyBoth    = 'b' // channel and author
+	keyTerm    = 't'
+	keyGram2   = '2'
+	keyGram3   = '3'
+)
+
+// summaryBitsPerKey and summaryHashes give about 1% false positives.
+const (
+	summaryBitsPerKey = 10
+	summaryHashes     = 7
+	summaryMagic      = "accord-summary-1\n"
+)
+
+// keyHash is the 64-bit hash of one pair: the kind, the server and the
+// values, each ended by a zero byte.
+func keyHash(kind byte, server string, values ...string) uint64 {
+	// FNV-1a, 64 bits, inline: no allocation per pair.
+	const prime = 1099511628211
+	h := uint64(14695981039346656037)
+	h = (h ^ uint64(kind)) * prime
+	str := func(v string) {
+		for i := 0; i < len(v); i++ {
+			h = (h ^ uint64(v[i])) * prime
+		}
+		h *= prime // the zero byte ending it
+	}
+	str(server)
+	for _, v := range values {
+		str(v)
+	}
+	return h
+}
+
+func (s *summary) add(h uint64) {
+	m := uint64(len(s.bits)) * 64
+	h1, h2 := h&math.MaxUint32, h>>32|1
+	for i := range uint64(s.k) {
+		b := (h1 + i*h2) % m
+		s.bits[b/64] |= 1 << (b % 64)
+	}
+}
+
+func (s *summary) has(h uint64) bool {
+	m := uint64(len(s.bits)) * 64
+	h1, h2 := h&math.MaxUint32, h>>32|1
+	for i := range uint64(s.k) {
+		b := (h1 + i*h2) % m
+		if s.bits[b/64]&(1<<(b%64)) == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// fill makes the filter of a set of keys.
+func (s *summary) fill(keys map[uint64]struct{}, servers map[string]int64) {
+	n := max(len(keys), 1024)
+	s.bits = make([]uint64, (n*summaryBitsPerKey+63)/64)
+	s.k = summaryHashes
+	for h := range keys {
+		s.add(h)
+	}
+	s.servers = servers
+}
+
+// keySet collects a partition's keys.
+type keySet struct {
+	keys    map[uint64]struct{}
+	servers map[string]int64
+	// memo maps a word as tokenized to its folded form and its forms.
+	memo map[string]wordForms
+}
+
+type wordForms struct {
+	folded string
+	forms  []string
+}
+
+func newKeySet() *keySet {
+	return &keySet{keys: map[uint64]struct{}{}, servers: map[string]int64{}, memo: map[string]wordForms{}}
+}
+
+// doc adds the keys of one message.
+func (ks *keySet) doc(a *textAnalyzer, server, channel, author, content string) {
+	add := func(kind byte, values ...string) { ks.keys[keyHash(kind, server, values...)] = struct{}{} }
+	ks.servers[server]++
+	add(keyAuthor, author)
+	add(keyChannel, channel)
+	add(keyBoth, channel, author)
+	toks := a.tokenizer.Tokenize([]byte(content))
+	folded := make([]string, 0, len(toks))
+	for _, tok := range toks {
+		w, ok := ks.memo[string(tok.Term)]
+		if !ok {
+			w = analyzeWord(a, tok)
+			ks.memo[string(tok.Term)] = w
+		}
+		for _, f := range w.forms {
+			add(keyTerm, f)
+		}
+		folded = append(folded, w.folded)
+	}
+	for i := range folded {
+		if i+1 < len(folded) {
+			add(keyGram2, folded[i], folded[i+1])
+		}
+		if i+2 < len(folded) {
+			add(keyGram3, folded[i], folded[i+1], folded[i+2])
+		}
+	}
+}
+
+// analyzeWord passes one token through each analysis of the text field
+// (as textAnalyzer does, each filter acting on one token alone).
+func analyzeWord(a *textAnalyzer, tok *analysis.Token) wordForms {
+	var w wordForms
+	for i, chain := range a.chains {
+		ts := analysis.TokenStream{{Term: append([]byte(nil), tok.Term...), Position: 1, Type: tok.Type, KeyWord: tok.KeyWord}}
+		for _, f := range chain {
+			ts = f.Filter(ts)
+		}
+		for _, t := range ts {
+			if i == 0 {
+				w.folded = string(t.Term)
+			}
+			if !slices.Contains(w.forms, string(t.Term)) {
+				w.forms = append(w.forms, string(t.Term))
+			}
+		}
+	}
+	return w
+}
+
+// widen adds the keys of messages about to be applied. It reports whether
+// the summary is ready and changed, so is to be written again before they
+// are applied.
+func (s *summary) widen(ks *keySet) bool {
+	if len(ks.keys) == 0 {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case s.ready:
+		for h := range ks.keys {
+			s.add(h)
+		}
+		for sv, n := range ks.servers {
+			s.servers[sv] += n
+		}
+		return true
+	case s.building:
+		for h := range ks.keys {
+			s.pending = append(s.pending, h)
+		}
+		for sv, n := range ks.servers {
+			s.pendingS[sv] += n
+		}
+	}
+	return false
+}
+
+// kept reports whether the summary is kept (ready or being built): the
+// partition is sealed.
+func (s *summary) kept() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.ready || s.building
+}
+
+// startBuild marks the summary as being built: keys widened from now on
+// wait for the build. It reports false if it is ready or being built.
+func (s *summary) startBuild() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ready || s.building {
+		return false
+	}
+	s.building, s.pending, s.pendingS = true, nil, map[string]int64{}
+	return true
+}
+
+// finish makes the summary of the keys read and those widened meanwhile,
+// and writes it.
+func (s *summary) finish(ks *keySet) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, h := range s.pending {
+		ks.keys[h] = struct{}{}
+	}
+	for sv, n := range s.pendingS {
+		ks.servers[sv] += n
+	}
+	s.fill(ks.keys, ks.servers)
+	s.building, s.pending, s.pendingS = false, nil, nil
+	if err := s.writeLocked(); err != nil {
+		return err
+	}
+	s.ready = true
+	return nil
+}
+
+// abandon ends a build that failed: the partition stays unsummarized
+// (always asked).
+func (s *summary) abandon() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.building, s.pending, s.pendingS = false, nil, nil
+}
+
+// write saves the summary (a new file renamed over the old).
+func (s *summary) write() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.writeLocked()
+}
+
+func (s *summary) writeLocked() error {
+	if s.path == "" {
+		return nil
+	}
+	var b bytes.Buffer
+	b.WriteString(summaryMagic)
+	put := func(v uint64) { b.Write(binary.AppendUvarint(nil, v)) }
+	put(uint64(s.k))
+	put(uint64(len(s.bits)))
+	for _, w := range s.bits {
+		_ = binary.Write(&b, binary.LittleEndian, w)
+	}
+	names := make([]string, 0, len(s.servers))
+	for sv := range s.servers {
+		names = append(names, sv)
+	}
+	sort.Strings(names)
+	put(uint64(len(names)))
+	for _, sv := range names {
+		put(uint64(len(sv)))
+		b.WriteString(sv)
+		put(uint64(s.servers[sv]))
+	}
+	tmp := s.path + ".tmp"
+	if err := os.WriteFile(tmp, b.Bytes(), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, s.path)
+}
+
+// load reads the summary's file; false if it is missing or unreadable
+// (then it is built again).
+func (s *summary) load() bool {
+	data, err := os.ReadFile(s.path)
+	if err != nil || !bytes.HasPrefix(data, []byte(summaryMagic)) {
+		return false
+	}
+	r := bytes.NewReader(data[len(summaryMagic):])
+	get := func() uint64 {
+		v, e := binary.ReadUvarint(r)
+		err = errors.Join(err, e)
+		return v
+	}
+	k, n := get(), get()
+	if err != nil || k == 0 || k > 32 || n == 0 || n > uint64(r.Len())/8 {
+		return false
+	}
+	bits := make([]uint64, n)
+	if binary.Read(r, binary.LittleEndian, bits) != nil {
+		return false
+	}
+	servers := map[string]int64{}
+	for range get() {
+		l := get()
+		if err != nil || l > uint64(r.Len()) {
+			return false
+		}
+		name := make([]byte, l)
+		_, _ = io.ReadFull(r, name)
+		servers[string(name)] = int64(get())
+	}
+	if err != nil || r.Len() != 0 {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.bits, s.k, s.servers, s.ready = bits, uint32(k), servers, true
+	return true
+}
+
+// summarizePage is how many messages summarize reads a search: each
+// search visits every message of the partition (sorting them by id), so
+// pages are large; 10,000 messages' fields are a few MiB.
+const summarizePage = 10_000
+
+// summarize reads every message of the partition into ks.
+func (x *part) summarize(ctx context.Context, ks *keySet) error {
+	var after []string
+	for {
+		req := bleve.NewSearchRequestOptions(bleve.NewMatchAllQuery(), summarizePage, 0, false)
+		req.Score = "none"
+		req.Fields = []string{fContent, fServer, fChannel, fAuthor}
+		req.SortByCustom(bsearch.SortOrder{&bsearch.SortDocID{}})
+		req.SearchAfter = after
+		res, err := x.idx.SearchInContext(ctx, req)
+		if err != nil {
+			return fmt.Errorf("summarize partition: %w", err)
+		}
+		for _, h := range res.Hits {
+			str := func(f string) string { s, _ := h.Fields[f].(string); return s }
+			ks.doc(x.text, str(fServer), str(fChannel), str(fAuthor), str(fContent))
+		}
+		if len(res.Hits) < summarizePage {
+			return nil
+		}
+		after = res.Hits[len(res.Hits)-1].Sort
+	}
+}
+
+// excludes reports whether the partition cannot hold a match of q: for
+// each of q's servers, a pair q requires is absent. Phrases are checked
+// by their consecutive words only newest first with at most
+// maxPhraseCandidates messages of q's servers in the partition, where
+// searchPhrases (which checks folded words in order) answers; bleve's
+// phrase search, past that or by relevance, matches any form at each
+// position, so each word is required as a term only.
+func (s *summary) excludes(q search.IndexQuery, t queryTerms) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.ready {
+		return false
+	}
+	grams := false
+	if q.Order != search.Relevance && t.longPhrase() {
+		var n int64
+		for _, sv := range q.Servers {
+			n += s.servers[sv]
+		}
+		grams = n <= maxPhraseCandidates
+	}
+	for _, sv := range q.Servers {
+		if s.servers[sv] > 0 && s.mayHold(sv, q, t, grams) {
+			return false
+		}
+	}
+	return true
+}
+
+// mayHold reports whether every pair q requires of server sv is present.
+func (s *summary) mayHold(sv string, q search.IndexQuery, t queryTerms, grams bool) bool {
+	anyOf := func(kind byte, values []string) bool {
+		return slices.ContainsFunc(values, func(v string) bool { return s.has(keyHash(kind, sv, v)) })
+	}
+	for _, w := range t.words {
+		for _, forms := range w {
+			if !anyOf(keyTerm, forms) {
+				return false
+			}
+		}
+	}
+	for _, p := range t.phrases {
+		for _, w := range p {
+			if !s.has(keyHash(keyTerm, sv, w)) {
+				return false
+			}
+		}
+		if !grams {
+			continue
+		}
+		if len(p) == 2 && !s.has(keyHash(keyGram2, sv, p[0], p[1])) {
+			return false
+		}
+		for i := 0; i+2 < len(p); i++ {
+			if !s.has(keyHash(keyGram3, sv, p[i], p[i+1], p[i+2])) {
+				return false
+			}
+		}
+	}
+	switch {
+	case len(q.From) > 0 && len(q.In) > 0:
+		both := false
+		for _, c := range q.In {
+			for _, a := range q.From {
+				if s.has(keyHash(keyBoth, sv, c, a)) {
+					both = true
+				}
+			}
+		}
+		return both
+	case len(q.From) > 0:
+		return anyOf(keyAuthor, q.From)
+	case len(q.In) > 0:
+		return anyOf(keyChannel, q.In)
+	}
+	return true
+}
