@@ -42,6 +42,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/accordchat/accord/gateway"
 	"github.com/accordchat/accord/platform/app"
 	"github.com/accordchat/accord/platform/auth"
@@ -63,15 +65,23 @@ func main() {
 		return
 	}
 	var o options
-	flag.StringVar(&o.sizes, "n", "100,1000", "socket counts to measure, comma-separated (at most 5000)")
+	flag.StringVar(&o.sizes, "n", "100,1000", "socket counts to measure, comma-separated (at most 10000)")
 	flag.IntVar(&o.rate, "rate", 50, "messages per second in the fixed-rate phase")
 	flag.IntVar(&o.messages, "messages", 500, "messages per phase")
-	flag.IntVar(&o.senders, "senders", 20, "users sending in each phase")
+	flag.IntVar(&o.senders, "senders", 8, "concurrent senders in the unpaced phase")
+	flag.IntVar(&o.reps, "reps", 1, "repetitions: sockets and baselines in turn, each this many times")
+	phases := flag.String("phases", "paced,unpaced", "phases to run: paced (at -rate), unpaced (-senders as fast as they go)")
+	baselines := flag.String("baseline", "redis", "baselines run beside the sockets, comma-separated: redis (pub/sub), grpc (direct StreamEvents); empty for none")
+	flag.BoolVar(&o.tcpFloor, "tcp-floor", false, "also measure the same fan-out over plain loopback TCP")
 	flag.DurationVar(&o.timeout, "timeout", 60*time.Second, "how long to wait for deliveries per phase")
 	pprofAddr := flag.String("pprof", "", "serve this process's profiles (services and load generator) at this address")
 	flag.StringVar(&o.profiles, "profile", "", "write CPU profiles of each phase to this folder (<phase>-load.pprof for this process, <phase>-gateway.pprof)")
 	shared := flag.Bool("shared", false, "run the gateway on the shared event feed (one upstream stream per gateway)")
 	flag.Parse()
+	if err := o.parse(*phases, *baselines); err != nil {
+		fmt.Fprintln(os.Stderr, "wsload:", err)
+		os.Exit(2)
+	}
 	if *shared {
 		// The child gateway reads it; startSystem hands it the service key.
 		_ = os.Setenv("ACCORD_BENCH_SHARED_FEED", "1")
@@ -88,20 +98,58 @@ func main() {
 }
 
 type options struct {
-	profiles string
-	sizes    string
-	rate     int
-	messages int
-	senders  int
-	timeout  time.Duration
+	profiles  string
+	sizes     string
+	rate      int
+	messages  int
+	senders   int
+	reps      int
+	timeout   time.Duration
+	phases    []bool // true: paced
+	baselines []string
+	tcpFloor  bool
+}
+
+func (o *options) parse(phases, baselines string) error {
+	for _, p := range strings.Split(phases, ",") {
+		switch strings.TrimSpace(p) {
+		case "paced":
+			o.phases = append(o.phases, true)
+		case "unpaced":
+			o.phases = append(o.phases, false)
+		default:
+			return fmt.Errorf("-phases: want paced and/or unpaced, got %q", p)
+		}
+	}
+	for _, b := range strings.Split(baselines, ",") {
+		if b = strings.TrimSpace(b); b == "" {
+			continue
+		}
+		if baselineNames[b] == "" {
+			return fmt.Errorf("-baseline: want redis and/or grpc, got %q", b)
+		}
+		o.baselines = append(o.baselines, b)
+	}
+	if o.reps < 1 || o.rate < 1 {
+		return errors.New("-reps and -rate must be positive")
+	}
+	return nil
+}
+
+func (o options) phaseNames() string {
+	var s []string
+	for _, paced := range o.phases {
+		s = append(s, phaseLabel(o, paced))
+	}
+	return fmt.Sprintf("%d messages per phase: %s", o.messages, strings.Join(s, ", "))
 }
 
 func run(ctx context.Context, o options) error {
 	var sizes []int
 	for _, s := range strings.Split(o.sizes, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
-		if err != nil || n < 1 || n > 5000 {
-			return fmt.Errorf("-n: want counts between 1 and 5000, got %q", s)
+		if err != nil || n < 1 || n > 10000 {
+			return fmt.Errorf("-n: want counts between 1 and 10000, got %q", s)
 		}
 		sizes = append(sizes, n)
 	}
@@ -136,7 +184,8 @@ type system struct {
 	peers   *peers.Conns
 	rest    *client.REST
 	child   *exec.Cmd
-	keyFile string // the service key, for the gateway child
+	rdb     redis.UniversalClient // INFO: the Redis server's CPU time
+	keyFile string                // the service key, for the gateway child
 	cleanup []func()
 }
 
@@ -203,7 +252,14 @@ func startSystem(ctx context.Context, log *slog.Logger) (sys *system, err error)
 		dropData(st.Config)
 	})
 	sys.cfg, sys.peers = st.Config, st.Peers
-	sys.rest = &client.REST{HTTP: http.DefaultClient}
+	// Enough idle connections for the concurrent senders: no reconnect per send.
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = 256
+	sys.rest = &client.REST{HTTP: &http.Client{Transport: tr}}
+	if sys.rdb, err = redisx.Connect(ctx, cfg.RedisURL, logging.Discard()); err != nil {
+		return nil, err
+	}
+	sys.cleanup = append(sys.cleanup, func() { _ = sys.rdb.Close() })
 	if err := sys.startChild(); err != nil {
 		return nil, err
 	}
