@@ -351,6 +351,8 @@ func runChild() error {
 	mux.Handle("/", h)
 	// Profiles of the gateway under load: go tool pprof <base>/debug/pprof/profile
 	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	mux.Handle("GET /debug/pprof/heap", pprof.Handler("heap"))
+	mux.Handle("GET /debug/pprof/goroutine", pprof.Handler("goroutine"))
 	mux.HandleFunc("POST /bench/profile/start", func(w http.ResponseWriter, r *http.Request) {
 		if err := startProfile(r.FormValue("path")); err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
@@ -361,7 +363,7 @@ func runChild() error {
 		runtime.GC()
 		var m runtime.MemStats
 		runtime.ReadMemStats(&m)
-		fmt.Fprintf(w, "%d %d %d\n", m.HeapInuse+m.StackInuse, runtime.NumGoroutine(), m.Sys)
+		fmt.Fprintf(w, "%d %d %d %d\n", m.HeapInuse+m.StackInuse, runtime.NumGoroutine(), m.Sys, m.StackInuse)
 	})
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -123,9 +123,12 @@ func measureSockets(ctx context.Context, sys *system, w *world, o options, n, re
 	if err != nil {
 		return nil, err
 	}
-	fmt.Printf("#%d %d sockets open in %.1f s; gateway per idle socket: RSS %.1f KiB, heap+stacks %.1f KiB, %.1f goroutines; services+load generator RSS %.1f KiB per socket; gateway RSS %.0f MiB\n",
+	// RSS is only meaningful on the first repetition: later ones reuse
+	// memory the runtime kept from the first.
+	fmt.Printf("#%d %d sockets open in %.1f s; gateway per idle socket: RSS %.1f KiB, heap+stacks %.1f KiB (stacks %.1f), %.1f goroutines; services+load generator RSS %.1f KiB per socket; gateway RSS %.0f MiB\n",
 		rep, n, opened.Seconds(),
 		float64(after.rss-before.rss)/1024/float64(n), float64(after.heap-before.heap)/1024/float64(n),
+		float64(after.stacks-before.stacks)/1024/float64(n),
 		float64(after.goroutines-before.goroutines)/float64(n),
 		float64(selfRSS()-selfBefore)/1024/float64(n), float64(after.rss)/(1<<20))
 	rs := make([]receiver, len(socks))
@@ -311,8 +314,8 @@ func buildWorld(sys *system, senders int) (*world, error) {
 }
 
 type memSample struct {
-	rss, heap, sys int64
-	goroutines     int
+	rss, heap, sys, stacks int64
+	goroutines             int
 }
 
 // gatewayMem reads the child's RSS from /proc and its heap after a GC.
@@ -324,7 +327,7 @@ func gatewayMem(sys *system) (memSample, error) {
 	}
 	b, _ := io.ReadAll(res.Body)
 	res.Body.Close()
-	if _, err := fmt.Sscan(string(b), &m.heap, &m.goroutines, &m.sys); err != nil {
+	if _, err := fmt.Sscan(string(b), &m.heap, &m.goroutines, &m.sys, &m.stacks); err != nil {
 		return m, fmt.Errorf("bench/mem %q: %w", b, err)
 	}
 	m.rss = procRSS(sys.child.Process.Pid)
