@@ -139,6 +139,9 @@ type hubSub struct {
 	ended atomic.Bool
 	// fail closes the socket when the upstream feed stays down.
 	fail func()
+	// notify, if set before the first add, is called (with the hub's lock
+	// held) after each event queued or overflow flagged for s.
+	notify func()
 }
 
 // hubWatch is the watch of one socket's session (FollowScopes watch).
@@ -551,6 +554,9 @@ func (h *feedHub) dispatch(ev *hubEvent) {
 			case s.wake <- struct{}{}:
 			default:
 			}
+		}
+		if s.notify != nil {
+			s.notify()
 		}
 	}
 }

@@ -36,6 +36,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	rpprof "runtime/pprof"
 	"strconv"
 	"strings"
@@ -70,8 +71,9 @@ func main() {
 	flag.IntVar(&o.messages, "messages", 500, "messages per phase")
 	flag.IntVar(&o.senders, "senders", 8, "concurrent senders in the unpaced phase")
 	flag.IntVar(&o.reps, "reps", 1, "repetitions: sockets and baselines in turn, each this many times")
-	phases := flag.String("phases", "paced,unpaced", "phases to run: paced (at -rate), unpaced (-senders as fast as they go)")
+	phases := flag.String("phases", "paced,unpaced", "phases to run: paced (at -rate), unpaced (-senders as fast as they go); none for memory only")
 	baselines := flag.String("baseline", "redis", "baselines run beside the sockets, comma-separated: redis (pub/sub), grpc (direct StreamEvents); empty for none")
+	flag.DurationVar(&o.hold, "hold", 0, "keep the sockets open this long before the phases (to profile the gateway: /debug/pprof/heap)")
 	flag.BoolVar(&o.tcpFloor, "tcp-floor", false, "also measure the same fan-out over plain loopback TCP")
 	flag.DurationVar(&o.timeout, "timeout", 60*time.Second, "how long to wait for deliveries per phase")
 	pprofAddr := flag.String("pprof", "", "serve this process's profiles (services and load generator) at this address")
@@ -108,11 +110,13 @@ type options struct {
 	phases    []bool // true: paced
 	baselines []string
 	tcpFloor  bool
+	hold      time.Duration
 }
 
 func (o *options) parse(phases, baselines string) error {
 	for _, p := range strings.Split(phases, ",") {
 		switch strings.TrimSpace(p) {
+		case "", "none": // memory only
 		case "paced":
 			o.phases = append(o.phases, true)
 		case "unpaced":
@@ -322,6 +326,9 @@ func (s *system) startChild() error {
 // runChild is the gateway process: it serves on a loopback port, prints the
 // address, and adds /bench/mem (heap and stacks in use after a GC).
 func runChild() error {
+	if os.Getenv("WSLOAD_MEMPROFILE_ALL") == "1" {
+		runtime.MemProfileRate = 1 // every allocation in /debug/pprof/heap
+	}
 	cfg, err := config.Load(nil)
 	if err != nil {
 		return err
@@ -360,7 +367,16 @@ func runChild() error {
 	})
 	mux.HandleFunc("POST /bench/profile/stop", func(w http.ResponseWriter, r *http.Request) { stopProfile() })
 	mux.HandleFunc("GET /bench/mem", func(w http.ResponseWriter, r *http.Request) {
-		runtime.GC()
+		// Garbage collected and freed memory returned to the OS, as the
+		// runtime's scavenger does in the background within minutes: the
+		// RSS read next is the steady state, not the high-water mark.
+		// Stacks shrink by half at most per collection: a few let idle
+		// sockets' stacks reach the size a long-running gateway sees (it
+		// collects at least every two minutes).
+		for range 4 {
+			runtime.GC()
+		}
+		debug.FreeOSMemory()
 		var m runtime.MemStats
 		runtime.ReadMemStats(&m)
 		fmt.Fprintf(w, "%d %d %d %d\n", m.HeapInuse+m.StackInuse, runtime.NumGoroutine(), m.Sys, m.StackInuse)

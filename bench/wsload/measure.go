@@ -131,6 +131,10 @@ func measureSockets(ctx context.Context, sys *system, w *world, o options, n, re
 		float64(after.stacks-before.stacks)/1024/float64(n),
 		float64(after.goroutines-before.goroutines)/float64(n),
 		float64(selfRSS()-selfBefore)/1024/float64(n), float64(after.rss)/(1<<20))
+	if o.hold > 0 {
+		fmt.Printf("holding %d sockets open for %s: %s/debug/pprof/heap\n", n, o.hold, sys.base)
+		time.Sleep(o.hold)
+	}
 	rs := make([]receiver, len(socks))
 	for i, s := range socks {
 		rs[i] = s
