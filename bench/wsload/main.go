@@ -1,23 +1,39 @@
 // Command wsload measures the gateway's WebSocket fan-out through the public
 // API only: N sockets (/v1/events) of members of one server, messages sent
-// to one channel through REST, at a fixed rate and unpaced. It reports
-// deliveries per second, send-to-receive latency (p50, p99), messages lost
-// (must be 0) and the gateway's memory per idle socket.
+// to one channel through REST, at a fixed rate and unpaced (-senders
+// concurrent senders). It reports deliveries per second, send-to-receive
+// latency (p50, p99, p999: from just before the send call to the frame's
+// arrival), messages lost (must be 0), the CPU cores used by the gateway,
+// by this process (the services and the load generator) and by Redis, and
+// the gateway's memory per idle socket.
 //
 // Everything runs on loopback: the four services in this process (embedded
 // FerretDB, the Redis at ACCORD_REDIS_URL under a fresh key prefix, removed
 // afterwards) and the gateway in a child process of its own, so that its
-// memory can be read from /proc. As a baseline the same messages are also
-// received on N gRPC StreamEvents streams opened directly on the server
-// service, bypassing the gateway (never open together with the sockets).
-// A second baseline is the kernel's share: the same fan-out over plain
-// loopback TCP, one write per frame, with no Accord code at all.
+// memory and CPU can be read from /proc.
+//
+// Beside the sockets, in the same run and never open together with them,
+// run the baselines (-baseline):
+//   - redis (the default): Redis pub/sub fan-out, the floor any Redis-based
+//     feed pays: N go-redis subscribers (a connection each) on one channel of
+//     the same Redis, the same number of messages of the frames' size
+//     published at the same rate by the same number of senders, timed the
+//     same way (from just before PUBLISH);
+//   - grpc: N StreamEvents streams opened directly on the server service,
+//     bypassing the gateway.
+//
+// With -reps the sockets and the baselines run in turn that many times, and
+// the summary gives the medians and the ratios gateway/baseline (the median
+// of the per-repetition ratios and their range). -tcp-floor adds the
+// kernel's share: the same fan-out over plain loopback TCP.
 //
 // Usage:
 //
-//	go run ./wsload -n 100,1000 -rate 50
+//	go run ./wsload -n 1000 -rate 50 -messages 300 -reps 3 -shared
+//	go run ./wsload -n 5000 -rate 10 -phases paced -shared
+//	go run ./wsload -n 10000 -rate 1 -messages 30 -phases paced -shared
+//	go run ./wsload -n 1000 -phases none -baseline "" -hold 1m -shared   # memory only; profile the gateway
 //	go run ./wsload -n 1000 -profile /tmp/prof   # CPU profiles per phase
-//	go run ./wsload -n 1000 -shared              # the gateway on the shared feed
 package main
 
 import (

@@ -151,8 +151,8 @@ func measureBaseline(ctx context.Context, sys *system, w *world, o options, n in
 	case "redis":
 		// At most maxclients connections: the rest of the suite needs some.
 		m := n
-		if limit := redisMaxClients(sys); limit > 0 && m > limit-500 {
-			m = limit - 500
+		if limit := redisMaxClients(sys); limit > 0 && m > limit-1000 {
+			m = limit - 1000
 			fmt.Printf("#%d Redis pub/sub: %d subscribers only (Redis maxclients %d)\n", rep, m, limit)
 		}
 		r, err := openRedis(ctx, sys, m)
