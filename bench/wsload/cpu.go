@@ -99,9 +99,10 @@ func loadAvg() string {
 	return strings.Join(f[:3], " ")
 }
 
-// selfRSS is this process's resident memory in bytes.
-func selfRSS() int64 {
-	return procRSS(os.Getpid())
+// redisMemory is the Redis server's used_memory in bytes.
+func redisMemory(sys *system) int64 {
+	n, _ := strconv.ParseInt(redisInfo(sys, "memory", "used_memory"), 10, 64)
+	return n
 }
 
 func procRSS(pid int) int64 {

@@ -103,7 +103,7 @@ func measureSockets(ctx context.Context, sys *system, w *world, o options, n, re
 	if err != nil {
 		return nil, err
 	}
-	selfBefore := selfRSS()
+	redisBefore := redisMemory(sys)
 	t0 := time.Now()
 	socks, err := openSockets(ctx, sys, w, n)
 	if err != nil {
@@ -125,12 +125,12 @@ func measureSockets(ctx context.Context, sys *system, w *world, o options, n, re
 	}
 	// RSS is only meaningful on the first repetition: later ones reuse
 	// memory the runtime kept from the first.
-	fmt.Printf("#%d %d sockets open in %.1f s; gateway per idle socket: RSS %.1f KiB, heap+stacks %.1f KiB (stacks %.1f), %.1f goroutines; services+load generator RSS %.1f KiB per socket; gateway RSS %.0f MiB\n",
+	fmt.Printf("#%d %d sockets open in %.1f s; gateway per idle socket: RSS %.1f KiB, heap+stacks %.1f KiB (stacks %.1f), %.1f goroutines; Redis memory %.1f KiB per socket (shared with other users of that Redis); gateway RSS %.0f MiB\n",
 		rep, n, opened.Seconds(),
 		float64(after.rss-before.rss)/1024/float64(n), float64(after.heap-before.heap)/1024/float64(n),
 		float64(after.stacks-before.stacks)/1024/float64(n),
 		float64(after.goroutines-before.goroutines)/float64(n),
-		float64(selfRSS()-selfBefore)/1024/float64(n), float64(after.rss)/(1<<20))
+		float64(redisMemory(sys)-redisBefore)/1024/float64(n), float64(after.rss)/(1<<20))
 	if o.hold > 0 {
 		fmt.Printf("holding %d sockets open for %s: %s/debug/pprof/heap\n", n, o.hold, sys.base)
 		time.Sleep(o.hold)
