@@ -139,7 +139,17 @@ func measureSockets(ctx context.Context, sys *system, w *world, o options, n, re
 	for i, s := range socks {
 		rs[i] = s
 	}
-	return runPhases(ctx, w, sys, o, rs, restSender(sys, w, nil), fmt.Sprintf("n%d-ws-%d", n, rep))
+	res, err := runPhases(ctx, w, sys, o, rs, restSender(sys, w, nil), fmt.Sprintf("n%d-ws-%d", n, rep))
+	if err != nil {
+		closed := map[string]int{}
+		for _, s := range socks {
+			if e := s.ended.Load(); e != nil {
+				closed[truncate((*e).Error(), 100)]++
+			}
+		}
+		err = fmt.Errorf("%w (sockets closed: %v)", err, closed)
+	}
+	return res, err
 }
 
 // baselineNames are the names of the baselines -baseline accepts.
@@ -348,6 +358,9 @@ type receiver interface {
 // wsSock is a gateway socket.
 type wsSock struct {
 	c *websocket.Conn
+	// ended is the error that ended the socket's reader (its close), nil
+	// while it reads.
+	ended atomic.Pointer[error]
 
 	mu      sync.Mutex
 	handler func([]byte)
@@ -376,11 +389,12 @@ func (s *wsSock) read() {
 	var buf bytes.Buffer // reused: the load generator shares the machine
 	for {
 		_, r, err := s.c.Reader(context.Background())
-		if err != nil {
-			return
+		if err == nil {
+			buf.Reset()
+			_, err = buf.ReadFrom(r)
 		}
-		buf.Reset()
-		if _, err := buf.ReadFrom(r); err != nil {
+		if err != nil {
+			s.ended.Store(&err)
 			return
 		}
 		s.mu.Lock()
@@ -718,4 +732,11 @@ func dropData(cfg config.Config) {
 		_ = c.Database(cfg.MongoDB).Drop(ctx)
 		_ = c.Disconnect(ctx)
 	}
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
 }
