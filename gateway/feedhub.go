@@ -153,8 +153,13 @@ type hubWatch struct {
 	onEnd func(reason, message string)
 }
 
-// maxWatchesPerRequest keeps a FollowScopesRequest under its limits.
-const maxWatchesPerRequest = 5000
+// maxWatchesPerRequest and maxWatchBytesPerRequest keep a
+// FollowScopesRequest under its limits: the request's item count, and the
+// server's 1 MiB message size (a watch carries an access token).
+const (
+	maxWatchesPerRequest    = 5000
+	maxWatchBytesPerRequest = 512 << 10
+)
 
 // feedHub is the gateway's one upstream feed.
 type feedHub struct {
@@ -467,8 +472,9 @@ func (h *feedHub) changes() *eventsv1.FollowScopesRequest {
 	// Sessions first: the server applies a request's watches before its
 	// scopes, so a session that ended is reported before its scopes'
 	// events. While watches remain, scopes wait for a later request.
+	size := 0
 	for key := range h.dirtyWatch {
-		if len(req.Watch)+len(req.Unwatch) == maxWatchesPerRequest {
+		if len(req.Watch)+len(req.Unwatch) == maxWatchesPerRequest || size >= maxWatchBytesPerRequest {
 			h.poke()
 			return req
 		}
@@ -477,9 +483,11 @@ func (h *feedHub) changes() *eventsv1.FollowScopesRequest {
 		case ok:
 			req.Watch = append(req.Watch, &eventsv1.WatchSession{Key: key, AccessToken: w.token})
 			h.watched[key] = true
+			size += len(key) + len(w.token) + 8
 		case h.watched[key]:
 			req.Unwatch = append(req.Unwatch, key)
 			delete(h.watched, key)
+			size += len(key) + 4
 		}
 	}
 	for scope := range h.dirty {
