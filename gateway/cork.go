@@ -25,9 +25,11 @@ func (w *corkingWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		return nil, nil, err
 	}
 	// The response head is flushed by now, so brw's writer holds nothing:
-	// it is replaced by one that writes through the cork.
+	// it is pointed at the cork instead. It is reused rather than replaced:
+	// the server keeps it for as long as the socket lives anyway.
 	w.conn = &corkConn{Conn: nc}
-	return w.conn, bufio.NewReadWriter(brw.Reader, bufio.NewWriter(w.conn)), nil
+	brw.Writer.Reset(w.conn)
+	return w.conn, brw, nil
 }
 
 // corkConn is a connection whose writes can be held back and sent together:

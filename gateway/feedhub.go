@@ -139,6 +139,9 @@ type hubSub struct {
 	ended atomic.Bool
 	// fail closes the socket when the upstream feed stays down.
 	fail func()
+	// notify, if set before the first add, is called (with the hub's lock
+	// held) after each event queued or overflow flagged for s.
+	notify func()
 }
 
 // hubWatch is the watch of one socket's session (FollowScopes watch).
@@ -150,8 +153,13 @@ type hubWatch struct {
 	onEnd func(reason, message string)
 }
 
-// maxWatchesPerRequest keeps a FollowScopesRequest under its limits.
-const maxWatchesPerRequest = 5000
+// maxWatchesPerRequest and maxWatchBytesPerRequest keep a
+// FollowScopesRequest under its limits: the request's item count, and the
+// server's 1 MiB message size (a watch carries an access token).
+const (
+	maxWatchesPerRequest    = 5000
+	maxWatchBytesPerRequest = 512 << 10
+)
 
 // feedHub is the gateway's one upstream feed.
 type feedHub struct {
@@ -464,8 +472,9 @@ func (h *feedHub) changes() *eventsv1.FollowScopesRequest {
 	// Sessions first: the server applies a request's watches before its
 	// scopes, so a session that ended is reported before its scopes'
 	// events. While watches remain, scopes wait for a later request.
+	size := 0
 	for key := range h.dirtyWatch {
-		if len(req.Watch)+len(req.Unwatch) == maxWatchesPerRequest {
+		if len(req.Watch)+len(req.Unwatch) == maxWatchesPerRequest || size >= maxWatchBytesPerRequest {
 			h.poke()
 			return req
 		}
@@ -474,9 +483,11 @@ func (h *feedHub) changes() *eventsv1.FollowScopesRequest {
 		case ok:
 			req.Watch = append(req.Watch, &eventsv1.WatchSession{Key: key, AccessToken: w.token})
 			h.watched[key] = true
+			size += len(key) + len(w.token) + 8
 		case h.watched[key]:
 			req.Unwatch = append(req.Unwatch, key)
 			delete(h.watched, key)
+			size += len(key) + 4
 		}
 	}
 	for scope := range h.dirty {
@@ -551,6 +562,9 @@ func (h *feedHub) dispatch(ev *hubEvent) {
 			case s.wake <- struct{}{}:
 			default:
 			}
+		}
+		if s.notify != nil {
+			s.notify()
 		}
 	}
 }

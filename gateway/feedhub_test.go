@@ -3,8 +3,12 @@ package gateway
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
+
+	"google.golang.org/protobuf/proto"
 
 	eventsv1 "github.com/accordchat/accord/gen/accord/events/v1"
 )
@@ -146,5 +150,29 @@ func TestHubEventOwnTyping(t *testing.T) {
 	h.dispatch(newHubEvent(&eventsv1.Event{Scope: "server:s", Payload: &eventsv1.Event_Typing{Typing: &eventsv1.Typing{UserId: "u2"}}}))
 	if len(me.c) != 1 {
 		t.Fatalf("queued %d typing events, want the other user's only", len(me.c))
+	}
+}
+
+// Watches go upstream in requests the server accepts (1 MiB at most):
+// thousands of sockets watched at once, as after a reconnect, must not
+// make a request the server rejects, which would break the feed for good.
+func TestFeedHubWatchRequestsStayUnderMessageLimit(t *testing.T) {
+	h := newFeedHub(nil, nil, nil, WSOptions{}, nil)
+	const n = 10000
+	token := strings.Repeat("t", 600)
+	for i := range n {
+		key := strconv.Itoa(i)
+		h.watches[key] = &hubWatch{token: token}
+		h.dirtyWatch[key] = true
+	}
+	got := 0
+	for req := h.changes(); req != nil; req = h.changes() {
+		if size := proto.Size(req); size > 1<<20 {
+			t.Fatalf("request of %d bytes (%d watches), want at most 1 MiB", size, len(req.GetWatch()))
+		}
+		got += len(req.GetWatch())
+	}
+	if got != n {
+		t.Errorf("%d sessions watched, want %d", got, n)
 	}
 }

@@ -2,6 +2,8 @@ package gateway
 
 import (
 	"context"
+	"sync"
+	"sync/atomic"
 
 	"github.com/coder/websocket"
 
@@ -21,7 +23,7 @@ import (
 
 // sharedQueue bounds a socket's queue in the hub. Overflowing it costs a
 // catch-up from the event log, not the socket.
-const sharedQueue = 256
+const sharedQueue = 64
 
 // sharedJoinReplayMS is how far before a server_joined event a newly
 // joined server is replayed (as the server's session does).
@@ -30,6 +32,14 @@ const sharedJoinReplayMS = 2000
 // sharedReadPage bounds one ReadScopes call per scope.
 const sharedReadPage = 500
 
+// A socket on the shared feed has no goroutine of its own waiting for
+// events: an idle socket costs its reader and its clock, not a third
+// stack. The hub calls the socket's notify when it queues an event for
+// it, which starts a drain goroutine unless one is running; the drain
+// relays what is queued and ends when the queue is empty. running is the
+// one token: whoever holds it is the only goroutine that touches the
+// session's state (active, last, from), so events are handled one at a
+// time and in order, as by a dedicated goroutine.
 type sharedSession struct {
 	s         *wsSession
 	hub       *feedHub
@@ -38,11 +48,18 @@ type sharedSession struct {
 	active    map[string]bool
 	last      map[string]streamID // last id sent per scope
 	from      map[string]string   // where each live-started scope started
+
+	running atomic.Bool // a goroutine is handling events (or setting up)
+	// mu is held while events are handled; ended is set under it once the
+	// socket's context is done, after which nothing is handled.
+	mu    sync.Mutex
+	ended bool
 }
 
-// pumpShared relays the caller's events from the gateway's shared feed.
+// pumpShared registers the caller with the gateway's shared feed, replays
+// their cursors, and hands event delivery over to drain goroutines
+// started on demand.
 func (s *wsSession) pumpShared(cursors map[string]string) {
-	defer s.wg.Done()
 	h := s.h
 	sub := h.hub.newSub(s.userID, sharedQueue, func() {
 		s.log.Warn("shared event feed did not come back; closing socket")
@@ -50,14 +67,30 @@ func (s *wsSession) pumpShared(cursors map[string]string) {
 	})
 	ss := &sharedSession{
 		s: s, hub: h.hub, sub: sub, userScope: "user:" + s.userID,
-		active: map[string]bool{}, last: map[string]streamID{}, from: map[string]string{},
+		active: make(map[string]bool, 2), last: make(map[string]streamID, 2), from: make(map[string]string, 2),
 	}
-	defer ss.hub.close(ss.sub)
+	// Set-up holds the token: events queued meanwhile wait for it.
+	ss.running.Store(true)
+	sub.notify = ss.notify
+	if !ss.setUp(cursors) {
+		ss.hub.close(ss.sub)
+		s.wg.Done()
+		return
+	}
+	// From here the socket's slot in s.wg is released by end, once the
+	// socket's context is done and no event is being handled.
+	context.AfterFunc(s.ctx, ss.end)
+	ss.drain()
+}
+
+// setUp registers the socket's scopes and replays its cursors.
+func (ss *sharedSession) setUp(cursors map[string]string) bool {
+	s := ss.s
 	// The session is watched before any scope is added: the feed reports
 	// a session that ended before the events of scopes added after it, and
 	// from then on nothing more is queued for the socket (docs/websocket.md:
 	// 4001 within a second of a revocation or the token's expiry).
-	ss.hub.watch(sub, *s.token.Load(), func() string { return *s.token.Load() }, func(reason, message string) {
+	ss.hub.watch(ss.sub, *s.token.Load(), func() string { return *s.token.Load() }, func(reason, message string) {
 		if message == "" {
 			message = reason
 		}
@@ -67,14 +100,14 @@ func (s *wsSession) pumpShared(cursors map[string]string) {
 	// The user scope first: a server joined or left while the list below
 	// is read shows up there afterwards.
 	if !ss.add(ss.userScope) {
-		return
+		return false
 	}
 	scopes, ok := ss.listServers()
 	if !ok {
-		return
+		return false
 	}
 	if !ss.add(scopes...) {
-		return
+		return false
 	}
 	var resume []*eventsv1.Cursor
 	for scope, pos := range cursors {
@@ -82,23 +115,75 @@ func (s *wsSession) pumpShared(cursors map[string]string) {
 			resume = append(resume, &eventsv1.Cursor{Scope: scope, Position: pos})
 		}
 	}
-	if !ss.replay(resume) {
-		return
+	return ss.replay(resume)
+}
+
+// notify is called by the hub, with its lock held, after it queued an
+// event for the socket: it starts a drain unless one holds the token.
+func (ss *sharedSession) notify() {
+	if ss.running.CompareAndSwap(false, true) {
+		go ss.drain()
 	}
+}
+
+// drain is called holding the token: it handles what is queued, then
+// gives the token up, and takes it back if an event came in between.
+func (ss *sharedSession) drain() {
 	for {
-		select {
-		case <-s.ctx.Done():
+		ss.mu.Lock()
+		ok := !ss.ended && ss.drainQueued()
+		ss.mu.Unlock()
+		if !ok {
+			// The socket is closing (whoever failed closed it); the token is
+			// kept so that nothing more is handled.
 			return
-		case ev := <-ss.sub.c:
-			if !ss.handle(ev, len(ss.sub.c) > 0) {
-				return
-			}
-		case <-ss.sub.wake:
-			if !ss.catchUp() {
-				return
-			}
+		}
+		ss.running.Store(false)
+		if len(ss.sub.c) == 0 && len(ss.sub.wake) == 0 {
+			return
+		}
+		if !ss.running.CompareAndSwap(false, true) {
+			return // a drain started by notify has it
 		}
 	}
+}
+
+// drainQueued handles the queued events and catches up after an
+// overflow, until both are empty.
+func (ss *sharedSession) drainQueued() bool {
+	for {
+		select {
+		case <-ss.s.ctx.Done():
+			return false
+		case ev := <-ss.sub.c:
+			if !ss.handle(ev, len(ss.sub.c) > 0) {
+				return false
+			}
+			continue
+		default:
+		}
+		select {
+		case <-ss.sub.wake:
+			if !ss.catchUp() {
+				return false
+			}
+			continue
+		default:
+		}
+		return true
+	}
+}
+
+// end runs once the socket's context is done: it waits for the event
+// being handled, if any (its upstream calls and queue waits end with the
+// context), stops all handling, unregisters the socket from the hub and
+// releases the socket's slot in s.wg.
+func (ss *sharedSession) end() {
+	ss.mu.Lock()
+	ss.ended = true
+	ss.mu.Unlock()
+	ss.hub.close(ss.sub)
+	ss.s.wg.Done()
 }
 
 // add registers the socket for scopes and waits until the feed follows

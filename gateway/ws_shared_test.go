@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"io"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -182,4 +183,33 @@ func TestWSSharedUpstreamDown(t *testing.T) {
 	if code != 1011 || !strings.Contains(reason, "upstream") {
 		t.Errorf("closed with %d %q, want 1011", code, reason)
 	}
+}
+
+// An idle socket on the shared feed keeps no goroutine waiting for events:
+// a drain starts only when the hub queues something for it.
+func TestWSSharedIdleSocketHasNoPump(t *testing.T) {
+	fw := newSharedWorld(t, WSOptions{})
+	var toks []string
+	for range 5 {
+		tok := fw.env.UserToken(platformtest.NewID())
+		c := dialWS(t, fw.srv.URL, tok)
+		c.hello("")
+		c.send(map[string]any{"type": "ping", "nonce": "n"})
+		c.expect("pong")
+		toks = append(toks, tok)
+	}
+	for _, tok := range toks {
+		platformtest.Eventually(t, 5*time.Second, func() bool { return fw.follow.watched(tok) != "" }, "session watched")
+	}
+	pumps := func() int {
+		buf := make([]byte, 1<<20)
+		for {
+			n := runtime.Stack(buf, true)
+			if n < len(buf) {
+				return strings.Count(string(buf[:n]), "gateway.(*sharedSession)") + strings.Count(string(buf[:n]), "gateway.(*wsSession).pumpShared")
+			}
+			buf = make([]byte, 2*len(buf))
+		}
+	}
+	platformtest.Eventually(t, 10*time.Second, func() bool { return pumps() == 0 }, "no goroutine of an idle socket's shared session")
 }

@@ -1,23 +1,39 @@
 // Command wsload measures the gateway's WebSocket fan-out through the public
 // API only: N sockets (/v1/events) of members of one server, messages sent
-// to one channel through REST, at a fixed rate and unpaced. It reports
-// deliveries per second, send-to-receive latency (p50, p99), messages lost
-// (must be 0) and the gateway's memory per idle socket.
+// to one channel through REST, at a fixed rate and unpaced (-senders
+// concurrent senders). It reports deliveries per second, send-to-receive
+// latency (p50, p99, p999: from just before the send call to the frame's
+// arrival), messages lost (must be 0), the CPU cores used by the gateway,
+// by this process (the services and the load generator) and by Redis, and
+// the gateway's memory per idle socket.
 //
 // Everything runs on loopback: the four services in this process (embedded
 // FerretDB, the Redis at ACCORD_REDIS_URL under a fresh key prefix, removed
 // afterwards) and the gateway in a child process of its own, so that its
-// memory can be read from /proc. As a baseline the same messages are also
-// received on N gRPC StreamEvents streams opened directly on the server
-// service, bypassing the gateway (never open together with the sockets).
-// A second baseline is the kernel's share: the same fan-out over plain
-// loopback TCP, one write per frame, with no Accord code at all.
+// memory and CPU can be read from /proc.
+//
+// Beside the sockets, in the same run and never open together with them,
+// run the baselines (-baseline):
+//   - redis (the default): Redis pub/sub fan-out, the floor any Redis-based
+//     feed pays: N go-redis subscribers (a connection each) on one channel of
+//     the same Redis, the same number of messages of the frames' size
+//     published at the same rate by the same number of senders, timed the
+//     same way (from just before PUBLISH);
+//   - grpc: N StreamEvents streams opened directly on the server service,
+//     bypassing the gateway.
+//
+// With -reps the sockets and the baselines run in turn that many times, and
+// the summary gives the medians and the ratios gateway/baseline (the median
+// of the per-repetition ratios and their range). -tcp-floor adds the
+// kernel's share: the same fan-out over plain loopback TCP.
 //
 // Usage:
 //
-//	go run ./wsload -n 100,1000 -rate 50
+//	go run ./wsload -n 1000 -rate 50 -messages 300 -reps 3 -shared
+//	go run ./wsload -n 5000 -rate 10 -phases paced -shared
+//	go run ./wsload -n 10000 -rate 1 -messages 30 -phases paced -shared
+//	go run ./wsload -n 1000 -phases none -baseline "" -hold 1m -shared   # memory only; profile the gateway
 //	go run ./wsload -n 1000 -profile /tmp/prof   # CPU profiles per phase
-//	go run ./wsload -n 1000 -shared              # the gateway on the shared feed
 package main
 
 import (
@@ -36,11 +52,14 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	rpprof "runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/accordchat/accord/gateway"
 	"github.com/accordchat/accord/platform/app"
@@ -63,15 +82,24 @@ func main() {
 		return
 	}
 	var o options
-	flag.StringVar(&o.sizes, "n", "100,1000", "socket counts to measure, comma-separated (at most 5000)")
+	flag.StringVar(&o.sizes, "n", "100,1000", "socket counts to measure, comma-separated (at most 10000)")
 	flag.IntVar(&o.rate, "rate", 50, "messages per second in the fixed-rate phase")
 	flag.IntVar(&o.messages, "messages", 500, "messages per phase")
-	flag.IntVar(&o.senders, "senders", 20, "users sending in each phase")
+	flag.IntVar(&o.senders, "senders", 8, "concurrent senders in the unpaced phase")
+	flag.IntVar(&o.reps, "reps", 1, "repetitions: sockets and baselines in turn, each this many times")
+	phases := flag.String("phases", "paced,unpaced", "phases to run: paced (at -rate), unpaced (-senders as fast as they go); none for memory only")
+	baselines := flag.String("baseline", "redis", "baselines run beside the sockets, comma-separated: redis (pub/sub), grpc (direct StreamEvents); empty for none")
+	flag.DurationVar(&o.hold, "hold", 0, "keep the sockets open this long before the phases (to profile the gateway: /debug/pprof/heap)")
+	flag.BoolVar(&o.tcpFloor, "tcp-floor", false, "also measure the same fan-out over plain loopback TCP")
 	flag.DurationVar(&o.timeout, "timeout", 60*time.Second, "how long to wait for deliveries per phase")
 	pprofAddr := flag.String("pprof", "", "serve this process's profiles (services and load generator) at this address")
 	flag.StringVar(&o.profiles, "profile", "", "write CPU profiles of each phase to this folder (<phase>-load.pprof for this process, <phase>-gateway.pprof)")
 	shared := flag.Bool("shared", false, "run the gateway on the shared event feed (one upstream stream per gateway)")
 	flag.Parse()
+	if err := o.parse(*phases, *baselines); err != nil {
+		fmt.Fprintln(os.Stderr, "wsload:", err)
+		os.Exit(2)
+	}
 	if *shared {
 		// The child gateway reads it; startSystem hands it the service key.
 		_ = os.Setenv("ACCORD_BENCH_SHARED_FEED", "1")
@@ -88,20 +116,60 @@ func main() {
 }
 
 type options struct {
-	profiles string
-	sizes    string
-	rate     int
-	messages int
-	senders  int
-	timeout  time.Duration
+	profiles  string
+	sizes     string
+	rate      int
+	messages  int
+	senders   int
+	reps      int
+	timeout   time.Duration
+	phases    []bool // true: paced
+	baselines []string
+	tcpFloor  bool
+	hold      time.Duration
+}
+
+func (o *options) parse(phases, baselines string) error {
+	for _, p := range strings.Split(phases, ",") {
+		switch strings.TrimSpace(p) {
+		case "", "none": // memory only
+		case "paced":
+			o.phases = append(o.phases, true)
+		case "unpaced":
+			o.phases = append(o.phases, false)
+		default:
+			return fmt.Errorf("-phases: want paced and/or unpaced, got %q", p)
+		}
+	}
+	for _, b := range strings.Split(baselines, ",") {
+		if b = strings.TrimSpace(b); b == "" {
+			continue
+		}
+		if baselineNames[b] == "" {
+			return fmt.Errorf("-baseline: want redis and/or grpc, got %q", b)
+		}
+		o.baselines = append(o.baselines, b)
+	}
+	if o.reps < 1 || o.rate < 1 {
+		return errors.New("-reps and -rate must be positive")
+	}
+	return nil
+}
+
+func (o options) phaseNames() string {
+	var s []string
+	for _, paced := range o.phases {
+		s = append(s, phaseLabel(o, paced))
+	}
+	return fmt.Sprintf("%d messages per phase: %s", o.messages, strings.Join(s, ", "))
 }
 
 func run(ctx context.Context, o options) error {
 	var sizes []int
 	for _, s := range strings.Split(o.sizes, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
-		if err != nil || n < 1 || n > 5000 {
-			return fmt.Errorf("-n: want counts between 1 and 5000, got %q", s)
+		if err != nil || n < 1 || n > 10000 {
+			return fmt.Errorf("-n: want counts between 1 and 10000, got %q", s)
 		}
 		sizes = append(sizes, n)
 	}
@@ -136,7 +204,8 @@ type system struct {
 	peers   *peers.Conns
 	rest    *client.REST
 	child   *exec.Cmd
-	keyFile string // the service key, for the gateway child
+	rdb     redis.UniversalClient // INFO: the Redis server's CPU time
+	keyFile string                // the service key, for the gateway child
 	cleanup []func()
 }
 
@@ -203,7 +272,14 @@ func startSystem(ctx context.Context, log *slog.Logger) (sys *system, err error)
 		dropData(st.Config)
 	})
 	sys.cfg, sys.peers = st.Config, st.Peers
-	sys.rest = &client.REST{HTTP: http.DefaultClient}
+	// Enough idle connections for the concurrent senders: no reconnect per send.
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = 256
+	sys.rest = &client.REST{HTTP: &http.Client{Transport: tr}}
+	if sys.rdb, err = redisx.Connect(ctx, cfg.RedisURL, logging.Discard()); err != nil {
+		return nil, err
+	}
+	sys.cleanup = append(sys.cleanup, func() { _ = sys.rdb.Close() })
 	if err := sys.startChild(); err != nil {
 		return nil, err
 	}
@@ -266,6 +342,9 @@ func (s *system) startChild() error {
 // runChild is the gateway process: it serves on a loopback port, prints the
 // address, and adds /bench/mem (heap and stacks in use after a GC).
 func runChild() error {
+	if os.Getenv("WSLOAD_MEMPROFILE_ALL") == "1" {
+		runtime.MemProfileRate = 1 // every allocation in /debug/pprof/heap
+	}
 	cfg, err := config.Load(nil)
 	if err != nil {
 		return err
@@ -295,6 +374,8 @@ func runChild() error {
 	mux.Handle("/", h)
 	// Profiles of the gateway under load: go tool pprof <base>/debug/pprof/profile
 	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	mux.Handle("GET /debug/pprof/heap", pprof.Handler("heap"))
+	mux.Handle("GET /debug/pprof/goroutine", pprof.Handler("goroutine"))
 	mux.HandleFunc("POST /bench/profile/start", func(w http.ResponseWriter, r *http.Request) {
 		if err := startProfile(r.FormValue("path")); err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
@@ -302,10 +383,19 @@ func runChild() error {
 	})
 	mux.HandleFunc("POST /bench/profile/stop", func(w http.ResponseWriter, r *http.Request) { stopProfile() })
 	mux.HandleFunc("GET /bench/mem", func(w http.ResponseWriter, r *http.Request) {
-		runtime.GC()
+		// Garbage collected and freed memory returned to the OS, as the
+		// runtime's scavenger does in the background within minutes: the
+		// RSS read next is the steady state, not the high-water mark.
+		// Stacks shrink by half at most per collection: a few let idle
+		// sockets' stacks reach the size a long-running gateway sees (it
+		// collects at least every two minutes).
+		for range 4 {
+			runtime.GC()
+		}
+		debug.FreeOSMemory()
 		var m runtime.MemStats
 		runtime.ReadMemStats(&m)
-		fmt.Fprintf(w, "%d %d %d\n", m.HeapInuse+m.StackInuse, runtime.NumGoroutine(), m.Sys)
+		fmt.Fprintf(w, "%d %d %d %d\n", m.HeapInuse+m.StackInuse, runtime.NumGoroutine(), m.Sys, m.StackInuse)
 	})
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

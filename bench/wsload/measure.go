@@ -7,10 +7,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -43,101 +41,243 @@ type world struct {
 	senders [2][]account // two sets, used in turn
 	turn    int
 	phase   int
+	cur     []account // the senders of the phase under way
 	server  string
 	channel string
 }
 
+// subject is one system measured in a phase: the gateway's sockets or a
+// baseline.
+type subject struct {
+	name string
+	res  [][]result // per repetition, per phase
+}
+
 func measure(ctx context.Context, sys *system, w *world, o options, n int) error {
-	fmt.Printf("\n== N = %d sockets\n", n)
-
-	before, err := gatewayMem(sys)
-	if err != nil {
-		return err
+	fmt.Printf("\n== N = %d sockets, %s, load average %s\n", n, o.phaseNames(), loadAvg())
+	subjects := []*subject{{name: "gateway WS"}}
+	for _, b := range o.baselines {
+		subjects = append(subjects, &subject{name: baselineNames[b]})
 	}
-	socks, err := openSockets(ctx, sys, w, n)
-	if err != nil {
-		return err
-	}
-	closeSockets := func() {
-		for _, s := range socks {
-			_ = s.c.Close(websocket.StatusNormalClosure, "")
+	for rep := 1; rep <= o.reps; rep++ {
+		// The sockets and the baselines' subscribers are never open
+		// together: each phase delivers to its N subscribers only.
+		r, err := measureSockets(ctx, sys, w, o, n, rep)
+		if err != nil {
+			return err
 		}
-		socks = nil
-	}
-	defer func() { closeSockets() }()
-	time.Sleep(2 * time.Second) // let the sockets settle (presence, streams)
-	after, err := gatewayMem(sys)
-	if err != nil {
-		return err
-	}
-	fmt.Printf("gateway memory per idle socket: RSS %.1f KiB, heap+stacks %.1f KiB (%d goroutines for %d sockets, %.1f per socket)\n",
-		float64(after.rss-before.rss)/1024/float64(n), float64(after.heap-before.heap)/1024/float64(n),
-		after.goroutines, n, float64(after.goroutines-before.goroutines)/float64(n))
-
-	// The sockets and the baseline's streams are never open together: each
-	// phase delivers to its N subscribers only.
-	gw, err := runPhases(ctx, w, sys, o, wsReceivers(socks), fmt.Sprintf("n%d-ws", n))
-	if err != nil {
-		return err
-	}
-	closeSockets()
-	time.Sleep(time.Second) // let the gateway end their upstream streams
-	direct, err := openDirect(ctx, sys, w, n)
-	if err != nil {
-		return err
-	}
-	defer direct.close()
-	base, err := runPhases(ctx, w, sys, o, direct.receivers(), fmt.Sprintf("n%d-grpc", n))
-	if err != nil {
-		return err
-	}
-	// The kernel's share: the same fan-out over plain TCP, at the paced rate
-	// and at the rate of the 100,000 deliveries/s target.
-	direct.close()
-	size := int(frameLen.Load())
-	floorPaced, err := tcpFloor(ctx, n, o.rate, o.messages, size)
-	if err != nil {
-		return err
-	}
-	floorTarget, err := tcpFloor(ctx, n, max(100000/n, 1), o.messages, size)
-	if err != nil {
-		return err
-	}
-	for i, label := range []string{fmt.Sprintf("%d msg/s", o.rate), "unpaced"} {
-		rg, rd := gw[i], base[i]
-		fmt.Printf("%-9s gateway WS : %9.0f deliveries/s  p50 %6.1f ms  p99 %6.1f ms  lost %d  dup %d  (send call p50 %.1f ms, p99 %.1f ms)\n", label, rg.rate, ms(rg.p50), ms(rg.p99), rg.lost, rg.dups, ms(rg.send50), ms(rg.send99))
-		fmt.Printf("%-9s direct gRPC: %9.0f deliveries/s  p50 %6.1f ms  p99 %6.1f ms  lost %d  dup %d  (send call p50 %.1f ms, p99 %.1f ms)\n", label, rd.rate, ms(rd.p50), ms(rd.p99), rd.lost, rd.dups, ms(rd.send50), ms(rd.send99))
-		fmt.Printf("%-9s ratio WS/gRPC: throughput %.2fx, p50 %.2fx, p99 %.2fx\n", label, rg.rate/rd.rate, float64(rg.p50)/float64(rd.p50), float64(rg.p99)/float64(rd.p99))
-		if i == 0 {
-			printFloor(label, floorPaced)
+		subjects[0].res = append(subjects[0].res, r)
+		for i, b := range o.baselines {
+			r, err := measureBaseline(ctx, sys, w, o, n, b, rep)
+			if err != nil {
+				return err
+			}
+			subjects[i+1].res = append(subjects[i+1].res, r)
+		}
+		for i, paced := range o.phases {
+			for _, sj := range subjects {
+				printResult(fmt.Sprintf("#%d %s", rep, phaseLabel(o, paced)), sj.name, sj.res[rep-1][i])
+			}
 		}
 	}
-	printFloor(fmt.Sprintf("%d msg/s", max(100000/n, 1)), floorTarget)
+	printSummary(o, subjects)
+	if o.tcpFloor {
+		// The kernel's share: the same fan-out over plain TCP, at the paced
+		// rate and at the rate of the 100,000 deliveries/s target.
+		size := int(frameLen.Load())
+		for _, rate := range []int{o.rate, max(100000/n, 1)} {
+			f, err := tcpFloor(ctx, n, rate, o.messages, size)
+			if err != nil {
+				return err
+			}
+			printFloor(fmt.Sprintf("%d msg/s", rate), f)
+		}
+	}
 	return nil
 }
 
-// runPhases warms the receivers up, then runs the paced phase and the
-// unpaced one.
-func runPhases(ctx context.Context, w *world, sys *system, o options, rs []receiver, name string) ([2]result, error) {
-	var out [2]result
-	if err := warmUp(ctx, w, sys, o, rs); err != nil {
-		return out, err
+// measureSockets opens n sockets, reports the gateway's memory per idle
+// socket, runs the phases on them and closes them.
+func measureSockets(ctx context.Context, sys *system, w *world, o options, n, rep int) ([]result, error) {
+	before, err := gatewayMem(sys)
+	if err != nil {
+		return nil, err
 	}
-	for i, paced := range []bool{true, false} {
+	redisBefore := redisMemory(sys)
+	t0 := time.Now()
+	socks, err := openSockets(ctx, sys, w, n)
+	if err != nil {
+		return nil, err
+	}
+	opened := time.Since(t0)
+	defer func() {
+		for _, s := range socks {
+			_ = s.c.Close(websocket.StatusNormalClosure, "")
+		}
+		time.Sleep(time.Second) // let the gateway end their sessions
+	}()
+	// Let the sockets settle (presence, feed registrations): the
+	// warm-up below waits for every one to be live.
+	time.Sleep(2 * time.Second)
+	after, err := gatewayMem(sys)
+	if err != nil {
+		return nil, err
+	}
+	// RSS is only meaningful on the first repetition: later ones reuse
+	// memory the runtime kept from the first.
+	fmt.Printf("#%d %d sockets open in %.1f s; gateway per idle socket: RSS %.1f KiB, heap+stacks %.1f KiB (stacks %.1f), %.1f goroutines; Redis memory %.1f KiB per socket (shared with other users of that Redis); gateway RSS %.0f MiB\n",
+		rep, n, opened.Seconds(),
+		float64(after.rss-before.rss)/1024/float64(n), float64(after.heap-before.heap)/1024/float64(n),
+		float64(after.stacks-before.stacks)/1024/float64(n),
+		float64(after.goroutines-before.goroutines)/float64(n),
+		float64(redisMemory(sys)-redisBefore)/1024/float64(n), float64(after.rss)/(1<<20))
+	if o.hold > 0 {
+		fmt.Printf("holding %d sockets open for %s: %s/debug/pprof/heap\n", n, o.hold, sys.base)
+		time.Sleep(o.hold)
+	}
+	rs := make([]receiver, len(socks))
+	for i, s := range socks {
+		rs[i] = s
+	}
+	res, err := runPhases(ctx, w, sys, o, rs, restSender(sys, w, nil), fmt.Sprintf("n%d-ws-%d", n, rep))
+	if err != nil {
+		closed := map[string]int{}
+		for _, s := range socks {
+			if e := s.ended.Load(); e != nil {
+				closed[truncate((*e).Error(), 100)]++
+			}
+		}
+		err = fmt.Errorf("%w (sockets closed: %v)", err, closed)
+	}
+	return res, err
+}
+
+// baselineNames are the names of the baselines -baseline accepts.
+var baselineNames = map[string]string{"redis": "Redis pub/sub", "grpc": "direct gRPC"}
+
+func measureBaseline(ctx context.Context, sys *system, w *world, o options, n int, kind string, rep int) ([]result, error) {
+	name := fmt.Sprintf("n%d-%s-%d", n, kind, rep)
+	switch kind {
+	case "redis":
+		// At most maxclients connections: the rest of the suite needs some.
+		m := n
+		if limit := redisMaxClients(sys); limit > 0 && m > limit-1000 {
+			m = limit - 1000
+			fmt.Printf("#%d Redis pub/sub: %d subscribers only (Redis maxclients %d)\n", rep, m, limit)
+		}
+		r, err := openRedis(ctx, sys, m)
+		if err != nil {
+			return nil, err
+		}
+		defer r.close()
+		size := int(frameLen.Load())
+		if size == 0 {
+			size = 400
+		}
+		return runPhases(ctx, w, sys, o, r.receivers(), r.publisher(size), name)
+	case "grpc":
+		// The same messages on N gRPC StreamEvents streams opened directly
+		// on the server service, bypassing the gateway.
+		d, err := openDirect(ctx, sys, w, n)
+		if err != nil {
+			return nil, err
+		}
+		defer func() {
+			d.close()
+			time.Sleep(time.Second)
+		}()
+		return runPhases(ctx, w, sys, o, d.receivers(), restSender(sys, w, nil), name)
+	}
+	return nil, fmt.Errorf("unknown baseline %q", kind)
+}
+
+func phaseLabel(o options, paced bool) string {
+	if paced {
+		return fmt.Sprintf("%d msg/s", o.rate)
+	}
+	return fmt.Sprintf("unpaced x%d", o.senders)
+}
+
+func printResult(label, name string, r result) {
+	fmt.Printf("%-18s %-13s: %8.0f deliveries/s  p50 %6.1f  p99 %6.1f  p999 %6.1f ms  lost %d  dup %d  sent %.1f msg/s (send call p50 %.1f, p99 %.1f ms)  cores: %s\n",
+		label, name, r.rate, ms(r.p50), ms(r.p99), ms(r.p999), r.lost, r.dups, r.sendRate, ms(r.send50), ms(r.send99), r.cpu)
+}
+
+// printSummary prints the medians over the repetitions and the ratios of
+// the gateway to each baseline (the median of the per-repetition ratios,
+// and their range).
+func printSummary(o options, subjects []*subject) {
+	fmt.Printf("-- medians of %d repetition(s), load average %s\n", o.reps, loadAvg())
+	for i, paced := range o.phases {
+		label := phaseLabel(o, paced)
+		for _, sj := range subjects {
+			var rate, p50, p99, p999 []float64
+			lost := 0
+			for _, r := range sj.res {
+				rate = append(rate, r[i].rate)
+				p50, p99, p999 = append(p50, ms(r[i].p50)), append(p99, ms(r[i].p99)), append(p999, ms(r[i].p999))
+				lost += r[i].lost
+			}
+			fmt.Printf("%-18s %-13s: %8.0f deliveries/s  p50 %6.1f  p99 %6.1f  p999 %6.1f ms  lost %d (all repetitions)\n",
+				label, sj.name, median(rate), median(p50), median(p99), median(p999), lost)
+		}
+		gw := subjects[0]
+		for _, b := range subjects[1:] {
+			var rate, p50, p99, p999 []float64
+			for k := range gw.res {
+				g, r := gw.res[k][i], b.res[k][i]
+				rate = append(rate, g.rate/r.rate)
+				p50 = append(p50, float64(g.p50)/float64(r.p50))
+				p99 = append(p99, float64(g.p99)/float64(r.p99))
+				p999 = append(p999, float64(g.p999)/float64(r.p999))
+			}
+			fmt.Printf("%-18s WS / %-8s: throughput %s  p50 %s  p99 %s  p999 %s\n",
+				label, b.name, ratio(rate), ratio(p50), ratio(p99), ratio(p999))
+		}
+	}
+}
+
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := slices.Clone(v)
+	slices.Sort(s)
+	if len(s)%2 == 0 {
+		return (s[len(s)/2-1] + s[len(s)/2]) / 2
+	}
+	return s[len(s)/2]
+}
+
+// ratio is the median ratio and, over several repetitions, the range.
+func ratio(v []float64) string {
+	if len(v) == 1 {
+		return fmt.Sprintf("%.2fx", v[0])
+	}
+	return fmt.Sprintf("%.2fx (%.2f-%.2f)", median(v), slices.Min(v), slices.Max(v))
+}
+
+// runPhases warms the receivers up, then runs the phases.
+func runPhases(ctx context.Context, w *world, sys *system, o options, rs []receiver, send sendFunc, name string) ([]result, error) {
+	var out []result
+	if err := warmUp(ctx, w, sys, o, rs, send); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	for _, paced := range o.phases {
 		phase := name + "-unpaced"
 		if paced {
 			phase = name + "-paced"
 		}
 		stop, err := profilePhase(sys, o, phase)
 		if err != nil {
-			return out, err
+			return nil, err
 		}
-		r, err := runPhase(ctx, w, sys, o, rs, paced)
+		r, err := runPhase(ctx, w, sys, o, rs, paced, send)
 		stop()
 		if err != nil {
-			return out, err
+			return nil, err
 		}
-		out[i] = r
+		out = append(out, r)
 	}
 	return out, nil
 }
@@ -191,8 +331,8 @@ func buildWorld(sys *system, senders int) (*world, error) {
 }
 
 type memSample struct {
-	rss, heap, sys int64
-	goroutines     int
+	rss, heap, sys, stacks int64
+	goroutines             int
 }
 
 // gatewayMem reads the child's RSS from /proc and its heap after a GC.
@@ -204,19 +344,10 @@ func gatewayMem(sys *system) (memSample, error) {
 	}
 	b, _ := io.ReadAll(res.Body)
 	res.Body.Close()
-	if _, err := fmt.Sscan(string(b), &m.heap, &m.goroutines, &m.sys); err != nil {
+	if _, err := fmt.Sscan(string(b), &m.heap, &m.goroutines, &m.sys, &m.stacks); err != nil {
 		return m, fmt.Errorf("bench/mem %q: %w", b, err)
 	}
-	st, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", sys.child.Process.Pid))
-	if err != nil {
-		return m, err
-	}
-	for _, line := range strings.Split(string(st), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-			m.rss = kb * 1024
-		}
-	}
+	m.rss = procRSS(sys.child.Process.Pid)
 	return m, nil
 }
 
@@ -230,6 +361,9 @@ type receiver interface {
 // wsSock is a gateway socket.
 type wsSock struct {
 	c *websocket.Conn
+	// ended is the error that ended the socket's reader (its close), nil
+	// while it reads.
+	ended atomic.Pointer[error]
 
 	mu      sync.Mutex
 	handler func([]byte)
@@ -258,11 +392,12 @@ func (s *wsSock) read() {
 	var buf bytes.Buffer // reused: the load generator shares the machine
 	for {
 		_, r, err := s.c.Reader(context.Background())
-		if err != nil {
-			return
+		if err == nil {
+			buf.Reset()
+			_, err = buf.ReadFrom(r)
 		}
-		buf.Reset()
-		if _, err := buf.ReadFrom(r); err != nil {
+		if err != nil {
+			s.ended.Store(&err)
 			return
 		}
 		s.mu.Lock()
@@ -396,34 +531,51 @@ func openDirect(ctx context.Context, sys *system, w *world, n int) (*directStrea
 // nothing sent later, however long their subscription takes to go live.
 func nowCursor() string { return fmt.Sprintf("%d-0", time.Now().UnixMilli()) }
 
-type result struct {
-	rate       float64
-	p50, p99   time.Duration
-	lost, dups int
-	// send50, send99 are the REST send call's own latency: the part of
-	// send-to-receive spent before the message exists.
-	send50, send99 time.Duration
+// sendFunc sends message k of a phase with content.
+type sendFunc func(ctx context.Context, k int, content string) error
+
+// restSender sends through the gateway's REST API, as the phase's current
+// senders (world.cur) in turn.
+func restSender(sys *system, w *world, _ []account) sendFunc {
+	return func(ctx context.Context, k int, content string) error {
+		a := w.cur[k%len(w.cur)]
+		return sys.rest.Do(ctx, "POST", "/v1/channels/"+w.channel+"/messages", a.token,
+			map[string]any{"content": content}, nil)
+	}
 }
 
-// runPhase sends o.messages messages (paced at o.rate, or as fast as the
-// senders go) and waits until every receiver has them all or the timeout.
-func runPhase(ctx context.Context, w *world, sys *system, o options, rs []receiver, paced bool) (result, error) {
-	set := w.turn % 2
+type result struct {
+	rate           float64
+	p50, p99, p999 time.Duration
+	lost, dups     int
+	sendRate       float64 // messages sent per second (send calls completed)
+	// send50, send99 are the send call's own latency: the part of
+	// send-to-receive spent before the message exists.
+	send50, send99 time.Duration
+	cpu            cpuUse
+}
+
+// runPhase sends o.messages messages (paced at o.rate, or as fast as
+// o.senders senders go) and waits until every receiver has them all or the
+// timeout.
+func runPhase(ctx context.Context, w *world, sys *system, o options, rs []receiver, paced bool, send sendFunc) (result, error) {
+	w.cur = w.senders[w.turn%2]
 	w.turn++
-	return sendAndReceive(ctx, w, sys, o, rs, paced, w.senders[set], o.messages)
+	return sendAndReceive(ctx, w, sys, o, rs, paced, o.senders, send, o.messages)
 }
 
 // warmUp sends one message and waits until every receiver has it: then all
 // subscriptions are live and the measured phases time only delivery.
-func warmUp(ctx context.Context, w *world, sys *system, o options, rs []receiver) error {
-	r, err := sendAndReceive(ctx, w, sys, o, rs, false, w.members[:1], 1)
+func warmUp(ctx context.Context, w *world, sys *system, o options, rs []receiver, send sendFunc) error {
+	w.cur = w.members[:1]
+	r, err := sendAndReceive(ctx, w, sys, o, rs, false, 1, send, 1)
 	if err == nil && r.lost > 0 {
 		err = fmt.Errorf("warm-up: %d receivers did not get the message", r.lost)
 	}
 	return err
 }
 
-func sendAndReceive(ctx context.Context, w *world, sys *system, o options, rs []receiver, paced bool, senders []account, m int) (result, error) {
+func sendAndReceive(ctx context.Context, w *world, sys *system, o options, rs []receiver, paced bool, senders int, send sendFunc, m int) (result, error) {
 	w.phase++
 	marker := []byte(fmt.Sprintf("wsload-%d-", w.phase))
 	sent := make([]atomic.Int64, m)
@@ -467,17 +619,21 @@ func sendAndReceive(ctx context.Context, w *world, sys *system, o options, rs []
 		})
 	}
 
+	cpu0 := sampleCPU(sys)
 	start := time.Now()
 	var sendMu sync.Mutex
 	sendLats := make([]time.Duration, 0, m)
-	send := func(k int) error {
-		a := senders[k%len(senders)]
+	var lastSent time.Time
+	one := func(k int) error {
 		t0 := time.Now()
 		sent[k].Store(t0.UnixNano())
-		err := sys.rest.Do(context.Background(), "POST", "/v1/channels/"+w.channel+"/messages", a.token,
-			map[string]any{"content": string(marker) + strconv.Itoa(k)}, nil)
+		err := send(context.Background(), k, string(marker)+strconv.Itoa(k))
+		t1 := time.Now()
 		sendMu.Lock()
-		sendLats = append(sendLats, time.Since(t0))
+		sendLats = append(sendLats, t1.Sub(t0))
+		if t1.After(lastSent) {
+			lastSent = t1
+		}
 		sendMu.Unlock()
 		return err
 	}
@@ -492,7 +648,7 @@ func sendAndReceive(ctx context.Context, w *world, sys *system, o options, rs []
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				if err := send(k); err != nil {
+				if err := one(k); err != nil {
 					errc <- err
 				}
 			}()
@@ -503,8 +659,8 @@ func sendAndReceive(ctx context.Context, w *world, sys *system, o options, rs []
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				for k := s; k < m; k += len(senders) {
-					if err := send(k); err != nil {
+				for k := s; k < m; k += senders {
+					if err := one(k); err != nil {
 						errc <- err
 						return
 					}
@@ -524,6 +680,7 @@ func sendAndReceive(ctx context.Context, w *world, sys *system, o options, rs []
 		return result{}, ctx.Err()
 	}
 	var r result
+	r.cpu = sampleCPU(sys).since(cpu0, time.Since(start))
 	var lats []time.Duration
 	var last time.Time
 	total := 0
@@ -542,10 +699,14 @@ func sendAndReceive(ctx context.Context, w *world, sys *system, o options, rs []
 	if len(lats) > 0 {
 		r.p50 = lats[len(lats)/2]
 		r.p99 = lats[len(lats)*99/100]
+		r.p999 = lats[len(lats)*999/1000]
 	}
 	slices.Sort(sendLats)
 	if len(sendLats) > 0 {
 		r.send50, r.send99 = sendLats[len(sendLats)/2], sendLats[len(sendLats)*99/100]
+	}
+	if d := lastSent.Sub(start); d > 0 {
+		r.sendRate = float64(m) / d.Seconds()
 	}
 	if d := last.Sub(start); d > 0 {
 		r.rate = float64(total) / d.Seconds()
@@ -574,4 +735,11 @@ func dropData(cfg config.Config) {
 		_ = c.Database(cfg.MongoDB).Drop(ctx)
 		_ = c.Disconnect(ctx)
 	}
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
 }
