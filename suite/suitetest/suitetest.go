@@ -31,10 +31,12 @@ type Options struct {
 	Mutate func(*config.Config)
 	// Gateways is how many gateways serve over the same services (0 means 1).
 	Gateways int
-	// SharedFeed runs the gateways on the shared event feed
-	// (suite.Options.SharedFeed); ACCORD_TEST_SHARED_FEED=1 turns it on for
-	// every suite, so that a package's tests can be run on either feed.
-	SharedFeed bool
+	// PerSocketFeed runs the gateways on one StreamEvents stream per
+	// socket instead of the shared event feed (the default,
+	// Config.WSSharedFeed); ACCORD_TEST_SHARED_FEED=0 does so for every
+	// suite and =1 forces the shared feed, so that a package's tests can
+	// be run on either feed.
+	PerSocketFeed bool
 }
 
 // Start runs every service and a gateway on loopback until t ends. mutate,
@@ -63,17 +65,22 @@ func start(t testing.TB, o Options) (*Stack, error) {
 	cfg := env.Config
 	cfg.MongoDB = env.DB.Name()
 	cfg.ShutdownTimeout = 2 * time.Second
+	switch {
+	case o.PerSocketFeed || os.Getenv("ACCORD_TEST_SHARED_FEED") == "0":
+		cfg.WSSharedFeed = false
+	case os.Getenv("ACCORD_TEST_SHARED_FEED") == "1":
+		cfg.WSSharedFeed = true
+	}
 	if o.Mutate != nil {
 		o.Mutate(&cfg)
 	}
 	s, err := suite.Start(context.Background(), suite.Options{
-		Config:     cfg,
-		Log:        env.Log,
-		Shared:     app.Shared{Mongo: env.DB.Client(), Redis: env.Redis, Signer: env.Signer, ServiceSigner: env.ServiceSigner},
-		Ephemeral:  true,
-		Gateways:   o.Gateways,
-		WebDir:     t.TempDir(),
-		SharedFeed: o.SharedFeed || os.Getenv("ACCORD_TEST_SHARED_FEED") == "1",
+		Config:    cfg,
+		Log:       env.Log,
+		Shared:    app.Shared{Mongo: env.DB.Client(), Redis: env.Redis, Signer: env.Signer, ServiceSigner: env.ServiceSigner},
+		Ephemeral: true,
+		Gateways:  o.Gateways,
+		WebDir:    t.TempDir(),
 	})
 	if err != nil {
 		return nil, err
