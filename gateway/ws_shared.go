@@ -40,8 +40,9 @@ type sharedSession struct {
 	from      map[string]string   // where each live-started scope started
 }
 
-// pumpShared relays the caller's events from the gateway's shared feed.
-func (s *wsSession) pumpShared(cursors map[string]string) {
+// pumpShared relays the caller's events from the gateway's shared feed,
+// after ready once the feed follows the caller's scopes.
+func (s *wsSession) pumpShared(cursors map[string]string, ready outFrame) {
 	defer s.wg.Done()
 	h := s.h
 	sub := h.hub.newSub(s.userID, sharedQueue, func() {
@@ -74,6 +75,10 @@ func (s *wsSession) pumpShared(cursors map[string]string) {
 		return
 	}
 	if !ss.add(scopes...) {
+		return
+	}
+	s.touch() // the client's allowed silence starts with ready
+	if !s.out.enqueue(ready) {
 		return
 	}
 	var resume []*eventsv1.Cursor
