@@ -66,9 +66,10 @@ type suiteOptions struct {
 	// key prefix of its own) instead of a Redis of its own; a Redis
 	// restart is then not among the faults.
 	cluster bool
-	// perSocket runs the gateways with one StreamEvents stream per socket
-	// (ACCORD_WS_SHARED_FEED=0) instead of the shared feed, the default.
-	perSocket bool
+	// sharedFeed runs the gateways on the shared event feed
+	// (ACCORD_WS_SHARED_FEED=1); ACCORD_TEST_SHARED_FEED=1 turns it on for
+	// every test here.
+	sharedFeed bool
 }
 
 func startSuite(t *testing.T, o suiteOptions) *suite {
@@ -142,8 +143,8 @@ func startSuite(t *testing.T, o suiteOptions) *suite {
 	for i, addr := range gw {
 		server := []string{server1, server2}[i]
 		env := []string{"ACCORD_HTTP_ADDR=" + addr, "ACCORD_SERVER_ADDR=" + server}
-		if o.perSocket {
-			env = append(env, "ACCORD_WS_SHARED_FEED=0")
+		if o.sharedFeed || os.Getenv("ACCORD_TEST_SHARED_FEED") == "1" {
+			env = append(env, "ACCORD_WS_SHARED_FEED=1")
 		}
 		start("gateway"+strconv.Itoa(i+1), "gateway", env...)
 		s.gateways = append(s.gateways, "http://"+addr)
@@ -434,11 +435,9 @@ func TestReliabilityRollingRestart(t *testing.T) {
 // TestReliabilityRollingRestartOnCluster is the rolling restart with every
 // process on a 3-master Redis Cluster: the event log, the feed's reads per
 // slot, the channel locks, the outbox, presence and the stats streams all
-// keep their promises there too. Its gateways run the per-socket feed
-// (ACCORD_WS_SHARED_FEED=0), so that path keeps a rolling restart of its
-// own; the server's reads per slot are the same for both.
+// keep their promises there too.
 func TestReliabilityRollingRestartOnCluster(t *testing.T) {
-	rollingRestart(t, suiteOptions{serverList: true, cluster: true, perSocket: true}, 12, 3, 8)
+	rollingRestart(t, suiteOptions{serverList: true, cluster: true}, 12, 3, 8)
 }
 
 func rollingRestart(t *testing.T, o suiteOptions, clients, servers, perClient int) {

@@ -31,12 +31,11 @@ type Options struct {
 	Mutate func(*config.Config)
 	// Gateways is how many gateways serve over the same services (0 means 1).
 	Gateways int
-	// PerSocketFeed runs the gateways on one StreamEvents stream per
-	// socket instead of the shared event feed (the default,
-	// Config.WSSharedFeed); ACCORD_TEST_SHARED_FEED=0 does so for every
-	// suite and =1 forces the shared feed, so that a package's tests can
-	// be run on either feed.
-	PerSocketFeed bool
+	// SharedFeed runs the gateways on the shared event feed
+	// (Config.WSSharedFeed) instead of one StreamEvents stream per socket;
+	// ACCORD_TEST_SHARED_FEED=1 does so for every suite (and =0 never),
+	// so that a package's tests can be run on either feed.
+	SharedFeed bool
 }
 
 // Start runs every service and a gateway on loopback until t ends. mutate,
@@ -65,11 +64,13 @@ func start(t testing.TB, o Options) (*Stack, error) {
 	cfg := env.Config
 	cfg.MongoDB = env.DB.Name()
 	cfg.ShutdownTimeout = 2 * time.Second
-	switch {
-	case o.PerSocketFeed || os.Getenv("ACCORD_TEST_SHARED_FEED") == "0":
-		cfg.WSSharedFeed = false
-	case os.Getenv("ACCORD_TEST_SHARED_FEED") == "1":
+	switch os.Getenv("ACCORD_TEST_SHARED_FEED") {
+	case "1":
 		cfg.WSSharedFeed = true
+	case "0":
+		cfg.WSSharedFeed = false
+	default:
+		cfg.WSSharedFeed = cfg.WSSharedFeed || o.SharedFeed
 	}
 	if o.Mutate != nil {
 		o.Mutate(&cfg)
