@@ -548,11 +548,20 @@ func TestComposeTopology(t *testing.T) {
 				t.Errorf("%s: gets the signing key; only the user service may", name)
 			}
 		}
+		// The gateway calls the server service's internal API (its shared
+		// event feed) with the service key, and holds no other key.
+		gw := service(t, p, "gateway")
+		if env := envOf(gw); mountedAt(gw, env["ACCORD_SERVICE_KEY_FILE"]) != "service_key" {
+			t.Errorf("gateway: ACCORD_SERVICE_KEY_FILE=%q is not the mounted secret service_key", env["ACCORD_SERVICE_KEY_FILE"])
+		}
 		for name, s := range p.Services {
 			if slices.Contains(appServices, name) {
 				continue
 			}
 			for _, sec := range s.Secrets {
+				if name == "gateway" && sec.Source == "service_key" {
+					continue
+				}
 				if !slices.Contains(blobSecrets[name], sec.Source) {
 					t.Errorf("%s: has secret %s; only the Accord services need keys, and the object store its credentials", name, sec.Source)
 				}

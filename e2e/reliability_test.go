@@ -66,6 +66,10 @@ type suiteOptions struct {
 	// key prefix of its own) instead of a Redis of its own; a Redis
 	// restart is then not among the faults.
 	cluster bool
+	// sharedFeed runs the gateways on the shared event feed
+	// (ACCORD_WS_SHARED_FEED=1); ACCORD_TEST_SHARED_FEED=1 turns it on for
+	// every test here.
+	sharedFeed bool
 }
 
 func startSuite(t *testing.T, o suiteOptions) *suite {
@@ -138,7 +142,11 @@ func startSuite(t *testing.T, o suiteOptions) *suite {
 	s.gatewayAlive = make([]atomic.Bool, 2)
 	for i, addr := range gw {
 		server := []string{server1, server2}[i]
-		start("gateway"+strconv.Itoa(i+1), "gateway", "ACCORD_HTTP_ADDR="+addr, "ACCORD_SERVER_ADDR="+server)
+		env := []string{"ACCORD_HTTP_ADDR=" + addr, "ACCORD_SERVER_ADDR=" + server}
+		if o.sharedFeed || os.Getenv("ACCORD_TEST_SHARED_FEED") == "1" {
+			env = append(env, "ACCORD_WS_SHARED_FEED=1")
+		}
+		start("gateway"+strconv.Itoa(i+1), "gateway", env...)
 		s.gateways = append(s.gateways, "http://"+addr)
 		proc.WaitHTTP(t, "http://"+addr+"/healthz", 60*time.Second)
 		s.gatewayAlive[i].Store(true)

@@ -393,7 +393,7 @@ func (s *wsSession) run(bearer string) {
 	// silence starts here, not at hello: slow upstream calls above must not
 	// use it up.
 	s.touch()
-	s.out.enqueue(outFrame{b: readyFrame(me.GetUser(), s.presence.session(), interval.Milliseconds()), typ: "ready"})
+	ready := outFrame{b: readyFrame(me.GetUser(), s.presence.session(), interval.Milliseconds()), typ: "ready"}
 	cursors := make(map[string]string, len(f.Cursors))
 	for _, c := range f.Cursors {
 		cursors[c.Scope] = c.Position
@@ -401,8 +401,12 @@ func (s *wsSession) run(bearer string) {
 	s.wg.Add(2)
 	go s.writeLoop(interval, timeout)
 	if h.hub != nil {
-		go s.pumpShared(cursors)
+		// On the shared feed ready goes out once the feed follows the
+		// socket's scopes (pumpShared): every event logged after it
+		// reaches the socket.
+		go s.pumpShared(cursors, ready)
 	} else {
+		s.out.enqueue(ready)
 		go s.pumpEvents(cursors)
 	}
 	s.readLoop()

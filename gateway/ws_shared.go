@@ -56,10 +56,10 @@ type sharedSession struct {
 	ended bool
 }
 
-// pumpShared registers the caller with the gateway's shared feed, replays
-// their cursors, and hands event delivery over to drain goroutines
-// started on demand.
-func (s *wsSession) pumpShared(cursors map[string]string) {
+// pumpShared registers the caller with the gateway's shared feed, sends
+// ready once the feed follows the caller's scopes, replays their cursors,
+// and hands event delivery over to drain goroutines started on demand.
+func (s *wsSession) pumpShared(cursors map[string]string, ready outFrame) {
 	h := s.h
 	sub := h.hub.newSub(s.userID, sharedQueue, func() {
 		s.log.Warn("shared event feed did not come back; closing socket")
@@ -72,7 +72,7 @@ func (s *wsSession) pumpShared(cursors map[string]string) {
 	// Set-up holds the token: events queued meanwhile wait for it.
 	ss.running.Store(true)
 	sub.notify = ss.notify
-	if !ss.setUp(cursors) {
+	if !ss.setUp(cursors, ready) {
 		ss.hub.close(ss.sub)
 		s.wg.Done()
 		return
@@ -83,8 +83,9 @@ func (s *wsSession) pumpShared(cursors map[string]string) {
 	ss.drain()
 }
 
-// setUp registers the socket's scopes and replays its cursors.
-func (ss *sharedSession) setUp(cursors map[string]string) bool {
+// setUp registers the socket's scopes, sends ready (every event logged
+// after it reaches the socket) and replays its cursors.
+func (ss *sharedSession) setUp(cursors map[string]string, ready outFrame) bool {
 	s := ss.s
 	// The session is watched before any scope is added: the feed reports
 	// a session that ended before the events of scopes added after it, and
@@ -107,6 +108,10 @@ func (ss *sharedSession) setUp(cursors map[string]string) bool {
 		return false
 	}
 	if !ss.add(scopes...) {
+		return false
+	}
+	s.touch() // the client's allowed silence starts with ready
+	if !s.out.enqueue(ready) {
 		return false
 	}
 	var resume []*eventsv1.Cursor

@@ -27,6 +27,7 @@ type fakeFollow struct {
 	watches map[string]string            // key -> token watched
 	send    func(*eventsv1.SessionEnded) // on the live stream
 	cut     chan struct{}                // closed to break the live stream
+	hold    chan struct{}                // when set, acknowledgements wait for it to close
 }
 
 func newFakeFollow() *fakeFollow {
@@ -66,7 +67,15 @@ func (f *fakeFollow) FollowScopes(ss grpc.BidiStreamingServer[eventsv1.FollowSco
 			for _, k := range req.GetUnwatch() {
 				delete(f.watches, k)
 			}
+			hold := f.hold
 			f.mu.Unlock()
+			if hold != nil && len(req.GetAdd()) > 0 {
+				select {
+				case <-hold:
+				case <-ss.Context().Done():
+					return
+				}
+			}
 			for _, c := range req.GetAdd() {
 				if err := send(&eventsv1.FollowScopesResponse{Started: &eventsv1.ScopeStarted{Scope: c.GetScope(), Position: "1-0"}}); err != nil {
 					errc <- err
@@ -212,4 +221,26 @@ func TestWSSharedIdleSocketHasNoPump(t *testing.T) {
 		}
 	}
 	platformtest.Eventually(t, 10*time.Second, func() bool { return pumps() == 0 }, "no goroutine of an idle socket's shared session")
+}
+
+// On the shared feed ready comes once the feed follows the socket's
+// scopes: a message logged after ready reaches the socket. (Sent before,
+// the scopes' live start could come after it: the message was lost.)
+func TestWSSharedReadyAfterFollow(t *testing.T) {
+	fw := newSharedWorld(t, WSOptions{})
+	hold := make(chan struct{})
+	fw.follow.mu.Lock()
+	fw.follow.hold = hold
+	fw.follow.mu.Unlock()
+	tok := fw.env.UserToken(platformtest.NewID())
+	c := dialWS(t, fw.srv.URL, tok)
+	c.send(map[string]any{"type": "hello", "client": "web"})
+	platformtest.Eventually(t, 5*time.Second, func() bool { return fw.follow.watched(tok) != "" }, "session watched")
+	select {
+	case f, ok := <-c.frames:
+		t.Fatalf("got %v (open %v) while the feed did not follow the socket's scopes yet", f, ok)
+	case <-time.After(time.Second):
+	}
+	close(hold)
+	c.expect("ready")
 }

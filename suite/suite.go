@@ -61,9 +61,6 @@ type Options struct {
 	Gateways int
 	// WebDir is the built web app the gateways serve (Config.WebDir when empty).
 	WebDir string
-	// SharedFeed makes the gateways relay events from one upstream feed
-	// each (gateway.WSOptions.SharedFeed), calling with the service key.
-	SharedFeed bool
 }
 
 // Suite is a running suite.
@@ -99,7 +96,10 @@ func Start(ctx context.Context, o Options) (s *Suite, err error) {
 		log = logging.Discard()
 	}
 	shared := o.Shared
-	if o.SharedFeed && shared.ServiceSigner == nil {
+	// With Config.WSSharedFeed (ACCORD_WS_SHARED_FEED, on by default) the
+	// gateways relay events from one upstream feed each
+	// (gateway.WSOptions.SharedFeed), calling with the service key.
+	if cfg.WSSharedFeed && shared.ServiceSigner == nil {
 		// The gateways call with the services' key: load it once for all.
 		if shared.ServiceSigner, err = app.LoadServiceSigner(cfg, log); err != nil {
 			return nil, err
@@ -169,7 +169,7 @@ func Start(ctx context.Context, o Options) (s *Suite, err error) {
 		if i == 0 {
 			gopts.Registry = shared.Registry
 		}
-		if o.SharedFeed {
+		if cfg.WSSharedFeed {
 			gopts.WS.SharedFeed = true
 			gopts.ServiceCreds = auth.NewServiceCredentials(shared.ServiceSigner, "gateway")
 		}

@@ -113,6 +113,11 @@ type Config struct {
 	// time the load balancer takes to notice, such as a readiness probe's
 	// period times its failure threshold.
 	DrainDelay time.Duration
+	// WSSharedFeed has the gateway relay WebSocket events from one
+	// upstream feed per gateway (FollowScopes, called with the service
+	// key) instead of one StreamEvents stream per socket
+	// (ACCORD_WS_SHARED_FEED, default off: 1 or true turns it on).
+	WSSharedFeed bool
 }
 
 // Load reads the environment through getenv (os.Getenv when nil).
@@ -173,6 +178,14 @@ func Load(getenv func(string) string) (Config, error) {
 			errs = append(errs, fmt.Sprintf("ACCORD_DRAIN_DELAY: want a duration >= 0 such as 5s, got %q", v))
 		} else {
 			c.DrainDelay = d
+		}
+	}
+	if v := strings.TrimSpace(getenv("ACCORD_WS_SHARED_FEED")); v != "" {
+		on, err := strconv.ParseBool(v)
+		if err != nil {
+			errs = append(errs, fmt.Sprintf("ACCORD_WS_SHARED_FEED: want 1 or 0 (true or false), got %q", v))
+		} else {
+			c.WSSharedFeed = on
 		}
 	}
 	c.Store = strings.ToLower(str("ACCORD_STORE", ""))

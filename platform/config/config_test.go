@@ -109,3 +109,23 @@ func TestDrainDelay(t *testing.T) {
 		}
 	}
 }
+
+func TestWSSharedFeed(t *testing.T) {
+	for _, tc := range []struct {
+		v        string
+		want, ok bool
+	}{{"", false, true}, {"1", true, true}, {"true", true, true}, {"0", false, true}, {"false", false, true}, {"maybe", false, false}} {
+		c, err := config.Load(func(k string) string {
+			if k == "ACCORD_WS_SHARED_FEED" {
+				return tc.v
+			}
+			return ""
+		})
+		if (err == nil) != tc.ok || tc.ok && c.WSSharedFeed != tc.want {
+			t.Errorf("ACCORD_WS_SHARED_FEED=%q: got %v, %v; want %v, ok %v", tc.v, c.WSSharedFeed, err, tc.want, tc.ok)
+		}
+		if err != nil && !strings.Contains(err.Error(), "ACCORD_WS_SHARED_FEED") {
+			t.Errorf("error %q does not name the variable", err)
+		}
+	}
+}

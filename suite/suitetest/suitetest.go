@@ -32,8 +32,9 @@ type Options struct {
 	// Gateways is how many gateways serve over the same services (0 means 1).
 	Gateways int
 	// SharedFeed runs the gateways on the shared event feed
-	// (suite.Options.SharedFeed); ACCORD_TEST_SHARED_FEED=1 turns it on for
-	// every suite, so that a package's tests can be run on either feed.
+	// (Config.WSSharedFeed) instead of one StreamEvents stream per socket;
+	// ACCORD_TEST_SHARED_FEED=1 does so for every suite (and =0 never),
+	// so that a package's tests can be run on either feed.
 	SharedFeed bool
 }
 
@@ -63,17 +64,24 @@ func start(t testing.TB, o Options) (*Stack, error) {
 	cfg := env.Config
 	cfg.MongoDB = env.DB.Name()
 	cfg.ShutdownTimeout = 2 * time.Second
+	switch os.Getenv("ACCORD_TEST_SHARED_FEED") {
+	case "1":
+		cfg.WSSharedFeed = true
+	case "0":
+		cfg.WSSharedFeed = false
+	default:
+		cfg.WSSharedFeed = cfg.WSSharedFeed || o.SharedFeed
+	}
 	if o.Mutate != nil {
 		o.Mutate(&cfg)
 	}
 	s, err := suite.Start(context.Background(), suite.Options{
-		Config:     cfg,
-		Log:        env.Log,
-		Shared:     app.Shared{Mongo: env.DB.Client(), Redis: env.Redis, Signer: env.Signer, ServiceSigner: env.ServiceSigner},
-		Ephemeral:  true,
-		Gateways:   o.Gateways,
-		WebDir:     t.TempDir(),
-		SharedFeed: o.SharedFeed || os.Getenv("ACCORD_TEST_SHARED_FEED") == "1",
+		Config:    cfg,
+		Log:       env.Log,
+		Shared:    app.Shared{Mongo: env.DB.Client(), Redis: env.Redis, Signer: env.Signer, ServiceSigner: env.ServiceSigner},
+		Ephemeral: true,
+		Gateways:  o.Gateways,
+		WebDir:    t.TempDir(),
 	})
 	if err != nil {
 		return nil, err

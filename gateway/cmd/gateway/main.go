@@ -15,6 +15,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/accordchat/accord/gateway"
+	"github.com/accordchat/accord/platform/app"
+	"github.com/accordchat/accord/platform/auth"
 	"github.com/accordchat/accord/platform/blobstore"
 	"github.com/accordchat/accord/platform/config"
 	"github.com/accordchat/accord/platform/logging"
@@ -66,7 +68,19 @@ func run() error {
 	// (Drain below) rather than dropping its sockets at once.
 	life, endLife := context.WithCancel(context.Background())
 	defer endLife()
-	h, err := gateway.New(life, gateway.Options{Log: log, Peers: conns, Registry: reg, WebDir: cfg.WebDir, MaxUploadBytes: cfg.MaxUploadBytes, Blobs: blobs})
+	gopts := gateway.Options{Log: log, Peers: conns, Registry: reg, WebDir: cfg.WebDir, MaxUploadBytes: cfg.MaxUploadBytes, Blobs: blobs}
+	if cfg.WSSharedFeed {
+		// The shared feed (ACCORD_WS_SHARED_FEED, on by default) calls the
+		// server service's internal API with the service key, loaded as
+		// the services load it (ACCORD_SERVICE_KEY_FILE).
+		signer, err := app.LoadServiceSigner(cfg, log)
+		if err != nil {
+			return err
+		}
+		gopts.WS.SharedFeed = true
+		gopts.ServiceCreds = auth.NewServiceCredentials(signer, "gateway")
+	}
+	h, err := gateway.New(life, gopts)
 	if err != nil {
 		return err
 	}

@@ -170,6 +170,18 @@ func (s *Sub) Add(ctx context.Context, scope string) error {
 // AddAt is Add that also returns the position s starts after: every event
 // of the scope with a greater id reaches s, none at or before it does.
 func (s *Sub) AddAt(ctx context.Context, scope string) (string, error) {
+	for {
+		pos, again, err := s.addAt(ctx, scope)
+		if !again {
+			return pos, err
+		}
+	}
+}
+
+// addAt is one attempt of AddAt; again tells that the scope, tracked when
+// looked at, was dropped before it could be joined: its position must then
+// be looked up (an empty one would stop the reader).
+func (s *Sub) addAt(ctx context.Context, scope string) (_ string, again bool, _ error) {
 	h := s.hub
 	h.mu.Lock()
 	_, tracked := h.scopes[scope]
@@ -178,7 +190,7 @@ func (s *Sub) AddAt(ctx context.Context, scope string) (string, error) {
 	if !tracked {
 		var err error
 		if last, err = h.LastID(ctx, scope); err != nil {
-			return "", err
+			return "", false, err
 		}
 	}
 	h.mu.Lock()
@@ -189,9 +201,12 @@ func (s *Sub) AddAt(ctx context.Context, scope string) (string, error) {
 		h.endLocked(s, ErrShuttingDown)
 	}
 	if s.closed {
-		return "", s.err
+		return "", false, s.err
 	}
 	st, ok := h.scopes[scope]
+	if !ok && tracked {
+		return "", true, nil
+	}
 	if !ok {
 		// Untracked until now: reading starts after the entry that was last
 		// when we looked, so whatever was appended since is still delivered.
@@ -204,7 +219,7 @@ func (s *Sub) AddAt(ctx context.Context, scope string) (string, error) {
 	}
 	st.subs[s] = struct{}{}
 	s.scopes[scope] = struct{}{}
-	return st.pos, nil
+	return st.pos, false, nil
 }
 
 // Remove unsubscribes s from scope; nothing more of it is queued.
