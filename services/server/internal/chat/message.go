@@ -136,7 +136,7 @@ func (s *Service) Send(ctx context.Context, in SendInput) (View, error) {
 			s.d.Log.WarnContext(ctx, "request id record failed", "err", err)
 		}
 	}
-	v, err := s.view(ctx, m)
+	v, err := s.viewNew(ctx, m, in.AttachmentIDs)
 	if err != nil {
 		return View{}, err
 	}
