@@ -152,6 +152,7 @@ func NewWithOptions(ctx context.Context, d app.Deps, o Options) (*Service, error
 	}
 	evs := grpcapi.Events{Log: o.Events, Redis: d.Redis, Keys: d.Keys}
 	access := guild.NewAccess(store)
+	typing, activity := redis.NewTypingWindows(d.Redis, d.Keys), redis.NewActivity(d.Redis, d.Keys, cfg.ActivityMaxLen)
 	msgs := chat.New(chat.Deps{
 		Messages: set.Messages, ReadStates: set.ReadStates, Channels: store, Access: access,
 		Reactions: set.Reactions, Pins: set.Pins, Servers: store, IsEmoji: emoji.Valid,
@@ -159,8 +160,9 @@ func NewWithOptions(ctx context.Context, d app.Deps, o Options) (*Service, error
 		Outbox:   outbox,
 		Limiter:  redis.NewRateLimiter(d.Redis, d.Keys),
 		Requests: redis.NewRequestRecords(d.Redis, d.Keys),
-		Typing:   redis.NewTypingWindows(d.Redis, d.Keys),
-		Activity: redis.NewActivity(d.Redis, d.Keys, cfg.ActivityMaxLen),
+		Typing:   typing,
+		Activity: activity,
+		SendDone: redis.NewSendDone(outbox, typing, activity),
 		Events:   grpcapi.MessageLogged{Events: evs},
 		Names:    o.Names,
 		Mentions: store, MentionIndex: set.Mentions, Notify: set.Notify,

@@ -87,8 +87,10 @@ type Deps struct {
 	Requests   RequestRecords
 	Typing     TypingWindows
 	Activity   Activity
-	Events     Events
-	Names      Names
+	// SendDone, optional, ends each send in one round trip (see SendDone).
+	SendDone SendDone
+	Events   Events
+	Names    Names
 	// Mentions resolves mentions; MentionIndex and Notify keep mention
 	// entries and notification settings.
 	Mentions     MentionResolver

@@ -159,10 +159,31 @@ func (s *Service) Send(ctx context.Context, in SendInput) (View, error) {
 	}
 	// Clearing the outbox entry after the lock is harmless: redelivery
 	// checks the log first.
-	s.outboxDone(ctx, entry)
-	s.typingDone(ctx, in.ChannelID, in.UserID)
-	s.activity(ctx, "message_created", m)
+	s.sendDone(ctx, entry, m)
 	return v, nil
+}
+
+// sendDone ends a send after its announcement: the outbox entry goes, the
+// author's typing window closes and the activity stream records it, in one
+// round trip when Deps.SendDone is set. Failures are logged: the message
+// is stored and announced either way.
+func (s *Service) sendDone(ctx context.Context, e OutboxEntry, m Message) {
+	if s.d.SendDone == nil {
+		s.outboxDone(ctx, e)
+		s.typingDone(ctx, m.ChannelID, m.AuthorID)
+		s.activity(ctx, "message_created", m)
+		return
+	}
+	outboxErr, typingErr, activityErr := s.d.SendDone.SendDone(context.WithoutCancel(ctx), e, s.cfg.TypingEvery > 0, m)
+	if outboxErr != nil {
+		s.d.Log.WarnContext(ctx, "outbox removal failed; the sweeper checks the log before announcing", "err", outboxErr)
+	}
+	if typingErr != nil {
+		s.d.Log.WarnContext(ctx, "typing window not cleared", "err", typingErr)
+	}
+	if activityErr != nil {
+		s.d.Log.ErrorContext(ctx, "activity append failed", "err", activityErr, "kind", "message_created")
+	}
 }
 
 // allow admits one send of user in channel or returns a RESOURCE_EXHAUSTED

@@ -177,6 +177,15 @@ type TypingWindows interface {
 	Close(ctx context.Context, channelID, userID string) error
 }
 
+// SendDone does the three steps that end a send after its announcement,
+// Outbox.Remove, TypingWindows.Close (when closeTyping) and
+// Activity.Record of "message_created", in one round trip, and reports
+// each step's failure apart. It is optional (Deps.SendDone); without it
+// Send takes the three steps one by one.
+type SendDone interface {
+	SendDone(ctx context.Context, e OutboxEntry, closeTyping bool, m Message) (outbox, typing, activity error)
+}
+
 // Activity is the stream of message activity the stats service reads.
 type Activity interface {
 	// Record appends one entry of kind ("message_created",

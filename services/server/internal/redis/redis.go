@@ -216,10 +216,49 @@ func NewActivity(rdb goredis.UniversalClient, keys redisx.Keyspace, maxLen int64
 
 // Record implements chat.Activity.
 func (a *Activity) Record(ctx context.Context, kind string, m chat.Message) error {
-	return events.AppendActivity(ctx, a.rdb, a.keys, events.ActivityEntry{
+	return events.AppendActivity(ctx, a.rdb, a.keys, activityEntry(kind, m), a.maxLen)
+}
+
+func activityEntry(kind string, m chat.Message) events.ActivityEntry {
+	return events.ActivityEntry{
 		Kind: kind, UserID: m.AuthorID, ServerID: m.ServerID, ChannelID: m.ChannelID,
 		MessageID: m.ID, Time: m.CreatedAt,
-	}, a.maxLen)
+	}
+}
+
+// SendDone implements chat.SendDone on one pipeline over the stores of an
+// Outbox, TypingWindows and Activity (which share one client).
+type SendDone struct {
+	outbox   *Outbox
+	typing   *TypingWindows
+	activity *Activity
+}
+
+// NewSendDone returns the SendDone of o, w and a.
+func NewSendDone(o *Outbox, w *TypingWindows, a *Activity) *SendDone {
+	return &SendDone{outbox: o, typing: w, activity: a}
+}
+
+// SendDone implements chat.SendDone.
+func (d *SendDone) SendDone(ctx context.Context, e chat.OutboxEntry, closeTyping bool, m chat.Message) (outbox, typing, activity error) {
+	pipe := d.outbox.rdb.Pipeline()
+	rem := pipe.ZRem(ctx, d.outbox.key, member(e))
+	var del *goredis.IntCmd
+	if closeTyping {
+		del = pipe.Del(ctx, d.typing.key(m.ChannelID, m.AuthorID))
+	}
+	if err := events.AppendActivity(ctx, pipe, d.activity.keys, activityEntry("message_created", m), d.activity.maxLen); err != nil {
+		return rem.Err(), nil, err
+	}
+	cmds, err := pipe.Exec(ctx)
+	if err != nil && len(cmds) == 0 {
+		return err, err, err
+	}
+	outbox = rem.Err()
+	if del != nil {
+		typing = del.Err()
+	}
+	return outbox, typing, cmds[len(cmds)-1].Err()
 }
 
 // The channel lock orders a channel's writes (see chat.ChannelLocks). The
