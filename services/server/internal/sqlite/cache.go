@@ -6,47 +6,56 @@ import (
 	"github.com/accordchat/accord/services/server/internal/guild"
 )
 
-// maxCachedChannels bounds the channel cache; it starts over when full.
-const maxCachedChannels = 50_000
+// maxCached bounds each row cache; it starts over when full.
+const maxCached = 50_000
 
-// channelCache keeps channel rows by id for Channel, which every send,
-// list and read of a channel asks first. It is coherent because one
-// process owns a SQLite database (the data folder's lock) and every write
-// to the channels table goes through this Store, which drops the cache
-// after it: a reader that began before a drop never stores what it read
-// (the generation changed), so no stale row outlives the write.
-type channelCache struct {
+// rowCache keeps rows by key for the lookups every send and every read of
+// a channel makes first: the channel (Channel) and the caller's membership
+// of its server (Member). It is coherent because a SQLite database has one
+// server-service process (SQLite is the one-instance mode; several
+// instances run on MongoDB, and the all-in-one holds the data folder's
+// lock), and every write to the table goes through this Store, which drops
+// the cache after it: a reader that began before a drop never stores what
+// it read (the generation changed), so no stale row outlives the write.
+// Absent rows are not cached.
+type rowCache[K comparable, V any] struct {
 	mu   sync.Mutex
 	gen  uint64
-	rows map[string]guild.Channel
+	rows map[K]V
 }
 
-// get returns the cached row of id, and the generation to pass to put
+// get returns the cached row of k, and the generation to pass to put
 // after reading it from the database when there is none.
-func (c *channelCache) get(id string) (guild.Channel, uint64, bool) {
+func (c *rowCache[K, V]) get(k K) (V, uint64, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	ch, ok := c.rows[id]
-	return ch, c.gen, ok
+	v, ok := c.rows[k]
+	return v, c.gen, ok
 }
 
 // put caches a row read at generation gen, unless a write came since.
-func (c *channelCache) put(gen uint64, ch guild.Channel) {
+func (c *rowCache[K, V]) put(gen uint64, k K, v V) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if gen != c.gen {
 		return
 	}
-	if c.rows == nil || len(c.rows) >= maxCachedChannels {
-		c.rows = map[string]guild.Channel{}
+	if c.rows == nil || len(c.rows) >= maxCached {
+		c.rows = map[K]V{}
 	}
-	c.rows[ch.ID] = ch
+	c.rows[k] = v
 }
 
-// drop forgets every row; it runs after each write to the channels table.
-func (c *channelCache) drop() {
+// drop forgets every row; it runs after each write to the table.
+func (c *rowCache[K, V]) drop() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.gen++
 	c.rows = nil
+}
+
+// caches are the Store's row caches.
+type caches struct {
+	channels rowCache[string, guild.Channel]
+	members  rowCache[[2]string, guild.Member] // by {server, user}
 }

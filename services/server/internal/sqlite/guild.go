@@ -101,13 +101,15 @@ func (s *Store) AddMemberCount(ctx context.Context, id string, delta int64) erro
 
 // DeleteServer implements guild.ServerStore.
 func (s *Store) DeleteServer(ctx context.Context, id string) (bool, error) {
-	defer s.channels.drop() // its channels may go with it
+	defer s.cache.members.drop() // its channels and members may go with it
+	defer s.cache.channels.drop()
 	return s.exec(ctx, "delete server", qDeleteServer, id)
 }
 
 // DeleteServerData implements guild.ServerStore.
 func (s *Store) DeleteServerData(ctx context.Context, serverID string) error {
-	defer s.channels.drop()
+	defer s.cache.members.drop()
+	defer s.cache.channels.drop()
 	return s.deleteAll(ctx, "delete server data", serverID,
 		qDeleteServerMessages, qDeleteServerReads, qDeleteServerMentions, qDeleteServerReactions, qDeleteServerPins, qDeleteServerInvites,
 		qDeleteServerUses, qDeleteServerChannels, qDeleteServerMembers)
@@ -134,8 +136,17 @@ func (s *Store) CreateMember(ctx context.Context, m guild.Member, kind guild.Kin
 
 // Member implements guild.MemberStore.
 func (s *Store) Member(ctx context.Context, serverID, userID string) (guild.Member, error) {
+	k := [2]string{serverID, userID}
+	m, gen, ok := s.cache.members.get(k)
+	if ok {
+		return m, nil
+	}
 	m, err := scanMember(s.db.QueryRow(ctx, qMember, serverID, userID))
-	return m, sqlitex.Err(err, "find member", notFound("member"), nil)
+	if err != nil {
+		return m, sqlitex.Err(err, "find member", notFound("member"), nil)
+	}
+	s.cache.members.put(gen, k, m)
+	return m, nil
 }
 
 // Members implements guild.MemberStore.
@@ -164,11 +175,13 @@ func (s *Store) MemberUserIDs(ctx context.Context, serverID string) ([]string, e
 
 // SetMemberRole implements guild.MemberStore.
 func (s *Store) SetMemberRole(ctx context.Context, serverID, userID string, from, to guild.Role) (bool, error) {
+	defer s.cache.members.drop()
 	return s.exec(ctx, "set member role", qSetMemberRole, int32(to), serverID, userID, int32(from))
 }
 
 // DeleteMember implements guild.MemberStore.
 func (s *Store) DeleteMember(ctx context.Context, serverID, userID string, role guild.Role) (bool, error) {
+	defer s.cache.members.drop()
 	return s.exec(ctx, "delete member", qDeleteMember, serverID, userID, int32(role))
 }
 
@@ -208,7 +221,7 @@ func (s *Store) CreateChannel(ctx context.Context, c guild.Channel) error {
 
 // Channel implements guild.ChannelStore.
 func (s *Store) Channel(ctx context.Context, id string) (guild.Channel, error) {
-	c, gen, ok := s.channels.get(id)
+	c, gen, ok := s.cache.channels.get(id)
 	if ok {
 		return c, nil
 	}
@@ -216,7 +229,7 @@ func (s *Store) Channel(ctx context.Context, id string) (guild.Channel, error) {
 	if err != nil {
 		return c, sqlitex.Err(err, "find channel", notFound("channel"), nil)
 	}
-	s.channels.put(gen, c)
+	s.cache.channels.put(gen, id, c)
 	return c, nil
 }
 
@@ -242,21 +255,21 @@ func (s *Store) ChannelsOfServers(ctx context.Context, serverIDs []string) ([]gu
 
 // UpdateChannel implements guild.ChannelStore.
 func (s *Store) UpdateChannel(ctx context.Context, id string, name, topic *string) (guild.Channel, error) {
-	defer s.channels.drop()
+	defer s.cache.channels.drop()
 	c, err := scanChannel(s.db.Writer().QueryRowContext(ctx, qUpdateChannel, name, topic, id))
 	return c, sqlitex.Err(err, "update channel", notFound("channel"), nil)
 }
 
 // SetChannelPosition implements guild.ChannelStore.
 func (s *Store) SetChannelPosition(ctx context.Context, id string, pos int32) error {
-	defer s.channels.drop()
+	defer s.cache.channels.drop()
 	_, err := s.exec(ctx, "set channel position", qSetChannelPosition, pos, id)
 	return err
 }
 
 // DeleteChannel implements guild.ChannelStore.
 func (s *Store) DeleteChannel(ctx context.Context, id string) (bool, error) {
-	defer s.channels.drop()
+	defer s.cache.channels.drop()
 	return s.exec(ctx, "delete channel", qDeleteChannel, id)
 }
 
