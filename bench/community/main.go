@@ -44,6 +44,12 @@
 //	go run ./community                    # 1k, 100k and 1M messages, 10,000 users
 //	go run ./community -quick             # a small instance, for a quick check
 //	go run ./community -messages 1000,50000 -samples 30
+//	go run ./community -quick -sends 800 -profile send.pprof
+//
+// -profile starts the process with ACCORD_PPROF_ADDR on a loopback port
+// and writes a 5-second CPU profile taken during the 8-sender run (which
+// then goes on until the profile is taken); read it with
+// `go tool pprof -top -cum <accord binary> send.pprof`.
 package main
 
 import (
