@@ -226,39 +226,49 @@ func activityEntry(kind string, m chat.Message) events.ActivityEntry {
 	}
 }
 
-// SendDone implements chat.SendDone on one pipeline over the stores of an
-// Outbox, TypingWindows and Activity (which share one client).
+// SendDone implements chat.SendDone on one pipeline over the stores of
+// RequestRecords, an Outbox, TypingWindows and Activity (which share one
+// client).
 type SendDone struct {
+	requests *RequestRecords
 	outbox   *Outbox
 	typing   *TypingWindows
 	activity *Activity
 }
 
-// NewSendDone returns the SendDone of o, w and a.
-func NewSendDone(o *Outbox, w *TypingWindows, a *Activity) *SendDone {
-	return &SendDone{outbox: o, typing: w, activity: a}
+// NewSendDone returns the SendDone of r, o, w and a.
+func NewSendDone(r *RequestRecords, o *Outbox, w *TypingWindows, a *Activity) *SendDone {
+	return &SendDone{requests: r, outbox: o, typing: w, activity: a}
 }
 
 // SendDone implements chat.SendDone.
-func (d *SendDone) SendDone(ctx context.Context, e chat.OutboxEntry, closeTyping bool, m chat.Message) (outbox, typing, activity error) {
+func (d *SendDone) SendDone(ctx context.Context, m chat.Message, e chat.OutboxEntry, remember time.Duration, closeTyping bool) chat.SendDoneErrors {
 	pipe := d.outbox.rdb.Pipeline()
+	var set *goredis.StatusCmd
+	if m.RequestID != "" && remember > 0 {
+		set = pipe.Set(ctx, d.requests.key(m.AuthorID, m.RequestID), m.ID, remember)
+	}
 	rem := pipe.ZRem(ctx, d.outbox.key, member(e))
 	var del *goredis.IntCmd
 	if closeTyping {
 		del = pipe.Del(ctx, d.typing.key(m.ChannelID, m.AuthorID))
 	}
+	// Queued last: its result is the last of Exec's.
 	if err := events.AppendActivity(ctx, pipe, d.activity.keys, activityEntry("message_created", m), d.activity.maxLen); err != nil {
-		return rem.Err(), nil, err
+		return chat.SendDoneErrors{Activity: err}
 	}
 	cmds, err := pipe.Exec(ctx)
-	if err != nil && len(cmds) == 0 {
-		return err, err, err
+	if len(cmds) == 0 {
+		return chat.SendDoneErrors{Request: err, Outbox: err, Typing: err, Activity: err}
 	}
-	outbox = rem.Err()
+	out := chat.SendDoneErrors{Outbox: rem.Err(), Activity: cmds[len(cmds)-1].Err()}
+	if set != nil {
+		out.Request = set.Err()
+	}
 	if del != nil {
-		typing = del.Err()
+		out.Typing = del.Err()
 	}
-	return outbox, typing, cmds[len(cmds)-1].Err()
+	return out
 }
 
 // The channel lock orders a channel's writes (see chat.ChannelLocks). The

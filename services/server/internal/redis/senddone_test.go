@@ -12,17 +12,17 @@ import (
 	"github.com/accordchat/accord/services/server/internal/redis"
 )
 
-// TestSendDone: the one-round-trip end of a send removes the outbox entry,
-// closes the author's typing window and records the activity, as the three
-// separate calls do.
+// TestSendDone: the one-round-trip end of a send records the request id,
+// removes the outbox entry, closes the author's typing window and records
+// the activity, as the separate calls do.
 func TestSendDone(t *testing.T) {
 	platformtest.EachRedis(t, func(t *testing.T) {
 		ctx := context.Background()
 		rdb, prefix := platformtest.Redis(t)
 		keys := redisx.NewKeyspace(prefix)
-		o, w, a := redis.NewOutbox(rdb, keys), redis.NewTypingWindows(rdb, keys), redis.NewActivity(rdb, keys, 100)
-		d := redis.NewSendDone(o, w, a)
-		m := chat.Message{ID: "m1", ServerID: "s1", ChannelID: "c1", AuthorID: "u1", CreatedAt: time.UnixMilli(1_700_000_000_000).UTC()}
+		r, o, w, a := redis.NewRequestRecords(rdb, keys), redis.NewOutbox(rdb, keys), redis.NewTypingWindows(rdb, keys), redis.NewActivity(rdb, keys, 100)
+		d := redis.NewSendDone(r, o, w, a)
+		m := chat.Message{ID: "m1", ServerID: "s1", ChannelID: "c1", AuthorID: "u1", RequestID: "r1", CreatedAt: time.UnixMilli(1_700_000_000_000).UTC()}
 		e := chat.OutboxEntry{ChannelID: m.ChannelID, MessageID: m.ID}
 		other := chat.OutboxEntry{ChannelID: m.ChannelID, MessageID: "m2"}
 		for _, x := range []chat.OutboxEntry{e, other} {
@@ -36,8 +36,11 @@ func TestSendDone(t *testing.T) {
 			}
 		}
 
-		if oErr, tErr, aErr := d.SendDone(ctx, e, true, m); oErr != nil || tErr != nil || aErr != nil {
-			t.Fatalf("SendDone: %v, %v, %v", oErr, tErr, aErr)
+		if errs := d.SendDone(ctx, m, e, time.Hour, true); errs != (chat.SendDoneErrors{}) {
+			t.Fatalf("SendDone: %+v", errs)
+		}
+		if id, err := r.Recall(ctx, "u1", "r1"); err != nil || id != "m1" {
+			t.Errorf("request record: got %q, %v; want m1", id, err)
 		}
 		pending := func(x chat.OutboxEntry) bool {
 			ok, err := o.Pending(ctx, x)
@@ -76,9 +79,13 @@ func TestSendDone(t *testing.T) {
 			t.Errorf("activity: got %+v, want %+v", got, want)
 		}
 
-		// Without closeTyping the window stays.
-		if oErr, tErr, aErr := d.SendDone(ctx, other, false, chat.Message{ID: "m2", ServerID: "s1", ChannelID: "c1", AuthorID: "u2", CreatedAt: m.CreatedAt}); oErr != nil || tErr != nil || aErr != nil {
-			t.Fatalf("SendDone: %v, %v, %v", oErr, tErr, aErr)
+		// Without closeTyping the window stays; without a request id
+		// nothing is recorded.
+		if errs := d.SendDone(ctx, chat.Message{ID: "m2", ServerID: "s1", ChannelID: "c1", AuthorID: "u2", CreatedAt: m.CreatedAt}, other, time.Hour, false); errs != (chat.SendDoneErrors{}) {
+			t.Fatalf("SendDone: %+v", errs)
+		}
+		if id, err := r.Recall(ctx, "u2", ""); err != nil || id != "" {
+			t.Errorf("request record without a request id: got %q, %v", id, err)
 		}
 		if pending(other) || reopen("u2") {
 			t.Error("want the second entry gone and u2's window still open")
