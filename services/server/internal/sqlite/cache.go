@@ -9,15 +9,18 @@ import (
 // maxCached bounds each row cache; it starts over when full.
 const maxCached = 50_000
 
-// rowCache keeps rows by key for the lookups every send and every read of
-// a channel makes first: the channel (Channel) and the caller's membership
-// of its server (Member). It is coherent because a SQLite database has one
-// server-service process (SQLite is the one-instance mode; several
-// instances run on MongoDB, and the all-in-one holds the data folder's
-// lock), and every write to the table goes through this Store, which drops
-// the cache after it: a reader that began before a drop never stores what
-// it read (the generation changed), so no stale row outlives the write.
-// Absent rows are not cached.
+// rowCache keeps rows by key for a lookup every send and every read of a
+// channel makes first: the channel (Channel). It is coherent because a
+// SQLite database has one server-service process (SQLite is the
+// one-instance mode; several instances run on MongoDB, and the all-in-one
+// holds the data folder's lock), and every write to the table goes through
+// this Store, which drops the cache after it: a reader that began before a
+// drop never stores what it read (the generation changed), so no stale
+// row outlives the write. Absent rows are not cached.
+//
+// Memberships are not cached: tests (and any tool) that write through a
+// second Store on the same file would leave a kicked member's access in
+// this one's cache, and a stale membership is an access-control failure.
 type rowCache[K comparable, V any] struct {
 	mu   sync.Mutex
 	gen  uint64
@@ -57,5 +60,4 @@ func (c *rowCache[K, V]) drop() {
 // caches are the Store's row caches.
 type caches struct {
 	channels rowCache[string, guild.Channel]
-	members  rowCache[[2]string, guild.Member] // by {server, user}
 }

@@ -101,14 +101,12 @@ func (s *Store) AddMemberCount(ctx context.Context, id string, delta int64) erro
 
 // DeleteServer implements guild.ServerStore.
 func (s *Store) DeleteServer(ctx context.Context, id string) (bool, error) {
-	defer s.cache.members.drop() // its channels and members may go with it
-	defer s.cache.channels.drop()
+	defer s.cache.channels.drop() // its channels may go with it
 	return s.exec(ctx, "delete server", qDeleteServer, id)
 }
 
 // DeleteServerData implements guild.ServerStore.
 func (s *Store) DeleteServerData(ctx context.Context, serverID string) error {
-	defer s.cache.members.drop()
 	defer s.cache.channels.drop()
 	return s.deleteAll(ctx, "delete server data", serverID,
 		qDeleteServerMessages, qDeleteServerReads, qDeleteServerMentions, qDeleteServerReactions, qDeleteServerPins, qDeleteServerInvites,
@@ -136,17 +134,8 @@ func (s *Store) CreateMember(ctx context.Context, m guild.Member, kind guild.Kin
 
 // Member implements guild.MemberStore.
 func (s *Store) Member(ctx context.Context, serverID, userID string) (guild.Member, error) {
-	k := [2]string{serverID, userID}
-	m, gen, ok := s.cache.members.get(k)
-	if ok {
-		return m, nil
-	}
 	m, err := scanMember(s.db.QueryRow(ctx, qMember, serverID, userID))
-	if err != nil {
-		return m, sqlitex.Err(err, "find member", notFound("member"), nil)
-	}
-	s.cache.members.put(gen, k, m)
-	return m, nil
+	return m, sqlitex.Err(err, "find member", notFound("member"), nil)
 }
 
 // Members implements guild.MemberStore.
@@ -175,13 +164,11 @@ func (s *Store) MemberUserIDs(ctx context.Context, serverID string) ([]string, e
 
 // SetMemberRole implements guild.MemberStore.
 func (s *Store) SetMemberRole(ctx context.Context, serverID, userID string, from, to guild.Role) (bool, error) {
-	defer s.cache.members.drop()
 	return s.exec(ctx, "set member role", qSetMemberRole, int32(to), serverID, userID, int32(from))
 }
 
 // DeleteMember implements guild.MemberStore.
 func (s *Store) DeleteMember(ctx context.Context, serverID, userID string, role guild.Role) (bool, error) {
-	defer s.cache.members.drop()
 	return s.exec(ctx, "delete member", qDeleteMember, serverID, userID, int32(role))
 }
 
