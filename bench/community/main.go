@@ -44,6 +44,12 @@
 //	go run ./community                    # 1k, 100k and 1M messages, 10,000 users
 //	go run ./community -quick             # a small instance, for a quick check
 //	go run ./community -messages 1000,50000 -samples 30
+//	go run ./community -quick -sends 800 -profile send.pprof
+//
+// -profile starts the process with ACCORD_PPROF_ADDR on a loopback port
+// and writes a 5-second CPU profile taken during the 8-sender run (which
+// then goes on until the profile is taken); read it with
+// `go tool pprof -top -cum <accord binary> send.pprof`.
 package main
 
 import (
@@ -104,6 +110,8 @@ type options struct {
 	accord      string
 	dir         string
 	keep        bool
+	sends       int
+	profile     string
 }
 
 func main() {
@@ -121,6 +129,8 @@ func main() {
 	flag.StringVar(&o.accord, "accord", "", "accord binary (default: built from ../cmd/accord)")
 	flag.StringVar(&o.dir, "dir", "", "data folder (default: a new temporary one)")
 	flag.BoolVar(&o.keep, "keep", false, "keep the data folder")
+	flag.IntVar(&o.sends, "sends", 400, "messages of the 8-sender run")
+	flag.StringVar(&o.profile, "profile", "", "write a CPU profile of the process during the 8-sender run to this file (it then lasts at least 5 s)")
 	flag.BoolVar(&quick, "quick", false, "a small instance: 1k and 10k messages, 1,000 users, 10,000 memberships")
 	flag.Parse()
 	if quick {
@@ -180,7 +190,7 @@ func run(ctx context.Context, o options) error {
 		}
 	}
 	fmt.Println("store:", t.name())
-	p, err := newProc(bin, t)
+	p, err := newProc(bin, t, o.profile != "")
 	if err != nil {
 		return err
 	}
@@ -441,13 +451,18 @@ func measure(ctx context.Context, p *proc, w *world, o options, n int) (row, err
 	for _, c := range w.channels[1 : 1+8] {
 		spread = append(spread, c[1])
 	}
-	const sends = 400
+	// With -profile the senders go on until the profile (5 s) is taken.
+	var profiled chan error
+	if o.profile != "" {
+		profiled = make(chan error, 1)
+		go func() { profiled <- p.profile(o.profile, 5) }()
+	}
 	cpu0 := p.cpu()
-	rate, err := sendRate(p, tok, spread, sends)
+	rate, sent, err := sendRate(p, tok, spread, o.sends, profiled)
 	if err != nil {
 		return r, err
 	}
-	r.sendRate, r.sendCPU = rate, (p.cpu()-cpu0)/sends
+	r.sendRate, r.sendCPU = rate, (p.cpu()-cpu0)/time.Duration(sent)
 	r.rss = p.rss()
 	return r, nil
 }
@@ -479,24 +494,63 @@ func firstScreen(get func(string, any) error, want int) error {
 }
 
 // sendRate sends total messages from one concurrent sender per channel
-// and returns messages per second.
-func sendRate(p *proc, tok string, channels []string, total int) (float64, error) {
+// (and on until profiled reports, if it is not nil) and returns messages
+// per second and the number sent.
+func sendRate(p *proc, tok string, channels []string, total int, profiled <-chan error) (float64, int, error) {
 	workers := len(channels)
 	var wg sync.WaitGroup
-	errs := make([]error, workers)
+	errs := make([]error, workers+1)
+	sent := make([]int, workers)
+	done := make(chan struct{})
+	if profiled == nil {
+		close(done)
+	} else {
+		go func() { errs[workers] = <-profiled; close(done) }()
+	}
 	t0 := time.Now()
 	for w := range workers {
 		wg.Go(func() {
-			for range total / workers {
+			for {
+				if sent[w] >= total/workers {
+					select {
+					case <-done:
+						return
+					default:
+					}
+				}
 				if err := p.call("POST", "/v1/channels/"+channels[w]+"/messages", tok, map[string]any{"content": content}, nil); err != nil {
 					errs[w] = err
 					return
 				}
+				sent[w]++
 			}
 		})
 	}
 	wg.Wait()
-	return float64(total/workers*workers) / time.Since(t0).Seconds(), errors.Join(errs...)
+	el := time.Since(t0)
+	<-done
+	n := 0
+	for _, k := range sent {
+		n += k
+	}
+	return float64(n) / el.Seconds(), n, errors.Join(errs...)
+}
+
+// profile writes a CPU profile of secs seconds of the process to file.
+func (p *proc) profile(file string, secs int) error {
+	res, err := p.client.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", p.pprof, secs))
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return fmt.Errorf("profile: %s", res.Status)
+	}
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(file, b, 0o644)
 }
 
 func pct(ds []time.Duration, q float64) float64 {
@@ -543,6 +597,7 @@ func report(rows []row) {
 // proc is the all-in-one process.
 type proc struct {
 	bin, base string
+	pprof     string // ACCORD_PPROF_ADDR, if profiling
 	env       []string
 	cmd       *exec.Cmd
 	done      chan error
@@ -558,7 +613,7 @@ func freePort() (string, error) {
 	return l.Addr().String(), nil
 }
 
-func newProc(bin string, t target) (*proc, error) {
+func newProc(bin string, t target, profile bool) (*proc, error) {
 	addrs := map[string]string{}
 	for _, k := range []string{"ACCORD_HTTP_ADDR", "ACCORD_USER_ADDR", "ACCORD_SERVER_ADDR", "ACCORD_PRESENCE_ADDR", "ACCORD_STATS_ADDR", "ACCORD_SEARCH_ADDR"} {
 		a, err := freePort()
@@ -574,10 +629,19 @@ func newProc(bin string, t target) (*proc, error) {
 	env := append(os.Environ(),
 		"ACCORD_DATA_DIR="+t.data, store, "ACCORD_MONGO_DB="+t.mongoDB, "ACCORD_METRICS_ADDR=off", "ACCORD_LOG_LEVEL=warn",
 		"ACCORD_MESSAGE_RATE_LIMIT=0", "ACCORD_OPERATORS=viewer", fmt.Sprintf("ACCORD_REDIS_PREFIX=bench-community-%d:", time.Now().UnixNano()))
+	pprof := ""
+	if profile {
+		a, err := freePort()
+		if err != nil {
+			return nil, err
+		}
+		pprof = a
+		env = append(env, "ACCORD_PPROF_ADDR="+a)
+	}
 	for k, v := range addrs {
 		env = append(env, k+"="+v)
 	}
-	return &proc{bin: bin, base: "http://" + addrs["ACCORD_HTTP_ADDR"], env: env,
+	return &proc{bin: bin, base: "http://" + addrs["ACCORD_HTTP_ADDR"], pprof: pprof, env: env,
 		client: &http.Client{Timeout: time.Minute, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}}, nil
 }
 

@@ -111,6 +111,9 @@ func runAll(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		return err
 	}
 	defer unlock()
+	if err := servePprof(ctx, log); err != nil {
+		return err
+	}
 	needMongo := anyOnMongo(cfg)
 	// An embedded FerretDB folder may hold the data of an earlier release,
 	// to import into SQLite even when no service needs MongoDB any more.

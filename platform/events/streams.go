@@ -46,8 +46,9 @@ type ActivityEntry struct {
 }
 
 // AppendActivity adds an entry to the activity stream (trimmed to about
-// maxLen entries; the stats counters are the long-term record).
-func AppendActivity(ctx context.Context, rdb redis.UniversalClient, keys redisx.Keyspace, e ActivityEntry, maxLen int64) error {
+// maxLen entries; the stats counters are the long-term record). Given a
+// pipeline, it queues the entry (the pipeline's Exec reports the result).
+func AppendActivity(ctx context.Context, rdb redis.Cmdable, keys redisx.Keyspace, e ActivityEntry, maxLen int64) error {
 	return rdb.XAdd(ctx, &redis.XAddArgs{
 		Stream: keys.Key(Activity),
 		MaxLen: maxLen,

@@ -152,15 +152,18 @@ func NewWithOptions(ctx context.Context, d app.Deps, o Options) (*Service, error
 	}
 	evs := grpcapi.Events{Log: o.Events, Redis: d.Redis, Keys: d.Keys}
 	access := guild.NewAccess(store)
+	requests, typing := redis.NewRequestRecords(d.Redis, d.Keys), redis.NewTypingWindows(d.Redis, d.Keys)
+	activity := redis.NewActivity(d.Redis, d.Keys, cfg.ActivityMaxLen)
 	msgs := chat.New(chat.Deps{
 		Messages: set.Messages, ReadStates: set.ReadStates, Channels: store, Access: access,
 		Reactions: set.Reactions, Pins: set.Pins, Servers: store, IsEmoji: emoji.Valid,
 		Locks:    redis.NewLocks(d.Redis, d.Keys, d.Log, channelScope(store)),
 		Outbox:   outbox,
 		Limiter:  redis.NewRateLimiter(d.Redis, d.Keys),
-		Requests: redis.NewRequestRecords(d.Redis, d.Keys),
-		Typing:   redis.NewTypingWindows(d.Redis, d.Keys),
-		Activity: redis.NewActivity(d.Redis, d.Keys, cfg.ActivityMaxLen),
+		Requests: requests,
+		Typing:   typing,
+		Activity: activity,
+		SendDone: redis.NewSendDone(requests, outbox, typing, activity),
 		Events:   grpcapi.MessageLogged{Events: evs},
 		Names:    o.Names,
 		Mentions: store, MentionIndex: set.Mentions, Notify: set.Notify,

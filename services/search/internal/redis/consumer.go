@@ -40,8 +40,16 @@ type Consumer struct {
 	Block time.Duration
 	// Batch is how many entries one read returns at most.
 	Batch int64
+	// Linger is how long Run waits after a batch smaller than Batch
+	// before it reads again, so that under a steady trickle of messages
+	// the index takes them in batches (each batch is a new segment for
+	// the index to persist and merge; one per message made merging a
+	// fifth of the all-in-one's CPU). It is the most a message waits
+	// beyond its arrival to be searchable; 0 reads again at once.
+	Linger time.Duration
 
-	ready bool
+	ready   bool
+	applied int64 // entries the last Step read
 }
 
 // NewConsumer returns a consumer of the message log in l, for the replica
@@ -49,7 +57,7 @@ type Consumer struct {
 func NewConsumer(rdb redis.UniversalClient, l *events.Log, index search.Index, logger *slog.Logger, group string) *Consumer {
 	return &Consumer{
 		rdb: rdb, log: l, stream: l.Key(MessageLog), index: index, logger: logger,
-		Group: group, Block: time.Second, Batch: 500,
+		Group: group, Block: time.Second, Batch: 500, Linger: 250 * time.Millisecond,
 	}
 }
 
@@ -97,6 +105,15 @@ func (c *Consumer) Run(ctx context.Context) error {
 		}
 		if err == nil {
 			backoff = 100 * time.Millisecond
+			if c.Linger > 0 && c.applied > 0 && c.applied < c.Batch {
+				t := time.NewTimer(c.Linger)
+				select {
+				case <-ctx.Done():
+					t.Stop()
+					return ctx.Err()
+				case <-t.C:
+				}
+			}
 			continue
 		}
 		c.ready = false
@@ -118,6 +135,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 // Step reads one batch of new entries (waiting up to Block), applies it to
 // the index with its last id as the index's position, then acknowledges it.
 func (c *Consumer) Step(ctx context.Context) error {
+	c.applied = 0
 	res, err := c.rdb.XReadGroup(ctx, &redis.XReadGroupArgs{
 		Group: c.Group, Consumer: "indexer", Streams: []string{c.stream, ">"}, Count: c.Batch, Block: c.Block,
 	}).Result()
@@ -134,6 +152,7 @@ func (c *Consumer) Step(ctx context.Context) error {
 	if len(msgs) == 0 {
 		return nil
 	}
+	c.applied = int64(len(msgs))
 	changes := make([]search.Change, 0, len(msgs))
 	ids := make([]string, 0, len(msgs))
 	for _, m := range msgs {

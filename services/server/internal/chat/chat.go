@@ -87,8 +87,10 @@ type Deps struct {
 	Requests   RequestRecords
 	Typing     TypingWindows
 	Activity   Activity
-	Events     Events
-	Names      Names
+	// SendDone, optional, ends each send in one round trip (see SendDone).
+	SendDone SendDone
+	Events   Events
+	Names    Names
 	// Mentions resolves mentions; MentionIndex and Notify keep mention
 	// entries and notification settings.
 	Mentions     MentionResolver
@@ -148,9 +150,28 @@ func (s *Service) view(ctx context.Context, m Message) (View, error) {
 	return vs[0], nil
 }
 
+// viewNew renders a message just stored with the files attachmentIDs:
+// what view does, without asking the store for files it knows of (none,
+// for most messages).
+func (s *Service) viewNew(ctx context.Context, m Message, attachmentIDs []string) (View, error) {
+	if len(attachmentIDs) > 0 {
+		return s.view(ctx, m)
+	}
+	vs, err := s.render(ctx, []Message{m}, false)
+	if err != nil {
+		return View{}, err
+	}
+	return vs[0], nil
+}
+
 // views renders messages, resolving author names and reply previews with
 // one store read and one name lookup for the whole page.
 func (s *Service) views(ctx context.Context, ms []Message) ([]View, error) {
+	return s.render(ctx, ms, true)
+}
+
+// render is views; without withFiles the messages have no files.
+func (s *Service) render(ctx context.Context, ms []Message, withFiles bool) ([]View, error) {
 	var replyIDs []string
 	authors := make([]string, 0, len(ms))
 	for _, m := range ms {
@@ -171,13 +192,16 @@ func (s *Service) views(ctx context.Context, ms []Message) ([]View, error) {
 		}
 	}
 	names, _ := s.d.Names.DisplayNames(ctx, dedupe(authors))
-	msgIDs := make([]string, len(ms))
-	for i, m := range ms {
-		msgIDs[i] = m.ID
-	}
-	files, err := s.attachmentsOf(ctx, msgIDs)
-	if err != nil {
-		return nil, err
+	var files map[string][]Attachment
+	if withFiles {
+		msgIDs := make([]string, len(ms))
+		for i, m := range ms {
+			msgIDs[i] = m.ID
+		}
+		var err error
+		if files, err = s.attachmentsOf(ctx, msgIDs); err != nil {
+			return nil, err
+		}
 	}
 	out := make([]View, len(ms))
 	for i, m := range ms {

@@ -129,20 +129,14 @@ func (s *Service) Send(ctx context.Context, in SendInput) (View, error) {
 	if !mentions.Empty() {
 		s.recordMentions(ctx, m, false)
 	}
-	if in.RequestID != "" {
-		// The unique (author, request id) is the guarantee; this record
-		// only saves a retry the store query.
-		if err := s.d.Requests.Remember(ctx, in.UserID, in.RequestID, m.ID, requestTTL); err != nil {
-			s.d.Log.WarnContext(ctx, "request id record failed", "err", err)
-		}
-	}
-	v, err := s.view(ctx, m)
+	v, err := s.viewNew(ctx, m, in.AttachmentIDs)
 	if err != nil {
 		return View{}, err
 	}
 	// Once the event is in the log, in id order, the channel's next send
 	// may go: Events releases the lock as part of the append.
 	if err := s.d.Events.MessageCreated(context.WithoutCancel(ctx), v, lock); err != nil {
+		s.remember(ctx, m) // (sendDone does it on success)
 		if errors.Is(err, ErrLockLost) {
 			// This send stalled past the lock's lifetime, so a retry of the
 			// request may have announced the message meanwhile: announce it
@@ -159,10 +153,54 @@ func (s *Service) Send(ctx context.Context, in SendInput) (View, error) {
 	}
 	// Clearing the outbox entry after the lock is harmless: redelivery
 	// checks the log first.
-	s.outboxDone(ctx, entry)
-	s.typingDone(ctx, in.ChannelID, in.UserID)
-	s.activity(ctx, "message_created", m)
+	s.sendDone(ctx, entry, m)
 	return v, nil
+}
+
+// remember records m's request id, if any, so a retry is answered without
+// a store query.
+func (s *Service) remember(ctx context.Context, m Message) {
+	if m.RequestID == "" {
+		return
+	}
+	if err := s.d.Requests.Remember(context.WithoutCancel(ctx), m.AuthorID, m.RequestID, m.ID, requestTTL); err != nil {
+		s.d.Log.WarnContext(ctx, "request id record failed", "err", err)
+	}
+}
+
+// sendDone ends a send after its announcement, outside the channel's
+// lock: the request id is recorded, the outbox entry goes, the author's
+// typing window closes and the activity stream records the message, in
+// one round trip when Deps.SendDone is set. Failures are logged: the
+// message is stored and announced either way, and the request record only
+// saves a retry the store query (the unique (author, request id) is the
+// guarantee; a retry that comes before the record finds the message
+// through it).
+func (s *Service) sendDone(ctx context.Context, e OutboxEntry, m Message) {
+	ctx = context.WithoutCancel(ctx)
+	var errs SendDoneErrors
+	if s.d.SendDone != nil {
+		errs = s.d.SendDone.SendDone(ctx, m, e, requestTTL, s.cfg.TypingEvery > 0)
+	} else {
+		s.remember(ctx, m)
+		errs.Outbox = s.d.Outbox.Remove(ctx, e)
+		if s.cfg.TypingEvery > 0 {
+			errs.Typing = s.d.Typing.Close(ctx, m.ChannelID, m.AuthorID)
+		}
+		errs.Activity = s.d.Activity.Record(ctx, "message_created", m)
+	}
+	if errs.Request != nil {
+		s.d.Log.WarnContext(ctx, "request id record failed", "err", errs.Request)
+	}
+	if errs.Outbox != nil {
+		s.d.Log.WarnContext(ctx, "outbox removal failed; the sweeper checks the log before announcing", "err", errs.Outbox)
+	}
+	if errs.Typing != nil {
+		s.d.Log.WarnContext(ctx, "typing window not cleared", "err", errs.Typing)
+	}
+	if errs.Activity != nil {
+		s.d.Log.ErrorContext(ctx, "activity append failed", "err", errs.Activity, "kind", "message_created")
+	}
 }
 
 // allow admits one send of user in channel or returns a RESOURCE_EXHAUSTED

@@ -177,6 +177,21 @@ type TypingWindows interface {
 	Close(ctx context.Context, channelID, userID string) error
 }
 
+// SendDone does the steps that end a send after its announcement in one
+// round trip: RequestRecords.Remember of m's request id for remember (when
+// both are set), Outbox.Remove of e, TypingWindows.Close of m's author
+// (when closeTyping) and Activity.Record of "message_created". It reports
+// each step's failure apart. It is optional (Deps.SendDone); without it
+// Send takes the steps one by one.
+type SendDone interface {
+	SendDone(ctx context.Context, m Message, e OutboxEntry, remember time.Duration, closeTyping bool) SendDoneErrors
+}
+
+// SendDoneErrors are the failures of SendDone's steps.
+type SendDoneErrors struct {
+	Request, Outbox, Typing, Activity error
+}
+
 // Activity is the stream of message activity the stats service reads.
 type Activity interface {
 	// Record appends one entry of kind ("message_created",

@@ -216,10 +216,59 @@ func NewActivity(rdb goredis.UniversalClient, keys redisx.Keyspace, maxLen int64
 
 // Record implements chat.Activity.
 func (a *Activity) Record(ctx context.Context, kind string, m chat.Message) error {
-	return events.AppendActivity(ctx, a.rdb, a.keys, events.ActivityEntry{
+	return events.AppendActivity(ctx, a.rdb, a.keys, activityEntry(kind, m), a.maxLen)
+}
+
+func activityEntry(kind string, m chat.Message) events.ActivityEntry {
+	return events.ActivityEntry{
 		Kind: kind, UserID: m.AuthorID, ServerID: m.ServerID, ChannelID: m.ChannelID,
 		MessageID: m.ID, Time: m.CreatedAt,
-	}, a.maxLen)
+	}
+}
+
+// SendDone implements chat.SendDone on one pipeline over the stores of
+// RequestRecords, an Outbox, TypingWindows and Activity (which share one
+// client).
+type SendDone struct {
+	requests *RequestRecords
+	outbox   *Outbox
+	typing   *TypingWindows
+	activity *Activity
+}
+
+// NewSendDone returns the SendDone of r, o, w and a.
+func NewSendDone(r *RequestRecords, o *Outbox, w *TypingWindows, a *Activity) *SendDone {
+	return &SendDone{requests: r, outbox: o, typing: w, activity: a}
+}
+
+// SendDone implements chat.SendDone.
+func (d *SendDone) SendDone(ctx context.Context, m chat.Message, e chat.OutboxEntry, remember time.Duration, closeTyping bool) chat.SendDoneErrors {
+	pipe := d.outbox.rdb.Pipeline()
+	var set *goredis.StatusCmd
+	if m.RequestID != "" && remember > 0 {
+		set = pipe.Set(ctx, d.requests.key(m.AuthorID, m.RequestID), m.ID, remember)
+	}
+	rem := pipe.ZRem(ctx, d.outbox.key, member(e))
+	var del *goredis.IntCmd
+	if closeTyping {
+		del = pipe.Del(ctx, d.typing.key(m.ChannelID, m.AuthorID))
+	}
+	// Queued last: its result is the last of Exec's.
+	if err := events.AppendActivity(ctx, pipe, d.activity.keys, activityEntry("message_created", m), d.activity.maxLen); err != nil {
+		return chat.SendDoneErrors{Activity: err}
+	}
+	cmds, err := pipe.Exec(ctx)
+	if len(cmds) == 0 {
+		return chat.SendDoneErrors{Request: err, Outbox: err, Typing: err, Activity: err}
+	}
+	out := chat.SendDoneErrors{Outbox: rem.Err(), Activity: cmds[len(cmds)-1].Err()}
+	if set != nil {
+		out.Request = set.Err()
+	}
+	if del != nil {
+		out.Typing = del.Err()
+	}
+	return out
 }
 
 // The channel lock orders a channel's writes (see chat.ChannelLocks). The

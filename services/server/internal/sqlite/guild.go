@@ -101,11 +101,13 @@ func (s *Store) AddMemberCount(ctx context.Context, id string, delta int64) erro
 
 // DeleteServer implements guild.ServerStore.
 func (s *Store) DeleteServer(ctx context.Context, id string) (bool, error) {
+	defer s.cache.channels.drop() // its channels may go with it
 	return s.exec(ctx, "delete server", qDeleteServer, id)
 }
 
 // DeleteServerData implements guild.ServerStore.
 func (s *Store) DeleteServerData(ctx context.Context, serverID string) error {
+	defer s.cache.channels.drop()
 	return s.deleteAll(ctx, "delete server data", serverID,
 		qDeleteServerMessages, qDeleteServerReads, qDeleteServerMentions, qDeleteServerReactions, qDeleteServerPins, qDeleteServerInvites,
 		qDeleteServerUses, qDeleteServerChannels, qDeleteServerMembers)
@@ -206,8 +208,16 @@ func (s *Store) CreateChannel(ctx context.Context, c guild.Channel) error {
 
 // Channel implements guild.ChannelStore.
 func (s *Store) Channel(ctx context.Context, id string) (guild.Channel, error) {
+	c, gen, ok := s.cache.channels.get(id)
+	if ok {
+		return c, nil
+	}
 	c, err := scanChannel(s.db.QueryRow(ctx, qChannel, id))
-	return c, sqlitex.Err(err, "find channel", notFound("channel"), nil)
+	if err != nil {
+		return c, sqlitex.Err(err, "find channel", notFound("channel"), nil)
+	}
+	s.cache.channels.put(gen, id, c)
+	return c, nil
 }
 
 // Channels implements guild.ChannelStore.
@@ -232,18 +242,21 @@ func (s *Store) ChannelsOfServers(ctx context.Context, serverIDs []string) ([]gu
 
 // UpdateChannel implements guild.ChannelStore.
 func (s *Store) UpdateChannel(ctx context.Context, id string, name, topic *string) (guild.Channel, error) {
+	defer s.cache.channels.drop()
 	c, err := scanChannel(s.db.Writer().QueryRowContext(ctx, qUpdateChannel, name, topic, id))
 	return c, sqlitex.Err(err, "update channel", notFound("channel"), nil)
 }
 
 // SetChannelPosition implements guild.ChannelStore.
 func (s *Store) SetChannelPosition(ctx context.Context, id string, pos int32) error {
+	defer s.cache.channels.drop()
 	_, err := s.exec(ctx, "set channel position", qSetChannelPosition, pos, id)
 	return err
 }
 
 // DeleteChannel implements guild.ChannelStore.
 func (s *Store) DeleteChannel(ctx context.Context, id string) (bool, error) {
+	defer s.cache.channels.drop()
 	return s.exec(ctx, "delete channel", qDeleteChannel, id)
 }
 

@@ -38,7 +38,8 @@ func Migrations() ([]sqlitex.Migration, error) {
 // Store implements guild.Store, chat.MessageStore and chat.ReadStateStore
 // over one database.
 type Store struct {
-	db *sqlitex.DB
+	db    *sqlitex.DB
+	cache caches
 }
 
 var (
