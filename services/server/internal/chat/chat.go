@@ -10,6 +10,7 @@ import (
 	"context"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -112,6 +113,9 @@ type Deps struct {
 type Service struct {
 	d   Deps
 	cfg Config
+
+	sendMu sync.Mutex
+	queues map[string]*sendQueue // channel id -> its waiting sends
 }
 
 // New returns a Service.

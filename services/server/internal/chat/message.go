@@ -2,7 +2,6 @@ package chat
 
 import (
 	"context"
-	"errors"
 	"slices"
 	"strings"
 	"time"
@@ -33,7 +32,9 @@ type SendInput struct {
 // The channel's lock is held from the id's allocation until the event is
 // in the log, so the order of ids (history) is the order of the channel's
 // events (the feed) on every instance. Before the insert the message enters
-// the outbox and after the announcement it leaves (see outbox.go).
+// the outbox and after the announcement it leaves (see outbox.go). The
+// sends of one channel in this process share the lock, the insert and the
+// append in batches (see sendbatch.go).
 func (s *Service) Send(ctx context.Context, in SendInput) (View, error) {
 	text, err := content("content", in.Content)
 	if err != nil && !(len(in.AttachmentIDs) > 0 && strings.TrimSpace(in.Content) == "") {
@@ -73,88 +74,50 @@ func (s *Service) Send(ctx context.Context, in SendInput) (View, error) {
 		return View{}, err
 	}
 
-	lock, err := s.d.Locks.Lock(ctx, in.ChannelID)
-	if err != nil {
-		return View{}, err
-	}
 	m := Message{
-		ID: ids.After(lock.LastID()), ServerID: ch.ServerID, ChannelID: in.ChannelID, AuthorID: in.UserID,
-		Content: text, CreatedAt: now(), ReplyToID: in.ReplyToID, RequestID: in.RequestID, Mentions: mentions,
+		ServerID: ch.ServerID, ChannelID: in.ChannelID, AuthorID: in.UserID,
+		Content: text, ReplyToID: in.ReplyToID, RequestID: in.RequestID, Mentions: mentions,
 	}
-	// Whatever happens below, the id counts as allocated; Unlock after the
-	// announcement's own release does nothing.
-	defer lock.Unlock(m.ID)
-	// The files point at the message before it exists: a message is never
-	// seen without them, and a failed send lets them go again.
-	if err := s.attach(ctx, m, in.AttachmentIDs); err != nil {
-		return View{}, err
-	}
-	entry := OutboxEntry{ChannelID: m.ChannelID, MessageID: m.ID}
-	if err := s.d.Outbox.Add(ctx, entry, time.Now()); err != nil {
-		s.detach(ctx, m.ID, in.AttachmentIDs)
-		s.d.Log.ErrorContext(ctx, "outbox add failed", "err", err)
-		return View{}, errs.Unavailable("sending is unavailable; retry")
-	}
-	if err := s.d.Messages.CreateMessage(ctx, m); err != nil {
-		s.detach(ctx, m.ID, in.AttachmentIDs)
-		s.outboxDone(ctx, entry) // nothing was stored
-		if isKind(err, errs.KindAlreadyExists) && in.RequestID != "" {
-			// A concurrent or earlier attempt stored it first: return that
-			// message, announcing it if its sender died before doing so.
-			orig, err := s.d.Messages.MessageByRequest(ctx, in.UserID, in.RequestID)
-			if isKind(err, errs.KindNotFound) {
-				// The conflicting insert did not survive (an attempt whose
-				// process died mid-insert rolled back) or the conflict was on
-				// the id: nothing of this request is stored, so a retry can
-				// store it.
-				return View{}, errs.Unavailable("sending is unavailable; retry")
-			}
-			if err != nil {
-				return View{}, err
-			}
-			// Only with this channel's lock: taking another channel's lock
-			// could wait on our own in-process stripe; the sweeper
-			// announces that one.
-			if orig.ChannelID == in.ChannelID {
-				if err := s.announceIfPendingLocked(ctx, orig); err != nil {
-					return View{}, err
-				}
-			}
-			return s.view(ctx, orig)
-		}
-		return View{}, err
-	}
-	// The mention index is written before the announcement, so a client
-	// that reloads its read states on the event counts this message.
-	if !mentions.Empty() {
-		s.recordMentions(ctx, m, false)
-	}
-	v, err := s.viewNew(ctx, m, in.AttachmentIDs)
+	j, err := s.commit(ctx, m, in.AttachmentIDs)
 	if err != nil {
 		return View{}, err
 	}
-	// Once the event is in the log, in id order, the channel's next send
-	// may go: Events releases the lock as part of the append.
-	if err := s.d.Events.MessageCreated(context.WithoutCancel(ctx), v, lock); err != nil {
-		s.remember(ctx, m) // (sendDone does it on success)
-		if errors.Is(err, ErrLockLost) {
-			// This send stalled past the lock's lifetime, so a retry of the
-			// request may have announced the message meanwhile: announce it
-			// under a fresh lock unless the log has it.
-			if err := s.redeliver(context.WithoutCancel(ctx), entry); err == nil {
-				s.typingDone(ctx, in.ChannelID, in.UserID)
-				return v, nil
-			}
+	if j.conflict {
+		// A concurrent or earlier attempt stored it first: return that
+		// message, announcing it if its sender died before doing so.
+		orig, err := s.d.Messages.MessageByRequest(ctx, in.UserID, in.RequestID)
+		if isKind(err, errs.KindNotFound) {
+			// The conflicting insert did not survive (an attempt whose
+			// process died mid-insert rolled back) or the conflict was on
+			// the id: nothing of this request is stored, so a retry can
+			// store it.
+			return View{}, errs.Unavailable("sending is unavailable; retry")
 		}
-		// Stored but not announced: it stays in the outbox for a retry or
-		// the sweeper.
-		s.d.Log.ErrorContext(ctx, "event append failed after commit; left in the outbox", "err", err, "server_id", ch.ServerID)
-		return v, nil
+		if err != nil {
+			return View{}, err
+		}
+		// No lock is held here (the batch released it), so the original
+		// is announced under its own channel's lock if still pending.
+		if err := s.announceIfPending(ctx, orig); err != nil {
+			return View{}, err
+		}
+		return s.view(ctx, orig)
 	}
-	// Clearing the outbox entry after the lock is harmless: redelivery
-	// checks the log first.
-	s.sendDone(ctx, entry, m)
-	return v, nil
+	if j.err != nil {
+		return View{}, j.err
+	}
+	switch j.end {
+	case endAnnounced:
+		// Clearing the outbox entry after the lock is harmless:
+		// redelivery checks the log first.
+		s.sendDone(ctx, OutboxEntry{ChannelID: j.m.ChannelID, MessageID: j.m.ID}, j.m)
+	case endRedelivered:
+		s.remember(ctx, j.m)
+		s.typingDone(ctx, in.ChannelID, in.UserID)
+	case endPending:
+		s.remember(ctx, j.m)
+	}
+	return j.v, nil
 }
 
 // remember records m's request id, if any, so a retry is answered without

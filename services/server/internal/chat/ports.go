@@ -80,6 +80,12 @@ type Events interface {
 	// have announced m meanwhile), nothing is appended and the error is
 	// ErrLockLost.
 	MessageCreated(ctx context.Context, m View, held ChannelLock) error
+	// MessagesCreated is MessageCreated for messages of one channel, all
+	// under held (not nil), in their order: it releases held recording
+	// allocated (the greatest id allocated under it) once the events are
+	// in the log, all of them or none (then the error; ErrLockLost as
+	// MessageCreated).
+	MessagesCreated(ctx context.Context, ms []View, held ChannelLock, allocated string) error
 	// MessageUpdated announces an edit.
 	MessageUpdated(ctx context.Context, m View) error
 	// MessageDeleted announces a deletion.
@@ -131,6 +137,8 @@ type OutboxEntry struct {
 type Outbox interface {
 	// Add records e as entering at time at (adding it again moves its time).
 	Add(ctx context.Context, e OutboxEntry, at time.Time) error
+	// AddAll adds each of es at time at, in one step.
+	AddAll(ctx context.Context, es []OutboxEntry, at time.Time) error
 	// Remove forgets e; removing an absent entry is not an error.
 	Remove(ctx context.Context, e OutboxEntry) error
 	// Pending reports whether e is in the outbox.

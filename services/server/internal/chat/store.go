@@ -67,6 +67,13 @@ type MessageStore interface {
 	// latter is atomic: of concurrent creates with one (author, request id)
 	// exactly one succeeds.
 	CreateMessage(ctx context.Context, m Message) error
+	// CreateMessages stores each of ms as CreateMessage does, in one
+	// transaction (SQLite) or one unordered bulk insert (MongoDB), and
+	// returns one error per message: nil when it is stored, AlreadyExists
+	// on CreateMessage's conflicts (the others are stored all the same).
+	// A failure of the whole call is err (the per-message errors are then
+	// nil): nothing is stored on SQLite; on MongoDB any of ms may be.
+	CreateMessages(ctx context.Context, ms []Message) (per []error, err error)
 	// Message returns the message with the id, or NotFound.
 	Message(ctx context.Context, id string) (Message, error)
 	// MessageByRequest returns the author's message created with the

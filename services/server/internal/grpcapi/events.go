@@ -115,6 +115,36 @@ func (e Events) MessageCreated(ctx context.Context, v chat.View, held chat.Chann
 	return err
 }
 
+// MessagesCreated implements chat.Events: with a Redis channel lock the
+// events are appended and the lock released in one round trip.
+func (e Events) MessagesCreated(ctx context.Context, vs []chat.View, held chat.ChannelLock, allocated string) error {
+	evs := make([]*eventsv1.Event, len(vs))
+	for i, v := range vs {
+		m := MessageProto(v)
+		evs[i] = &eventsv1.Event{CreateTime: m.CreateTime, Payload: &eventsv1.Event_MessageCreated{MessageCreated: m}}
+	}
+	if l, ok := held.(*redis.ChannelLock); ok {
+		entries := make([]events.Entry, len(vs))
+		for i, v := range vs {
+			entry, err := e.Log.Prepare(ctx, events.ServerScope(v.ServerID), evs[i])
+			if err != nil {
+				l.Unlock(allocated)
+				return err
+			}
+			entries[i] = entry
+		}
+		_, err := l.AppendAllAndUnlock(ctx, allocated, entries)
+		return err
+	}
+	defer held.Unlock(allocated)
+	for i, v := range vs {
+		if _, err := e.Log.Append(ctx, events.ServerScope(v.ServerID), evs[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // MessageUpdated implements chat.Events.
 func (e Events) MessageUpdated(ctx context.Context, v chat.View) error {
 	ev := &eventsv1.Event{Payload: &eventsv1.Event_MessageUpdated{MessageUpdated: MessageProto(v)}}

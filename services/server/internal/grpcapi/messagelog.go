@@ -3,6 +3,8 @@ package grpcapi
 import (
 	"context"
 
+	goredis "github.com/redis/go-redis/v9"
+
 	eventsv1 "github.com/accordchat/accord/gen/accord/events/v1"
 
 	"github.com/accordchat/accord/services/server/internal/chat"
@@ -44,6 +46,31 @@ func (e MessageLogged) MessageCreated(ctx context.Context, v chat.View, held cha
 	}
 	m := MessageProto(v)
 	e.logMessage(ctx, &eventsv1.Event{CreateTime: m.CreateTime, Payload: &eventsv1.Event_MessageCreated{MessageCreated: m}})
+	return nil
+}
+
+// MessagesCreated implements chat.Events: the message log gets the
+// batch in one pipelined round trip.
+func (e MessageLogged) MessagesCreated(ctx context.Context, vs []chat.View, held chat.ChannelLock, allocated string) error {
+	if err := e.Events.MessagesCreated(ctx, vs, held, allocated); err != nil {
+		return err
+	}
+	log := e.Log.WithMaxLen(MessageLogMaxLen)
+	ctx = context.WithoutCancel(ctx)
+	pipe := e.Redis.Pipeline()
+	for _, v := range vs {
+		m := MessageProto(v)
+		entry, err := log.Prepare(ctx, MessageLog, &eventsv1.Event{CreateTime: m.CreateTime, Payload: &eventsv1.Event_MessageCreated{MessageCreated: m}})
+		if err != nil {
+			continue
+		}
+		args := &goredis.XAddArgs{Stream: entry.Stream, Values: entry.Values}
+		if entry.MaxLen > 0 {
+			args.MaxLen, args.Approx = entry.MaxLen, true
+		}
+		pipe.XAdd(ctx, args)
+	}
+	_, _ = pipe.Exec(ctx)
 	return nil
 }
 

@@ -2,12 +2,15 @@ package mongo
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
+	"github.com/accordchat/accord/platform/errs"
 	"github.com/accordchat/accord/platform/mongox"
 	"github.com/accordchat/accord/services/server/internal/chat"
 )
@@ -65,6 +68,42 @@ func (s *Store) CreateMessage(ctx context.Context, m chat.Message) error {
 		return err
 	}
 	return insert(ctx, s.messages, d, "message")
+}
+
+// CreateMessages implements chat.MessageStore with one unordered
+// InsertMany: each document is written or refused on its own.
+func (s *Store) CreateMessages(ctx context.Context, ms []chat.Message) ([]error, error) {
+	if len(ms) == 0 {
+		return nil, nil
+	}
+	docs := make([]any, len(ms))
+	for i, m := range ms {
+		d, err := newMessageDoc(m)
+		if err != nil {
+			return nil, err
+		}
+		docs[i] = d
+	}
+	per := make([]error, len(ms))
+	_, err := s.messages.InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))
+	if err == nil {
+		return per, nil
+	}
+	var bw mongo.BulkWriteException
+	if !errors.As(err, &bw) || bw.WriteConcernError != nil {
+		return nil, err
+	}
+	for _, we := range bw.WriteErrors {
+		if we.Index < 0 || we.Index >= len(ms) {
+			return nil, err
+		}
+		if we.Code == 11000 {
+			per[we.Index] = errs.AlreadyExists("message already exists")
+		} else {
+			per[we.Index] = fmt.Errorf("insert message: %w", we)
+		}
+	}
+	return per, nil
 }
 
 func newMessageDoc(m chat.Message) (messageDoc, error) {

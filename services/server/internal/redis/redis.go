@@ -124,6 +124,18 @@ func (o *Outbox) Add(ctx context.Context, e chat.OutboxEntry, at time.Time) erro
 	return o.rdb.ZAdd(ctx, o.key, goredis.Z{Score: float64(at.UnixMilli()), Member: member(e)}).Err()
 }
 
+// AddAll implements chat.Outbox in one ZADD.
+func (o *Outbox) AddAll(ctx context.Context, es []chat.OutboxEntry, at time.Time) error {
+	if len(es) == 0 {
+		return nil
+	}
+	zs := make([]goredis.Z, len(es))
+	for i, e := range es {
+		zs[i] = goredis.Z{Score: float64(at.UnixMilli()), Member: member(e)}
+	}
+	return o.rdb.ZAdd(ctx, o.key, zs...).Err()
+}
+
 // Remove implements chat.Outbox.
 func (o *Outbox) Remove(ctx context.Context, e chat.OutboxEntry) error {
 	return o.rdb.ZRem(ctx, o.key, member(e)).Err()
@@ -493,4 +505,72 @@ func (l *ChannelLock) AppendAndUnlock(ctx context.Context, allocated string, e e
 	}
 	e.Appended(id)
 	return id, nil
+}
+
+// appendAllScript is appendScript for several entries of one stream, in
+// order. ARGV: token, allocated id, max length (0: none), then per entry
+// its number of field-value arguments followed by them. It returns the
+// entries' ids, or nil when the lock was lost (nothing appended).
+var appendAllScript = goredis.NewScript(`
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return false end
+local ids = {}
+local i = 4
+while i <= #ARGV do
+  local n = tonumber(ARGV[i])
+  local fields = {unpack(ARGV, i + 1, i + n)}
+  if ARGV[3] ~= '0' then
+    ids[#ids + 1] = redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[3], '*', unpack(fields))
+  else
+    ids[#ids + 1] = redis.call('XADD', KEYS[3], '*', unpack(fields))
+  end
+  i = i + n + 1
+end
+if ARGV[2] ~= '' then redis.call('SET', KEYS[2], ARGV[2], 'EX', 86400) end
+redis.call('DEL', KEYS[1])
+return ids
+`)
+
+// AppendAllAndUnlock is AppendAndUnlock for several prepared entries of one
+// stream (one channel's sends of a batch), appended in order in the same
+// round trip that releases the lock. It returns their ids.
+func (l *ChannelLock) AppendAllAndUnlock(ctx context.Context, allocated string, es []events.Entry) ([]string, error) {
+	if l.released {
+		return nil, chat.ErrLockLost
+	}
+	if len(es) == 0 {
+		l.Unlock(allocated)
+		return nil, nil
+	}
+	l.released = true
+	defer l.local.Unlock()
+	uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	n := 3
+	for _, e := range es {
+		n += 1 + len(e.Values)
+	}
+	args := make([]any, 0, n)
+	args = append(args, l.tok, allocated, es[0].MaxLen)
+	for _, e := range es {
+		if e.Stream != es[0].Stream || e.MaxLen != es[0].MaxLen {
+			// Never expected: release the lock, append nothing.
+			_ = unlockScript.Run(uctx, l.l.rdb, l.keys, l.tok, allocated).Err()
+			return nil, fmt.Errorf("append events: entries of streams %s and %s in one call", es[0].Stream, e.Stream)
+		}
+		args = append(args, len(e.Values))
+		args = append(args, e.Values...)
+	}
+	ids, err := appendAllScript.Run(uctx, l.l.rdb, []string{l.keys[0], l.keys[1], es[0].Stream}, args...).StringSlice()
+	if errors.Is(err, goredis.Nil) {
+		return nil, chat.ErrLockLost
+	}
+	if err != nil {
+		return nil, fmt.Errorf("append events to %s: %w", es[0].Stream, err)
+	}
+	for i, e := range es {
+		if i < len(ids) {
+			e.Appended(ids[i])
+		}
+	}
+	return ids, nil
 }

@@ -95,6 +95,49 @@ func TestMessages(t *testing.T, newStore func(t *testing.T) chat.MessageStore) {
 		must(t, err)
 		check(t, "the original", got.ID, first.ID)
 	})
+	t.Run("a batch stores each message and refuses conflicts alone", func(t *testing.T) {
+		s, ctx := newStore(t), ctxFor(t)
+		sid, ch := ids.New(), ids.New()
+		msg := func(author, req string) chat.Message {
+			return chat.Message{ID: ids.New(), ServerID: sid, ChannelID: ch, AuthorID: author, Content: author + req, CreatedAt: now(), RequestID: req}
+		}
+		stored := msg("alice", "r1")
+		must(t, s.CreateMessage(ctx, stored))
+		batch := []chat.Message{
+			msg("alice", "r2"),
+			msg("alice", "r1"), // the stored one's request
+			msg("bob", "r1"),
+			msg("alice", "r2"), // the same request twice in one batch
+			{ID: stored.ID, ServerID: sid, ChannelID: ch, AuthorID: "carol", Content: "x", CreatedAt: now()}, // a taken id
+			msg("alice", ""),
+		}
+		per, err := s.CreateMessages(ctx, batch)
+		must(t, err)
+		check(t, "errors", len(per), len(batch))
+		for i, want := range []bool{true, false, true, false, false, true} {
+			if want {
+				must(t, per[i])
+				got, err := s.Message(ctx, batch[i].ID)
+				must(t, err)
+				check(t, "stored content", got.Content, batch[i].Content)
+				continue
+			}
+			wantErr(t, per[i], errs.ErrAlreadyExists, fmt.Sprint("conflict ", i))
+			if i != 4 {
+				_, err := s.Message(ctx, batch[i].ID)
+				wantErr(t, err, errs.ErrNotFound, fmt.Sprint("refused message ", i))
+			}
+		}
+		got, err := s.MessageByRequest(ctx, "alice", "r2")
+		must(t, err)
+		check(t, "the first of one request in a batch", got.ID, batch[0].ID)
+		ms, err := s.ListMessages(ctx, ch, chat.MessagePage{Limit: 10})
+		must(t, err)
+		check(t, "messages in the channel", len(ms), 4)
+		per, err = s.CreateMessages(ctx, nil)
+		must(t, err)
+		check(t, "errors of an empty batch", len(per), 0)
+	})
 	t.Run("history pages by id before and after", func(t *testing.T) {
 		s, ctx := newStore(t), ctxFor(t)
 		sid, ch := ids.New(), ids.New()
