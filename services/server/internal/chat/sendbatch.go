@@ -30,12 +30,12 @@ type sendJob struct {
 	m             Message // without its id until the leader allocates it
 	attachmentIDs []string
 
-	wake   chan struct{} // closed when done or when this job leads
-	taken  bool          // in a batch (guarded by Service.sendMu)
-	lead   bool          // woken to lead (guarded by Service.sendMu)
-	done   bool          // v, err, conflict are set (guarded by Service.sendMu)
-	v      View
-	err    error
+	wake  chan struct{} // closed when done or when this job leads
+	taken bool          // in a batch (guarded by Service.sendMu)
+	lead  bool          // woken to lead (guarded by Service.sendMu)
+	done  bool          // v, err, conflict are set (guarded by Service.sendMu)
+	v     View
+	err   error
 	// end is what the sender does after the batch when v is set.
 	end sendEnd
 	// conflict: the store refused m for its (author, request id); the
