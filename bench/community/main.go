@@ -24,7 +24,8 @@
 //     call, no store query), timed in the same rounds: the machine's own
 //     noise, the baseline the others compare with
 //
-// the send rate of 8 concurrent senders (one channel each) against the raw
+// the send rate of 8 concurrent senders (one channel each, then all on one
+// channel) against the raw
 // insert rate of 8 writers into the same database (same run, process
 // stopped: one insert per message through the store, what a send writes),
 // and the process's RSS. Beside the rates it reports CPU time per message:
@@ -353,6 +354,8 @@ type row struct {
 	rawCPU   time.Duration // CPU per raw insert
 	sendRate float64
 	sendCPU  time.Duration // the process's CPU per send
+	oneRate  float64       // the 8 senders on one channel
+	oneCPU   time.Duration
 	lat      map[string][]time.Duration
 }
 
@@ -463,6 +466,15 @@ func measure(ctx context.Context, p *proc, w *world, o options, n int) (row, err
 		return r, err
 	}
 	r.sendRate, r.sendCPU = rate, (p.cpu()-cpu0)/time.Duration(sent)
+	// Then the 8 senders write to one busy channel: its sends share the
+	// channel's lock (in batches, see docs/architecture.md).
+	one := slices.Repeat([]string{spread[0]}, len(spread))
+	cpu0 = p.cpu()
+	rate, sent, err = sendRate(p, tok, one, o.sends, nil)
+	if err != nil {
+		return r, err
+	}
+	r.oneRate, r.oneCPU = rate, (p.cpu()-cpu0)/time.Duration(sent)
 	r.rss = p.rss()
 	return r, nil
 }
@@ -588,6 +600,9 @@ func report(rows []row) {
 	line("raw insert rate, 8 /s", func(r row) string { return fmt.Sprintf("%.0f", r.raw) })
 	line("send / raw", func(r row) string { return fmt.Sprintf("%.2fx", r.sendRate/r.raw) })
 	line("CPU per send (process) µs", func(r row) string { return fmt.Sprintf("%.0f", float64(r.sendCPU)/float64(time.Microsecond)) })
+	line("send, 8 on 1 channel /s", func(r row) string { return fmt.Sprintf("%.0f", r.oneRate) })
+	line("1 channel / raw", func(r row) string { return fmt.Sprintf("%.2fx", r.oneRate/r.raw) })
+	line("CPU per send, 1 channel µs", func(r row) string { return fmt.Sprintf("%.0f", float64(r.oneCPU)/float64(time.Microsecond)) })
 	line("CPU per raw insert µs", func(r row) string { return fmt.Sprintf("%.0f", float64(r.rawCPU)/float64(time.Microsecond)) })
 	line("start-up", func(r row) string { return r.start.Round(time.Millisecond).String() })
 	line("RSS MiB", func(r row) string { return fmt.Sprintf("%.0f", float64(r.rss)/(1<<20)) })

@@ -82,8 +82,8 @@ func BenchmarkSend(b *testing.B) {
 			}
 		})
 	})
-	// Sends to one channel take its lock in turn: this is the most one
-	// busy channel takes.
+	// Sends to one channel share its lock in batches (group commit): this
+	// is the most one busy channel takes.
 	b.Run("send_one_channel", func(b *testing.B) {
 		ctx := w.ctx(alice)
 		b.SetParallelism(8)
