@@ -45,19 +45,14 @@ func (s *Store) CreateMessage(ctx context.Context, m chat.Message) error {
 	return sqlitex.Err(err, "insert message", nil, exists("message"))
 }
 
-// CreateMessages implements chat.MessageStore in one transaction with
-// one prepared insert. A conflicting insert fails alone: SQLite rolls
+// CreateMessages implements chat.MessageStore in one transaction (one
+// commit for the batch). A conflicting insert fails alone: SQLite rolls
 // back the statement, not the transaction.
 func (s *Store) CreateMessages(ctx context.Context, ms []chat.Message) ([]error, error) {
 	per := make([]error, len(ms))
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
-		st, err := tx.PrepareContext(ctx, qInsertMessage)
-		if err != nil {
-			return fmt.Errorf("insert messages: %w", err)
-		}
-		defer st.Close()
 		for i, m := range ms {
-			_, err := st.ExecContext(ctx, m.ID, m.ServerID, m.ChannelID, m.AuthorID, m.Content, millis(m.CreatedAt),
+			_, err := tx.ExecContext(ctx, qInsertMessage, m.ID, m.ServerID, m.ChannelID, m.AuthorID, m.Content, millis(m.CreatedAt),
 				optMillis(m.EditedAt), m.ReplyToID, m.RequestID,
 				idList(m.Mentions.UserIDs), idList(m.Mentions.ChannelIDs), m.Mentions.Everyone)
 			if sqlitex.IsUnique(err) {
