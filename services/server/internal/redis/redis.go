@@ -501,6 +501,7 @@ func (l *ChannelLock) AppendAndUnlock(ctx context.Context, allocated string, e e
 		return "", chat.ErrLockLost
 	}
 	if err != nil {
+		l.releaseAfterFailedAppend(uctx, allocated)
 		return "", fmt.Errorf("append event to %s: %w", e.Stream, err)
 	}
 	e.Appended(id)
@@ -565,6 +566,7 @@ func (l *ChannelLock) AppendAllAndUnlock(ctx context.Context, allocated string, 
 		return nil, chat.ErrLockLost
 	}
 	if err != nil {
+		l.releaseAfterFailedAppend(uctx, allocated)
 		return nil, fmt.Errorf("append events to %s: %w", es[0].Stream, err)
 	}
 	for i, e := range es {
@@ -573,4 +575,13 @@ func (l *ChannelLock) AppendAllAndUnlock(ctx context.Context, allocated string, 
 		}
 	}
 	return ids, nil
+}
+
+// releaseAfterFailedAppend releases the lock (if still this holder's) after
+// an append that failed, so the channel's next writer need not wait for
+// the lock to expire: the failed messages wait in the outbox either way.
+func (l *ChannelLock) releaseAfterFailedAppend(ctx context.Context, allocated string) {
+	if err := unlockScript.Run(ctx, l.l.rdb, l.keys, l.tok, allocated).Err(); err != nil && !errors.Is(err, goredis.Nil) {
+		l.l.log.Warn("channel unlock after a failed append failed; the lock expires by itself", "err", err)
+	}
 }
