@@ -537,6 +537,9 @@ func (h *feedHub) started(s *eventsv1.ScopeStarted) {
 	}
 	sc, ok := h.scopes[scope]
 	if !ok || !sc.requested || n > 0 {
+		if ok && h.log != nil {
+			h.log.Debug("shared feed: answer to an earlier add of a scope passed over", "scope", scope, "position", s.GetPosition())
+		}
 		return
 	}
 	if p, ok := parseStreamID(s.GetPosition()); ok {
