@@ -50,7 +50,7 @@ func TestKickRaceThroughGateway(t *testing.T) {
 	for _, shared := range []bool{false, true} {
 		t.Run(fmt.Sprintf("shared=%v", shared), func(t *testing.T) {
 			// The channel's rate limit would stop the burst, not the feed.
-			s := suitetest.StartWith(t, suitetest.Options{SharedFeed: shared, Mutate: func(c *config.Config) { c.MessageRateLimit = 0 }})
+			s := suitetest.StartWith(t, suitetest.Options{PerSocketFeed: !shared, Mutate: func(c *config.Config) { c.MessageRateLimit = 0 }})
 			rest := client.NewREST(s.HTTP)
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 			defer cancel()

@@ -66,10 +66,11 @@ type suiteOptions struct {
 	// key prefix of its own) instead of a Redis of its own; a Redis
 	// restart is then not among the faults.
 	cluster bool
-	// sharedFeed runs the gateways on the shared event feed
-	// (ACCORD_WS_SHARED_FEED=1); ACCORD_TEST_SHARED_FEED=1 turns it on for
-	// every test here.
-	sharedFeed bool
+	// perSocket runs the gateways with one StreamEvents stream per socket
+	// (ACCORD_WS_SHARED_FEED=0) instead of the shared event feed, the
+	// default; ACCORD_TEST_SHARED_FEED=0 does so for every test here (and
+	// =1 never).
+	perSocket bool
 }
 
 func startSuite(t *testing.T, o suiteOptions) *suite {
@@ -143,7 +144,10 @@ func startSuite(t *testing.T, o suiteOptions) *suite {
 	for i, addr := range gw {
 		server := []string{server1, server2}[i]
 		env := []string{"ACCORD_HTTP_ADDR=" + addr, "ACCORD_SERVER_ADDR=" + server}
-		if o.sharedFeed || os.Getenv("ACCORD_TEST_SHARED_FEED") == "1" {
+		switch shared := os.Getenv("ACCORD_TEST_SHARED_FEED"); {
+		case shared == "0", o.perSocket && shared != "1":
+			env = append(env, "ACCORD_WS_SHARED_FEED=0")
+		default:
 			env = append(env, "ACCORD_WS_SHARED_FEED=1")
 		}
 		start("gateway"+strconv.Itoa(i+1), "gateway", env...)
@@ -430,6 +434,13 @@ func TestReliabilityUnderFaults(t *testing.T) {
 // to that of the messages sent before it.
 func TestReliabilityRollingRestart(t *testing.T) {
 	rollingRestart(t, suiteOptions{serverList: true}, 20, 4, 10)
+}
+
+// TestReliabilityRollingRestartPerSocket is the rolling restart with the
+// gateways on one StreamEvents stream per socket (ACCORD_WS_SHARED_FEED=0),
+// the feed the other tests here no longer use by default.
+func TestReliabilityRollingRestartPerSocket(t *testing.T) {
+	rollingRestart(t, suiteOptions{serverList: true, perSocket: true}, 20, 4, 10)
 }
 
 // TestReliabilityRollingRestartOnCluster is the rolling restart with every

@@ -77,6 +77,10 @@ type fakeServer struct {
 	log      []*eventsv1.Event // every event published, in order
 	breakAll *streamBreak
 	servers  []string // what ListServers lists; nil makes it fail
+	// hold, when set, keeps streams from subscribing until it is closed;
+	// opened counts the streams opened.
+	hold   chan struct{}
+	opened int
 }
 
 func newFakeServer() *fakeServer {
@@ -153,14 +157,34 @@ func (f *fakeServer) StreamEvents(r *eventsv1.StreamEventsRequest, ss grpc.Serve
 			replay = append(replay, e)
 		}
 	}
-	f.subs[c] = struct{}{}
 	brk := f.breakAll
+	hold := f.hold
+	f.opened++
+	if hold == nil {
+		f.subs[c] = struct{}{}
+	}
 	f.mu.Unlock()
 	defer func() {
 		f.mu.Lock()
 		delete(f.subs, c)
 		f.mu.Unlock()
 	}()
+	if hold != nil {
+		// Not subscribed yet, as a server still adding the user's scopes:
+		// events published meanwhile do not reach this stream.
+		select {
+		case <-hold:
+		case <-ss.Context().Done():
+			return nil
+		}
+		f.mu.Lock()
+		f.subs[c] = struct{}{}
+		f.mu.Unlock()
+	}
+	// As the server does: the header confirms the subscription.
+	if err := ss.SendHeader(nil); err != nil {
+		return err
+	}
 	for _, e := range replay {
 		if err := ss.Send(&eventsv1.StreamEventsResponse{Event: e}); err != nil {
 			return err

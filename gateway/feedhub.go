@@ -172,9 +172,15 @@ type feedHub struct {
 	mu       sync.Mutex
 	scopes   map[string]*hubScope
 	upstream map[string]bool // scopes the current stream follows, as far as requests went
-	dirty    map[string]bool // scopes whose upstream state may need a request
-	kick     chan struct{}
-	up       bool // a stream is open
+	// unacked counts, per scope, the adds sent on the current stream that
+	// no ScopeStarted answered yet. The server answers every add once, in
+	// order: while a later add is unanswered, a ScopeStarted answers an
+	// earlier one, possibly made for a scope the gateway has since dropped
+	// and removed upstream, and tells nothing about the scope as it is now.
+	unacked map[string]int
+	dirty   map[string]bool // scopes whose upstream state may need a request
+	kick    chan struct{}
+	up      bool // a stream is open
 
 	subs       map[*hubSub]struct{}
 	nextKey    uint64
@@ -186,7 +192,7 @@ type feedHub struct {
 func newFeedHub(client eventsv1.EventInternalServiceClient, creds grpc.CallOption, log *slog.Logger, o WSOptions, m *metrics) *feedHub {
 	return &feedHub{
 		client: client, creds: creds, log: log, o: o, m: m,
-		scopes: map[string]*hubScope{}, upstream: map[string]bool{}, dirty: map[string]bool{},
+		scopes: map[string]*hubScope{}, upstream: map[string]bool{}, dirty: map[string]bool{}, unacked: map[string]int{},
 		kick: make(chan struct{}, 1),
 		subs: map[*hubSub]struct{}{}, watches: map[string]*hubWatch{}, watched: map[string]bool{}, dirtyWatch: map[string]bool{},
 	}
@@ -434,6 +440,7 @@ func (h *feedHub) resetUpstream() {
 	defer h.mu.Unlock()
 	h.up = true
 	clear(h.upstream)
+	clear(h.unacked)
 	for scope, sc := range h.scopes {
 		sc.started, sc.requested = false, false
 		h.dirty[scope] = true
@@ -504,6 +511,7 @@ func (h *feedHub) changes() *eventsv1.FollowScopesRequest {
 			req.Add = append(req.Add, &eventsv1.Cursor{Scope: scope, Position: sc.pos})
 			sc.requested = true
 			h.upstream[scope] = true
+			h.unacked[scope]++
 		}
 	}
 	if len(req.Add) == 0 && len(req.Remove) == 0 && len(req.Watch) == 0 && len(req.Unwatch) == 0 {
@@ -512,11 +520,26 @@ func (h *feedHub) changes() *eventsv1.FollowScopesRequest {
 	return req
 }
 
+// started acts on a ScopeStarted: the scope's sockets wait for the answer
+// to the add made for the scope as it is now. An answer to an earlier add
+// is passed over: between that add and the current one the scope may have
+// been removed upstream, and what was logged meanwhile is sent after the
+// current add's position only.
 func (h *feedHub) started(s *eventsv1.ScopeStarted) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	sc, ok := h.scopes[s.GetScope()]
-	if !ok {
+	scope := s.GetScope()
+	n := h.unacked[scope] - 1
+	if n > 0 {
+		h.unacked[scope] = n
+	} else {
+		delete(h.unacked, scope)
+	}
+	sc, ok := h.scopes[scope]
+	if !ok || !sc.requested || n > 0 {
+		if ok && h.log != nil {
+			h.log.Debug("shared feed: answer to an earlier add of a scope passed over", "scope", scope, "position", s.GetPosition())
+		}
 		return
 	}
 	if p, ok := parseStreamID(s.GetPosition()); ok {

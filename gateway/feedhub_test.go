@@ -11,6 +11,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	eventsv1 "github.com/accordchat/accord/gen/accord/events/v1"
+	"github.com/accordchat/accord/platform/platformtest"
 )
 
 func hubMsg(scope, cursor, content string) *hubEvent {
@@ -97,6 +98,95 @@ func TestFeedHubScopes(t *testing.T) {
 	if len(b.c) != 1 {
 		t.Fatal("an event reached a socket that left")
 	}
+}
+
+// TestFeedHubStaleStartedIgnored: a scope dropped while its add was
+// unanswered, removed upstream and needed again waits for the answer to
+// its new add. The answer to the first add must not start it: the server
+// stopped following the scope on the removal and follows it again from the
+// second add's position only, so sockets told to start on the first answer
+// (their ready sent) would lose what was logged in between, every socket of
+// the scope on the gateway alike (the rolling-restart loss of issue #21).
+func TestFeedHubStaleStartedIgnored(t *testing.T) {
+	// dropAndAgain has a socket add the scope, leave before the answer
+	// comes (the removal goes upstream) and another socket need it again.
+	dropAndAgain := func(ctx context.Context, t *testing.T, h *feedHub) (done chan []string) {
+		a, b := h.newSub("u1", 8, nil), h.newSub("u2", 8, nil)
+		go func() { _, _ = h.add(ctx, a, "server:s") }()
+		platformtest.Eventually(t, 10*time.Second, func() bool { return requestString(takeChanges(h)) != "none" }, "a's add")
+		h.close(a)
+		if got := requestString(h.changes()); got != "add[] remove[server:s]" {
+			t.Fatalf("after a left: %s", got)
+		}
+		done = make(chan []string, 1)
+		go func() {
+			from, err := h.add(ctx, b, "server:s")
+			if err != nil {
+				t.Error(err)
+			}
+			done <- from
+		}()
+		platformtest.Eventually(t, 10*time.Second, func() bool {
+			h.mu.Lock()
+			defer h.mu.Unlock()
+			return h.scopes["server:s"] != nil
+		}, "b registered")
+		return done
+	}
+	t.Run("second add sent before the first answer", func(t *testing.T) {
+		h := newFeedHub(nil, nil, nil, WSOptions{}, nil)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		done := dropAndAgain(ctx, t, h)
+		if got := requestString(takeChanges(h)); got != "add[server:s@] remove[]" {
+			t.Fatalf("b's request: %s", got)
+		}
+		// The server answers the first add, follows the scope until it
+		// applies the removal, then starts it again live at 9-0: 7-0 and
+		// 8-0 are never sent.
+		h.started(&eventsv1.ScopeStarted{Scope: "server:s", Position: "5-0"})
+		if startedNow(h, "server:s") {
+			t.Fatal("the answer to an add made before the scope's removal started it again")
+		}
+		h.dispatch(hubMsg("server:s", "6-0", "x"))
+		h.started(&eventsv1.ScopeStarted{Scope: "server:s", Position: "9-0"})
+		if from := <-done; from[0] != "9-0" {
+			t.Fatalf("b starts after %v, want 9-0 (the second add's position)", from)
+		}
+	})
+	t.Run("first answer before the second add", func(t *testing.T) {
+		h := newFeedHub(nil, nil, nil, WSOptions{}, nil)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		done := dropAndAgain(ctx, t, h)
+		h.started(&eventsv1.ScopeStarted{Scope: "server:s", Position: "5-0"})
+		if startedNow(h, "server:s") {
+			t.Fatal("the answer to an add made before the scope's removal started it again")
+		}
+		if got := requestString(takeChanges(h)); got != "add[server:s@] remove[]" {
+			t.Fatalf("b's request: %s", got)
+		}
+		h.started(&eventsv1.ScopeStarted{Scope: "server:s", Position: "9-0"})
+		if from := <-done; from[0] != "9-0" {
+			t.Fatalf("b starts after %v, want 9-0", from)
+		}
+	})
+}
+
+// takeChanges takes the pending request, if any.
+func takeChanges(h *feedHub) *eventsv1.FollowScopesRequest {
+	select {
+	case <-h.kick:
+	default:
+	}
+	return h.changes()
+}
+
+func startedNow(h *feedHub, scope string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	sc := h.scopes[scope]
+	return sc != nil && sc.started
 }
 
 // TestFeedHubOverflow: a socket whose queue is full is flagged and skipped,

@@ -406,8 +406,9 @@ func (s *wsSession) run(bearer string) {
 		// reaches the socket.
 		go s.pumpShared(cursors, ready)
 	} else {
-		s.out.enqueue(ready)
-		go s.pumpEvents(cursors)
+		// So does it on a socket's own stream, once the server subscribed
+		// its scopes (pumpEvents).
+		go s.pumpEvents(cursors, ready)
 	}
 	s.readLoop()
 }

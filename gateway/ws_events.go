@@ -22,15 +22,17 @@ const behindThreshold = 10 * time.Microsecond
 // scopes are resumed from.
 const quietMargin = 2 * time.Second
 
-// pumpEvents relays the caller's event feed. When the upstream stream
-// breaks it is reopened after the last cursor of every scope, so the client
-// sees neither a gap nor a duplicate. The cursors are the pump's own.
-func (s *wsSession) pumpEvents(cursors map[string]string) {
+// pumpEvents relays the caller's event feed. It sends ready once the first
+// stream is subscribed upstream, so that every event logged after ready
+// reaches the socket. When the upstream stream breaks it is reopened after
+// the last cursor of every scope, so the client sees neither a gap nor a
+// duplicate. The cursors are the pump's own.
+func (s *wsSession) pumpEvents(cursors map[string]string, ready outFrame) {
 	defer s.wg.Done()
 	h := s.h
 	bo := backoff{max: h.o.RetryMax}
 	var failingSince time.Time
-	first := true
+	first, readySent := true, false
 	// Scopes the client gave no cursor for start live upstream. Should the
 	// stream break, such a quiet scope resumes from shortly before the
 	// first open (stream positions are milliseconds), so that its events
@@ -50,6 +52,18 @@ func (s *wsSession) pumpEvents(cursors map[string]string) {
 		// of a channel's members all receive the same bytes.
 		sctx, tok := s.streamCtx(s.ctx)
 		stream, err := h.feed.StreamEvents(sctx, req, grpc.ForceCodecV2(feedCodec{}))
+		if err == nil && !readySent {
+			// The server sends the stream's header once it subscribed the
+			// user's scopes (feed.Hub.Serve). A stream that failed before
+			// has none; its error comes from RecvMsg below.
+			if md, _ := stream.Header(); md != nil {
+				s.touch() // the client's allowed silence starts with ready
+				if !s.out.enqueue(ready) {
+					return
+				}
+				readySent = true
+			}
+		}
 		if err == nil {
 			m := feedMsg{cache: h.frames}
 			for {

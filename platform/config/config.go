@@ -116,7 +116,7 @@ type Config struct {
 	// WSSharedFeed has the gateway relay WebSocket events from one
 	// upstream feed per gateway (FollowScopes, called with the service
 	// key) instead of one StreamEvents stream per socket
-	// (ACCORD_WS_SHARED_FEED, default off: 1 or true turns it on).
+	// (ACCORD_WS_SHARED_FEED, default on: 0 or false turns it off).
 	WSSharedFeed bool
 }
 
@@ -180,6 +180,7 @@ func Load(getenv func(string) string) (Config, error) {
 			c.DrainDelay = d
 		}
 	}
+	c.WSSharedFeed = true
 	if v := strings.TrimSpace(getenv("ACCORD_WS_SHARED_FEED")); v != "" {
 		on, err := strconv.ParseBool(v)
 		if err != nil {

@@ -114,7 +114,7 @@ func TestWSSharedFeed(t *testing.T) {
 	for _, tc := range []struct {
 		v        string
 		want, ok bool
-	}{{"", false, true}, {"1", true, true}, {"true", true, true}, {"0", false, true}, {"false", false, true}, {"maybe", false, false}} {
+	}{{"", true, true}, {"1", true, true}, {"true", true, true}, {"0", false, true}, {"false", false, true}, {"maybe", false, false}} {
 		c, err := config.Load(func(k string) string {
 			if k == "ACCORD_WS_SHARED_FEED" {
 				return tc.v

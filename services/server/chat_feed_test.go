@@ -227,6 +227,39 @@ func TestFeedResume(t *testing.T) {
 	}
 }
 
+// TestFeedHeaderAfterSubscribe: StreamEvents sends its header once the
+// caller's scopes are subscribed, before any event: an event logged as soon
+// as the header arrived reaches the stream (the gateway sends its socket's
+// ready then).
+func TestFeedHeaderAfterSubscribe(t *testing.T) {
+	w := newWorld(t)
+	c := w.instance()
+	alice := w.user("Alice")
+	srv := w.server(alice)
+	ctx, cancel := context.WithTimeout(w.streamCtx(alice), 30*time.Second)
+	defer cancel()
+	st, err := c.StreamEvents(ctx, &eventsv1.StreamEventsRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if md, err := st.Header(); md == nil || err != nil {
+		t.Fatalf("no header before any event (%v): the stream never tells it is subscribed", err)
+	}
+	ev := &eventsv1.Event{Payload: &eventsv1.Event_ChannelDeleted{ChannelDeleted: &eventsv1.ChannelDeleted{ServerId: srv, ChannelId: "right-after"}}}
+	if _, err := w.log.Append(context.Background(), events.ServerScope(srv), ev); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		r, err := st.Recv()
+		if err != nil {
+			t.Fatalf("the event logged right after the header did not come: %v", err)
+		}
+		if r.GetEvent().GetChannelDeleted().GetChannelId() == "right-after" {
+			return
+		}
+	}
+}
+
 // TestFeedResync: a cursor older than the log's retention gets a resync
 // event carrying the newest cursor, then live events.
 func TestFeedResync(t *testing.T) {

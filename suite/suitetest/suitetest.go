@@ -31,11 +31,11 @@ type Options struct {
 	Mutate func(*config.Config)
 	// Gateways is how many gateways serve over the same services (0 means 1).
 	Gateways int
-	// SharedFeed runs the gateways on the shared event feed
-	// (Config.WSSharedFeed) instead of one StreamEvents stream per socket;
-	// ACCORD_TEST_SHARED_FEED=1 does so for every suite (and =0 never),
-	// so that a package's tests can be run on either feed.
-	SharedFeed bool
+	// PerSocketFeed runs the gateways with one StreamEvents stream per
+	// socket instead of the shared event feed (Config.WSSharedFeed, the
+	// default); ACCORD_TEST_SHARED_FEED=0 does so for every suite (and =1
+	// never), so that a package's tests can be run on either feed.
+	PerSocketFeed bool
 }
 
 // Start runs every service and a gateway on loopback until t ends. mutate,
@@ -70,7 +70,7 @@ func start(t testing.TB, o Options) (*Stack, error) {
 	case "0":
 		cfg.WSSharedFeed = false
 	default:
-		cfg.WSSharedFeed = cfg.WSSharedFeed || o.SharedFeed
+		cfg.WSSharedFeed = cfg.WSSharedFeed && !o.PerSocketFeed
 	}
 	if o.Mutate != nil {
 		o.Mutate(&cfg)

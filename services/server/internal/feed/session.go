@@ -32,7 +32,10 @@ const replayPage = 500
 // start live. Live subscription comes first and replay second, and every
 // event is dropped whose id is not past the last one sent for its scope:
 // that makes the switch from replay to live free of gaps and duplicates.
-func (h *Hub) Serve(ctx context.Context, m Membership, userID string, cursors []*eventsv1.Cursor, send func(*Event) error) error {
+// subscribed, if not nil, is called once every scope of the user is
+// subscribed, before the replay: from then on every event logged reaches
+// send (the gateway sends its socket's ready then).
+func (h *Hub) Serve(ctx context.Context, m Membership, userID string, cursors []*eventsv1.Cursor, send func(*Event) error, subscribed func() error) error {
 	sub := h.NewSub(userID)
 	defer sub.Close()
 	ss := &session{h: h, sub: sub, send: send, active: map[string]bool{}, last: map[string]StreamID{}}
@@ -49,6 +52,11 @@ func (h *Hub) Serve(ctx context.Context, m Membership, userID string, cursors []
 	}
 	for _, id := range ids {
 		if err := ss.add(ctx, events.ServerScope(id)); err != nil {
+			return err
+		}
+	}
+	if subscribed != nil {
+		if err := subscribed(); err != nil {
 			return err
 		}
 	}

@@ -178,6 +178,11 @@ func (c *ChatAPI) StreamEvents(req *eventsv1.StreamEventsRequest, stream grpc.Se
 			return err
 		}
 		return stream.SendMsg(m)
+	}, func() error {
+		// The stream's header tells the gateway that the user's scopes are
+		// subscribed: its socket's ready goes out then, so every event
+		// logged after ready reaches the socket.
+		return stream.SendHeader(nil)
 	})
 }
 
