@@ -25,7 +25,7 @@
 //     noise, the baseline the others compare with
 //
 // the send rate of 8 concurrent senders (one channel each, then all on one
-// channel) against the raw
+// channel, then 8 callers of the floor call as many times) against the raw
 // insert rate of 8 writers into the same database (same run, process
 // stopped: one insert per message through the store, what a send writes),
 // and the process's RSS. Beside the rates it reports CPU time per message:
@@ -356,7 +356,11 @@ type row struct {
 	sendCPU  time.Duration // the process's CPU per send
 	oneRate  float64       // the 8 senders on one channel
 	oneCPU   time.Duration
-	lat      map[string][]time.Duration
+	// 8 callers of GET /v1/me: what the path costs before a send does
+	// anything of its own
+	floorRate float64
+	floorCPU  time.Duration
+	lat       map[string][]time.Duration
 }
 
 var metrics = []string{"first screen", "open channel", "scroll back", "send", "member list", "stats", "floor"}
@@ -475,6 +479,15 @@ func measure(ctx context.Context, p *proc, w *world, o options, n int) (row, err
 		return r, err
 	}
 	r.oneRate, r.oneCPU = rate, (p.cpu()-cpu0)/time.Duration(sent)
+	// The floor of any send's rate: 8 callers of the cheapest authenticated
+	// call (GET /v1/me: HTTP, the gateway's auth, one gRPC call, no store
+	// query), as many calls as sends.
+	cpu0 = p.cpu()
+	rate, sent, err = callRate(len(spread), o.sends, nil, func(int) error { return p.call("GET", "/v1/me", tok, nil, nil) })
+	if err != nil {
+		return r, err
+	}
+	r.floorRate, r.floorCPU = rate, (p.cpu()-cpu0)/time.Duration(sent)
 	r.rss = p.rss()
 	return r, nil
 }
@@ -509,7 +522,15 @@ func firstScreen(get func(string, any) error, want int) error {
 // (and on until profiled reports, if it is not nil) and returns messages
 // per second and the number sent.
 func sendRate(p *proc, tok string, channels []string, total int, profiled <-chan error) (float64, int, error) {
-	workers := len(channels)
+	return callRate(len(channels), total, profiled, func(w int) error {
+		return p.call("POST", "/v1/channels/"+channels[w]+"/messages", tok, map[string]any{"content": content}, nil)
+	})
+}
+
+// callRate makes total calls of call from workers concurrent callers (and
+// goes on until profiled reports, if it is not nil) and returns calls per
+// second and the number made.
+func callRate(workers, total int, profiled <-chan error, call func(w int) error) (float64, int, error) {
 	var wg sync.WaitGroup
 	errs := make([]error, workers+1)
 	sent := make([]int, workers)
@@ -530,7 +551,7 @@ func sendRate(p *proc, tok string, channels []string, total int, profiled <-chan
 					default:
 					}
 				}
-				if err := p.call("POST", "/v1/channels/"+channels[w]+"/messages", tok, map[string]any{"content": content}, nil); err != nil {
+				if err := call(w); err != nil {
 					errs[w] = err
 					return
 				}
@@ -603,6 +624,9 @@ func report(rows []row) {
 	line("send, 8 on 1 channel /s", func(r row) string { return fmt.Sprintf("%.0f", r.oneRate) })
 	line("1 channel / raw", func(r row) string { return fmt.Sprintf("%.2fx", r.oneRate/r.raw) })
 	line("CPU per send, 1 channel µs", func(r row) string { return fmt.Sprintf("%.0f", float64(r.oneCPU)/float64(time.Microsecond)) })
+	line("floor GET /v1/me, 8 /s", func(r row) string { return fmt.Sprintf("%.0f", r.floorRate) })
+	line("floor / raw", func(r row) string { return fmt.Sprintf("%.2fx", r.floorRate/r.raw) })
+	line("CPU per floor call µs", func(r row) string { return fmt.Sprintf("%.0f", float64(r.floorCPU)/float64(time.Microsecond)) })
 	line("CPU per raw insert µs", func(r row) string { return fmt.Sprintf("%.0f", float64(r.rawCPU)/float64(time.Microsecond)) })
 	line("start-up", func(r row) string { return r.start.Round(time.Millisecond).String() })
 	line("RSS MiB", func(r row) string { return fmt.Sprintf("%.0f", float64(r.rss)/(1<<20)) })
