@@ -109,6 +109,54 @@ var chains = [][]string{
 type textAnalyzer struct {
 	tokenizer analysis.Tokenizer
 	chains    [][]analysis.TokenFilter
+
+	// cache holds the forms of words seen (forms), at most
+	// maxCachedWords, emptied when full.
+	mu    sync.RWMutex
+	cache map[string]wordForms
+}
+
+// wordForms are a word's folded form and every form of it (folded,
+// English and French stems, each once).
+type wordForms struct {
+	folded string
+	forms  []string
+}
+
+// maxCachedWords bounds textAnalyzer's cache of word forms: a few MiB.
+const maxCachedWords = 50_000
+
+// forms is the analysis of one token as textAnalyzer does it (each filter
+// acting on one token alone), remembered: a query's hits, and a
+// partition's summary, analyze the same few thousand words over and over.
+func (a *textAnalyzer) forms(tok *analysis.Token) wordForms {
+	a.mu.RLock()
+	w, ok := a.cache[string(tok.Term)]
+	a.mu.RUnlock()
+	if ok {
+		return w
+	}
+	for i, chain := range a.chains {
+		ts := analysis.TokenStream{{Term: append([]byte(nil), tok.Term...), Position: 1, Type: tok.Type, KeyWord: tok.KeyWord}}
+		for _, f := range chain {
+			ts = f.Filter(ts)
+		}
+		for _, t := range ts {
+			if i == 0 {
+				w.folded = string(t.Term)
+			}
+			if !slices.Contains(w.forms, string(t.Term)) {
+				w.forms = append(w.forms, string(t.Term))
+			}
+		}
+	}
+	a.mu.Lock()
+	if len(a.cache) >= maxCachedWords || a.cache == nil {
+		a.cache = make(map[string]wordForms, 1024)
+	}
+	a.cache[string(tok.Term)] = w
+	a.mu.Unlock()
+	return w
 }
 
 func newTextAnalyzer(_ map[string]any, cache *registry.Cache) (analysis.Analyzer, error) {

@@ -14,7 +14,6 @@ import (
 	"sync"
 
 	"github.com/blevesearch/bleve/v2"
-	"github.com/blevesearch/bleve/v2/analysis"
 	bsearch "github.com/blevesearch/bleve/v2/search"
 
 	"github.com/accordchat/accord/services/search/internal/search"
@@ -130,17 +129,10 @@ func (s *summary) fill(keys map[uint64]struct{}, servers map[string]int64) {
 type keySet struct {
 	keys    map[uint64]struct{}
 	servers map[string]int64
-	// memo maps a word as tokenized to its folded form and its forms.
-	memo map[string]wordForms
-}
-
-type wordForms struct {
-	folded string
-	forms  []string
 }
 
 func newKeySet() *keySet {
-	return &keySet{keys: map[uint64]struct{}{}, servers: map[string]int64{}, memo: map[string]wordForms{}}
+	return &keySet{keys: map[uint64]struct{}{}, servers: map[string]int64{}}
 }
 
 // doc adds the keys of one message.
@@ -153,11 +145,7 @@ func (ks *keySet) doc(a *textAnalyzer, server, channel, author, content string) 
 	toks := a.tokenizer.Tokenize([]byte(content))
 	folded := make([]string, 0, len(toks))
 	for _, tok := range toks {
-		w, ok := ks.memo[string(tok.Term)]
-		if !ok {
-			w = analyzeWord(a, tok)
-			ks.memo[string(tok.Term)] = w
-		}
+		w := a.forms(tok)
 		for _, f := range w.forms {
 			add(keyTerm, f)
 		}
@@ -171,27 +159,6 @@ func (ks *keySet) doc(a *textAnalyzer, server, channel, author, content string) 
 			add(keyGram3, folded[i], folded[i+1], folded[i+2])
 		}
 	}
-}
-
-// analyzeWord passes one token through each analysis of the text field
-// (as textAnalyzer does, each filter acting on one token alone).
-func analyzeWord(a *textAnalyzer, tok *analysis.Token) wordForms {
-	var w wordForms
-	for i, chain := range a.chains {
-		ts := analysis.TokenStream{{Term: append([]byte(nil), tok.Term...), Position: 1, Type: tok.Type, KeyWord: tok.KeyWord}}
-		for _, f := range chain {
-			ts = f.Filter(ts)
-		}
-		for _, t := range ts {
-			if i == 0 {
-				w.folded = string(t.Term)
-			}
-			if !slices.Contains(w.forms, string(t.Term)) {
-				w.forms = append(w.forms, string(t.Term))
-			}
-		}
-	}
-	return w
 }
 
 // widen adds the keys of messages about to be applied. It reports whether
@@ -377,80 +344,114 @@ func (x *part) summarize(ctx context.Context, ks *keySet) error {
 	}
 }
 
-// excludes reports whether the partition cannot hold a match of q: for
-// each of q's servers, a pair q requires is absent. Phrases are checked
-// by their consecutive words only newest first with at most
-// maxPhraseCandidates messages of q's servers in the partition, where
-// searchPhrases (which checks folded words in order) answers; bleve's
-// phrase search, past that or by relevance, matches any form at each
-// position, so each word is required as a term only.
-func (s *summary) excludes(q search.IndexQuery, t queryTerms) bool {
+// probe is what a query requires of a summary, hashed once per query
+// (a query at a million messages checks a hundred summaries): for each
+// of its servers, groups of pairs of which one at least must be present,
+// the rarest first (consecutive words, from: with in:, then words), so
+// that a partition without a match is usually told by the first group.
+type probe struct {
+	servers []serverProbe
+	// grams: the query has a phrase of several words, whose consecutive
+	// words are required only where searchPhrases answers (excludes).
+	grams bool
+}
+
+type serverProbe struct {
+	id string
+	// withGrams and plain are the groups with and without the phrases'
+	// consecutive words.
+	withGrams, plain [][]uint64
+}
+
+// newProbe hashes q's requirements for every server it names.
+func newProbe(q search.IndexQuery, t queryTerms) *probe {
+	pr := &probe{grams: q.Order != search.Relevance && t.longPhrase()}
+	for _, sv := range q.Servers {
+		one := func(kind byte, values ...string) []uint64 { return []uint64{keyHash(kind, sv, values...)} }
+		anyOf := func(kind byte, values []string) []uint64 {
+			hs := make([]uint64, 0, len(values))
+			for _, v := range values {
+				hs = append(hs, keyHash(kind, sv, v))
+			}
+			return hs
+		}
+		var grams, plain [][]uint64
+		for _, p := range t.phrases {
+			if len(p) == 2 {
+				grams = append(grams, one(keyGram2, p[0], p[1]))
+			}
+			for i := 0; i+2 < len(p); i++ {
+				grams = append(grams, one(keyGram3, p[i], p[i+1], p[i+2]))
+			}
+		}
+		switch {
+		case len(q.From) > 0 && len(q.In) > 0:
+			var both []uint64
+			for _, c := range q.In {
+				for _, a := range q.From {
+					both = append(both, keyHash(keyBoth, sv, c, a))
+				}
+			}
+			plain = append(plain, both)
+		case len(q.From) > 0:
+			plain = append(plain, anyOf(keyAuthor, q.From))
+		case len(q.In) > 0:
+			plain = append(plain, anyOf(keyChannel, q.In))
+		}
+		for _, p := range t.phrases {
+			for _, w := range p {
+				plain = append(plain, one(keyTerm, w))
+			}
+		}
+		for _, w := range t.words {
+			for _, forms := range w {
+				plain = append(plain, anyOf(keyTerm, forms))
+			}
+		}
+		pr.servers = append(pr.servers, serverProbe{id: sv, withGrams: append(grams, plain...), plain: plain})
+	}
+	return pr
+}
+
+// excludes reports whether the partition cannot hold a match of the
+// probe's query: for each of its servers, a pair it requires is absent.
+// Phrases are checked by their consecutive words only newest first with
+// at most maxPhraseCandidates messages of the query's servers in the
+// partition, where searchPhrases (which checks folded words in order)
+// answers; bleve's phrase search, past that or by relevance, matches any
+// form at each position, so each word is required as a term only.
+func (s *summary) excludes(pr *probe) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !s.ready {
 		return false
 	}
 	grams := false
-	if q.Order != search.Relevance && t.longPhrase() {
+	if pr.grams {
 		var n int64
-		for _, sv := range q.Servers {
-			n += s.servers[sv]
+		for _, sp := range pr.servers {
+			n += s.servers[sp.id]
 		}
 		grams = n <= maxPhraseCandidates
 	}
-	for _, sv := range q.Servers {
-		if s.servers[sv] > 0 && s.mayHold(sv, q, t, grams) {
+	for _, sp := range pr.servers {
+		groups := sp.plain
+		if grams {
+			groups = sp.withGrams
+		}
+		if s.servers[sp.id] > 0 && s.mayHold(groups) {
 			return false
 		}
 	}
 	return true
 }
 
-// mayHold reports whether every pair q requires of server sv is present.
-func (s *summary) mayHold(sv string, q search.IndexQuery, t queryTerms, grams bool) bool {
-	anyOf := func(kind byte, values []string) bool {
-		return slices.ContainsFunc(values, func(v string) bool { return s.has(keyHash(kind, sv, v)) })
-	}
-	for _, w := range t.words {
-		for _, forms := range w {
-			if !anyOf(keyTerm, forms) {
-				return false
-			}
-		}
-	}
-	for _, p := range t.phrases {
-		for _, w := range p {
-			if !s.has(keyHash(keyTerm, sv, w)) {
-				return false
-			}
-		}
-		if !grams {
-			continue
-		}
-		if len(p) == 2 && !s.has(keyHash(keyGram2, sv, p[0], p[1])) {
+// mayHold reports whether each group has a pair present.
+func (s *summary) mayHold(groups [][]uint64) bool {
+	for _, g := range groups {
+		if !slices.ContainsFunc(g, s.has) {
 			return false
 		}
-		for i := 0; i+2 < len(p); i++ {
-			if !s.has(keyHash(keyGram3, sv, p[i], p[i+1], p[i+2])) {
-				return false
-			}
-		}
-	}
-	switch {
-	case len(q.From) > 0 && len(q.In) > 0:
-		both := false
-		for _, c := range q.In {
-			for _, a := range q.From {
-				if s.has(keyHash(keyBoth, sv, c, a)) {
-					both = true
-				}
-			}
-		}
-		return both
-	case len(q.From) > 0:
-		return anyOf(keyAuthor, q.From)
-	case len(q.In) > 0:
-		return anyOf(keyChannel, q.In)
 	}
 	return true
 }
