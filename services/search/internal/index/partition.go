@@ -359,8 +359,7 @@ func (x *Index) Apply(ctx context.Context, changes []search.Change, position str
 			if keys[i] == nil {
 				keys[i] = newKeySet()
 			}
-			d := c.Doc
-			keys[i].doc(parts[0].x.text, d.ServerID, d.ChannelID, d.AuthorID, d.Content)
+			keys[i].doc(parts[0].x.text, c.Doc)
 		}
 	}
 	for i, ks := range keys {

@@ -35,7 +35,9 @@ import (
 //   - a term of the text, in each of its forms (words, and each word of a
 //     phrase, as bleve's term and phrase searches ask them);
 //   - two and three consecutive words, folded (phrases, as searchPhrases
-//     checks them on the text),
+//     checks them on the text);
+//   - a user mentioned (mentions:), and a link (has:link), as search.NewDoc
+//     finds them in the text,
 //
 // and the number of messages of each server. A query skips a partition
 // when, for each of its servers, a pair it requires is absent. A false
@@ -64,13 +66,17 @@ const (
 	keyTerm    = 't'
 	keyGram2   = '2'
 	keyGram3   = '3'
+	keyMention = 'm' // a user mentioned (mentions:)
+	keyLink    = 'l' // a message with a link (has:link)
 )
 
 // summaryBitsPerKey and summaryHashes give about 1% false positives.
 const (
 	summaryBitsPerKey = 10
 	summaryHashes     = 7
-	summaryMagic      = "accord-summary-1\n"
+	// Version 2 added mentions and links: a summary of version 1 is
+	// built again at open.
+	summaryMagic = "accord-summary-2\n"
 )
 
 // keyHash is the 64-bit hash of one pair: the kind, the server and the
@@ -136,12 +142,19 @@ func newKeySet() *keySet {
 }
 
 // doc adds the keys of one message.
-func (ks *keySet) doc(a *textAnalyzer, server, channel, author, content string) {
+func (ks *keySet) doc(a *textAnalyzer, d search.Doc) {
+	server, content := d.ServerID, d.Content
 	add := func(kind byte, values ...string) { ks.keys[keyHash(kind, server, values...)] = struct{}{} }
 	ks.servers[server]++
-	add(keyAuthor, author)
-	add(keyChannel, channel)
-	add(keyBoth, channel, author)
+	add(keyAuthor, d.AuthorID)
+	add(keyChannel, d.ChannelID)
+	add(keyBoth, d.ChannelID, d.AuthorID)
+	for _, m := range d.Mentions {
+		add(keyMention, m)
+	}
+	if d.HasLink {
+		add(keyLink)
+	}
 	toks := a.tokenizer.Tokenize([]byte(content))
 	folded := make([]string, 0, len(toks))
 	for _, tok := range toks {
@@ -335,7 +348,9 @@ func (x *part) summarize(ctx context.Context, ks *keySet) error {
 		}
 		for _, h := range res.Hits {
 			str := func(f string) string { s, _ := h.Fields[f].(string); return s }
-			ks.doc(x.text, str(fServer), str(fChannel), str(fAuthor), str(fContent))
+			// Mentions and links are not stored: found in the text
+			// again, as they were when indexed (search.NewDoc).
+			ks.doc(x.text, search.NewDoc(search.Doc{ServerID: str(fServer), ChannelID: str(fChannel), AuthorID: str(fAuthor), Content: str(fContent)}))
 		}
 		if len(res.Hits) < summarizePage {
 			return nil
@@ -383,6 +398,12 @@ func newProbe(q search.IndexQuery, t queryTerms) *probe {
 			for i := 0; i+2 < len(p); i++ {
 				grams = append(grams, one(keyGram3, p[i], p[i+1], p[i+2]))
 			}
+		}
+		if len(q.Mentions) > 0 {
+			plain = append(plain, anyOf(keyMention, q.Mentions))
+		}
+		if q.HasLink {
+			plain = append(plain, one(keyLink))
 		}
 		switch {
 		case len(q.From) > 0 && len(q.In) > 0:
