@@ -83,6 +83,19 @@ type partition struct {
 	// sum tells a search whether the partition may hold a match
 	// (summary.go): kept once it is sealed, not for the newest.
 	sum summary
+	// docs is the number of messages in the partition, read again after
+	// each batch applied to it: a search newest first reads it for every
+	// partition, where asking bleve took a snapshot of each.
+	docs atomic.Uint64
+}
+
+// recount reads the partition's number of messages into docs.
+func (p *partition) recount() error {
+	n, err := p.x.Count()
+	if err == nil {
+		p.docs.Store(n)
+	}
+	return err
 }
 
 // timeRange is the range of creation times (Unix milliseconds) of a
@@ -176,6 +189,10 @@ func Open(dir string, opts ...Option) (*Index, error) {
 		}
 		x.parts = append(x.parts, p)
 		p.sum.path = x.summaryPath(p)
+		if err = p.recount(); err != nil {
+			_ = x.Close()
+			return nil, err
+		}
 		if err = p.x.times(&p.times); err != nil {
 			_ = x.Close()
 			return nil, fmt.Errorf("search index %s: %w", dir, err)
@@ -381,6 +398,9 @@ func (x *Index) Apply(ctx context.Context, changes []search.Change, position str
 		if err := p.x.Apply(ctx, per[i], pos); err != nil {
 			return err
 		}
+		if err := p.recount(); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -557,10 +577,7 @@ func (x *Index) Search(ctx context.Context, q search.IndexQuery) ([]search.Hit, 
 		if p.times.excludes(q) {
 			continue // no match there: neither asked nor counted
 		}
-		n, err := p.x.Count()
-		if err != nil {
-			return nil, total, err
-		}
+		n := p.docs.Load()
 		docs += n
 		if len(hits) == q.Size || (after != "" && p.Lo >= after) {
 			total.Estimate = total.Estimate || n > 0
