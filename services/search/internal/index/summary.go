@@ -55,7 +55,21 @@ type summary struct {
 	bits     []uint64
 	k        uint32
 	servers  map[string]int64
-	path     string // "" in memory
+	// big are the servers with more than maxPhraseCandidates messages
+	// in the partition (servers' keys), so that a search of one server
+	// reads no map (bigServers).
+	big  []string
+	path string // "" in memory
+}
+
+// bigServers sets big from servers.
+func (s *summary) bigServers() {
+	s.big = s.big[:0]
+	for sv, n := range s.servers {
+		if n > maxPhraseCandidates {
+			s.big = append(s.big, sv)
+		}
+	}
 }
 
 // Key kinds of a summary.
@@ -66,6 +80,7 @@ const (
 	keyTerm    = 't'
 	keyGram2   = '2'
 	keyGram3   = '3'
+	keyServer  = 's' // a message of the server
 	keyMention = 'm' // a user mentioned (mentions:)
 	keyLink    = 'l' // a message with a link (has:link)
 )
@@ -129,6 +144,7 @@ func (s *summary) fill(keys map[uint64]struct{}, servers map[string]int64) {
 		s.add(h)
 	}
 	s.servers = servers
+	s.bigServers()
 }
 
 // keySet collects a partition's keys.
@@ -146,6 +162,7 @@ func (ks *keySet) doc(a *textAnalyzer, d search.Doc) {
 	server, content := d.ServerID, d.Content
 	add := func(kind byte, values ...string) { ks.keys[keyHash(kind, server, values...)] = struct{}{} }
 	ks.servers[server]++
+	add(keyServer)
 	add(keyAuthor, d.AuthorID)
 	add(keyChannel, d.ChannelID)
 	add(keyBoth, d.ChannelID, d.AuthorID)
@@ -191,6 +208,7 @@ func (s *summary) widen(ks *keySet) bool {
 		for sv, n := range ks.servers {
 			s.servers[sv] += n
 		}
+		s.bigServers()
 		return true
 	case s.building:
 		for h := range ks.keys {
@@ -325,6 +343,7 @@ func (s *summary) load() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.bits, s.k, s.servers, s.ready = bits, uint32(k), servers, true
+	s.bigServers()
 	return true
 }
 
@@ -429,6 +448,10 @@ func newProbe(q search.IndexQuery, t queryTerms) *probe {
 				plain = append(plain, anyOf(keyTerm, forms))
 			}
 		}
+		if len(plain) == 0 && len(grams) == 0 {
+			// Nothing else required: a message of the server.
+			plain = append(plain, one(keyServer))
+		}
 		pr.servers = append(pr.servers, serverProbe{id: sv, withGrams: append(grams, plain...), plain: plain})
 	}
 	return pr
@@ -448,19 +471,26 @@ func (s *summary) excludes(pr *probe) bool {
 		return false
 	}
 	grams := false
-	if pr.grams {
+	switch {
+	case !pr.grams:
+	case len(pr.servers) == 1:
+		// A server's search (most): no map read.
+		grams = !slices.Contains(s.big, pr.servers[0].id)
+	default:
 		var n int64
 		for _, sp := range pr.servers {
 			n += s.servers[sp.id]
 		}
 		grams = n <= maxPhraseCandidates
 	}
+	// A server without messages there has none of its pairs present
+	// (but for false positives), so no map is read for it either.
 	for _, sp := range pr.servers {
 		groups := sp.plain
 		if grams {
 			groups = sp.withGrams
 		}
-		if s.servers[sp.id] > 0 && s.mayHold(groups) {
+		if s.mayHold(groups) {
 			return false
 		}
 	}
