@@ -572,6 +572,9 @@ func (x *part) run(ctx context.Context, q search.IndexQuery, terms queryTerms, l
 	}
 	hits := make([]search.Hit, 0, len(res.Hits))
 	for _, h := range res.Hits {
+		if h.Fields == nil {
+			continue // deleted since the search (load)
+		}
 		out := hit(h, q.Order)
 		out.Matches = terms.m.matches(out.Content, terms)
 		hits = append(hits, out)
@@ -708,8 +711,9 @@ func (x *part) build(q search.IndexQuery, t queryTerms, looseWords bool) query.Q
 // into their Fields, from one snapshot. Bleve's own loading (a search
 // request's Fields) looked for each field asked among every field stored,
 // with a map to deduplicate the names asked, for every hit: a fifth of a
-// one-word query's time at a million messages. A hit deleted since the
-// search keeps no fields, as with bleve's.
+// one-word query's time at a million messages. The fields are read from
+// a snapshot taken after the search's: a hit deleted in between keeps no
+// fields, and is left out (run; searchPhrases finds no phrase in it).
 func (x *part) load(hits []*bsearch.DocumentMatch) error {
 	if len(hits) == 0 {
 		return nil
