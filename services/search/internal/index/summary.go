@@ -14,7 +14,6 @@ import (
 	"sync"
 
 	"github.com/blevesearch/bleve/v2"
-	"github.com/blevesearch/bleve/v2/analysis"
 	bsearch "github.com/blevesearch/bleve/v2/search"
 
 	"github.com/accordchat/accord/services/search/internal/search"
@@ -36,7 +35,9 @@ import (
 //   - a term of the text, in each of its forms (words, and each word of a
 //     phrase, as bleve's term and phrase searches ask them);
 //   - two and three consecutive words, folded (phrases, as searchPhrases
-//     checks them on the text),
+//     checks them on the text);
+//   - a user mentioned (mentions:), and a link (has:link), as search.NewDoc
+//     finds them in the text,
 //
 // and the number of messages of each server. A query skips a partition
 // when, for each of its servers, a pair it requires is absent. A false
@@ -54,7 +55,21 @@ type summary struct {
 	bits     []uint64
 	k        uint32
 	servers  map[string]int64
-	path     string // "" in memory
+	// big are the servers with more than maxPhraseCandidates messages
+	// in the partition (servers' keys), so that a search of one server
+	// reads no map (bigServers).
+	big  []string
+	path string // "" in memory
+}
+
+// bigServers sets big from servers.
+func (s *summary) bigServers() {
+	s.big = s.big[:0]
+	for sv, n := range s.servers {
+		if n > maxPhraseCandidates {
+			s.big = append(s.big, sv)
+		}
+	}
 }
 
 // Key kinds of a summary.
@@ -65,13 +80,18 @@ const (
 	keyTerm    = 't'
 	keyGram2   = '2'
 	keyGram3   = '3'
+	keyServer  = 's' // a message of the server
+	keyMention = 'm' // a user mentioned (mentions:)
+	keyLink    = 'l' // a message with a link (has:link)
 )
 
 // summaryBitsPerKey and summaryHashes give about 1% false positives.
 const (
 	summaryBitsPerKey = 10
 	summaryHashes     = 7
-	summaryMagic      = "accord-summary-1\n"
+	// Version 2 added mentions and links: a summary of version 1 is
+	// built again at open.
+	summaryMagic = "accord-summary-2\n"
 )
 
 // keyHash is the 64-bit hash of one pair: the kind, the server and the
@@ -124,40 +144,38 @@ func (s *summary) fill(keys map[uint64]struct{}, servers map[string]int64) {
 		s.add(h)
 	}
 	s.servers = servers
+	s.bigServers()
 }
 
 // keySet collects a partition's keys.
 type keySet struct {
 	keys    map[uint64]struct{}
 	servers map[string]int64
-	// memo maps a word as tokenized to its folded form and its forms.
-	memo map[string]wordForms
-}
-
-type wordForms struct {
-	folded string
-	forms  []string
 }
 
 func newKeySet() *keySet {
-	return &keySet{keys: map[uint64]struct{}{}, servers: map[string]int64{}, memo: map[string]wordForms{}}
+	return &keySet{keys: map[uint64]struct{}{}, servers: map[string]int64{}}
 }
 
 // doc adds the keys of one message.
-func (ks *keySet) doc(a *textAnalyzer, server, channel, author, content string) {
+func (ks *keySet) doc(a *textAnalyzer, d search.Doc) {
+	server, content := d.ServerID, d.Content
 	add := func(kind byte, values ...string) { ks.keys[keyHash(kind, server, values...)] = struct{}{} }
 	ks.servers[server]++
-	add(keyAuthor, author)
-	add(keyChannel, channel)
-	add(keyBoth, channel, author)
+	add(keyServer)
+	add(keyAuthor, d.AuthorID)
+	add(keyChannel, d.ChannelID)
+	add(keyBoth, d.ChannelID, d.AuthorID)
+	for _, m := range d.Mentions {
+		add(keyMention, m)
+	}
+	if d.HasLink {
+		add(keyLink)
+	}
 	toks := a.tokenizer.Tokenize([]byte(content))
 	folded := make([]string, 0, len(toks))
 	for _, tok := range toks {
-		w, ok := ks.memo[string(tok.Term)]
-		if !ok {
-			w = analyzeWord(a, tok)
-			ks.memo[string(tok.Term)] = w
-		}
+		w := a.forms(tok)
 		for _, f := range w.forms {
 			add(keyTerm, f)
 		}
@@ -171,27 +189,6 @@ func (ks *keySet) doc(a *textAnalyzer, server, channel, author, content string) 
 			add(keyGram3, folded[i], folded[i+1], folded[i+2])
 		}
 	}
-}
-
-// analyzeWord passes one token through each analysis of the text field
-// (as textAnalyzer does, each filter acting on one token alone).
-func analyzeWord(a *textAnalyzer, tok *analysis.Token) wordForms {
-	var w wordForms
-	for i, chain := range a.chains {
-		ts := analysis.TokenStream{{Term: append([]byte(nil), tok.Term...), Position: 1, Type: tok.Type, KeyWord: tok.KeyWord}}
-		for _, f := range chain {
-			ts = f.Filter(ts)
-		}
-		for _, t := range ts {
-			if i == 0 {
-				w.folded = string(t.Term)
-			}
-			if !slices.Contains(w.forms, string(t.Term)) {
-				w.forms = append(w.forms, string(t.Term))
-			}
-		}
-	}
-	return w
 }
 
 // widen adds the keys of messages about to be applied. It reports whether
@@ -211,6 +208,7 @@ func (s *summary) widen(ks *keySet) bool {
 		for sv, n := range ks.servers {
 			s.servers[sv] += n
 		}
+		s.bigServers()
 		return true
 	case s.building:
 		for h := range ks.keys {
@@ -345,6 +343,7 @@ func (s *summary) load() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.bits, s.k, s.servers, s.ready = bits, uint32(k), servers, true
+	s.bigServers()
 	return true
 }
 
@@ -368,7 +367,9 @@ func (x *part) summarize(ctx context.Context, ks *keySet) error {
 		}
 		for _, h := range res.Hits {
 			str := func(f string) string { s, _ := h.Fields[f].(string); return s }
-			ks.doc(x.text, str(fServer), str(fChannel), str(fAuthor), str(fContent))
+			// Mentions and links are not stored: found in the text
+			// again, as they were when indexed (search.NewDoc).
+			ks.doc(x.text, search.NewDoc(search.Doc{ServerID: str(fServer), ChannelID: str(fChannel), AuthorID: str(fAuthor), Content: str(fContent)}))
 		}
 		if len(res.Hits) < summarizePage {
 			return nil
@@ -377,80 +378,131 @@ func (x *part) summarize(ctx context.Context, ks *keySet) error {
 	}
 }
 
-// excludes reports whether the partition cannot hold a match of q: for
-// each of q's servers, a pair q requires is absent. Phrases are checked
-// by their consecutive words only newest first with at most
-// maxPhraseCandidates messages of q's servers in the partition, where
-// searchPhrases (which checks folded words in order) answers; bleve's
-// phrase search, past that or by relevance, matches any form at each
-// position, so each word is required as a term only.
-func (s *summary) excludes(q search.IndexQuery, t queryTerms) bool {
+// probe is what a query requires of a summary, hashed once per query
+// (a query at a million messages checks a hundred summaries): for each
+// of its servers, groups of pairs of which one at least must be present,
+// the rarest first (consecutive words, from: with in:, then words), so
+// that a partition without a match is usually told by the first group.
+type probe struct {
+	servers []serverProbe
+	// grams: the query has a phrase of several words, whose consecutive
+	// words are required only where searchPhrases answers (excludes).
+	grams bool
+}
+
+type serverProbe struct {
+	id string
+	// withGrams and plain are the groups with and without the phrases'
+	// consecutive words.
+	withGrams, plain [][]uint64
+}
+
+// newProbe hashes q's requirements for every server it names.
+func newProbe(q search.IndexQuery, t queryTerms) *probe {
+	pr := &probe{grams: q.Order != search.Relevance && t.longPhrase()}
+	for _, sv := range q.Servers {
+		one := func(kind byte, values ...string) []uint64 { return []uint64{keyHash(kind, sv, values...)} }
+		anyOf := func(kind byte, values []string) []uint64 {
+			hs := make([]uint64, 0, len(values))
+			for _, v := range values {
+				hs = append(hs, keyHash(kind, sv, v))
+			}
+			return hs
+		}
+		var grams, plain [][]uint64
+		for _, p := range t.phrases {
+			if len(p) == 2 {
+				grams = append(grams, one(keyGram2, p[0], p[1]))
+			}
+			for i := 0; i+2 < len(p); i++ {
+				grams = append(grams, one(keyGram3, p[i], p[i+1], p[i+2]))
+			}
+		}
+		if len(q.Mentions) > 0 {
+			plain = append(plain, anyOf(keyMention, q.Mentions))
+		}
+		if q.HasLink {
+			plain = append(plain, one(keyLink))
+		}
+		switch {
+		case len(q.From) > 0 && len(q.In) > 0:
+			var both []uint64
+			for _, c := range q.In {
+				for _, a := range q.From {
+					both = append(both, keyHash(keyBoth, sv, c, a))
+				}
+			}
+			plain = append(plain, both)
+		case len(q.From) > 0:
+			plain = append(plain, anyOf(keyAuthor, q.From))
+		case len(q.In) > 0:
+			plain = append(plain, anyOf(keyChannel, q.In))
+		}
+		for _, p := range t.phrases {
+			for _, w := range p {
+				plain = append(plain, one(keyTerm, w))
+			}
+		}
+		for _, w := range t.words {
+			for _, forms := range w {
+				plain = append(plain, anyOf(keyTerm, forms))
+			}
+		}
+		if len(plain) == 0 && len(grams) == 0 {
+			// Nothing else required: a message of the server.
+			plain = append(plain, one(keyServer))
+		}
+		pr.servers = append(pr.servers, serverProbe{id: sv, withGrams: append(grams, plain...), plain: plain})
+	}
+	return pr
+}
+
+// excludes reports whether the partition cannot hold a match of the
+// probe's query: for each of its servers, a pair it requires is absent.
+// Phrases are checked by their consecutive words only newest first with
+// at most maxPhraseCandidates messages of the query's servers in the
+// partition, where searchPhrases (which checks folded words in order)
+// answers; bleve's phrase search, past that or by relevance, matches any
+// form at each position, so each word is required as a term only.
+func (s *summary) excludes(pr *probe) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !s.ready {
 		return false
 	}
 	grams := false
-	if q.Order != search.Relevance && t.longPhrase() {
+	switch {
+	case !pr.grams:
+	case len(pr.servers) == 1:
+		// A server's search (most): no map read.
+		grams = !slices.Contains(s.big, pr.servers[0].id)
+	default:
 		var n int64
-		for _, sv := range q.Servers {
-			n += s.servers[sv]
+		for _, sp := range pr.servers {
+			n += s.servers[sp.id]
 		}
 		grams = n <= maxPhraseCandidates
 	}
-	for _, sv := range q.Servers {
-		if s.servers[sv] > 0 && s.mayHold(sv, q, t, grams) {
+	// A server without messages there has none of its pairs present
+	// (but for false positives), so no map is read for it either.
+	for _, sp := range pr.servers {
+		groups := sp.plain
+		if grams {
+			groups = sp.withGrams
+		}
+		if s.mayHold(groups) {
 			return false
 		}
 	}
 	return true
 }
 
-// mayHold reports whether every pair q requires of server sv is present.
-func (s *summary) mayHold(sv string, q search.IndexQuery, t queryTerms, grams bool) bool {
-	anyOf := func(kind byte, values []string) bool {
-		return slices.ContainsFunc(values, func(v string) bool { return s.has(keyHash(kind, sv, v)) })
-	}
-	for _, w := range t.words {
-		for _, forms := range w {
-			if !anyOf(keyTerm, forms) {
-				return false
-			}
-		}
-	}
-	for _, p := range t.phrases {
-		for _, w := range p {
-			if !s.has(keyHash(keyTerm, sv, w)) {
-				return false
-			}
-		}
-		if !grams {
-			continue
-		}
-		if len(p) == 2 && !s.has(keyHash(keyGram2, sv, p[0], p[1])) {
+// mayHold reports whether each group has a pair present.
+func (s *summary) mayHold(groups [][]uint64) bool {
+	for _, g := range groups {
+		if !slices.ContainsFunc(g, s.has) {
 			return false
 		}
-		for i := 0; i+2 < len(p); i++ {
-			if !s.has(keyHash(keyGram3, sv, p[i], p[i+1], p[i+2])) {
-				return false
-			}
-		}
-	}
-	switch {
-	case len(q.From) > 0 && len(q.In) > 0:
-		both := false
-		for _, c := range q.In {
-			for _, a := range q.From {
-				if s.has(keyHash(keyBoth, sv, c, a)) {
-					both = true
-				}
-			}
-		}
-		return both
-	case len(q.From) > 0:
-		return anyOf(keyAuthor, q.From)
-	case len(q.In) > 0:
-		return anyOf(keyChannel, q.In)
 	}
 	return true
 }

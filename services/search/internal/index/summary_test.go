@@ -19,7 +19,8 @@ import (
 // and its partition's tag ("tag0" ... "tag4"); in every partition author
 // "a7" writes in channel "c1" and others in "c2"; only message 35 is by
 // a7 in c2; only message 25 says "alpha beta gamma" (every other says
-// "gamma beta alpha"); only message 12 says "meetings tomorrow". A
+// "gamma beta alpha"); only message 12 says "meetings tomorrow"; only
+// message 17 mentions @bob and holds a link. A
 // message of server s2 in each partition says "only2".
 func summaryCorpus(t *testing.T, x *index.Index) {
 	t.Helper()
@@ -32,6 +33,8 @@ func summaryCorpus(t *testing.T, x *index.Index) {
 				text = "word tag2 alpha beta gamma"
 			case 12:
 				text = "word tag1 meetings tomorrow"
+			case 17:
+				text = "word tag1 gamma beta alpha @bob https://example.com"
 			}
 			author, channel := "a1", "c2"
 			if j%10 == 3 {
@@ -90,6 +93,10 @@ var skipCases = []skipCase{
 	{text: "from:a7 in:c1 tag2", want: []int{23}, asked: 2},
 	{text: "in:c1 tag0", want: []int{3}, asked: 1 + 1},
 	{text: "from:nobody", want: nil, asked: 1},
+	{text: "mentions:bob", want: []int{17}, asked: 2},
+	{text: "mentions:carol", want: nil, asked: 1},
+	{text: "has:link", want: []int{17}, asked: 2},
+	{text: "has:link tag3", want: nil, asked: 1},
 }
 
 func desc(from, to int) []int {
@@ -140,8 +147,8 @@ func checkSkips(t *testing.T, x *index.Index, label string, skips bool) {
 }
 
 // TestSummariesSkipPartitions: a sealed partition whose summary lacks a
-// word, a phrase's consecutive words, an author, a channel or an author
-// in a channel that a query requires is not asked, on disk and in
+// word, a phrase's consecutive words, an author, a channel, an author
+// in a channel, a mention or a link that a query requires is not asked, on disk and in
 // memory; hits and totals stay exact.
 func TestSummariesSkipPartitions(t *testing.T) {
 	for _, disk := range []bool{true, false} {
