@@ -515,9 +515,10 @@ func (x *Index) compact(p *partition) bool {
 	// A forced merge takes the segments persisted when it starts; one
 	// still being persisted (or merged by bleve's own merger) lands
 	// beside its result. So it is asked again until one segment is
-	// left, a bounded number of times: an index that will not merge
-	// stays as it is, correct and slower.
-	for range 50 {
+	// left, for a bounded time (long enough for a busy machine, where
+	// persisting lags): an index that will not merge stays as it is,
+	// correct and slower.
+	for giveUp := time.Now().Add(2 * time.Minute); time.Now().Before(giveUp); {
 		_ = sc.ForceMerge(x.ctx, nil)
 		st := sc.StatsMap()
 		n, _ := st["num_root_filesegments"].(uint64)

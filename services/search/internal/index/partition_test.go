@@ -223,7 +223,7 @@ func TestOlderPartitionsAreCompacted(t *testing.T) {
 		zaps, _ := filepath.Glob(filepath.Join(dir, "p00000", "store", "*.zap"))
 		return len(zaps)
 	}
-	deadline := time.Now().Add(60 * time.Second)
+	deadline := time.Now().Add(3 * time.Minute)
 	for !x.Settled() || segments() != 1 {
 		if time.Now().After(deadline) {
 			t.Fatalf("%d segments in the older partition (settled %v), want 1", segments(), x.Settled())
