@@ -392,7 +392,7 @@ func (s *wsSession) hello(bearer string) bool {
 		return false
 	}
 	s.userID = me.GetUser().GetId()
-	s.log = h.log.With("user", s.userID)
+	s.log = slog.New(userLog{h.log.Handler(), s.userID})
 
 	client := f.Client
 	if client == "" {
@@ -428,6 +428,28 @@ func (s *wsSession) hello(bearer string) bool {
 		go s.pumpEvents(cursors)
 	}
 	return true
+}
+
+// userLog adds the socket's user to each record it handles. It is
+// logger.With("user", id) made lazy: With formats the attribute at once,
+// in a buffer of its own that every socket would keep, while a socket
+// seldom logs.
+type userLog struct {
+	slog.Handler
+	user string
+}
+
+func (u userLog) Handle(ctx context.Context, r slog.Record) error {
+	r.AddAttrs(slog.String("user", u.user))
+	return u.Handler.Handle(ctx, r)
+}
+
+func (u userLog) WithAttrs(as []slog.Attr) slog.Handler {
+	return userLog{u.Handler.WithAttrs(as), u.user}
+}
+
+func (u userLog) WithGroup(name string) slog.Handler {
+	return u.Handler.WithAttrs([]slog.Attr{slog.String("user", u.user)}).WithGroup(name)
 }
 
 // touch records that the client showed signs of life.
