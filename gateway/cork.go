@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"net"
 	"net/http"
@@ -24,13 +25,30 @@ func (w *corkingWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	// The response head is flushed by now, so brw's writer holds nothing:
-	// it is pointed at the cork instead. It is reused rather than replaced:
-	// the server keeps it for as long as the socket lives anyway.
+	// The socket reads and writes through small buffers of its own: the
+	// server's (4 KiB each) go with the request once the handler returns,
+	// which it does while the socket lives on. Client frames are small,
+	// and frames larger than the write buffer pass through it to the cork.
+	if err := brw.Writer.Flush(); err != nil { // the response head is flushed by now: a no-op
+		nc.Close()
+		return nil, nil, err
+	}
 	w.conn = &corkConn{Conn: nc}
-	brw.Writer.Reset(w.conn)
-	return w.conn, brw, nil
+	if n := brw.Reader.Buffered(); n > 0 {
+		// Bytes the client sent right after its request: the connection
+		// reads them first (the library resets the reader to the conn).
+		b, _ := brw.Reader.Peek(n)
+		w.conn.early = bytes.Clone(b)
+	}
+	return w.conn, bufio.NewReadWriter(bufio.NewReaderSize(w.conn, wsReadBuffer), bufio.NewWriterSize(w.conn, wsWriteBuffer)), nil
 }
+
+// Buffer sizes of a socket's connection: a client frame, and a control
+// frame (at most 125 bytes of payload) plus a frame header, fit in them.
+const (
+	wsReadBuffer  = 1 << 10
+	wsWriteBuffer = 512
+)
 
 // corkConn is a connection whose writes can be held back and sent together:
 // while corked, writes are collected, and uncork sends them in one system
@@ -40,9 +58,24 @@ func (w *corkingWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 type corkConn struct {
 	net.Conn
 
+	// early is what was read from the connection before it was hijacked,
+	// to be read first; only the socket's reader touches it.
+	early []byte
+
 	mu     sync.Mutex
 	corked bool
 	buf    *[]byte
+}
+
+func (c *corkConn) Read(p []byte) (int, error) {
+	if len(c.early) > 0 {
+		n := copy(p, c.early)
+		if c.early = c.early[n:]; len(c.early) == 0 {
+			c.early = nil
+		}
+		return n, nil
+	}
+	return c.Conn.Read(p)
 }
 
 var corkBufs = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &b }}

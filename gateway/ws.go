@@ -26,7 +26,7 @@ import (
 // The WebSocket endpoint, /v1/events, in five parts:
 //   - ws.go: the handler, a socket's lifecycle (wsConn) and its session
 //     (hello, authentication, the goroutines it starts);
-//   - ws_send.go: the send queue and its writer, and the socket's clock;
+//   - ws_send.go: the send queue and its writes, and the socket's clock;
 //   - ws_events.go: the event pump, upstream StreamEvents to event frames;
 //   - ws_presence.go: the presence session (heartbeats) and watched presence;
 //   - ws_read.go: client frames, read and answered.
@@ -291,11 +291,11 @@ func (h *wsHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "draining; reconnect to another gateway", http.StatusServiceUnavailable)
 		return
 	}
-	defer h.track()()
+	done := h.track()
 	bearer := bearerSubprotocol(r)
 	c := &wsConn{m: h.m, closeDone: make(chan struct{})}
 	s := &wsSession{wsConn: c, h: h, log: h.log}
-	s.out.init(c, h.o.SendQueue, h.o.SlowGrace)
+	s.out.init(c, &s.wg, h.o.SendQueue, h.o.SlowGrace)
 	cw := &corkingWriter{ResponseWriter: w}
 	conn, err := websocket.Accept(cw, r, &websocket.AcceptOptions{
 		Subprotocols:   []string{Subprotocol},
@@ -303,17 +303,18 @@ func (h *wsHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		OnPongReceived: func(context.Context, []byte) { s.touch() },
 	})
 	if err != nil {
+		done()
 		return // Accept has answered the request
 	}
 	// The frame limit is enforced by readFrame, so that an oversized frame
 	// closes with 4002 as documented rather than the library's 1009.
 	conn.SetReadLimit(-1)
 	c.conn, c.wire = conn, cw.conn
-	c.ctx, c.cancel = context.WithCancel(r.Context())
-	defer c.cancel()
+	// The socket outlives this handler (below), and so its context does
+	// not end with the request's.
+	c.ctx, c.cancel = context.WithCancel(context.WithoutCancel(r.Context()))
 	s.touch()
 	h.m.sockets.Inc()
-	defer h.m.sockets.Dec()
 	// When the gateway goes away the socket writes out what is queued for
 	// it, then closes with 1001; its client resumes elsewhere with its
 	// cursors, so whatever was not written is replayed there, not lost.
@@ -321,37 +322,55 @@ func (h *wsHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.out.drain(h.o.SlowGrace)
 		s.close(websocket.StatusGoingAway, goingAwayReason)
 	})
-	defer stopDrain()
-
-	s.run(bearer)
-	c.cancel()
-	// Closing before waiting also ends a write stuck on a client that
-	// stopped reading.
-	c.closeNow()
-	s.wg.Wait()
-	if c.closeCode.Load() == 0 {
-		h.m.socketsClosed.WithLabelValues("client").Inc()
+	end := func() {
+		c.cancel()
+		// Closing before waiting also ends a write stuck on a client that
+		// stopped reading.
+		c.closeNow()
+		s.wg.Wait()
+		if c.closeCode.Load() == 0 {
+			h.m.socketsClosed.WithLabelValues("client").Inc()
+		}
+		stopDrain()
+		h.m.sockets.Dec()
+		done()
 	}
+
+	// The hello and its upstream calls run on this goroutine, whose stack
+	// is deep already; client frames are then read by a goroutine of their
+	// own, and this one returns: the server lets go of the connection's
+	// state (its buffers, the request) and of this stack, so that an idle
+	// socket costs one small stack, its reader's.
+	if !s.hello(bearer) {
+		end()
+		return
+	}
+	go func() {
+		defer end()
+		s.readLoop()
+		s.closePresence()
+	}()
 }
 
-// run serves the socket until it closes: it takes the hello, checks the
-// token, opens the presence session, and starts the writer and the event
-// pump; the calling goroutine then reads client frames.
-func (s *wsSession) run(bearer string) {
+// hello serves the socket until it is set up: it takes the hello, checks
+// the token, opens the presence session, and starts the clock and the
+// event pump. On false the socket is closing; on true the presence session
+// is open and the caller reads client frames.
+func (s *wsSession) hello(bearer string) bool {
 	h := s.h
 	timer := time.AfterFunc(h.o.HelloTimeout, func() { s.close(CloseUnauthenticated, "no hello frame in time") })
 	f, ok := s.readFrame()
 	timer.Stop()
 	if !ok {
-		return
+		return false
 	}
 	if f.Type != frameHello {
 		s.close(CloseBadFrame, "the first frame must be hello")
-		return
+		return false
 	}
 	if fe := f.validate(); fe != nil {
 		s.close(CloseBadFrame, "hello: "+fe.Error())
-		return
+		return false
 	}
 	token := f.Token
 	if token == "" {
@@ -359,7 +378,7 @@ func (s *wsSession) run(bearer string) {
 	}
 	if token == "" {
 		s.close(CloseUnauthenticated, "missing access token")
-		return
+		return false
 	}
 	s.token.Store(&token)
 
@@ -370,10 +389,10 @@ func (s *wsSession) run(bearer string) {
 	cancel()
 	if err != nil {
 		s.closeForUpstream("user", err)
-		return
+		return false
 	}
 	s.userID = me.GetUser().GetId()
-	s.log = h.log.With("user", s.userID)
+	s.log = slog.New(userLog{h.log.Handler(), s.userID})
 
 	client := f.Client
 	if client == "" {
@@ -381,9 +400,8 @@ func (s *wsSession) run(bearer string) {
 	}
 	interval, ok := s.openPresence(client)
 	if !ok {
-		return
+		return false
 	}
-	defer s.closePresence()
 	timeout := h.o.ClientTimeout
 	if timeout <= 0 {
 		timeout = 3 * interval
@@ -398,8 +416,8 @@ func (s *wsSession) run(bearer string) {
 	for _, c := range f.Cursors {
 		cursors[c.Scope] = c.Position
 	}
-	s.wg.Add(2)
-	go s.writeLoop(interval, timeout)
+	s.startClock(interval, timeout)
+	s.wg.Add(1)
 	if h.hub != nil {
 		// On the shared feed ready goes out once the feed follows the
 		// socket's scopes (pumpShared): every event logged after it
@@ -410,7 +428,29 @@ func (s *wsSession) run(bearer string) {
 		// its scopes (pumpEvents).
 		go s.pumpEvents(cursors, ready)
 	}
-	s.readLoop()
+	return true
+}
+
+// userLog adds the socket's user to each record it handles. It is
+// logger.With("user", id) made lazy: With formats the attribute at once,
+// in a buffer of its own that every socket would keep, while a socket
+// seldom logs.
+type userLog struct {
+	slog.Handler
+	user string
+}
+
+func (u userLog) Handle(ctx context.Context, r slog.Record) error {
+	r.AddAttrs(slog.String("user", u.user))
+	return u.Handler.Handle(ctx, r)
+}
+
+func (u userLog) WithAttrs(as []slog.Attr) slog.Handler {
+	return userLog{u.Handler.WithAttrs(as), u.user}
+}
+
+func (u userLog) WithGroup(name string) slog.Handler {
+	return u.Handler.WithAttrs([]slog.Attr{slog.String("user", u.user)}).WithGroup(name)
 }
 
 // touch records that the client showed signs of life.

@@ -72,7 +72,7 @@ func (s *wsSession) pumpEvents(cursors map[string]string, ready outFrame) {
 					break
 				}
 				// An event that was waiting already means the socket is
-				// behind its stream: hand the writing to writeLoop and
+				// behind its stream: leave the writing to a writer and
 				// keep receiving, so that the frames go out in batches.
 				behind := time.Since(t0) < behindThreshold
 				received = true

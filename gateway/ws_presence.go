@@ -74,7 +74,7 @@ func (s *wsSession) closePresence() {
 }
 
 // heartbeat keeps the presence session alive, reopening it if it expired
-// (a presence restart, or a long stall). writeLoop calls it every interval.
+// (a presence restart, or a long stall). The socket's clock calls it every interval.
 func (s *wsSession) heartbeat() {
 	h := s.h
 	ctx, cancel := context.WithTimeout(s.ctx, h.o.CallTimeout)

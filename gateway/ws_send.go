@@ -19,27 +19,27 @@ type outFrame struct {
 	created int64
 }
 
-// sendQueue is a socket's send queue and its writer. Frames wait in the
-// queue while one goroutine writes it out: whichever queued a frame while
-// nobody was writing, or writeLoop when the frame was left to it.
+// sendQueue is a socket's send queue. Frames wait in the queue while one
+// goroutine writes it out: whichever queued a frame while nobody was
+// writing, or one started for the purpose when the frame was left to it.
+// A socket has no writer goroutine waiting for frames.
 type sendQueue struct {
 	c     *wsConn
-	limit int           // frames queued at most
-	grace time.Duration // how long the queue may stay full, or a write stuck
+	wg    *sync.WaitGroup // the socket's goroutines: writers started for left frames join it
+	limit int             // frames queued at most
+	grace time.Duration   // how long the queue may stay full, or a write stuck
 
 	mu      sync.Mutex
 	frames  []outFrame
 	writing bool          // a goroutine is writing the queue out
 	room    chan struct{} // the queue got room
-	kick    chan struct{} // writeLoop is to write the queue out (writing is set for it)
 
 	writeStart atomic.Int64 // unix nanoseconds the current write began, 0 when none
 }
 
-func (q *sendQueue) init(c *wsConn, limit int, grace time.Duration) {
-	q.c, q.limit, q.grace = c, limit, grace
+func (q *sendQueue) init(c *wsConn, wg *sync.WaitGroup, limit int, grace time.Duration) {
+	q.c, q.wg, q.limit, q.grace = c, wg, limit, grace
 	q.room = make(chan struct{}, 1)
-	q.kick = make(chan struct{}, 1)
 }
 
 // enqueue queues a frame and writes the queue out, unless another of the
@@ -49,12 +49,15 @@ func (q *sendQueue) init(c *wsConn, limit int, grace time.Duration) {
 // call itself.
 //
 // A queue that stays full for the grace period, or a write that does not
-// complete within it (writeLoop checks), closes the socket with 4008; only
+// complete within it (the socket's clock checks), closes the socket with 4008; only
 // this socket's goroutines ever wait here.
 func (q *sendQueue) enqueue(f outFrame) bool { return q.queueFrame(f, true) }
 
-// queueFrame is enqueue, except that with write false the frame is left to
-// writeLoop when nobody is writing.
+// queueFrame is enqueue, except that with write false a frame nobody is
+// writing is left to a goroutine started to write the queue out, so that
+// the caller goes on at once (a pump that is behind keeps receiving while
+// its frames go out in batches). The caller must be one of the socket's
+// goroutines counted in its wait group.
 func (q *sendQueue) queueFrame(f outFrame, write bool) bool {
 	if q.c.closing.Load() {
 		return false
@@ -78,7 +81,11 @@ func (q *sendQueue) queueFrame(f outFrame, write bool) bool {
 	q.writing = true
 	q.mu.Unlock()
 	if !write {
-		q.kick <- struct{}{} // never blocks: only the one goroutine that set writing sends
+		q.wg.Add(1)
+		go func() {
+			defer q.wg.Done()
+			q.flush()
+		}()
 		return true
 	}
 	return q.flush()
@@ -214,48 +221,77 @@ func (q *sendQueue) writeFrames(frames []outFrame) bool {
 	return c.wire.uncork() == nil
 }
 
-// writeLoop writes the queue out when a frame is left to it, and keeps
-// the socket's clock: it heartbeats the presence session,
-// pings the client at the protocol level, and closes the socket when the
-// client falls silent, a write stays stuck, or the gateway shuts down.
-func (s *wsSession) writeLoop(interval, timeout time.Duration) {
-	defer s.wg.Done()
-	h := s.h
-	hb := time.NewTicker(interval)
-	defer hb.Stop()
-	check := time.NewTicker(max(min(timeout/4, interval, h.o.SlowGrace/2), 10*time.Millisecond))
-	defer check.Stop()
-	for {
-		select {
-		case <-s.ctx.Done():
-			return
-		case <-s.out.kick:
-			if !s.out.flush() {
-				return
-			}
-		case <-check.C:
-			if time.Since(time.Unix(0, s.lastSeen.Load())) > timeout {
-				s.close(CloseTimeout, "timeout")
-				return
-			}
-			if s.out.stuck() {
-				s.close(CloseTooSlow, "too slow")
-				return
-			}
-		case <-hb.C:
-			// Both wait on the network: they must not hold up the clock.
-			s.wg.Add(1)
-			go func() {
-				defer s.wg.Done()
-				ctx, cancel := context.WithTimeout(s.ctx, interval)
-				defer cancel()
-				_ = s.conn.Ping(ctx)
-			}()
-			s.wg.Add(1)
-			go func() {
-				defer s.wg.Done()
-				s.heartbeat()
-			}()
-		}
+// clock keeps a socket's time with two timers and no goroutine of its
+// own: every interval it heartbeats the presence session and pings the
+// client at the protocol level; every check period it closes the socket
+// when the client fell silent or a write stays stuck. It holds a slot in
+// the socket's wait group until the socket's context is done; mu makes
+// stop wait for a tick under way, after which no tick does anything.
+type clock struct {
+	s                      *wsSession
+	interval, timeout, per time.Duration
+
+	mu      sync.Mutex
+	stopped bool
+	hb, chk *time.Timer
+}
+
+// startClock starts the socket's clock; it stops with the socket's context.
+func (s *wsSession) startClock(interval, timeout time.Duration) {
+	k := &clock{s: s, interval: interval, timeout: timeout,
+		per: max(min(timeout/4, interval, s.h.o.SlowGrace/2), 10*time.Millisecond)}
+	s.wg.Add(1)
+	k.mu.Lock()
+	k.hb = time.AfterFunc(interval, k.beat)
+	k.chk = time.AfterFunc(k.per, k.check)
+	k.mu.Unlock()
+	context.AfterFunc(s.ctx, k.stop)
+}
+
+func (k *clock) stop() {
+	k.mu.Lock()
+	k.stopped = true
+	k.hb.Stop()
+	k.chk.Stop()
+	k.mu.Unlock()
+	k.s.wg.Done()
+}
+
+// check closes the socket when the client fell silent or a write is stuck.
+func (k *clock) check() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	s := k.s
+	switch {
+	case k.stopped:
+	case time.Since(time.Unix(0, s.lastSeen.Load())) > k.timeout:
+		s.close(CloseTimeout, "timeout")
+	case s.out.stuck():
+		s.close(CloseTooSlow, "too slow")
+	default:
+		k.chk.Reset(k.per)
 	}
+}
+
+// beat pings the client and heartbeats the presence session.
+func (k *clock) beat() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.stopped {
+		return
+	}
+	s := k.s
+	// Both wait on the network: they must not hold up the clock.
+	s.wg.Add(2)
+	go func() {
+		defer s.wg.Done()
+		ctx, cancel := context.WithTimeout(s.ctx, k.interval)
+		defer cancel()
+		_ = s.conn.Ping(ctx)
+	}()
+	go func() {
+		defer s.wg.Done()
+		s.heartbeat()
+	}()
+	k.hb.Reset(k.interval)
 }

@@ -140,14 +140,17 @@ func measureSockets(ctx context.Context, sys *system, w *world, o options, n, re
 		rs[i] = s
 	}
 	res, err := runPhases(ctx, w, sys, o, rs, restSender(sys, w, nil), fmt.Sprintf("n%d-ws-%d", n, rep))
-	if err != nil {
-		closed := map[string]int{}
-		for _, s := range socks {
-			if e := s.ended.Load(); e != nil {
-				closed[truncate((*e).Error(), 100)]++
-			}
+	closed := map[string]int{}
+	for _, s := range socks {
+		if e := s.ended.Load(); e != nil {
+			closed[truncate((*e).Error(), 100)]++
 		}
+	}
+	if err != nil {
 		err = fmt.Errorf("%w (sockets closed: %v)", err, closed)
+	} else if len(closed) > 0 {
+		// A socket closed during the phases explains its lost messages.
+		fmt.Printf("#%d sockets closed during the phases: %v\n", rep, closed)
 	}
 	return res, err
 }
