@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/accordchat/accord/suite/client"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -429,21 +430,18 @@ func findSeq(b, marker []byte) (int, bool) {
 
 func openSockets(ctx context.Context, sys *system, w *world, n int) ([]*wsSock, error) {
 	socks := make([]*wsSock, n)
-	errs := make([]error, n)
 	cursor := nowCursor()
-	sem := make(chan struct{}, 50)
-	var wg sync.WaitGroup
+	// 50 dialling at a time.
+	var g errgroup.Group
+	g.SetLimit(50)
 	for i := range n {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			socks[i], errs[i] = dialSocket(ctx, sys.base, w.members[i%len(w.members)].token, w.server, cursor)
-		}()
+		g.Go(func() error {
+			var err error
+			socks[i], err = dialSocket(ctx, sys.base, w.members[i%len(w.members)].token, w.server, cursor)
+			return err
+		})
 	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	if err := g.Wait(); err != nil {
 		for _, s := range socks {
 			if s != nil {
 				_ = s.c.CloseNow()

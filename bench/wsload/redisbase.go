@@ -2,11 +2,11 @@ package main
 
 import (
 	"context"
-	"errors"
 	"strings"
 	"sync"
 
 	"github.com/redis/go-redis/v9"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/accordchat/accord/platform/logging"
 	"github.com/accordchat/accord/platform/redisx"
@@ -58,26 +58,21 @@ func openRedis(ctx context.Context, sys *system, n int) (*redisSubs, error) {
 	sctx, cancel := context.WithCancel(ctx)
 	r := &redisSubs{rdb: rdb, channel: sys.cfg.RedisPrefix + "wsload:baseline", cancel: cancel}
 	r.subs = make([]*redisSub, n)
-	errs := make([]error, n)
-	sem := make(chan struct{}, 50)
-	var wg sync.WaitGroup
+	// 50 subscribing at a time: Redis and the dialer take the rest in turn.
+	var g errgroup.Group
+	g.SetLimit(50)
 	for i := range n {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
+		g.Go(func() error {
 			ps := rdb.Subscribe(sctx, r.channel)
 			if _, err := ps.Receive(sctx); err != nil { // the confirmation
 				_ = ps.Close()
-				errs[i] = err
-				return
+				return err
 			}
 			r.subs[i] = &redisSub{ps: ps}
-		}()
+			return nil
+		})
 	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	if err := g.Wait(); err != nil {
 		r.close()
 		return nil, err
 	}

@@ -455,15 +455,21 @@ func (x *Index) summarize(p *partition) {
 	go func() {
 		defer x.done.Done()
 		defer x.running.Add(-1)
-		ks := newKeySet()
-		if err := p.x.summarize(x.ctx, ks); err != nil {
-			p.sum.abandon()
-			return
-		}
-		if err := p.sum.finish(ks); err != nil {
-			p.sum.abandon()
-		}
+		x.buildSummary(p)
 	}()
+}
+
+// buildSummary reads p's pairs into its summary, whose build was started,
+// and writes it; a build that fails is abandoned.
+func (x *Index) buildSummary(p *partition) {
+	ks := newKeySet()
+	if err := p.x.summarize(x.ctx, ks); err != nil {
+		p.sum.abandon()
+		return
+	}
+	if err := p.sum.finish(ks); err != nil {
+		p.sum.abandon()
+	}
 }
 
 // seal compacts a partition that is no longer the newest, then (with
@@ -492,16 +498,8 @@ func (x *Index) seal(p *partition, summarize bool) {
 			}
 			return
 		}
-		if !summarize {
-			return
-		}
-		ks := newKeySet()
-		if err := p.x.summarize(x.ctx, ks); err != nil {
-			p.sum.abandon()
-			return
-		}
-		if err := p.sum.finish(ks); err != nil {
-			p.sum.abandon()
+		if summarize {
+			x.buildSummary(p)
 		}
 	}()
 }
