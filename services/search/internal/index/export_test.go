@@ -31,3 +31,17 @@ func SaturateSummaries(x *Index) {
 		p.sum.mu.Unlock()
 	}
 }
+
+// RootSegments is how many segments the i-th oldest partition of x is
+// searched through (the index's root: a merged segment's old files may
+// stay on disk a while after it), or -1 for a partition in memory.
+func RootSegments(x *Index, i int) int {
+	sc, ok := x.snapshot()[i].x.scorch()
+	if !ok {
+		return -1
+	}
+	st := sc.StatsMap()
+	n, _ := st["num_root_filesegments"].(uint64)
+	m, _ := st["num_root_memorysegments"].(uint64)
+	return int(n + m)
+}
