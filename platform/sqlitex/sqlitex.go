@@ -23,6 +23,12 @@
 // busy_timeout covers the rare writer outside the process (a backup, the
 // sqlite3 shell).
 //
+// Statements: Exec, Query, QueryRow and WriteRow keep each query text
+// prepared per pool (modernc.org/sqlite keeps a prepared statement
+// compiled; an unprepared call compiles it every time, which cost more
+// than running the stores' index lookups). TxExec reuses the statements
+// Prepare made for the writer.
+//
 // Schema: each store embeds numbered SQL files and Migrate applies the
 // ones newer than the file's user_version, each in its own transaction.
 //
@@ -39,6 +45,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sync"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"modernc.org/sqlite"
@@ -52,10 +59,73 @@ import (
 const BusyTimeout = 10000
 
 // DB is one SQLite database file: a single writer connection and a pool of
-// readers.
+// readers, each with its prepared statements.
 type DB struct {
-	path string
-	w, r *sql.DB
+	path   string
+	w, r   *sql.DB
+	ws, rs stmts
+}
+
+// maxStmts bounds the statements a pool keeps prepared. The stores' queries
+// are constants, a few dozen per database; a query built at run time (an
+// IN list of any length) past the bound runs unprepared, as before.
+const maxStmts = 256
+
+// stmts keeps one prepared statement per query text of a pool.
+// modernc.org/sqlite compiles a statement on every unprepared call, which
+// cost more than running it for the stores' index lookups (a read state
+// is two of them per channel); a prepared statement is compiled once per
+// connection by database/sql and reused.
+type stmts struct {
+	mu sync.RWMutex
+	m  map[string]*sql.Stmt
+}
+
+// get returns the prepared statement of query on pool, preparing it on
+// first use, or nil when it cannot be prepared (the caller runs the query
+// unprepared, which reports the error) or the bound is reached.
+func (c *stmts) get(ctx context.Context, pool *sql.DB, query string) *sql.Stmt {
+	c.mu.RLock()
+	st, ok := c.m[query]
+	c.mu.RUnlock()
+	if ok {
+		return st
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if st, ok := c.m[query]; ok {
+		return st
+	}
+	if len(c.m) >= maxStmts {
+		return nil
+	}
+	st, err := pool.PrepareContext(ctx, query)
+	if err != nil {
+		return nil
+	}
+	if c.m == nil {
+		c.m = make(map[string]*sql.Stmt)
+	}
+	c.m[query] = st
+	return st
+}
+
+// cached returns the prepared statement of query, if there is one.
+func (c *stmts) cached(query string) *sql.Stmt {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.m[query]
+}
+
+func (c *stmts) close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var all []error
+	for q, st := range c.m {
+		all = append(all, st.Close())
+		delete(c.m, q)
+	}
+	return errors.Join(all...)
 }
 
 // Path returns the file of service's database under dataDir.
@@ -117,7 +187,7 @@ func (db *DB) Path() string { return db.path }
 
 // Close closes both pools; a clean close checkpoints the WAL into the file.
 func (db *DB) Close() error {
-	return errors.Join(db.r.Close(), db.w.Close())
+	return errors.Join(db.rs.close(), db.ws.close(), db.r.Close(), db.w.Close())
 }
 
 // Reader is the pool of read-only connections. A read that must see its
@@ -129,17 +199,56 @@ func (db *DB) Writer() *sql.DB { return db.w }
 
 // Exec runs one write statement.
 func (db *DB) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if st := db.ws.get(ctx, db.w, query); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
 	return db.w.ExecContext(ctx, query, args...)
+}
+
+// WriteRow runs a one-row write (UPDATE ... RETURNING) on the writer.
+func (db *DB) WriteRow(ctx context.Context, query string, args ...any) *sql.Row {
+	if st := db.ws.get(ctx, db.w, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return db.w.QueryRowContext(ctx, query, args...)
 }
 
 // Query runs a read on the reader pool.
 func (db *DB) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if st := db.rs.get(ctx, db.r, query); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
 	return db.r.QueryContext(ctx, query, args...)
 }
 
 // QueryRow runs a one-row read on the reader pool.
 func (db *DB) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	if st := db.rs.get(ctx, db.r, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
 	return db.r.QueryRowContext(ctx, query, args...)
+}
+
+// Prepare prepares queries for the writer connection ahead of use, for
+// TxExec. It must not run inside a transaction of db (it waits for the
+// writer connection).
+func (db *DB) Prepare(ctx context.Context, queries ...string) error {
+	for _, q := range queries {
+		if db.ws.get(ctx, db.w, q) == nil {
+			return fmt.Errorf("sqlite: prepare %q failed", q)
+		}
+	}
+	return nil
+}
+
+// TxExec runs one statement in tx, reusing the statement Prepare made for
+// it; a query not prepared ahead runs unprepared (preparing it here would
+// wait for the writer connection tx holds).
+func (db *DB) TxExec(ctx context.Context, tx *sql.Tx, query string, args ...any) (sql.Result, error) {
+	if st := db.ws.cached(query); st != nil {
+		return tx.StmtContext(ctx, st).ExecContext(ctx, args...)
+	}
+	return tx.ExecContext(ctx, query, args...)
 }
 
 // Tx runs fn in one write transaction (BEGIN IMMEDIATE): committed when fn

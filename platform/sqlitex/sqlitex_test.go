@@ -365,3 +365,87 @@ func TestUnindexed(t *testing.T) {
 		}
 	}
 }
+
+// Statements run through Exec, Query and QueryRow are prepared once per
+// query text and reused; past the bound, queries still run (unprepared);
+// a syntax error is reported as before and caches nothing.
+func TestPreparedStatements(t *testing.T) {
+	db := open(t, filepath.Join(t.TempDir(), "x.db"))
+	ctx := testCtx(t)
+	if err := db.Migrate(ctx, migrations(t, 2)); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 50 {
+		if _, err := db.Exec(ctx, `INSERT INTO items (name, n) VALUES (?, ?)`, fmt.Sprint("item", i), i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 50 {
+		var name string
+		if err := db.QueryRow(ctx, `SELECT name FROM items WHERE n = ?`, i).Scan(&name); err != nil || name != fmt.Sprint("item", i) {
+			t.Fatalf("n=%d: %q, %v", i, name, err)
+		}
+	}
+	if r, w := db.Prepared(); r != 1 || w != 1 {
+		t.Fatalf("prepared %d reads, %d writes; want 1 and 1", r, w)
+	}
+	if err := db.QueryRow(ctx, `SELEC name FROM items`).Scan(new(string)); err == nil || !strings.Contains(err.Error(), "syntax") {
+		t.Fatalf("syntax error: %v", err)
+	}
+	// Distinct query texts past the bound: all answer right.
+	for i := range sqlitex.MaxStmts + 20 {
+		var n int
+		q := fmt.Sprintf(`SELECT count(*) + %d FROM items WHERE n < ?`, i)
+		if err := db.QueryRow(ctx, q, 10).Scan(&n); err != nil || n != 10+i {
+			t.Fatalf("query %d: %d, %v", i, n, err)
+		}
+	}
+	if r, _ := db.Prepared(); r != sqlitex.MaxStmts {
+		t.Fatalf("prepared %d reads, want the bound %d", r, sqlitex.MaxStmts)
+	}
+}
+
+// TxExec runs a statement Prepare made in a transaction, and one it did
+// not make unprepared: neither waits for the writer connection the
+// transaction holds. A rolled back transaction leaves nothing.
+func TestTxExec(t *testing.T) {
+	db := open(t, filepath.Join(t.TempDir(), "x.db"))
+	ctx := testCtx(t)
+	if err := db.Migrate(ctx, migrations(t, 2)); err != nil {
+		t.Fatal(err)
+	}
+	const ins = `INSERT INTO items (name, n) VALUES (?, ?)`
+	if err := db.Prepare(ctx, ins); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Prepare(ctx, `INSERT INTO nowhere VALUES (1)`); err == nil {
+		t.Fatal("preparing a statement on a missing table succeeded")
+	}
+	for round := range 3 {
+		err := db.Tx(ctx, func(tx *sql.Tx) error {
+			for i := range 10 {
+				if _, err := db.TxExec(ctx, tx, ins, fmt.Sprint("item", round, "-", i), i); err != nil {
+					return err
+				}
+			}
+			_, err := db.TxExec(ctx, tx, `UPDATE items SET n = n + 100 WHERE name = ?`, fmt.Sprint("item", round, "-", 0))
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	boom := errors.New("boom")
+	if err := db.Tx(ctx, func(tx *sql.Tx) error {
+		if _, err := db.TxExec(ctx, tx, ins, "rolled back", 1); err != nil {
+			return err
+		}
+		return boom
+	}); !errors.Is(err, boom) {
+		t.Fatal(err)
+	}
+	var n, big int
+	if err := db.QueryRow(ctx, `SELECT count(*), sum(n >= 100) FROM items`).Scan(&n, &big); err != nil || n != 30 || big != 3 {
+		t.Fatalf("%d items, %d updated, %v; want 30 and 3", n, big, err)
+	}
+}
