@@ -229,6 +229,32 @@ func (db *DB) QueryRow(ctx context.Context, query string, args ...any) *sql.Row 
 	return db.r.QueryRowContext(ctx, query, args...)
 }
 
+// Read runs fn in one read transaction on a reader connection: every query
+// of fn sees the same committed state, and the connection takes its locks
+// on the file once for all of them rather than once per query.
+func (db *DB) Read(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := db.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return fmt.Errorf("sqlite: begin read: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	return fn(tx)
+}
+
+// TxStmt returns query prepared for tx (a Read or a Tx), reusing the
+// statement its connection already has for query when there is one. Use it
+// for a query that runs many times in tx; the statement ends with tx.
+func (db *DB) TxStmt(ctx context.Context, tx *sql.Tx, query string) (*sql.Stmt, error) {
+	st := db.rs.cached(query)
+	if st == nil {
+		st = db.ws.cached(query)
+	}
+	if st != nil {
+		return tx.StmtContext(ctx, st), nil
+	}
+	return tx.PrepareContext(ctx, query)
+}
+
 // Prepare prepares queries for the writer connection ahead of use, for
 // TxExec. It must not run inside a transaction of db (it waits for the
 // writer connection).

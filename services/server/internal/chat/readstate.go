@@ -121,6 +121,9 @@ func (s *Service) ListReadStates(ctx context.Context, userID, serverID string) (
 	if err != nil {
 		return nil, err
 	}
+	if out, ok, err := s.batchStates(ctx, userID, chans, last, settings); ok || err != nil {
+		return out, err
+	}
 	out := make([]ReadState, len(chans))
 	for i, c := range chans {
 		st, err := s.stateOf(ctx, userID, c, last[c.ID], settings)
@@ -130,4 +133,39 @@ func (s *Service) ListReadStates(ctx context.Context, userID, serverID string) (
 		out[i] = st
 	}
 	return out, nil
+}
+
+// batchStates is ListReadStates's counting on stores that count many
+// channels in one read (UnreadBatcher and MentionBatcher); ok is false on
+// the others. It counts what stateOf counts, channel by channel.
+func (s *Service) batchStates(ctx context.Context, userID string, chans []guild.Channel, last map[string]string, settings userSettings) ([]ReadState, bool, error) {
+	ub, ok := s.d.Messages.(UnreadBatcher)
+	if !ok {
+		return nil, false, nil
+	}
+	mb, ok := s.d.MentionIndex.(MentionBatcher)
+	if !ok {
+		return nil, false, nil
+	}
+	qs := make([]UnreadQuery, len(chans))
+	for i, c := range chans {
+		qs[i] = UnreadQuery{ChannelID: c.ID, After: last[c.ID]}
+	}
+	mentions, err := mb.CountMentionsIn(ctx, userID, qs, UnreadCap+1)
+	if err != nil {
+		return nil, true, err
+	}
+	unread, err := ub.UnreadCounts(ctx, userID, qs, UnreadCap+1)
+	if err != nil {
+		return nil, true, err
+	}
+	out := make([]ReadState, len(chans))
+	for i, c := range chans {
+		st := ReadState{ServerID: c.ServerID, ChannelID: c.ID, LastReadID: qs[i].After}
+		st.Level, st.Muted = settings.of(c.ServerID, c.ID)
+		st.MentionCount = min(mentions[i], UnreadCap)
+		st.UnreadCount, st.LastMessageID = min(unread[i].Unread, UnreadCap), unread[i].NewestID
+		out[i] = st
+	}
+	return out, true, nil
 }

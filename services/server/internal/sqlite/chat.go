@@ -136,6 +136,25 @@ func (s *Store) UnreadCount(ctx context.Context, channelID, after, userID string
 	return n, newest, sqlitex.Err(err, "count unread messages", nil, nil)
 }
 
+// UnreadCounts implements chat.UnreadBatcher: UnreadCount's statement for
+// each channel, in one read transaction.
+func (s *Store) UnreadCounts(ctx context.Context, userID string, qs []chat.UnreadQuery, limit int) ([]chat.UnreadCount, error) {
+	out := make([]chat.UnreadCount, len(qs))
+	err := s.db.Read(ctx, func(tx *sql.Tx) error {
+		st, err := s.db.TxStmt(ctx, tx, qUnreadCount)
+		if err != nil {
+			return err
+		}
+		for i, q := range qs {
+			if err := st.QueryRowContext(ctx, q.ChannelID, q.After, limit, userID).Scan(&out[i].Unread, &out[i].NewestID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return out, sqlitex.Err(err, "count unread messages", nil, nil)
+}
+
 // EditMessage implements chat.MessageStore.
 func (s *Store) EditMessage(ctx context.Context, id, content string, mentions chat.Mentions, at time.Time) error {
 	ok, err := s.exec(ctx, "edit message", qEditMessage, content, millis(at),
@@ -271,6 +290,25 @@ func (s *Store) CountMentions(ctx context.Context, userID, channelID, after stri
 	var n int
 	err := s.db.QueryRow(ctx, qCountMentions, userID, channelID, after, limit).Scan(&n)
 	return n, sqlitex.Err(err, "count mentions", nil, nil)
+}
+
+// CountMentionsIn implements chat.MentionBatcher: CountMentions's
+// statement for each channel, in one read transaction.
+func (s *Store) CountMentionsIn(ctx context.Context, userID string, qs []chat.UnreadQuery, limit int) ([]int, error) {
+	out := make([]int, len(qs))
+	err := s.db.Read(ctx, func(tx *sql.Tx) error {
+		st, err := s.db.TxStmt(ctx, tx, qCountMentions)
+		if err != nil {
+			return err
+		}
+		for i, q := range qs {
+			if err := st.QueryRowContext(ctx, userID, q.ChannelID, q.After, limit).Scan(&out[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return out, sqlitex.Err(err, "count mentions", nil, nil)
 }
 
 // ListMentions implements chat.MentionIndex.

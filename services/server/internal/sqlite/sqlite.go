@@ -49,6 +49,8 @@ var (
 	_ chat.UnreadCounter      = (*Store)(nil)
 	_ chat.MentionIndex       = (*Store)(nil)
 	_ chat.NotifySettingStore = (*Store)(nil)
+	_ chat.UnreadBatcher      = (*Store)(nil)
+	_ chat.MentionBatcher     = (*Store)(nil)
 )
 
 // New returns a Store over db after bringing its schema up to date.

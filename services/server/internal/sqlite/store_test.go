@@ -220,3 +220,59 @@ func TestUnreadCountAgreesWithNewestMessages(t *testing.T) {
 		t.Fatalf("empty channel = %d, %q, %v", n, newest, err)
 	}
 }
+
+// The batch counts of a first screen (UnreadCounts, CountMentionsIn) answer
+// exactly what the per-channel calls answer, channel by channel and in
+// order, including empty and unknown channels and markers past the end.
+func TestBatchCountsAgreeWithPerChannel(t *testing.T) {
+	s, ctx := newStore(t), testCtx(t)
+	chans := []string{"c0", "c1", "c2", "empty"}
+	var byChan = map[string][]string{}
+	last := ""
+	for i := range 90 {
+		last = ids.After(last)
+		ch := chans[i%3]
+		must(t, s.CreateMessage(ctx, chat.Message{ID: last, ServerID: "s", ChannelID: ch, AuthorID: fmt.Sprint("u", i%4), Content: "x", CreatedAt: now()}))
+		byChan[ch] = append(byChan[ch], last)
+		if i%5 == 0 {
+			must(t, s.AddMentions(ctx, []chat.Mention{{UserID: "u0", MessageID: last, ChannelID: ch, ServerID: "s", AuthorID: fmt.Sprint("u", i%4)}}))
+		}
+	}
+	qs := []chat.UnreadQuery{
+		{ChannelID: "c0"}, {ChannelID: "c1", After: byChan["c1"][10]}, {ChannelID: "c2", After: byChan["c2"][29]},
+		{ChannelID: "empty"}, {ChannelID: "c0", After: byChan["c0"][3]}, {ChannelID: "nowhere", After: byChan["c0"][0]},
+	}
+	for _, user := range []string{"u0", "u9"} {
+		for _, limit := range []int{1, 7, 101} {
+			unread, err := s.UnreadCounts(ctx, user, qs, limit)
+			must(t, err)
+			mentions, err := s.CountMentionsIn(ctx, user, qs, limit)
+			must(t, err)
+			if len(unread) != len(qs) || len(mentions) != len(qs) {
+				t.Fatalf("%d unread and %d mention counts for %d channels", len(unread), len(mentions), len(qs))
+			}
+			for i, q := range qs {
+				n, newest, err := s.UnreadCount(ctx, q.ChannelID, q.After, user, limit)
+				must(t, err)
+				if unread[i] != (chat.UnreadCount{Unread: n, NewestID: newest}) {
+					t.Errorf("%s limit %d channel %s after %q: batch %+v, alone %d %q", user, limit, q.ChannelID, q.After, unread[i], n, newest)
+				}
+				m, err := s.CountMentions(ctx, user, q.ChannelID, q.After, limit)
+				must(t, err)
+				if mentions[i] != m {
+					t.Errorf("%s limit %d channel %s after %q: batch %d mentions, alone %d", user, limit, q.ChannelID, q.After, mentions[i], m)
+				}
+			}
+		}
+	}
+	// The per-channel answers are not all alike, so the comparison above
+	// can tell channels apart.
+	unread, err := s.UnreadCounts(ctx, "u9", qs, 101)
+	must(t, err)
+	if unread[0].Unread != 30 || unread[1].Unread != 19 || unread[2].Unread != 0 || unread[3] != (chat.UnreadCount{}) {
+		t.Fatalf("unread counts = %+v", unread)
+	}
+	if none, err := s.UnreadCounts(ctx, "u0", nil, 101); err != nil || len(none) != 0 {
+		t.Fatalf("no channels: %v, %v", none, err)
+	}
+}
