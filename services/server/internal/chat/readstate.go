@@ -4,6 +4,8 @@ import (
 	"context"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/accordchat/accord/services/server/internal/guild"
 )
 
@@ -124,16 +126,28 @@ func (s *Service) ListReadStates(ctx context.Context, userID, serverID string) (
 	if out, ok, err := s.batchStates(ctx, userID, chans, last, settings); ok || err != nil {
 		return out, err
 	}
+	// Stores without batch counts (MongoDB) answer per channel: a few at a
+	// time, so a first screen of hundreds of channels waits for a few
+	// round trips rather than for all of them in a row.
 	out := make([]ReadState, len(chans))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(stateConcurrency)
 	for i, c := range chans {
-		st, err := s.stateOf(ctx, userID, c, last[c.ID], settings)
-		if err != nil {
-			return nil, err
-		}
-		out[i] = st
+		g.Go(func() error {
+			st, err := s.stateOf(gctx, userID, c, last[c.ID], settings)
+			out[i] = st
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
 	}
 	return out, nil
 }
+
+// stateConcurrency is how many channels' read states ListReadStates counts
+// at once on a store without batch counts.
+const stateConcurrency = 8
 
 // batchStates is ListReadStates's counting on stores that count many
 // channels in one read (UnreadBatcher and MentionBatcher); ok is false on
