@@ -26,6 +26,10 @@
 // Schema: each store embeds numbered SQL files and Migrate applies the
 // ones newer than the file's user_version, each in its own transaction.
 //
+// Statements: Exec, Query and QueryRow keep the statements they run
+// prepared, by query text (up to maxStmts per pool), so that a query is
+// parsed and planned once per connection rather than at every call.
+//
 // Backups: Backup writes a consistent copy while the service runs
 // (VACUUM INTO, a read transaction); Restore puts one back before start.
 package sqlitex
@@ -39,6 +43,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sync"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"modernc.org/sqlite"
@@ -54,8 +59,104 @@ const BusyTimeout = 10000
 // DB is one SQLite database file: a single writer connection and a pool of
 // readers.
 type DB struct {
-	path string
-	w, r *sql.DB
+	path           string
+	w, r           *sql.DB
+	wstmts, rstmts stmtCache
+}
+
+// maxStmts bounds the statements a stmtCache keeps: stores run a fixed set
+// of queries, so the bound is only there for query text built per call,
+// which then runs unprepared.
+const maxStmts = 256
+
+// stmtCache keeps the prepared statements of one pool by query text.
+// database/sql prepares a statement again on each connection of the pool
+// that runs it, and the driver reuses the prepared handle at each run.
+type stmtCache struct {
+	mu sync.RWMutex
+	m  map[string]*sql.Stmt
+	// pending are queries ExecIn ran unprepared, to prepare when the
+	// writer connection is free again.
+	pending map[string]struct{}
+}
+
+// lookup returns the prepared statement of query, or nil.
+func (c *stmtCache) lookup(query string) *sql.Stmt {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.m[query]
+}
+
+// want notes query to be prepared by preparePending.
+func (c *stmtCache) want(query string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.m)+len(c.pending) >= maxStmts {
+		return
+	}
+	if c.pending == nil {
+		c.pending = map[string]struct{}{}
+	}
+	c.pending[query] = struct{}{}
+}
+
+// preparePending prepares the queries noted by want.
+func (c *stmtCache) preparePending(ctx context.Context, pool *sql.DB) {
+	c.mu.Lock()
+	qs := c.pending
+	c.pending = nil
+	c.mu.Unlock()
+	for q := range qs {
+		c.get(ctx, pool, q)
+	}
+}
+
+// get returns the prepared statement of query on pool, preparing it on
+// first use, or nil when query is not to be cached: the cache is full, or
+// preparing failed (the caller runs it unprepared and gets the error).
+func (c *stmtCache) get(ctx context.Context, pool *sql.DB, query string) *sql.Stmt {
+	c.mu.RLock()
+	st, ok := c.m[query]
+	n := len(c.m)
+	c.mu.RUnlock()
+	if ok {
+		return st
+	}
+	if n >= maxStmts {
+		return nil
+	}
+	st, err := pool.PrepareContext(ctx, query)
+	if err != nil {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if prev, ok := c.m[query]; ok {
+		// Another call prepared it meanwhile.
+		_ = st.Close()
+		return prev
+	}
+	if c.m == nil {
+		c.m = map[string]*sql.Stmt{}
+	}
+	if len(c.m) >= maxStmts {
+		_ = st.Close()
+		return nil
+	}
+	c.m[query] = st
+	return st
+}
+
+// close closes the statements kept.
+func (c *stmtCache) close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var errs []error
+	for _, st := range c.m {
+		errs = append(errs, st.Close())
+	}
+	c.m = nil
+	return errors.Join(errs...)
 }
 
 // Path returns the file of service's database under dataDir.
@@ -117,7 +218,7 @@ func (db *DB) Path() string { return db.path }
 
 // Close closes both pools; a clean close checkpoints the WAL into the file.
 func (db *DB) Close() error {
-	return errors.Join(db.r.Close(), db.w.Close())
+	return errors.Join(db.rstmts.close(), db.wstmts.close(), db.r.Close(), db.w.Close())
 }
 
 // Reader is the pool of read-only connections. A read that must see its
@@ -129,16 +230,25 @@ func (db *DB) Writer() *sql.DB { return db.w }
 
 // Exec runs one write statement.
 func (db *DB) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if st := db.wstmts.get(ctx, db.w, query); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
 	return db.w.ExecContext(ctx, query, args...)
 }
 
 // Query runs a read on the reader pool.
 func (db *DB) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if st := db.rstmts.get(ctx, db.r, query); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
 	return db.r.QueryContext(ctx, query, args...)
 }
 
 // QueryRow runs a one-row read on the reader pool.
 func (db *DB) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	if st := db.rstmts.get(ctx, db.r, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
 	return db.r.QueryRowContext(ctx, query, args...)
 }
 
@@ -151,6 +261,8 @@ func (db *DB) Tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("sqlite: begin: %w", err)
 	}
+	// The writer connection is free again once the transaction ended.
+	defer db.wstmts.preparePending(context.WithoutCancel(ctx), db.w)
 	if err := fn(tx); err != nil {
 		_ = tx.Rollback()
 		return err
@@ -159,6 +271,18 @@ func (db *DB) Tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		return fmt.Errorf("sqlite: commit: %w", err)
 	}
 	return nil
+}
+
+// ExecIn runs one write statement in tx, a transaction of Tx, prepared
+// once as Exec's are. The writer connection is the transaction's until it
+// ends, so a query met for the first time runs unprepared and is prepared
+// when the transaction ends.
+func (db *DB) ExecIn(ctx context.Context, tx *sql.Tx, query string, args ...any) (sql.Result, error) {
+	if st := db.wstmts.lookup(query); st != nil {
+		return tx.StmtContext(ctx, st).ExecContext(ctx, args...)
+	}
+	db.wstmts.want(query)
+	return tx.ExecContext(ctx, query, args...)
 }
 
 // NewID returns a new 24-hex-character id ordered by creation time, the

@@ -365,3 +365,133 @@ func TestUnindexed(t *testing.T) {
 		}
 	}
 }
+
+// Exec, Query, QueryRow and ExecIn keep their statements prepared: a
+// statement runs the same on its first and later uses, inside and outside
+// a transaction, sees schema changes, and keeps reporting its errors.
+func TestPreparedStatements(t *testing.T) {
+	db := open(t, filepath.Join(t.TempDir(), "p.db"))
+	ctx := testCtx(t)
+	if err := db.Migrate(ctx, migrations(t, 1)); err != nil {
+		t.Fatal(err)
+	}
+	const insert = `INSERT INTO items (id, name) VALUES (?, ?)`
+	for i := range 3 {
+		if _, err := db.Exec(ctx, insert, i, fmt.Sprint("exec ", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// ExecIn: the first transaction runs the statement unprepared, the
+	// next ones prepared; a duplicate is reported either way.
+	for round := range 3 {
+		var dup error
+		err := db.Tx(ctx, func(tx *sql.Tx) error {
+			if _, err := db.ExecIn(ctx, tx, insert, 10+round, fmt.Sprint("tx ", round)); err != nil {
+				return err
+			}
+			_, dup = db.ExecIn(ctx, tx, insert, 20+round, fmt.Sprint("tx ", round))
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("round %d: %v", round, err)
+		}
+		if !sqlitex.IsUnique(dup) {
+			t.Fatalf("round %d: duplicate name: got %v, want a unique violation", round, dup)
+		}
+	}
+	const count = `SELECT count(*) FROM items`
+	for range 2 {
+		var n int
+		if err := db.QueryRow(ctx, count).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if got, want := n, 6; got != want {
+			t.Fatalf("items: got %d, want %d", got, want)
+		}
+	}
+	// A cached SELECT * sees a column added after it was prepared.
+	const all = `SELECT * FROM items WHERE id = ?`
+	var id, owner sql.NullInt64
+	var name string
+	if err := db.QueryRow(ctx, all, 0).Scan(&id, &name, &owner); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Migrate(ctx, migrations(t, 2)); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := db.QueryRow(ctx, all, 0).Scan(&id, &name, &owner, &n); err != nil {
+		t.Fatalf("after adding a column: %v", err)
+	}
+	// A statement that does not prepare reports its error at every call.
+	for range 2 {
+		if err := db.QueryRow(ctx, `SELECT nope FROM items`).Scan(&n); err == nil || !strings.Contains(err.Error(), "nope") {
+			t.Fatalf("bad query: got %v, want an error naming the column", err)
+		}
+	}
+	// More distinct queries than the cache keeps still run.
+	for i := range 300 {
+		rows, err := db.Query(ctx, fmt.Sprintf(`SELECT ? + %d`, i), 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got int
+		for rows.Next() {
+			if err := rows.Scan(&got); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := rows.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if want := i + 1; got != want {
+			t.Fatalf("query %d: got %d, want %d", i, got, want)
+		}
+	}
+}
+
+// BenchmarkQueryRow times a one-row read by primary key through QueryRow,
+// which keeps the statement prepared, against the same read through the
+// reader pool directly, which parses and plans it at every call.
+func BenchmarkQueryRow(b *testing.B) {
+	ctx := context.Background()
+	db, err := sqlitex.Open(ctx, filepath.Join(b.TempDir(), "b.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	ms, err := sqlitex.Migrations(schema, "m")
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := db.Migrate(ctx, ms); err != nil {
+		b.Fatal(err)
+	}
+	for i := range 1000 {
+		if _, err := db.Exec(ctx, `INSERT INTO items (id, name, n) VALUES (?, ?, ?)`, i, fmt.Sprint("item ", i), i); err != nil {
+			b.Fatal(err)
+		}
+	}
+	const q = `SELECT id, name, owner, n FROM items WHERE id = ?`
+	for _, c := range []struct {
+		name string
+		row  func(id int) *sql.Row
+	}{
+		{"unprepared", func(id int) *sql.Row { return db.Reader().QueryRowContext(ctx, q, id) }},
+		{"QueryRow", func(id int) *sql.Row { return db.QueryRow(ctx, q, id) }},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			var id, n int
+			var owner sql.NullInt64
+			var name string
+			i := 0
+			for b.Loop() {
+				if err := c.row(i%1000).Scan(&id, &name, &owner, &n); err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
+		})
+	}
+}
