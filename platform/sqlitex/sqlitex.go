@@ -261,16 +261,15 @@ func (db *DB) Tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("sqlite: begin: %w", err)
 	}
-	// The writer connection is free again once the transaction ended.
-	defer db.wstmts.preparePending(context.WithoutCancel(ctx), db.w)
-	if err := fn(tx); err != nil {
+	err = fn(tx)
+	if err != nil {
 		_ = tx.Rollback()
-		return err
+	} else if err = tx.Commit(); err != nil {
+		err = fmt.Errorf("sqlite: commit: %w", err)
 	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("sqlite: commit: %w", err)
-	}
-	return nil
+	// The writer connection is free again now that the transaction ended.
+	db.wstmts.preparePending(context.WithoutCancel(ctx), db.w)
+	return err
 }
 
 // ExecIn runs one write statement in tx, a transaction of Tx, prepared
