@@ -63,6 +63,10 @@ type Options struct {
 	WebDir string
 }
 
+// sessionCheckCache is how long the services of a suite remember a session
+// found not revoked.
+const sessionCheckCache = 10 * time.Second
+
 // Suite is a running suite.
 type Suite struct {
 	// Config is the configuration the services run with, addresses included.
@@ -107,6 +111,15 @@ func Start(ctx context.Context, o Options) (s *Suite, err error) {
 	}
 	if shared.Registry == nil {
 		shared.Registry = prometheus.NewRegistry()
+	}
+	// Every service runs here, the user service that revokes sessions
+	// too: the others may remember a session's check (see
+	// auth.Revocations.CacheChecks), which saves a Redis round trip on
+	// nearly every call. Only on SQLite, where the data folder's lock
+	// keeps its sessions to this one process: all-in-ones sharing a
+	// MongoDB could revoke a session in another process.
+	if shared.SessionCheckCache == 0 && cfg.Store == config.StoreSQLite {
+		shared.SessionCheckCache = sessionCheckCache
 	}
 	specs := []app.Spec{
 		user.Spec(cfg.UserAddr, ""),

@@ -21,7 +21,7 @@
 //   - stats: the global top users, top servers and activity reports (the
 //     timed user is an operator)
 //   - floor: GET /v1/me, the cheapest authenticated call (gateway, one gRPC
-//     call, no store query), timed in the same rounds: the machine's own
+//     call, one read of the user by id), timed in the same rounds: the machine's own
 //     noise, the baseline the others compare with
 //
 // the send rate of 8 concurrent senders (one channel each, then all on one
@@ -480,8 +480,8 @@ func measure(ctx context.Context, p *proc, w *world, o options, n int) (row, err
 	}
 	r.oneRate, r.oneCPU = rate, (p.cpu()-cpu0)/time.Duration(sent)
 	// The floor of any send's rate: 8 callers of the cheapest authenticated
-	// call (GET /v1/me: HTTP, the gateway's auth, one gRPC call, no store
-	// query), as many calls as sends.
+	// call (GET /v1/me: HTTP, the gateway's auth, one gRPC call, one read
+	// of the user by id), as many calls as sends.
 	cpu0 = p.cpu()
 	rate, sent, err = callRate(len(spread), o.sends, nil, func(int) error { return p.call("GET", "/v1/me", tok, nil, nil) })
 	if err != nil {

@@ -213,6 +213,12 @@ type Shared struct {
 	ServiceSigner *auth.Signer
 	Registry      *prometheus.Registry
 	Metrics       *grpcx.Metrics
+	// SessionCheckCache, when positive, lets the services remember a
+	// session found not revoked for that long instead of asking Redis at
+	// every call (auth.Revocations.CacheChecks). Only for a process that
+	// runs the user service and every service that checks its sessions:
+	// the all-in-one runner.
+	SessionCheckCache time.Duration
 }
 
 // Run connects to what the services need, starts them, and serves until ctx
@@ -290,6 +296,9 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, shared *Share
 	// user service can mint user tokens.
 	verifier := auth.NewVerifierByKind(verifyKey, serviceSigner.Public())
 	revocations := auth.NewRevocations(shared.Redis, keys)
+	if shared.SessionCheckCache > 0 {
+		revocations.CacheChecks(shared.SessionCheckCache)
+	}
 
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()

@@ -71,7 +71,7 @@ func (r *Revocations) Bind(ctx context.Context, p Principal) (context.Context, f
 		r.remove(p.SessionID, b)
 		cancel(nil)
 	}
-	revoked, err := r.IsRevoked(ctx, p.SessionID)
+	revoked, err := r.revoked(ctx, p.SessionID)
 	if err != nil {
 		release()
 		return nil, nil, errs.Unavailable("session check unavailable")
@@ -173,7 +173,7 @@ func (r *Revocations) recheck(ctx context.Context, ps *redis.PubSub) {
 	}
 	r.w.mu.Unlock()
 	for _, sid := range sids {
-		revoked, err := r.IsRevoked(ctx, sid)
+		revoked, err := r.revoked(ctx, sid)
 		if err != nil && !errors.Is(err, context.Canceled) {
 			continue
 		}

@@ -2,6 +2,8 @@ package grpcx_test
 
 import (
 	"context"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -125,5 +127,80 @@ func TestExpiryEndsStreams(t *testing.T) {
 	}
 	if d := at.Sub(exp); d > time.Second || d < -time.Second {
 		t.Errorf("stream ended %v after the token expired", d)
+	}
+}
+
+// With CacheChecks, a session found live is remembered (a check answers
+// without Redis), and a revocation through the same Revocations counts for
+// every check that begins after Revoke returned, also while other checks
+// run concurrently.
+func TestCachedSessionChecks(t *testing.T) {
+	env := platformtest.New(t)
+	ctx := context.Background()
+	r := auth.NewRevocations(env.Redis, env.Keys)
+	r.CacheChecks(time.Hour)
+
+	sid := platformtest.NewID()
+	if revoked, err := r.IsRevoked(ctx, sid); err != nil || revoked {
+		t.Fatalf("new session: got %v, %v; want live", revoked, err)
+	}
+	gone, cancel := context.WithCancel(ctx)
+	cancel()
+	if revoked, err := r.IsRevoked(gone, sid); err != nil || revoked {
+		t.Fatalf("remembered session, Redis not asked: got %v, %v; want live", revoked, err)
+	}
+	if _, err := r.IsRevoked(gone, platformtest.NewID()); err == nil {
+		t.Fatal("unknown session with a cancelled context: got no error; want Redis asked")
+	}
+
+	var after atomic.Bool // set once Revoke returned
+	var stale, checked atomic.Int64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				began := after.Load()
+				revoked, err := r.IsRevoked(ctx, sid)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if began {
+					checked.Add(1)
+					if !revoked {
+						stale.Add(1)
+					}
+				}
+			}
+		}()
+	}
+	if err := r.Revoke(ctx, sid, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	after.Store(true)
+	// Let the checkers run past the revocation before stopping them.
+	for deadline := time.Now().Add(30 * time.Second); checked.Load() < 100; {
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d checks after Revoke", checked.Load())
+		}
+		time.Sleep(time.Millisecond)
+	}
+	close(stop)
+	wg.Wait()
+	if n := stale.Load(); n != 0 {
+		t.Fatalf("%d of %d checks begun after Revoke returned found the session live", n, checked.Load())
+	}
+	// Another process, without the cache, sees it too.
+	other := auth.NewRevocations(env.Redis, env.Keys)
+	if revoked, err := other.IsRevoked(ctx, sid); err != nil || !revoked {
+		t.Fatalf("other process: got %v, %v; want revoked", revoked, err)
 	}
 }

@@ -23,14 +23,13 @@
 // busy_timeout covers the rare writer outside the process (a backup, the
 // sqlite3 shell).
 //
-// Statements: Exec, Query, QueryRow and WriteRow keep each query text
-// prepared per pool (modernc.org/sqlite keeps a prepared statement
-// compiled; an unprepared call compiles it every time, which cost more
-// than running the stores' index lookups). TxExec reuses the statements
-// Prepare made for the writer.
-//
 // Schema: each store embeds numbered SQL files and Migrate applies the
 // ones newer than the file's user_version, each in its own transaction.
+//
+// Statements: Exec, Query and QueryRow keep the statements they run
+// prepared, by query text (up to maxStmts per pool), so that a query is
+// parsed and planned once per connection rather than at every call.
+// Inside a transaction, ExecIn (of Tx) and TxStmt (of Read) reuse them.
 //
 // Backups: Backup writes a consistent copy while the service runs
 // (VACUUM INTO, a read transaction); Restore puts one back before start.
@@ -59,73 +58,106 @@ import (
 const BusyTimeout = 10000
 
 // DB is one SQLite database file: a single writer connection and a pool of
-// readers, each with its prepared statements.
+// readers.
 type DB struct {
-	path   string
-	w, r   *sql.DB
-	ws, rs stmts
+	path           string
+	w, r           *sql.DB
+	wstmts, rstmts stmtCache
 }
 
-// maxStmts bounds the statements a pool keeps prepared. The stores' queries
-// are constants, a few dozen per database; a query built at run time (an
-// IN list of any length) past the bound runs unprepared, as before.
+// maxStmts bounds the statements a stmtCache keeps: stores run a fixed set
+// of queries, so the bound is only there for query text built per call,
+// which then runs unprepared.
 const maxStmts = 256
 
-// stmts keeps one prepared statement per query text of a pool.
-// modernc.org/sqlite compiles a statement on every unprepared call, which
-// cost more than running it for the stores' index lookups (a read state
-// is two of them per channel); a prepared statement is compiled once per
-// connection by database/sql and reused.
-type stmts struct {
+// stmtCache keeps the prepared statements of one pool by query text.
+// database/sql prepares a statement again on each connection of the pool
+// that runs it, and the driver reuses the prepared handle at each run.
+type stmtCache struct {
 	mu sync.RWMutex
 	m  map[string]*sql.Stmt
+	// pending are queries ExecIn ran unprepared, to prepare when the
+	// writer connection is free again.
+	pending map[string]struct{}
+}
+
+// lookup returns the prepared statement of query, or nil.
+func (c *stmtCache) lookup(query string) *sql.Stmt {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.m[query]
+}
+
+// want notes query to be prepared by preparePending.
+func (c *stmtCache) want(query string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.m)+len(c.pending) >= maxStmts {
+		return
+	}
+	if c.pending == nil {
+		c.pending = map[string]struct{}{}
+	}
+	c.pending[query] = struct{}{}
+}
+
+// preparePending prepares the queries noted by want.
+func (c *stmtCache) preparePending(ctx context.Context, pool *sql.DB) {
+	c.mu.Lock()
+	qs := c.pending
+	c.pending = nil
+	c.mu.Unlock()
+	for q := range qs {
+		c.get(ctx, pool, q)
+	}
 }
 
 // get returns the prepared statement of query on pool, preparing it on
-// first use, or nil when it cannot be prepared (the caller runs the query
-// unprepared, which reports the error) or the bound is reached.
-func (c *stmts) get(ctx context.Context, pool *sql.DB, query string) *sql.Stmt {
+// first use, or nil when query is not to be cached: the cache is full, or
+// preparing failed (the caller runs it unprepared and gets the error).
+func (c *stmtCache) get(ctx context.Context, pool *sql.DB, query string) *sql.Stmt {
 	c.mu.RLock()
 	st, ok := c.m[query]
+	n := len(c.m)
 	c.mu.RUnlock()
 	if ok {
 		return st
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if st, ok := c.m[query]; ok {
-		return st
-	}
-	if len(c.m) >= maxStmts {
+	if n >= maxStmts {
 		return nil
 	}
 	st, err := pool.PrepareContext(ctx, query)
 	if err != nil {
 		return nil
 	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if prev, ok := c.m[query]; ok {
+		// Another call prepared it meanwhile.
+		_ = st.Close()
+		return prev
+	}
 	if c.m == nil {
-		c.m = make(map[string]*sql.Stmt)
+		c.m = map[string]*sql.Stmt{}
+	}
+	if len(c.m) >= maxStmts {
+		_ = st.Close()
+		return nil
 	}
 	c.m[query] = st
 	return st
 }
 
-// cached returns the prepared statement of query, if there is one.
-func (c *stmts) cached(query string) *sql.Stmt {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	return c.m[query]
-}
-
-func (c *stmts) close() error {
+// close closes the statements kept.
+func (c *stmtCache) close() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	var all []error
-	for q, st := range c.m {
-		all = append(all, st.Close())
-		delete(c.m, q)
+	var errs []error
+	for _, st := range c.m {
+		errs = append(errs, st.Close())
 	}
-	return errors.Join(all...)
+	c.m = nil
+	return errors.Join(errs...)
 }
 
 // Path returns the file of service's database under dataDir.
@@ -187,7 +219,7 @@ func (db *DB) Path() string { return db.path }
 
 // Close closes both pools; a clean close checkpoints the WAL into the file.
 func (db *DB) Close() error {
-	return errors.Join(db.rs.close(), db.ws.close(), db.r.Close(), db.w.Close())
+	return errors.Join(db.rstmts.close(), db.wstmts.close(), db.r.Close(), db.w.Close())
 }
 
 // Reader is the pool of read-only connections. A read that must see its
@@ -199,23 +231,15 @@ func (db *DB) Writer() *sql.DB { return db.w }
 
 // Exec runs one write statement.
 func (db *DB) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	if st := db.ws.get(ctx, db.w, query); st != nil {
+	if st := db.wstmts.get(ctx, db.w, query); st != nil {
 		return st.ExecContext(ctx, args...)
 	}
 	return db.w.ExecContext(ctx, query, args...)
 }
 
-// WriteRow runs a one-row write (UPDATE ... RETURNING) on the writer.
-func (db *DB) WriteRow(ctx context.Context, query string, args ...any) *sql.Row {
-	if st := db.ws.get(ctx, db.w, query); st != nil {
-		return st.QueryRowContext(ctx, args...)
-	}
-	return db.w.QueryRowContext(ctx, query, args...)
-}
-
 // Query runs a read on the reader pool.
 func (db *DB) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	if st := db.rs.get(ctx, db.r, query); st != nil {
+	if st := db.rstmts.get(ctx, db.r, query); st != nil {
 		return st.QueryContext(ctx, args...)
 	}
 	return db.r.QueryContext(ctx, query, args...)
@@ -223,58 +247,10 @@ func (db *DB) Query(ctx context.Context, query string, args ...any) (*sql.Rows, 
 
 // QueryRow runs a one-row read on the reader pool.
 func (db *DB) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
-	if st := db.rs.get(ctx, db.r, query); st != nil {
+	if st := db.rstmts.get(ctx, db.r, query); st != nil {
 		return st.QueryRowContext(ctx, args...)
 	}
 	return db.r.QueryRowContext(ctx, query, args...)
-}
-
-// Read runs fn in one read transaction on a reader connection: every query
-// of fn sees the same committed state, and the connection takes its locks
-// on the file once for all of them rather than once per query.
-func (db *DB) Read(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := db.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
-	if err != nil {
-		return fmt.Errorf("sqlite: begin read: %w", err)
-	}
-	defer func() { _ = tx.Rollback() }()
-	return fn(tx)
-}
-
-// TxStmt returns query prepared for tx (a Read or a Tx), reusing the
-// statement its connection already has for query when there is one. Use it
-// for a query that runs many times in tx; the statement ends with tx.
-func (db *DB) TxStmt(ctx context.Context, tx *sql.Tx, query string) (*sql.Stmt, error) {
-	st := db.rs.cached(query)
-	if st == nil {
-		st = db.ws.cached(query)
-	}
-	if st != nil {
-		return tx.StmtContext(ctx, st), nil
-	}
-	return tx.PrepareContext(ctx, query)
-}
-
-// Prepare prepares queries for the writer connection ahead of use, for
-// TxExec. It must not run inside a transaction of db (it waits for the
-// writer connection).
-func (db *DB) Prepare(ctx context.Context, queries ...string) error {
-	for _, q := range queries {
-		if db.ws.get(ctx, db.w, q) == nil {
-			return fmt.Errorf("sqlite: prepare %q failed", q)
-		}
-	}
-	return nil
-}
-
-// TxExec runs one statement in tx, reusing the statement Prepare made for
-// it; a query not prepared ahead runs unprepared (preparing it here would
-// wait for the writer connection tx holds).
-func (db *DB) TxExec(ctx context.Context, tx *sql.Tx, query string, args ...any) (sql.Result, error) {
-	if st := db.ws.cached(query); st != nil {
-		return tx.StmtContext(ctx, st).ExecContext(ctx, args...)
-	}
-	return tx.ExecContext(ctx, query, args...)
 }
 
 // Tx runs fn in one write transaction (BEGIN IMMEDIATE): committed when fn
@@ -286,14 +262,55 @@ func (db *DB) Tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("sqlite: begin: %w", err)
 	}
-	if err := fn(tx); err != nil {
+	err = fn(tx)
+	if err != nil {
 		_ = tx.Rollback()
-		return err
+	} else if err = tx.Commit(); err != nil {
+		err = fmt.Errorf("sqlite: commit: %w", err)
 	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("sqlite: commit: %w", err)
+	// The writer connection is free again now that the transaction ended.
+	db.wstmts.preparePending(context.WithoutCancel(ctx), db.w)
+	return err
+}
+
+// Read runs fn in one read transaction on a reader connection: every query
+// of fn sees the same committed state, and the connection takes its locks
+// on the file once for all of them rather than once per query.
+func (db *DB) Read(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := db.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return fmt.Errorf("sqlite: begin read: %w", err)
 	}
-	return nil
+	defer func() {
+		_ = tx.Rollback()
+		// The connection is back in the pool: prepare what TxStmt noted.
+		db.rstmts.preparePending(context.WithoutCancel(ctx), db.r)
+	}()
+	return fn(tx)
+}
+
+// TxStmt returns query prepared for tx (of Read), for a query that runs
+// many times in it: the pool's statement when the connection has it,
+// else one prepared on the connection for tx alone. It ends with tx. A
+// query not yet kept is noted, and prepared for the pool after the read.
+func (db *DB) TxStmt(ctx context.Context, tx *sql.Tx, query string) (*sql.Stmt, error) {
+	if st := db.rstmts.lookup(query); st != nil {
+		return tx.StmtContext(ctx, st), nil
+	}
+	db.rstmts.want(query)
+	return tx.PrepareContext(ctx, query)
+}
+
+// ExecIn runs one write statement in tx, a transaction of Tx, prepared
+// once as Exec's are. The writer connection is the transaction's until it
+// ends, so a query met for the first time runs unprepared and is prepared
+// when the transaction ends.
+func (db *DB) ExecIn(ctx context.Context, tx *sql.Tx, query string, args ...any) (sql.Result, error) {
+	if st := db.wstmts.lookup(query); st != nil {
+		return tx.StmtContext(ctx, st).ExecContext(ctx, args...)
+	}
+	db.wstmts.want(query)
+	return tx.ExecContext(ctx, query, args...)
 }
 
 // NewID returns a new 24-hex-character id ordered by creation time, the

@@ -366,86 +366,227 @@ func TestUnindexed(t *testing.T) {
 	}
 }
 
-// Statements run through Exec, Query and QueryRow are prepared once per
-// query text and reused; past the bound, queries still run (unprepared);
-// a syntax error is reported as before and caches nothing.
+// Exec, Query, QueryRow and ExecIn keep their statements prepared: a
+// statement runs the same on its first and later uses, inside and outside
+// a transaction, sees schema changes, and keeps reporting its errors.
 func TestPreparedStatements(t *testing.T) {
-	db := open(t, filepath.Join(t.TempDir(), "x.db"))
+	db := open(t, filepath.Join(t.TempDir(), "p.db"))
 	ctx := testCtx(t)
-	if err := db.Migrate(ctx, migrations(t, 2)); err != nil {
+	if err := db.Migrate(ctx, migrations(t, 1)); err != nil {
 		t.Fatal(err)
 	}
-	for i := range 50 {
-		if _, err := db.Exec(ctx, `INSERT INTO items (name, n) VALUES (?, ?)`, fmt.Sprint("item", i), i); err != nil {
+	const insert = `INSERT INTO items (id, name) VALUES (?, ?)`
+	for i := range 3 {
+		if _, err := db.Exec(ctx, insert, i, fmt.Sprint("exec ", i)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	for i := range 50 {
-		var name string
-		if err := db.QueryRow(ctx, `SELECT name FROM items WHERE n = ?`, i).Scan(&name); err != nil || name != fmt.Sprint("item", i) {
-			t.Fatalf("n=%d: %q, %v", i, name, err)
+	// ExecIn: the first transaction runs the statement unprepared, the
+	// next ones prepared; a duplicate is reported either way.
+	for round := range 3 {
+		var dup error
+		err := db.Tx(ctx, func(tx *sql.Tx) error {
+			if _, err := db.ExecIn(ctx, tx, insert, 10+round, fmt.Sprint("tx ", round)); err != nil {
+				return err
+			}
+			_, dup = db.ExecIn(ctx, tx, insert, 20+round, fmt.Sprint("tx ", round))
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("round %d: %v", round, err)
+		}
+		if !sqlitex.IsUnique(dup) {
+			t.Fatalf("round %d: duplicate name: got %v, want a unique violation", round, dup)
 		}
 	}
-	if r, w := db.Prepared(); r != 1 || w != 1 {
-		t.Fatalf("prepared %d reads, %d writes; want 1 and 1", r, w)
-	}
-	if err := db.QueryRow(ctx, `SELEC name FROM items`).Scan(new(string)); err == nil || !strings.Contains(err.Error(), "syntax") {
-		t.Fatalf("syntax error: %v", err)
-	}
-	// Distinct query texts past the bound: all answer right.
-	for i := range sqlitex.MaxStmts + 20 {
+	const count = `SELECT count(*) FROM items`
+	for range 2 {
 		var n int
-		q := fmt.Sprintf(`SELECT count(*) + %d FROM items WHERE n < ?`, i)
-		if err := db.QueryRow(ctx, q, 10).Scan(&n); err != nil || n != 10+i {
-			t.Fatalf("query %d: %d, %v", i, n, err)
+		if err := db.QueryRow(ctx, count).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if got, want := n, 6; got != want {
+			t.Fatalf("items: got %d, want %d", got, want)
 		}
 	}
-	if r, _ := db.Prepared(); r != sqlitex.MaxStmts {
-		t.Fatalf("prepared %d reads, want the bound %d", r, sqlitex.MaxStmts)
+	// A cached SELECT * sees a column added after it was prepared.
+	const all = `SELECT * FROM items WHERE id = ?`
+	var id, owner sql.NullInt64
+	var name string
+	if err := db.QueryRow(ctx, all, 0).Scan(&id, &name, &owner); err != nil {
+		t.Fatal(err)
 	}
-}
-
-// TxExec runs a statement Prepare made in a transaction, and one it did
-// not make unprepared: neither waits for the writer connection the
-// transaction holds. A rolled back transaction leaves nothing.
-func TestTxExec(t *testing.T) {
-	db := open(t, filepath.Join(t.TempDir(), "x.db"))
-	ctx := testCtx(t)
 	if err := db.Migrate(ctx, migrations(t, 2)); err != nil {
 		t.Fatal(err)
 	}
-	const ins = `INSERT INTO items (name, n) VALUES (?, ?)`
-	if err := db.Prepare(ctx, ins); err != nil {
-		t.Fatal(err)
+	var n int
+	if err := db.QueryRow(ctx, all, 0).Scan(&id, &name, &owner, &n); err != nil {
+		t.Fatalf("after adding a column: %v", err)
 	}
-	if err := db.Prepare(ctx, `INSERT INTO nowhere VALUES (1)`); err == nil {
-		t.Fatal("preparing a statement on a missing table succeeded")
+	// A statement that does not prepare reports its error at every call.
+	for range 2 {
+		if err := db.QueryRow(ctx, `SELECT nope FROM items`).Scan(&n); err == nil || !strings.Contains(err.Error(), "nope") {
+			t.Fatalf("bad query: got %v, want an error naming the column", err)
+		}
 	}
-	for round := range 3 {
-		err := db.Tx(ctx, func(tx *sql.Tx) error {
-			for i := range 10 {
-				if _, err := db.TxExec(ctx, tx, ins, fmt.Sprint("item", round, "-", i), i); err != nil {
-					return err
-				}
-			}
-			_, err := db.TxExec(ctx, tx, `UPDATE items SET n = n + 100 WHERE name = ?`, fmt.Sprint("item", round, "-", 0))
-			return err
-		})
+	// More distinct queries than the cache keeps still run.
+	for i := range 300 {
+		rows, err := db.Query(ctx, fmt.Sprintf(`SELECT ? + %d`, i), 1)
 		if err != nil {
 			t.Fatal(err)
 		}
-	}
-	boom := errors.New("boom")
-	if err := db.Tx(ctx, func(tx *sql.Tx) error {
-		if _, err := db.TxExec(ctx, tx, ins, "rolled back", 1); err != nil {
-			return err
+		var got int
+		for rows.Next() {
+			if err := rows.Scan(&got); err != nil {
+				t.Fatal(err)
+			}
 		}
-		return boom
-	}); !errors.Is(err, boom) {
+		if err := rows.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if want := i + 1; got != want {
+			t.Fatalf("query %d: got %d, want %d", i, got, want)
+		}
+	}
+}
+
+// BenchmarkQueryRow times a one-row read by primary key through QueryRow,
+// which keeps the statement prepared, against the same read through the
+// reader pool directly, which parses and plans it at every call.
+func BenchmarkQueryRow(b *testing.B) {
+	ctx := context.Background()
+	db, err := sqlitex.Open(ctx, filepath.Join(b.TempDir(), "b.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	ms, err := sqlitex.Migrations(schema, "m")
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := db.Migrate(ctx, ms); err != nil {
+		b.Fatal(err)
+	}
+	for i := range 1000 {
+		if _, err := db.Exec(ctx, `INSERT INTO items (id, name, n) VALUES (?, ?, ?)`, i, fmt.Sprint("item ", i), i); err != nil {
+			b.Fatal(err)
+		}
+	}
+	const q = `SELECT id, name, owner, n FROM items WHERE id = ?`
+	for _, c := range []struct {
+		name string
+		row  func(id int) *sql.Row
+	}{
+		{"unprepared", func(id int) *sql.Row { return db.Reader().QueryRowContext(ctx, q, id) }},
+		{"QueryRow", func(id int) *sql.Row { return db.QueryRow(ctx, q, id) }},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			var id, n int
+			var owner sql.NullInt64
+			var name string
+			i := 0
+			for b.Loop() {
+				if err := c.row(i%1000).Scan(&id, &name, &owner, &n); err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
+		})
+	}
+}
+
+// Read runs its queries on one snapshot: a write committed during the read
+// is not seen by it, and is seen by the next one. Many reads at once, more
+// than the reader pool holds, each running a statement many times through
+// TxStmt while a writer writes, all finish and all count right.
+func TestReadSnapshotAndTxStmt(t *testing.T) {
+	db := open(t, filepath.Join(t.TempDir(), "x.db"))
+	ctx := testCtx(t)
+	if err := db.Migrate(ctx, migrations(t, 2)); err != nil {
 		t.Fatal(err)
 	}
-	var n, big int
-	if err := db.QueryRow(ctx, `SELECT count(*), sum(n >= 100) FROM items`).Scan(&n, &big); err != nil || n != 30 || big != 3 {
-		t.Fatalf("%d items, %d updated, %v; want 30 and 3", n, big, err)
+	for i := range 20 {
+		if _, err := db.Exec(ctx, `INSERT INTO items (name, n) VALUES (?, ?)`, fmt.Sprint("item", i), i%4); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const count = `SELECT count(*) FROM items WHERE n = ?`
+	countAll := func(tx *sql.Tx) (int, error) {
+		st, err := db.TxStmt(ctx, tx, count)
+		if err != nil {
+			return 0, err
+		}
+		total := 0
+		for n := range 4 {
+			var c int
+			if err := st.QueryRowContext(ctx, n).Scan(&c); err != nil {
+				return 0, err
+			}
+			total += c
+		}
+		return total, nil
+	}
+	err := db.Read(ctx, func(tx *sql.Tx) error {
+		before, err := countAll(tx)
+		if err != nil {
+			return err
+		}
+		if _, err := db.Exec(ctx, `INSERT INTO items (name, n) VALUES ('during', 0)`); err != nil {
+			return err
+		}
+		after, err := countAll(tx)
+		if err != nil {
+			return err
+		}
+		if before != 20 || after != 20 {
+			return fmt.Errorf("counted %d then %d in one read; want 20 and 20", before, after)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var writes atomic.Int64
+	stop := make(chan struct{})
+	wg.Go(func() {
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if _, err := db.Exec(ctx, `INSERT INTO items (name, n) VALUES (?, 9)`, fmt.Sprint("w", i)); err != nil {
+				t.Error(err)
+				return
+			}
+			writes.Add(1)
+		}
+	})
+	var readers sync.WaitGroup
+	for range 16 {
+		readers.Go(func() {
+			for range 20 {
+				err := db.Read(ctx, func(tx *sql.Tx) error {
+					n, err := countAll(tx)
+					if err == nil && n != 21 {
+						err = fmt.Errorf("counted %d, want 21", n)
+					}
+					return err
+				})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	readers.Wait()
+	close(stop)
+	wg.Wait()
+	var n int
+	if err := db.QueryRow(ctx, `SELECT count(*) FROM items WHERE n = 9`).Scan(&n); err != nil || int64(n) != writes.Load() {
+		t.Fatalf("%d rows written meanwhile, %d counted, %v", writes.Load(), n, err)
 	}
 }

@@ -52,7 +52,7 @@ func (s *Store) CreateMessages(ctx context.Context, ms []chat.Message) ([]error,
 	per := make([]error, len(ms))
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
 		for i, m := range ms {
-			_, err := s.db.TxExec(ctx, tx, qInsertMessage, m.ID, m.ServerID, m.ChannelID, m.AuthorID, m.Content, millis(m.CreatedAt),
+			_, err := s.db.ExecIn(ctx, tx, qInsertMessage, m.ID, m.ServerID, m.ChannelID, m.AuthorID, m.Content, millis(m.CreatedAt),
 				optMillis(m.EditedAt), m.ReplyToID, m.RequestID,
 				idList(m.Mentions.UserIDs), idList(m.Mentions.ChannelIDs), m.Mentions.Everyone)
 			if sqlitex.IsUnique(err) {

@@ -62,10 +62,6 @@ func New(ctx context.Context, db *sqlitex.DB) (*Store, error) {
 	if err := db.Migrate(ctx, ms); err != nil {
 		return nil, err
 	}
-	// The batch insert of group commit runs in a transaction (TxExec).
-	if err := db.Prepare(ctx, qInsertMessage); err != nil {
-		return nil, err
-	}
 	return &Store{db: db}, nil
 }
 
