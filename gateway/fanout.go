@@ -34,6 +34,13 @@ func newFanout() *fanout {
 // submit queues ss, whose caller holds its token, for a worker.
 func (p *fanout) submit(ss *sharedSession) {
 	p.mu.Lock()
+	if p.head > 0 && p.head >= len(p.ready)/2 {
+		// Under steady load the queue may never empty: what was taken
+		// is dropped before it grows.
+		n := copy(p.ready, p.ready[p.head:])
+		clear(p.ready[n:])
+		p.ready, p.head = p.ready[:n], 0
+	}
 	p.ready = append(p.ready, ss)
 	start := p.workers < p.max
 	if start {
