@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"syscall"
 )
 
 // corkingWriter hands the WebSocket library a corkConn when it hijacks the
@@ -34,6 +35,11 @@ func (w *corkingWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		return nil, nil, err
 	}
 	w.conn = &corkConn{Conn: nc}
+	if sc, ok := nc.(syscall.Conn); ok {
+		if rc, err := sc.SyscallConn(); err == nil {
+			w.conn.raw = rc
+		}
+	}
 	if n := brw.Reader.Buffered(); n > 0 {
 		// Bytes the client sent right after its request: the connection
 		// reads them first (the library resets the reader to the conn).
@@ -61,6 +67,10 @@ type corkConn struct {
 	// early is what was read from the connection before it was hijacked,
 	// to be read first; only the socket's reader touches it.
 	early []byte
+
+	// raw is the connection's descriptor, for writes that must not wait
+	// (uncorkFor); nil when the connection has none (TLS).
+	raw syscall.RawConn
 
 	mu     sync.Mutex
 	corked bool
@@ -93,6 +103,37 @@ func (c *corkConn) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// tryWrite writes what the connection takes of p without waiting, and
+// returns the rest and how much of p went out.
+func (c *corkConn) tryWrite(p []byte) (rest []byte, n int, _ error) {
+	if c.raw == nil {
+		return p, 0, nil
+	}
+	var werr error
+	err := c.raw.Write(func(fd uintptr) bool {
+		for len(p) > 0 {
+			m, e := syscall.Write(int(fd), p)
+			if m > 0 {
+				p, n = p[m:], n+m
+			}
+			if e == syscall.EINTR {
+				continue
+			}
+			if e != nil && e != syscall.EAGAIN {
+				werr = e
+			}
+			if e != nil || m <= 0 {
+				break
+			}
+		}
+		return true // never wait here: the caller does, off the worker
+	})
+	if err == nil {
+		err = werr
+	}
+	return p, n, err
+}
+
 func (c *corkConn) cork() {
 	c.mu.Lock()
 	c.corked = true
@@ -100,7 +141,11 @@ func (c *corkConn) cork() {
 }
 
 // uncork sends what was collected; calling it again is harmless.
-func (c *corkConn) uncork() error {
+func (c *corkConn) uncork() error { return c.uncorkFor(nil) }
+
+// uncorkFor is uncork on the fan-out worker w: what the connection does
+// not take at once is written after w's slot is released.
+func (c *corkConn) uncorkFor(w *fanWorker) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.corked = false
@@ -109,7 +154,17 @@ func (c *corkConn) uncork() error {
 	}
 	b := c.buf
 	c.buf = nil
-	_, err := c.Conn.Write(*b)
+	p := *b
+	var err error
+	if w != nil && !w.released {
+		var n int
+		if p, n, err = c.tryWrite(p); n < len(*b) && err == nil {
+			w.release()
+		}
+	}
+	if len(p) > 0 && err == nil {
+		_, err = c.Conn.Write(p)
+	}
 	if cap(*b) <= 256<<10 {
 		*b = (*b)[:0]
 		corkBufs.Put(b)

@@ -83,7 +83,7 @@ func (s *wsSession) pumpEvents(cursors map[string]string, ready outFrame) {
 				if ev.cursor != "" && ev.scope != "" {
 					cursors[ev.scope] = ev.cursor
 				}
-				if !s.out.queueFrame(outFrame{b: ev.frame, event: true, typ: "event", created: ev.created}, !behind) {
+				if !s.out.queueFrame(outFrame{b: ev.frame, event: true, typ: "event", created: ev.created}, !behind, nil) {
 					return
 				}
 			}

@@ -51,19 +51,20 @@ func (q *sendQueue) init(c *wsConn, wg *sync.WaitGroup, limit int, grace time.Du
 // A queue that stays full for the grace period, or a write that does not
 // complete within it (the socket's clock checks), closes the socket with 4008; only
 // this socket's goroutines ever wait here.
-func (q *sendQueue) enqueue(f outFrame) bool { return q.queueFrame(f, true) }
+func (q *sendQueue) enqueue(f outFrame) bool { return q.queueFrame(f, true, nil) }
 
 // queueFrame is enqueue, except that with write false a frame nobody is
 // writing is left to a goroutine started to write the queue out, so that
 // the caller goes on at once (a pump that is behind keeps receiving while
 // its frames go out in batches). The caller must be one of the socket's
-// goroutines counted in its wait group.
-func (q *sendQueue) queueFrame(f outFrame, write bool) bool {
+// goroutines counted in its wait group. A fan-out worker passes itself as
+// w: it gives its slot up before it waits for room or for the connection.
+func (q *sendQueue) queueFrame(f outFrame, write bool, w *fanWorker) bool {
 	if q.c.closing.Load() {
 		return false
 	}
 	q.mu.Lock()
-	if len(q.frames) >= q.limit && !q.waitForRoom() {
+	if len(q.frames) >= q.limit && !q.waitForRoom(w) {
 		return false
 	}
 	q.frames = append(q.frames, f)
@@ -84,16 +85,24 @@ func (q *sendQueue) queueFrame(f outFrame, write bool) bool {
 		q.wg.Add(1)
 		go func() {
 			defer q.wg.Done()
-			q.flush()
+			q.flush(nil)
 		}()
 		return true
 	}
-	return q.flush()
+	return q.flush(w)
 }
 
 // waitForRoom waits, with mu held, until the queue has room; on failure
 // it returns false with mu released.
-func (q *sendQueue) waitForRoom() bool {
+func (q *sendQueue) waitForRoom(w *fanWorker) bool {
+	if w != nil && !w.released {
+		q.mu.Unlock()
+		w.release()
+		q.mu.Lock()
+		if len(q.frames) < q.limit {
+			return true
+		}
+	}
 	t := time.NewTimer(q.grace)
 	defer t.Stop()
 	for len(q.frames) >= q.limit {
@@ -115,8 +124,8 @@ func (q *sendQueue) waitForRoom() bool {
 }
 
 // flush writes the queue out until it is empty. The caller has set
-// q.writing; flush clears it.
-func (q *sendQueue) flush() bool {
+// q.writing; flush clears it. A fan-out worker passes itself as w.
+func (q *sendQueue) flush(w *fanWorker) bool {
 	var spare []outFrame
 	for {
 		q.mu.Lock()
@@ -137,7 +146,7 @@ func (q *sendQueue) flush() bool {
 		default:
 		}
 		q.writeStart.Store(time.Now().UnixNano())
-		ok := q.writeFrames(batch)
+		ok := q.writeFrames(batch, w)
 		q.writeStart.Store(0)
 		if !ok {
 			q.mu.Lock()
@@ -193,10 +202,12 @@ const (
 // Writes take a context that is never done, which spares the library a
 // timer handoff per frame; a write stuck on a client that stopped reading
 // ends when the connection is closed (closeNow, or the too-slow close).
-func (q *sendQueue) writeFrames(frames []outFrame) bool {
+// A fan-out worker (w) writes the batch without waiting on the connection,
+// and gives its slot up before it would.
+func (q *sendQueue) writeFrames(frames []outFrame, w *fanWorker) bool {
 	c := q.c
 	c.wire.cork()
-	defer c.wire.uncork()
+	defer c.wire.uncorkFor(w)
 	n, size := 0, 0
 	for _, f := range frames {
 		if c.closing.Load() {
@@ -211,14 +222,14 @@ func (q *sendQueue) writeFrames(frames []outFrame) bool {
 		}
 		n, size = n+1, size+len(f.b)
 		if n == maxBatchFrames || size >= maxBatchBytes {
-			if c.wire.uncork() != nil {
+			if c.wire.uncorkFor(w) != nil {
 				return false
 			}
 			c.wire.cork()
 			n, size = 0, 0
 		}
 	}
-	return c.wire.uncork() == nil
+	return c.wire.uncorkFor(w) == nil
 }
 
 // clock keeps a socket's time with two timers and no goroutine of its

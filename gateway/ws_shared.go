@@ -35,11 +35,12 @@ const sharedReadPage = 500
 // A socket on the shared feed has no goroutine of its own waiting for
 // events: an idle socket costs its reader and its clock, not a third
 // stack. The hub calls the socket's notify when it queues an event for
-// it, which starts a drain goroutine unless one is running; the drain
-// relays what is queued and ends when the queue is empty. running is the
-// one token: whoever holds it is the only goroutine that touches the
-// session's state (active, last, from), so events are handled one at a
-// time and in order, as by a dedicated goroutine.
+// it, which queues the socket for the gateway's fan-out workers
+// (fanout.go) unless its drain is running; the drain relays what is
+// queued and ends when the queue is empty. running is the one token:
+// whoever holds it is the only goroutine that touches the session's state
+// (active, last, from, w), so events are handled one at a time and in
+// order, as by a dedicated goroutine.
 type sharedSession struct {
 	s         *wsSession
 	hub       *feedHub
@@ -48,6 +49,9 @@ type sharedSession struct {
 	active    map[string]bool
 	last      map[string]streamID // last id sent per scope
 	from      map[string]string   // where each live-started scope started
+	// w is the fan-out worker draining the socket, nil when the drain runs
+	// on a goroutine of its own: released before anything that may block.
+	w *fanWorker
 
 	running atomic.Bool // a goroutine is handling events (or setting up)
 	// mu is held while events are handled; ended is set under it once the
@@ -124,19 +128,26 @@ func (ss *sharedSession) setUp(cursors map[string]string, ready outFrame) bool {
 }
 
 // notify is called by the hub, with its lock held, after it queued an
-// event for the socket: it starts a drain unless one holds the token.
+// event for the socket: it queues the socket for a fan-out worker unless a
+// drain holds the token.
 func (ss *sharedSession) notify() {
 	if ss.running.CompareAndSwap(false, true) {
-		go ss.drain()
+		ss.hub.pool.submit(ss)
 	}
 }
 
 // drain is called holding the token: it handles what is queued, then
 // gives the token up, and takes it back if an event came in between.
-func (ss *sharedSession) drain() {
+func (ss *sharedSession) drain() { ss.drainOn(nil) }
+
+// drainOn is drain on the fan-out worker w (nil: a goroutine of the
+// socket's own).
+func (ss *sharedSession) drainOn(w *fanWorker) {
 	for {
 		ss.mu.Lock()
+		ss.w = w
 		ok := !ss.ended && ss.drainQueued()
+		ss.w = nil // the token may go to another goroutine below
 		ss.mu.Unlock()
 		if !ok {
 			// The socket is closing (whoever failed closed it); the token is
@@ -194,6 +205,7 @@ func (ss *sharedSession) end() {
 // add registers the socket for scopes and waits until the feed follows
 // them; it closes the socket when the feed does not come back in time.
 func (ss *sharedSession) add(scopes ...string) bool {
+	ss.w.release()
 	ctx, cancel := context.WithTimeout(ss.s.ctx, ss.s.h.o.GiveUpAfter)
 	defer cancel()
 	from, err := ss.hub.add(ctx, ss.sub, scopes...)
@@ -259,6 +271,7 @@ func (ss *sharedSession) handle(ev *hubEvent, behind bool) bool {
 		}
 		// Trust the database, not the event: a join quickly undone must
 		// not open the server's feed.
+		ss.w.release()
 		ctx, cancel := context.WithTimeout(ss.s.ctx, ss.s.h.o.CallTimeout)
 		res, err := ss.s.h.internal.GetMemberRole(ctx, &serverv1.GetMemberRoleRequest{ServerId: ev.subject, UserId: ss.s.userID}, ss.s.h.creds)
 		cancel()
@@ -305,7 +318,7 @@ func (ss *sharedSession) deliver(ev *hubEvent, behind bool) bool {
 	if ev.frame == nil {
 		return true
 	}
-	return ss.s.out.queueFrame(outFrame{b: ev.frame, event: true, typ: "event"}, !behind)
+	return ss.s.out.queueFrame(outFrame{b: ev.frame, event: true, typ: "event"}, !behind, ss.w)
 }
 
 // replay sends the scopes' events after the cursors, merged in log order,
@@ -314,6 +327,7 @@ func (ss *sharedSession) replay(cursors []*eventsv1.Cursor) bool {
 	if len(cursors) == 0 {
 		return true
 	}
+	ss.w.release()
 	for _, c := range cursors {
 		if from, ok := parseStreamID(c.Position); ok {
 			if last, ok := ss.last[c.Scope]; !ok || last.less(from) {

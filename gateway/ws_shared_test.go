@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"runtime"
 	"strings"
@@ -9,6 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -26,6 +30,7 @@ type fakeFollow struct {
 	down    bool                         // new streams fail
 	watches map[string]string            // key -> token watched
 	send    func(*eventsv1.SessionEnded) // on the live stream
+	event   func(*eventsv1.Event) error  // on the live stream
 	cut     chan struct{}                // closed to break the live stream
 	hold    chan struct{}                // when set, acknowledgements wait for it to close
 }
@@ -48,6 +53,7 @@ func (f *fakeFollow) FollowScopes(ss grpc.BidiStreamingServer[eventsv1.FollowSco
 		return ss.Send(m)
 	}
 	f.send = func(e *eventsv1.SessionEnded) { _ = send(&eventsv1.FollowScopesResponse{SessionEnded: e}) }
+	f.event = func(e *eventsv1.Event) error { return send(&eventsv1.FollowScopesResponse{Event: e}) }
 	f.mu.Unlock()
 	errc := make(chan error, 1)
 	go func() {
@@ -127,10 +133,10 @@ func (f *fakeFollow) takeDown() {
 	f.mu.Unlock()
 }
 
-func newSharedWorld(t *testing.T, o WSOptions) *fakeWorld {
+func newSharedWorld(t *testing.T, o WSOptions, tweak ...func(*Options)) *fakeWorld {
 	t.Helper()
 	o.SharedFeed = true
-	fw := newFakeWorld(t, o)
+	fw := newFakeWorld(t, o, tweak...)
 	fw.server.mu.Lock()
 	fw.server.servers = []string{}
 	fw.server.mu.Unlock()
@@ -243,4 +249,60 @@ func TestWSSharedReadyAfterFollow(t *testing.T) {
 	}
 	close(hold)
 	c.expect("ready")
+}
+
+// On the shared feed a few workers write the events out (fanout.go): a
+// socket whose client stopped reading, more of them than there are
+// workers, must not hold up the others. The fast socket gets every event,
+// in order, each before the next is sent, while the slow ones are still
+// open (their grace is longer than the test): no worker waits on them.
+func TestWSSharedTooSlowDoesNotBlockOthers(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	fw := newSharedWorld(t, WSOptions{SendQueue: 16, SlowGrace: time.Minute, ClientTimeout: time.Minute}, func(o *Options) { o.Registry = reg })
+	userID := platformtest.NewID()
+	tok := fw.env.UserToken(userID)
+
+	slowN := 2*runtime.GOMAXPROCS(0) + 2
+	for range slowN {
+		c, err := dialWSSmallBuffer(fw.srv.URL, tok)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.c.CloseNow()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		err = c.c.Write(ctx, websocket.MessageText, []byte(`{"type":"hello"}`))
+		if err == nil {
+			// ready: the socket's scopes are followed; it reads no more.
+			var b []byte
+			if _, b, err = c.c.Read(ctx); err == nil && !strings.Contains(string(b), `"ready"`) {
+				t.Fatalf("slow socket got %s, not ready", b)
+			}
+		}
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	fast := dialWS(t, fw.srv.URL, tok)
+	fast.hello("")
+
+	// 600 events of 48 KiB: far more than a socket's buffers hold (up to 4 MiB
+	// on Linux with autotuning).
+	big := strings.Repeat("x", 48<<10)
+	fw.follow.mu.Lock()
+	event := fw.follow.event
+	fw.follow.mu.Unlock()
+	for i := range 600 {
+		ev := msgEvent("user:"+userID, fmt.Sprint(i), big+fmt.Sprint(i))
+		ev.Cursor = fmt.Sprintf("%d-0", i+2)
+		if err := event(ev); err != nil {
+			t.Fatal(err)
+		}
+		if got := eventContent(fast.expect("event")); got != big+fmt.Sprint(i) {
+			t.Fatalf("fast client event %d wrong", i)
+		}
+	}
+	if n := testutil.ToFloat64(fw.srvMetric(reg, "4008")); n != 0 {
+		t.Fatalf("%v slow sockets closed: the test needs them open", n)
+	}
 }
