@@ -47,34 +47,29 @@ func (s *Service) MarkRead(ctx context.Context, userID, channelID, messageID str
 // UnreadCap+1 messages, so a long unread backlog costs no more than 101.
 // The user's own messages are never unread to them.
 func (s *Service) stateOf(ctx context.Context, userID string, ch guild.Channel, lastRead string, settings userSettings) (ReadState, error) {
-	st := ReadState{ServerID: ch.ServerID, ChannelID: ch.ID, LastReadID: lastRead}
-	st.Level, st.Muted = settings.of(ch.ServerID, ch.ID)
 	mentions, err := s.d.MentionIndex.CountMentions(ctx, userID, ch.ID, lastRead, UnreadCap+1)
 	if err != nil {
 		return ReadState{}, err
 	}
-	st.MentionCount = min(mentions, UnreadCap)
 	if c, ok := s.d.Messages.(UnreadCounter); ok {
 		unread, newest, err := c.UnreadCount(ctx, ch.ID, lastRead, userID, UnreadCap+1)
 		if err != nil {
 			return ReadState{}, err
 		}
-		st.UnreadCount, st.LastMessageID = min(unread, UnreadCap), newest
-		return st, nil
+		return newReadState(ch, lastRead, settings, mentions, UnreadCount{Unread: unread, NewestID: newest}), nil
 	}
 	refs, err := s.d.Messages.NewestMessages(ctx, ch.ID, lastRead, UnreadCap+1)
 	if err != nil {
 		return ReadState{}, err
 	}
-	unread := 0
+	var count UnreadCount
 	for _, m := range refs {
 		if m.AuthorID != userID {
-			unread++
+			count.Unread++
 		}
 	}
-	st.UnreadCount = min(unread, UnreadCap)
 	if len(refs) > 0 {
-		st.LastMessageID = refs[0].ID
+		count.NewestID = refs[0].ID
 	} else if lastRead != "" {
 		// Nothing after the marker: the newest message is at or before it.
 		last, err := s.d.Messages.NewestMessages(ctx, ch.ID, "", 1)
@@ -82,10 +77,20 @@ func (s *Service) stateOf(ctx context.Context, userID string, ch guild.Channel, 
 			return ReadState{}, err
 		}
 		if len(last) > 0 {
-			st.LastMessageID = last[0].ID
+			count.NewestID = last[0].ID
 		}
 	}
-	return st, nil
+	return newReadState(ch, lastRead, settings, mentions, count), nil
+}
+
+// newReadState is the read state of ch from its counts, capped at
+// UnreadCap, and the user's settings.
+func newReadState(ch guild.Channel, lastRead string, settings userSettings, mentions int, unread UnreadCount) ReadState {
+	st := ReadState{ServerID: ch.ServerID, ChannelID: ch.ID, LastReadID: lastRead, LastMessageID: unread.NewestID}
+	st.Level, st.Muted = settings.of(ch.ServerID, ch.ID)
+	st.MentionCount = min(mentions, UnreadCap)
+	st.UnreadCount = min(unread.Unread, UnreadCap)
+	return st
 }
 
 // ListReadStates returns the caller's read state in every channel of their
@@ -175,11 +180,7 @@ func (s *Service) batchStates(ctx context.Context, userID string, chans []guild.
 	}
 	out := make([]ReadState, len(chans))
 	for i, c := range chans {
-		st := ReadState{ServerID: c.ServerID, ChannelID: c.ID, LastReadID: qs[i].After}
-		st.Level, st.Muted = settings.of(c.ServerID, c.ID)
-		st.MentionCount = min(mentions[i], UnreadCap)
-		st.UnreadCount, st.LastMessageID = min(unread[i].Unread, UnreadCap), unread[i].NewestID
-		out[i] = st
+		out[i] = newReadState(c, qs[i].After, settings, mentions[i], unread[i])
 	}
 	return out, true, nil
 }

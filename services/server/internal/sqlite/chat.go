@@ -140,19 +140,27 @@ func (s *Store) UnreadCount(ctx context.Context, channelID, after, userID string
 // each channel, in one read transaction.
 func (s *Store) UnreadCounts(ctx context.Context, userID string, qs []chat.UnreadQuery, limit int) ([]chat.UnreadCount, error) {
 	out := make([]chat.UnreadCount, len(qs))
-	err := s.db.Read(ctx, func(tx *sql.Tx) error {
-		st, err := s.db.TxStmt(ctx, tx, qUnreadCount)
+	err := s.eachInRead(ctx, qUnreadCount, len(qs), func(i int, st *sql.Stmt) error {
+		return st.QueryRowContext(ctx, qs[i].ChannelID, qs[i].After, limit, userID).Scan(&out[i].Unread, &out[i].NewestID)
+	})
+	return out, sqlitex.Err(err, "count unread messages", nil, nil)
+}
+
+// eachInRead runs query n times in one read transaction (sqlitex Read),
+// its statement prepared once: run(i, st) runs the i-th.
+func (s *Store) eachInRead(ctx context.Context, query string, n int, run func(i int, st *sql.Stmt) error) error {
+	return s.db.Read(ctx, func(tx *sql.Tx) error {
+		st, err := s.db.TxStmt(ctx, tx, query)
 		if err != nil {
 			return err
 		}
-		for i, q := range qs {
-			if err := st.QueryRowContext(ctx, q.ChannelID, q.After, limit, userID).Scan(&out[i].Unread, &out[i].NewestID); err != nil {
+		for i := range n {
+			if err := run(i, st); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
-	return out, sqlitex.Err(err, "count unread messages", nil, nil)
 }
 
 // EditMessage implements chat.MessageStore.
@@ -296,17 +304,8 @@ func (s *Store) CountMentions(ctx context.Context, userID, channelID, after stri
 // statement for each channel, in one read transaction.
 func (s *Store) CountMentionsIn(ctx context.Context, userID string, qs []chat.UnreadQuery, limit int) ([]int, error) {
 	out := make([]int, len(qs))
-	err := s.db.Read(ctx, func(tx *sql.Tx) error {
-		st, err := s.db.TxStmt(ctx, tx, qCountMentions)
-		if err != nil {
-			return err
-		}
-		for i, q := range qs {
-			if err := st.QueryRowContext(ctx, userID, q.ChannelID, q.After, limit).Scan(&out[i]); err != nil {
-				return err
-			}
-		}
-		return nil
+	err := s.eachInRead(ctx, qCountMentions, len(qs), func(i int, st *sql.Stmt) error {
+		return st.QueryRowContext(ctx, userID, qs[i].ChannelID, qs[i].After, limit).Scan(&out[i])
 	})
 	return out, sqlitex.Err(err, "count mentions", nil, nil)
 }
