@@ -135,7 +135,7 @@ func build(t testing.TB, s *suitetest.Stack, c clients) *world {
 }
 
 // invoke calls any method by full name with req and returns the error.
-func invoke(ctx context.Context, conn *grpc.ClientConn, method string, streaming bool, req, resp any) error {
+func invoke(ctx context.Context, conn grpc.ClientConnInterface, method string, streaming bool, req, resp any) error {
 	if !streaming {
 		return conn.Invoke(ctx, method, req, resp)
 	}

@@ -389,7 +389,7 @@ func methodKey(md protoreflect.MethodDescriptor) string {
 	return string(md.Parent().FullName()) + "/" + string(md.Name())
 }
 
-func connFor(s *suitetest.Stack, md protoreflect.MethodDescriptor) *grpc.ClientConn {
+func connFor(s *suitetest.Stack, md protoreflect.MethodDescriptor) grpc.ClientConnInterface {
 	svc := strings.Split(string(md.ParentFile().Package()), ".")[1]
 	if svc == "events" {
 		svc = "server" // the server service serves the feed

@@ -141,15 +141,27 @@ func New(ctx context.Context, o Options) (*Gateway, error) {
 		runtime.WithForwardResponseRewriter(withoutTraceParent),
 	)
 	regs := []struct {
-		conn *grpc.ClientConn
-		fn   func(context.Context, *runtime.ServeMux, *grpc.ClientConn) error
+		conn grpc.ClientConnInterface
+		fn   func(context.Context, *runtime.ServeMux, grpc.ClientConnInterface) error
 	}{
-		{o.Peers.User, userv1.RegisterUserServiceHandler},
-		{o.Peers.Server, serverv1.RegisterServerServiceHandler},
-		{o.Peers.Server, eventsv1.RegisterEventServiceHandler},
-		{o.Peers.Presence, presencev1.RegisterPresenceServiceHandler},
-		{o.Peers.Stats, statsv1.RegisterStatsServiceHandler},
-		{o.Peers.Search, searchv1.RegisterSearchServiceHandler},
+		{o.Peers.User, func(ctx context.Context, mux *runtime.ServeMux, c grpc.ClientConnInterface) error {
+			return userv1.RegisterUserServiceHandlerClient(ctx, mux, userv1.NewUserServiceClient(c))
+		}},
+		{o.Peers.Server, func(ctx context.Context, mux *runtime.ServeMux, c grpc.ClientConnInterface) error {
+			return serverv1.RegisterServerServiceHandlerClient(ctx, mux, serverv1.NewServerServiceClient(c))
+		}},
+		{o.Peers.Server, func(ctx context.Context, mux *runtime.ServeMux, c grpc.ClientConnInterface) error {
+			return eventsv1.RegisterEventServiceHandlerClient(ctx, mux, eventsv1.NewEventServiceClient(c))
+		}},
+		{o.Peers.Presence, func(ctx context.Context, mux *runtime.ServeMux, c grpc.ClientConnInterface) error {
+			return presencev1.RegisterPresenceServiceHandlerClient(ctx, mux, presencev1.NewPresenceServiceClient(c))
+		}},
+		{o.Peers.Stats, func(ctx context.Context, mux *runtime.ServeMux, c grpc.ClientConnInterface) error {
+			return statsv1.RegisterStatsServiceHandlerClient(ctx, mux, statsv1.NewStatsServiceClient(c))
+		}},
+		{o.Peers.Search, func(ctx context.Context, mux *runtime.ServeMux, c grpc.ClientConnInterface) error {
+			return searchv1.RegisterSearchServiceHandlerClient(ctx, mux, searchv1.NewSearchServiceClient(c))
+		}},
 	}
 	for _, r := range regs {
 		if r.conn == nil {

@@ -121,7 +121,7 @@ func healthz(p *peers.Conns) http.HandlerFunc {
 		defer cancel()
 		ups := []struct {
 			name string
-			conn *grpc.ClientConn
+			conn grpc.ClientConnInterface
 		}{{"user", p.User}, {"server", p.Server}, {"presence", p.Presence}, {"stats", p.Stats}, {"search", p.Search}}
 		bad := make([]string, len(ups))
 		var wg sync.WaitGroup

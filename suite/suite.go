@@ -71,7 +71,7 @@ const sessionCheckCache = 10 * time.Second
 type Suite struct {
 	// Config is the configuration the services run with, addresses included.
 	Config config.Config
-	// Peers are client connections to the services.
+	// Peers are client connections to the services (app.Shared.Peers).
 	Peers *peers.Conns
 	// Registry holds the services' and the first gateway's metrics.
 	Registry *prometheus.Registry
@@ -159,9 +159,9 @@ func Start(ctx context.Context, o Options) (s *Suite, err error) {
 			s = nil
 		}
 	}()
-	if s.Peers, err = peers.Dial(cfg); err != nil {
-		return s, err
-	}
+	// The gateways call the services through the connections Run gave
+	// them: in process unless cfg.LocalPeers is off. Run closes them.
+	s.Peers = shared.Peers
 	// The gateways move attachment bytes to and from the blob store the
 	// server service uses (the same folder or bucket) themselves.
 	if s.blobs, err = blobstore.Open(ctx, cfg.BlobURL, cfg.DataDir); err != nil {
@@ -243,8 +243,8 @@ func WaitHealthy(ctx context.Context, base string, timeout time.Duration) error 
 }
 
 // Conns returns the client connections by service name.
-func (s *Suite) Conns() map[string]*grpc.ClientConn {
-	return map[string]*grpc.ClientConn{"user": s.Peers.User, "server": s.Peers.Server, "presence": s.Peers.Presence, "stats": s.Peers.Stats, "search": s.Peers.Search}
+func (s *Suite) Conns() map[string]grpc.ClientConnInterface {
+	return map[string]grpc.ClientConnInterface{"user": s.Peers.User, "server": s.Peers.Server, "presence": s.Peers.Presence, "stats": s.Peers.Stats, "search": s.Peers.Search}
 }
 
 // Wait blocks until the services stop (the context of Start ended, Close
@@ -254,9 +254,6 @@ func (s *Suite) Wait() error {
 	s.stopOnce.Do(func() {
 		s.err = <-s.done
 		s.stopGateways()
-		if s.Peers != nil {
-			s.Peers.Close()
-		}
 	})
 	return s.err
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"google.golang.org/grpc"
 
 	userv1 "github.com/accordchat/accord/gen/accord/user/v1"
 	"github.com/accordchat/accord/platform/devdb"
@@ -52,7 +53,7 @@ func TestCopyToMongo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	users := userv1.NewUserServiceClient(env.Serve(svc.Register, user.OpenMethods()...))
+	users := userv1.NewUserServiceClient(env.Serve(func(s *grpc.Server) { svc.Register(s) }, user.OpenMethods()...))
 	reg, err := users.Register(ctx, &userv1.RegisterRequest{Login: "mover", Password: "correct horse battery"})
 	if err != nil {
 		t.Fatal(err)

@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/grpc"
+
 	serverv1 "github.com/accordchat/accord/gen/accord/server/v1"
 	userv1 "github.com/accordchat/accord/gen/accord/user/v1"
 	"github.com/accordchat/accord/platform/config"
@@ -30,7 +32,7 @@ func TestFirstStartOnSQLiteImportsEarlierData(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	users := userv1.NewUserServiceClient(env.Serve(earlier.Register, user.OpenMethods()...))
+	users := userv1.NewUserServiceClient(env.Serve(func(s *grpc.Server) { earlier.Register(s) }, user.OpenMethods()...))
 	reg, err := users.Register(ctx, &userv1.RegisterRequest{Login: "early_bird", Password: "correct horse battery"})
 	if err != nil {
 		t.Fatal(err)
@@ -43,7 +45,7 @@ func TestFirstStartOnSQLiteImportsEarlierData(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	servers := serverv1.NewServerServiceClient(env.Serve(earlierServers.Register))
+	servers := serverv1.NewServerServiceClient(env.Serve(func(s *grpc.Server) { earlierServers.Register(s) }))
 	bird := env.Ctx(reg.GetTokens().GetAccessToken())
 	srv, err := servers.CreateServer(bird, &serverv1.CreateServerRequest{Name: "Nest"})
 	if err != nil {
@@ -75,7 +77,7 @@ func TestFirstStartOnSQLiteImportsEarlierData(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	users = userv1.NewUserServiceClient(env.Serve(now.Register, user.OpenMethods()...))
+	users = userv1.NewUserServiceClient(env.Serve(func(s *grpc.Server) { now.Register(s) }, user.OpenMethods()...))
 	login, err := users.Login(ctx, &userv1.LoginRequest{Login: "early_bird", Password: "correct horse battery"})
 	if err != nil || login.GetUser().GetId() != reg.GetUser().GetId() {
 		t.Fatalf("login after the upgrade = %v, %v; want user %s", login.GetUser(), err, reg.GetUser().GetId())
@@ -92,7 +94,7 @@ func TestFirstStartOnSQLiteImportsEarlierData(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	servers = serverv1.NewServerServiceClient(env.Serve(nowServers.Register))
+	servers = serverv1.NewServerServiceClient(env.Serve(func(s *grpc.Server) { nowServers.Register(s) }))
 	bird = env.Ctx(login.GetTokens().GetAccessToken())
 	list, err := servers.ListServers(bird, &serverv1.ListServersRequest{})
 	if err != nil || len(list.GetServers()) != 1 || list.GetServers()[0].GetId() != srv.GetServer().GetId() {

@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -72,8 +73,9 @@ type Deps struct {
 
 // Service is what each Accord service package builds.
 type Service interface {
-	// Register adds the service's gRPC services to s.
-	Register(s *grpc.Server)
+	// Register adds the service's gRPC services to s (a *grpcx.Server in
+	// Run: its TCP listener and its in-process channel).
+	Register(s grpc.ServiceRegistrar)
 }
 
 // Runner is implemented by services with background work (feed readers,
@@ -219,6 +221,11 @@ type Shared struct {
 	// runs the user service and every service that checks its sessions:
 	// the all-in-one runner.
 	SessionCheckCache time.Duration
+	// Peers is set by Run, before it calls ready, to the connections it
+	// gives the services: in process to those it runs (with
+	// cfg.LocalPeers), over the network to the others. A gateway in the
+	// same process may use them; Run closes them when it returns.
+	Peers *peers.Conns
 }
 
 // Run connects to what the services need, starts them, and serves until ctx
@@ -284,11 +291,24 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, shared *Share
 		}
 		defer shared.Redis.Close()
 	}
-	conns, err := peers.Dial(cfg)
+	// The services run here reach each other in process (cfg.LocalPeers);
+	// the others over the network.
+	locals := map[string]*grpcx.Local{}
+	local := map[string]grpc.ClientConnInterface{}
+	if cfg.LocalPeers {
+		for _, s := range specs {
+			if slices.Contains(peers.Roles[:], s.Name) {
+				l := &grpcx.Local{}
+				locals[s.Name], local[s.Name] = l, l
+			}
+		}
+	}
+	conns, err := peers.DialExcept(cfg, local)
 	if err != nil {
 		return err
 	}
 	defer conns.Close()
+	shared.Peers = conns
 
 	keys := redisx.NewKeyspace(cfg.RedisPrefix)
 	evlog := events.NewLog(shared.Redis, keys)
@@ -355,7 +375,10 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, shared *Share
 		if err != nil {
 			return stop(err)
 		}
-		svc.Register(gs.Server)
+		svc.Register(gs)
+		if l := locals[spec.Name]; l != nil {
+			gs.ServeLocal(l)
+		}
 		for name := range gs.GetServiceInfo() {
 			gs.Health.SetServingStatus(name, healthpb.HealthCheckResponse_SERVING)
 		}

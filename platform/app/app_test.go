@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -22,6 +23,7 @@ import (
 	"github.com/accordchat/accord/platform/app"
 	"github.com/accordchat/accord/platform/auth"
 	"github.com/accordchat/accord/platform/config"
+	"github.com/accordchat/accord/platform/grpcx"
 	"github.com/accordchat/accord/platform/platformtest"
 )
 
@@ -31,7 +33,7 @@ type drainer struct {
 	stopped atomic.Bool
 }
 
-func (*drainer) Register(*grpc.Server) {}
+func (*drainer) Register(grpc.ServiceRegistrar) {}
 
 func (d *drainer) Run(ctx context.Context) error {
 	close(d.started)
@@ -81,7 +83,7 @@ func TestRunWaitsForStartedServicesWhenOneFails(t *testing.T) {
 
 type nopService struct{}
 
-func (nopService) Register(*grpc.Server) {}
+func (nopService) Register(grpc.ServiceRegistrar) {}
 
 // Only a service that issues user tokens gets the signing key; the others
 // call their peers with service tokens that the verifier takes as such.
@@ -135,7 +137,7 @@ type relationships struct {
 	userv1.UnimplementedUserInternalServiceServer
 }
 
-func (relationships) Register(s *grpc.Server) {
+func (relationships) Register(s grpc.ServiceRegistrar) {
 	userv1.RegisterUserInternalServiceServer(s, relationships{})
 }
 
@@ -276,6 +278,47 @@ func TestRunRefusesMissingKeyFiles(t *testing.T) {
 			err := app.Run(t.Context(), cfg, platformtest.Logger(t), &app.Shared{Redis: rdb}, []app.Spec{spec}, nil)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("Run = %v, want an error naming %s", err, tc.want)
+			}
+		})
+	}
+}
+
+// The services of one Run reach each other in process (Config.LocalPeers,
+// on by default): a call goes through the callee's interceptor chain, so
+// an internal method still wants a service token; with LocalPeers off they
+// call over the network.
+func TestRunConnectsItsServicesInProcess(t *testing.T) {
+	for _, local := range []bool{true, false} {
+		t.Run(fmt.Sprintf("LocalPeers=%v", local), func(t *testing.T) {
+			rdb, prefix := platformtest.Redis(t)
+			cfg := testConfig(t, prefix)
+			cfg.LocalPeers = local
+			shared := &app.Shared{Redis: rdb}
+			var d app.Deps
+			lis := listen(t)
+			cfg.UserAddr = lis.Addr().String()
+			runUntilReady(t, cfg, shared,
+				app.Spec{Name: "user", Listener: lis, IssuesUserTokens: true,
+					New: func(context.Context, app.Deps) (app.Service, error) { return relationships{}, nil }},
+				app.Spec{Name: "server", Listener: listen(t),
+					New: func(_ context.Context, deps app.Deps) (app.Service, error) { d = deps; return nopService{}, nil }})
+			if d.Peers != shared.Peers {
+				t.Fatal("Shared.Peers are not the connections the services got")
+			}
+			_, isLocal := d.Peers.User.(*grpcx.Local)
+			if isLocal != local {
+				t.Fatalf("user peer is %T with LocalPeers=%v", d.Peers.User, local)
+			}
+			if _, isLocal := d.Peers.Presence.(*grpcx.Local); isLocal {
+				t.Fatal("a service this Run does not serve got an in-process connection")
+			}
+			c := userv1.NewUserInternalServiceClient(d.Peers.User)
+			req := &userv1.CheckRelationshipsRequest{UserId: platformtest.NewID(), OtherIds: []string{platformtest.NewID()}}
+			if _, err := c.CheckRelationships(t.Context(), req); status.Code(err) != codes.Unauthenticated {
+				t.Fatalf("internal method without a token: %v, want UNAUTHENTICATED", err)
+			}
+			if _, err := c.CheckRelationships(t.Context(), req, grpc.PerRPCCredentials(d.ServiceCreds)); err != nil {
+				t.Fatalf("internal method with the service token: %v", err)
 			}
 		})
 	}

@@ -118,6 +118,11 @@ type Config struct {
 	// key) instead of one StreamEvents stream per socket
 	// (ACCORD_WS_SHARED_FEED, default on: 0 or false turns it off).
 	WSSharedFeed bool
+	// LocalPeers has a process that runs several services (the all-in-one)
+	// connect them to each other in process, not over loopback TCP
+	// (ACCORD_LOCAL_PEERS, default on: 0 or false turns it off). Their TCP
+	// listeners serve grpcurl and other processes either way.
+	LocalPeers bool
 }
 
 // Load reads the environment through getenv (os.Getenv when nil).
@@ -180,13 +185,18 @@ func Load(getenv func(string) string) (Config, error) {
 			c.DrainDelay = d
 		}
 	}
-	c.WSSharedFeed = true
-	if v := strings.TrimSpace(getenv("ACCORD_WS_SHARED_FEED")); v != "" {
-		on, err := strconv.ParseBool(v)
-		if err != nil {
-			errs = append(errs, fmt.Sprintf("ACCORD_WS_SHARED_FEED: want 1 or 0 (true or false), got %q", v))
-		} else {
-			c.WSSharedFeed = on
+	for _, b := range []struct {
+		name string
+		v    *bool
+	}{{"ACCORD_WS_SHARED_FEED", &c.WSSharedFeed}, {"ACCORD_LOCAL_PEERS", &c.LocalPeers}} {
+		*b.v = true
+		if v := strings.TrimSpace(getenv(b.name)); v != "" {
+			on, err := strconv.ParseBool(v)
+			if err != nil {
+				errs = append(errs, fmt.Sprintf("%s: want 1 or 0 (true or false), got %q", b.name, v))
+			} else {
+				*b.v = on
+			}
 		}
 	}
 	c.Store = strings.ToLower(str("ACCORD_STORE", ""))

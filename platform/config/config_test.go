@@ -110,22 +110,30 @@ func TestDrainDelay(t *testing.T) {
 	}
 }
 
-func TestWSSharedFeed(t *testing.T) {
-	for _, tc := range []struct {
-		v        string
-		want, ok bool
-	}{{"", true, true}, {"1", true, true}, {"true", true, true}, {"0", false, true}, {"false", false, true}, {"maybe", false, false}} {
-		c, err := config.Load(func(k string) string {
-			if k == "ACCORD_WS_SHARED_FEED" {
-				return tc.v
+func TestOnByDefaultSwitches(t *testing.T) {
+	for _, sw := range []struct {
+		name string
+		get  func(config.Config) bool
+	}{
+		{"ACCORD_WS_SHARED_FEED", func(c config.Config) bool { return c.WSSharedFeed }},
+		{"ACCORD_LOCAL_PEERS", func(c config.Config) bool { return c.LocalPeers }},
+	} {
+		for _, tc := range []struct {
+			v        string
+			want, ok bool
+		}{{"", true, true}, {"1", true, true}, {"true", true, true}, {"0", false, true}, {"false", false, true}, {"maybe", false, false}} {
+			c, err := config.Load(func(k string) string {
+				if k == sw.name {
+					return tc.v
+				}
+				return ""
+			})
+			if (err == nil) != tc.ok || tc.ok && sw.get(c) != tc.want {
+				t.Errorf("%s=%q: got %v, %v; want %v, ok %v", sw.name, tc.v, sw.get(c), err, tc.want, tc.ok)
 			}
-			return ""
-		})
-		if (err == nil) != tc.ok || tc.ok && c.WSSharedFeed != tc.want {
-			t.Errorf("ACCORD_WS_SHARED_FEED=%q: got %v, %v; want %v, ok %v", tc.v, c.WSSharedFeed, err, tc.want, tc.ok)
-		}
-		if err != nil && !strings.Contains(err.Error(), "ACCORD_WS_SHARED_FEED") {
-			t.Errorf("error %q does not name the variable", err)
+			if err != nil && !strings.Contains(err.Error(), sw.name) {
+				t.Errorf("error %q does not name the variable", err)
+			}
 		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"buf.build/go/protovalidate"
+	"github.com/fullstorydev/grpchan/inprocgrpc"
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc/filters"
 	"google.golang.org/grpc"
@@ -45,6 +46,9 @@ type Server struct {
 	Health *health.Server
 	log    *slog.Logger
 	drain  time.Duration
+	// local serves the same services, health included, to callers in
+	// this process (see Local).
+	local *inprocgrpc.Channel
 }
 
 // NewServer builds a gRPC server with the Accord interceptor chain:
@@ -73,11 +77,28 @@ func NewServer(opts ServerOptions) (*Server, error) {
 		}),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
 	)
-	hs := health.NewServer()
-	healthpb.RegisterHealthServer(gs, hs)
+	local := new(inprocgrpc.Channel).
+		WithServerUnaryInterceptor(c.unary).
+		WithServerStreamInterceptor(c.stream).
+		WithServerStatsHandler(otelgrpc.NewServerHandler(traceFilter)).
+		WithClientStatsHandler(otelgrpc.NewClientHandler(traceFilter)).
+		WithCloner(cloner{})
+	s := &Server{Server: gs, Health: health.NewServer(), log: opts.Log, drain: opts.DrainDelay, local: local}
+	healthpb.RegisterHealthServer(s, s.Health)
 	reflection.Register(gs)
-	return &Server{Server: gs, Health: hs, log: opts.Log, drain: opts.DrainDelay}, nil
+	return s, nil
 }
+
+// RegisterService registers a service on the gRPC server and on the
+// in-process channel (grpc.ServiceRegistrar); register every service
+// before Serve and ServeLocal.
+func (s *Server) RegisterService(desc *grpc.ServiceDesc, impl any) {
+	s.Server.RegisterService(desc, impl)
+	s.local.RegisterService(desc, impl)
+}
+
+// ServeLocal lets the calls through l reach this server's services.
+func (s *Server) ServeLocal(l *Local) { l.ch.Store(s.local) }
 
 // Serve serves on lis until ctx is done, then drains: health turns
 // NOT_SERVING first (clients dialed with Dial, which watch it, send their

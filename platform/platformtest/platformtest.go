@@ -385,6 +385,24 @@ func (e *Env) ServeAddr(register func(s *grpc.Server), open ...string) (*grpc.Cl
 	return conn, lis.Addr().String()
 }
 
+// ServeLocal is Serve in process: the services registered with register
+// answer calls through a grpcx.Local (as the all-in-one's services call
+// each other), with the production interceptor chain, and no listener.
+func (e *Env) ServeLocal(register func(s grpc.ServiceRegistrar), open ...string) grpc.ClientConnInterface {
+	e.T.Helper()
+	gs, err := grpcx.NewServer(grpcx.ServerOptions{
+		Log:  e.Log,
+		Auth: &grpcx.Authenticator{Verifier: e.Verifier, Revocations: e.Revocations, Open: open},
+	})
+	if err != nil {
+		e.T.Fatal(err)
+	}
+	register(gs)
+	l := &grpcx.Local{}
+	gs.ServeLocal(l)
+	return l
+}
+
 // UserToken signs an access token for userID with a new session id.
 func (e *Env) UserToken(userID string) string {
 	tok, _, err := e.Signer.UserToken(userID, RandomHex(8), false, 15*time.Minute)

@@ -166,7 +166,7 @@ func Spec(listen, metrics string) app.Spec {
 }
 
 // Register adds the service's gRPC services to s.
-func (s *Service) Register(gs *grpc.Server) {
+func (s *Service) Register(gs grpc.ServiceRegistrar) {
 	presencev1.RegisterPresenceServiceServer(gs, s.api)
 }
 

@@ -84,7 +84,7 @@ func Spec(listen, metrics string) app.Spec {
 }
 
 // Register adds the service's gRPC services to s.
-func (svc *Service) Register(s *grpc.Server) {
+func (svc *Service) Register(s grpc.ServiceRegistrar) {
 	searchv1.RegisterSearchServiceServer(s, svc.api)
 }
 

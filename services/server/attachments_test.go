@@ -351,7 +351,7 @@ func TestAttachmentCleanup(t *testing.T) {
 			}
 		})
 		t.Run("deleting a channel or a server deletes its files", func(t *testing.T) {
-			guildConn := w.env.Serve(w.svc.Register)
+			guildConn := w.env.Serve(func(s *grpc.Server) { w.svc.Register(s) })
 			gc := serverv1.NewServerServiceClient(guildConn)
 			srv := w.server(alice)
 			ch1, ch2 := w.channel(srv), w.channel(srv)

@@ -28,7 +28,7 @@ func TestWithRealUserService(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	uconn := env.Serve(usvc.Register, user.OpenMethods()...)
+	uconn := env.Serve(func(s *grpc.Server) { usvc.Register(s) }, user.OpenMethods()...)
 	d := env.Deps("server")
 	d.Peers = &peers.Conns{User: uconn}
 	svc, err := server.NewWithOptions(ctx, d, server.Options{})

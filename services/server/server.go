@@ -115,7 +115,7 @@ func NewWithOptions(ctx context.Context, d app.Deps, o Options) (*Service, error
 		return nil, fmt.Errorf("server service needs the event log")
 	}
 	if o.Users == nil {
-		var conn *grpc.ClientConn
+		var conn grpc.ClientConnInterface
 		if d.Peers != nil {
 			conn = d.Peers.User
 		}
@@ -218,7 +218,7 @@ func Spec(listen, metrics string) app.Spec {
 }
 
 // Register adds the service's gRPC services to s.
-func (svc *Service) Register(s *grpc.Server) {
+func (svc *Service) Register(s grpc.ServiceRegistrar) {
 	serverv1.RegisterServerServiceServer(s, api{svc.guild, svc.chat})
 	serverv1.RegisterServerInternalServiceServer(s, api{svc.guild, svc.chat})
 	eventsv1.RegisterEventServiceServer(s, feedAPI{ChatAPI: svc.chat})

@@ -98,7 +98,7 @@ func Spec(listen, metrics string) app.Spec {
 }
 
 // Register adds the service's gRPC services to s.
-func (svc *Service) Register(s *grpc.Server) {
+func (svc *Service) Register(s grpc.ServiceRegistrar) {
 	statsv1.RegisterStatsServiceServer(s, svc.api)
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
@@ -108,7 +109,7 @@ func newFixture(t *testing.T) *fixture {
 	}
 	f.svc = svc
 	f.startConsumer(svc)
-	f.client = statsv1.NewStatsServiceClient(env.Serve(svc.Register))
+	f.client = statsv1.NewStatsServiceClient(env.Serve(func(s *grpc.Server) { svc.Register(s) }))
 	return f
 }
 

@@ -54,7 +54,7 @@ func newFixture(t testing.TB, opts ...func(*user.Options, *platformtest.Env)) *f
 	if err != nil {
 		t.Fatal(err)
 	}
-	conn := env.Serve(svc.Register, user.OpenMethods()...)
+	conn := env.Serve(func(s *grpc.Server) { svc.Register(s) }, user.OpenMethods()...)
 	return &fixture{t: t, env: env, conn: conn, users: userv1.NewUserServiceClient(conn), internal: userv1.NewUserInternalServiceClient(conn)}
 }
 

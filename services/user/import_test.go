@@ -3,6 +3,7 @@ package user_test
 import (
 	"testing"
 
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 
 	userv1 "github.com/accordchat/accord/gen/accord/user/v1"
@@ -40,7 +41,7 @@ func TestImportFromMongo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	users := userv1.NewUserServiceClient(old.env.Serve(svc.Register, user.OpenMethods()...))
+	users := userv1.NewUserServiceClient(old.env.Serve(func(s *grpc.Server) { svc.Register(s) }, user.OpenMethods()...))
 
 	login, err := users.Login(ctx, &userv1.LoginRequest{Login: "IMPORTER_A", Password: testPassword})
 	if err != nil || login.GetUser().GetId() != a.user.GetId() {
@@ -87,7 +88,7 @@ func TestExportToMongo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	users := userv1.NewUserServiceClient(old.env.Serve(svc.Register, user.OpenMethods()...))
+	users := userv1.NewUserServiceClient(old.env.Serve(func(s *grpc.Server) { svc.Register(s) }, user.OpenMethods()...))
 	login, err := users.Login(ctx, &userv1.LoginRequest{Login: "mover_a", Password: testPassword})
 	if err != nil || login.GetUser().GetId() != a.user.GetId() {
 		t.Fatalf("login after export = %v, %v; want user %s", login.GetUser(), err, a.user.GetId())

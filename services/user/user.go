@@ -136,7 +136,7 @@ func OpenMethods() []string {
 }
 
 // Register adds the service's gRPC services to s.
-func (svc *Service) Register(s *grpc.Server) {
+func (svc *Service) Register(s grpc.ServiceRegistrar) {
 	userv1.RegisterUserServiceServer(s, svc.api)
 	userv1.RegisterUserInternalServiceServer(s, svc.api)
 }

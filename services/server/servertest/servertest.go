@@ -45,7 +45,7 @@ func Start(t testing.TB, env *platformtest.Env) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &Server{Conn: env.Serve(svc.Register), t: t, servers: set.Guild, msgs: set.Messages, files: set.Attachments}
+	return &Server{Conn: env.Serve(func(s *grpc.Server) { svc.Register(s) }), t: t, servers: set.Guild, msgs: set.Messages, files: set.Attachments}
 }
 
 // NewID returns a new id of the server service's shape.

@@ -19,7 +19,7 @@ import (
 // Profile calls forward the caller's token (they are user methods);
 // relationship checks use the service's own credentials (internal method).
 type UserDirectory struct {
-	conn  *grpc.ClientConn
+	conn  grpc.ClientConnInterface
 	creds credentials.PerRPCCredentials
 }
 
@@ -28,7 +28,7 @@ var _ guild.UserDirectory = (*UserDirectory)(nil)
 // NewUserDirectory returns a directory over a connection to the user
 // service (nil: every call is UNAVAILABLE) calling its internal methods
 // with creds.
-func NewUserDirectory(conn *grpc.ClientConn, creds credentials.PerRPCCredentials) *UserDirectory {
+func NewUserDirectory(conn grpc.ClientConnInterface, creds credentials.PerRPCCredentials) *UserDirectory {
 	return &UserDirectory{conn: conn, creds: creds}
 }
 

@@ -103,13 +103,13 @@ const announceTimeout = 5 * time.Second
 // ServerProfiles is account.Profiles over the server service's internal
 // AnnounceProfile, called with the service's own credentials.
 type ServerProfiles struct {
-	conn  *grpc.ClientConn
+	conn  grpc.ClientConnInterface
 	creds credentials.PerRPCCredentials
 }
 
 // NewServerProfiles returns the announcer over a connection to the server
 // service; nil when conn is nil (nobody is told).
-func NewServerProfiles(conn *grpc.ClientConn, creds credentials.PerRPCCredentials) account.Profiles {
+func NewServerProfiles(conn grpc.ClientConnInterface, creds credentials.PerRPCCredentials) account.Profiles {
 	if conn == nil {
 		return nil
 	}

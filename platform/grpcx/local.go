@@ -1,0 +1,81 @@
+package grpcx
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+
+	"github.com/fullstorydev/grpchan/inprocgrpc"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+)
+
+// Local is a connection to services served in this very process, without
+// a network in between: a call runs the server's interceptor chain and
+// handler on a goroutine of its own, as over TCP, with its messages copied
+// rather than encoded, framed and sent through the kernel. The all-in-one
+// runner (platform/app.Run) gives each service its peers in the process
+// this way; the services' TCP listeners stay for grpcurl and for the
+// peers in other processes.
+//
+// A Local is usable at once; calls made before the server it stands for
+// serves (Server.ServeLocal) fail with UNAVAILABLE, as a call to a server
+// not yet listening does.
+type Local struct {
+	ch atomic.Pointer[inprocgrpc.Channel]
+}
+
+var _ grpc.ClientConnInterface = (*Local)(nil)
+
+// Invoke implements grpc.ClientConnInterface.
+func (l *Local) Invoke(ctx context.Context, method string, req, resp any, opts ...grpc.CallOption) error {
+	ch := l.ch.Load()
+	if ch == nil {
+		return status.Errorf(codes.Unavailable, "%s: the service is not serving yet", method)
+	}
+	return ch.Invoke(ctx, method, req, resp, opts...)
+}
+
+// NewStream implements grpc.ClientConnInterface.
+func (l *Local) NewStream(ctx context.Context, desc *grpc.StreamDesc, method string, opts ...grpc.CallOption) (grpc.ClientStream, error) {
+	ch := l.ch.Load()
+	if ch == nil {
+		return nil, status.Errorf(codes.Unavailable, "%s: the service is not serving yet", method)
+	}
+	return ch.NewStream(ctx, desc, method, opts...)
+}
+
+// cloner copies messages between an in-process client and server. An
+// *Encoded (a feed event encoded once for many streams) is decoded into
+// the receiver's message; its bytes are never modified, so every stream
+// may share it.
+type cloner struct{}
+
+func (cloner) Copy(out, in any) error {
+	dst, ok := out.(proto.Message)
+	if !ok {
+		return fmt.Errorf("in-process call: %T is not a protobuf message", out)
+	}
+	if e, ok := in.(*Encoded); ok {
+		return proto.Unmarshal(e.b, dst)
+	}
+	src, ok := in.(proto.Message)
+	if !ok {
+		return fmt.Errorf("in-process call: %T is not a protobuf message", in)
+	}
+	proto.Reset(dst)
+	proto.Merge(dst, src)
+	return nil
+}
+
+func (cloner) Clone(in any) (any, error) {
+	switch m := in.(type) {
+	case *Encoded:
+		return m, nil
+	case proto.Message:
+		return proto.Clone(m), nil
+	}
+	return nil, fmt.Errorf("in-process call: %T is not a protobuf message", in)
+}
