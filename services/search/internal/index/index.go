@@ -131,14 +131,19 @@ const maxCachedWords = 50_000
 // acting on one token alone), remembered: a query's hits, and a
 // partition's summary, analyze the same few thousand words over and over.
 func (a *textAnalyzer) forms(tok *analysis.Token) wordForms {
+	return a.formsOf(tok.Term, tok.Type, tok.KeyWord)
+}
+
+// formsOf is forms of a token given by its term, type and keyword flag.
+func (a *textAnalyzer) formsOf(term []byte, typ analysis.TokenType, keyWord bool) wordForms {
 	a.mu.RLock()
-	w, ok := a.cache[string(tok.Term)]
+	w, ok := a.cache[string(term)]
 	a.mu.RUnlock()
 	if ok {
 		return w
 	}
 	for i, chain := range a.chains {
-		ts := analysis.TokenStream{{Term: append([]byte(nil), tok.Term...), Position: 1, Type: tok.Type, KeyWord: tok.KeyWord}}
+		ts := analysis.TokenStream{{Term: append([]byte(nil), term...), Position: 1, Type: typ, KeyWord: keyWord}}
 		for _, f := range chain {
 			ts = f.Filter(ts)
 		}
@@ -155,7 +160,7 @@ func (a *textAnalyzer) forms(tok *analysis.Token) wordForms {
 	if len(a.cache) >= maxCachedWords || a.cache == nil {
 		a.cache = make(map[string]wordForms, 1024)
 	}
-	a.cache[string(tok.Term)] = w
+	a.cache[string(term)] = w
 	a.mu.Unlock()
 	return w
 }
