@@ -14,7 +14,6 @@ import (
 	"slices"
 	"strconv"
 	"sync"
-	"time"
 
 	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/analysis"
@@ -30,7 +29,6 @@ import (
 	"github.com/blevesearch/bleve/v2/registry"
 	bsearch "github.com/blevesearch/bleve/v2/search"
 	"github.com/blevesearch/bleve/v2/search/query"
-	bindex "github.com/blevesearch/bleve_index_api"
 
 	"github.com/accordchat/accord/platform/errs"
 	"github.com/accordchat/accord/services/search/internal/search"
@@ -131,14 +129,19 @@ const maxCachedWords = 50_000
 // acting on one token alone), remembered: a query's hits, and a
 // partition's summary, analyze the same few thousand words over and over.
 func (a *textAnalyzer) forms(tok *analysis.Token) wordForms {
+	return a.formsOf(tok.Term, tok.Type, tok.KeyWord)
+}
+
+// formsOf is forms of a token given by its term, type and keyword flag.
+func (a *textAnalyzer) formsOf(term []byte, typ analysis.TokenType, keyWord bool) wordForms {
 	a.mu.RLock()
-	w, ok := a.cache[string(tok.Term)]
+	w, ok := a.cache[string(term)]
 	a.mu.RUnlock()
 	if ok {
 		return w
 	}
 	for i, chain := range a.chains {
-		ts := analysis.TokenStream{{Term: append([]byte(nil), tok.Term...), Position: 1, Type: tok.Type, KeyWord: tok.KeyWord}}
+		ts := analysis.TokenStream{{Term: append([]byte(nil), term...), Position: 1, Type: typ, KeyWord: keyWord}}
 		for _, f := range chain {
 			ts = f.Filter(ts)
 		}
@@ -155,7 +158,7 @@ func (a *textAnalyzer) forms(tok *analysis.Token) wordForms {
 	if len(a.cache) >= maxCachedWords || a.cache == nil {
 		a.cache = make(map[string]wordForms, 1024)
 	}
-	a.cache[string(tok.Term)] = w
+	a.cache[string(term)] = w
 	a.mu.Unlock()
 	return w
 }
@@ -567,33 +570,24 @@ func (x *part) run(ctx context.Context, q search.IndexQuery, terms queryTerms, l
 	if err != nil {
 		return nil, 0, fmt.Errorf("search: %w", err)
 	}
-	if err := x.load(res.Hits); err != nil {
+	docs, err := x.load(res.Hits)
+	if err != nil {
 		return nil, 0, err
 	}
 	hits := make([]search.Hit, 0, len(res.Hits))
-	for _, h := range res.Hits {
-		if h.Fields == nil {
+	for i, h := range res.Hits {
+		if docs[i].ID == "" {
 			continue // deleted since the search (load)
 		}
-		out := hit(h, q.Order)
+		out := hit(h, docs[i], q.Order)
 		out.Matches = terms.m.matches(out.Content, terms)
 		hits = append(hits, out)
 	}
 	return hits, int64(res.Total), nil
 }
 
-func hit(h *bsearch.DocumentMatch, order search.Order) search.Hit {
-	str := func(f string) string { s, _ := h.Fields[f].(string); return s }
-	num := func(f string) float64 { n, _ := h.Fields[f].(float64); return n }
-	flag := func(f string) bool { b, _ := h.Fields[f].(bool); return b }
-	d := search.Doc{
-		ID: h.ID, Content: str(fContent), ServerID: str(fServer), ChannelID: str(fChannel),
-		AuthorID: str(fAuthor), AuthorName: str(fName), Pinned: flag(fPinned), HasLink: flag(fLink),
-		Created: time.UnixMilli(int64(num(fTime))).UTC(),
-	}
-	if e := num(fEdited); e > 0 {
-		d.Edited = time.UnixMilli(int64(e)).UTC()
-	}
+// hit is the match h, whose stored fields are d.
+func hit(h *bsearch.DocumentMatch, d search.Doc, order search.Order) search.Hit {
 	// The position in the form SearchAfter takes.
 	out := search.Hit{Doc: d, Sort: []string{h.ID}}
 	if order == search.Relevance {
@@ -707,54 +701,6 @@ func (x *part) build(q search.IndexQuery, t queryTerms, looseWords bool) query.Q
 	return bleve.NewConjunctionQuery(must...)
 }
 
-// load reads the stored fields of hits (a page, or phrase candidates)
-// into their Fields, from one snapshot. Bleve's own loading (a search
-// request's Fields) looked for each field asked among every field stored,
-// with a map to deduplicate the names asked, for every hit: a fifth of a
-// one-word query's time at a million messages. The fields are read from
-// a snapshot taken after the search's: a hit deleted in between keeps no
-// fields, and is left out (run; searchPhrases finds no phrase in it).
-func (x *part) load(hits []*bsearch.DocumentMatch) error {
-	if len(hits) == 0 {
-		return nil
-	}
-	adv, err := x.idx.Advanced()
-	if err != nil {
-		return err
-	}
-	r, err := adv.Reader()
-	if err != nil {
-		return err
-	}
-	defer r.Close()
-	for _, h := range hits {
-		d, err := r.Document(h.ID)
-		if err != nil {
-			return fmt.Errorf("load message %s: %w", h.ID, err)
-		}
-		if d == nil {
-			continue
-		}
-		fields := make(map[string]any, 9)
-		d.VisitFields(func(f bindex.Field) {
-			switch v := f.(type) {
-			case bindex.TextField:
-				fields[f.Name()] = v.Text()
-			case bindex.NumericField:
-				if n, err := v.Number(); err == nil {
-					fields[f.Name()] = n
-				}
-			case bindex.BooleanField:
-				if b, err := v.Boolean(); err == nil {
-					fields[f.Name()] = b
-				}
-			}
-		})
-		h.Fields = fields
-	}
-	return nil
-}
-
 // maxPhraseCandidates bounds the messages searchPhrases reads to check;
 // it asks for the page's size first, at most firstPhraseCandidates.
 const (
@@ -801,7 +747,8 @@ func (x *part) searchPhrases(ctx context.Context, q search.IndexQuery, t queryTe
 		}
 		size = int(res.Total)
 	}
-	if err := x.load(res.Hits); err != nil {
+	docs, err := x.load(res.Hits)
+	if err != nil {
 		return nil, 0, false, err
 	}
 	var after string
@@ -812,8 +759,11 @@ func (x *part) searchPhrases(ctx context.Context, q search.IndexQuery, t queryTe
 		after = q.After[0]
 	}
 	hits = []search.Hit{}
-	for _, h := range res.Hits {
-		out := hit(h, q.Order)
+	for i, h := range res.Hits {
+		if docs[i].ID == "" {
+			continue // deleted since the search (load)
+		}
+		out := hit(h, docs[i], q.Order)
 		if (scope != nil && !slices.Contains(scope, out.ChannelID)) || !t.m.holdsPhrases(out.Content, t.phrases) {
 			continue
 		}

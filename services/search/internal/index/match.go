@@ -1,6 +1,9 @@
 package index
 
 import (
+	"github.com/blevesearch/bleve/v2/analysis"
+	"github.com/blevesearch/segment"
+
 	"github.com/accordchat/accord/services/search/internal/search"
 )
 
@@ -12,10 +15,17 @@ import (
 // every hit's text the three ways, as indexing does, was 40% of a
 // one-word query's time at 100,000 messages; analyzing each distinct
 // word once per query was still a sixth of it.
+//
+// A matcher serves one search at a time (it keeps buffers between the
+// texts it reads): a query's partitions are asked one after the other.
 type matcher struct {
 	a *textAnalyzer
 	// want holds every form of every word of the query.
 	want map[string]bool
+	// Buffers of words, reused from text to text.
+	text  []byte
+	segs  [][]byte
+	types []int
 }
 
 // word is one word of a text: its folded form and its byte range.
@@ -38,23 +48,78 @@ func newMatcher(a *textAnalyzer, t queryTerms) *matcher {
 }
 
 // words tokenizes content as indexing does and returns its words.
+//
+// The words are the segments the unicode tokenizer keeps (those of
+// letters, numbers or ideograms, by Unicode's word boundaries), found in
+// one pass of its segmenter over the whole text: the tokenizer asks the
+// segmenter for one segment at a time, which allocated two slices per
+// segment and a token per word, most of a snippet's cost. A text the
+// pass does not read to its end (invalid UTF-8 after a word stops the
+// segmenter) is tokenized as indexing does.
 func (m *matcher) words(content string) []word {
+	segs, types, ok := m.segments(content)
+	if !ok {
+		return m.tokenized(content)
+	}
+	out := make([]word, 0, len(segs))
+	for i, s := range segs {
+		if types[i] == segment.None {
+			continue
+		}
+		// Each segment is a slice of the text: its capacity tells where
+		// it begins.
+		start := cap(m.text) - cap(s)
+		out = append(out, m.word(s, tokenType(types[i]), start, start+len(s)))
+	}
+	return out
+}
+
+// segments are content's segments and their types, in one pass, in the
+// matcher's buffers; ok is false if the pass stopped before the end.
+func (m *matcher) segments(content string) (segs [][]byte, types []int, ok bool) {
+	m.text = append(m.text[:0], content...)
+	segs, types, n, err := segment.SegmentWordsDirect(m.text, m.segs[:0], m.types[:0])
+	if err != nil || n != len(m.text) {
+		return nil, nil, false
+	}
+	m.segs, m.types = segs, types
+	return segs, types, true
+}
+
+// tokenized is words by bleve's tokenizer, should the segmenter fail.
+func (m *matcher) tokenized(content string) []word {
 	toks := m.a.tokenizer.Tokenize([]byte(content))
 	out := make([]word, 0, len(toks))
 	for _, tok := range toks {
-		w := m.a.forms(tok)
-		wanted := false
-		if len(m.want) > 0 {
-			for _, f := range w.forms {
-				if m.want[f] {
-					wanted = true
-					break
-				}
-			}
-		}
-		out = append(out, word{folded: w.folded, start: tok.Start, end: tok.End, wanted: wanted})
+		out = append(out, m.word(tok.Term, tok.Type, tok.Start, tok.End))
 	}
 	return out
+}
+
+// word is the word term at start:end, with its forms compared with the
+// query's.
+func (m *matcher) word(term []byte, typ analysis.TokenType, start, end int) word {
+	w := m.a.formsOf(term, typ, false)
+	wanted := false
+	for _, f := range w.forms {
+		if m.want[f] {
+			wanted = true
+			break
+		}
+	}
+	return word{folded: w.folded, start: start, end: end, wanted: wanted}
+}
+
+// tokenType is the token type bleve's unicode tokenizer gives a segment
+// of the type t.
+func tokenType(t int) analysis.TokenType {
+	switch t {
+	case segment.Ideo, segment.Kana:
+		return analysis.Ideographic
+	case segment.Number:
+		return analysis.Numeric
+	}
+	return analysis.AlphaNumeric
 }
 
 // matches finds where the terms match content: every word in any of its
