@@ -115,6 +115,12 @@ func (followCodec) Unmarshal(data mem.BufferSlice, v any) error {
 
 func (followCodec) Name() string { return "proto" }
 
+// UnmarshalWire implements grpcx.WireMessage: in process, where no codec
+// runs, the response comes as its encoding.
+func (m *followMsg) UnmarshalWire(b []byte) error {
+	return followCodec{}.Unmarshal(mem.BufferSlice{mem.SliceBuffer(b)}, m)
+}
+
 // hubScope is one scope the hub follows.
 type hubScope struct {
 	pos       string // last position received; "" until started

@@ -359,6 +359,12 @@ func (feedCodec) Unmarshal(data mem.BufferSlice, v any) error {
 
 func (feedCodec) Name() string { return protocodec.Name }
 
+// UnmarshalWire implements grpcx.WireMessage: in process, where no codec
+// runs, the response comes as its encoding.
+func (m *feedMsg) UnmarshalWire(b []byte) error {
+	return feedCodec{}.Unmarshal(mem.BufferSlice{mem.SliceBuffer(b)}, m)
+}
+
 func presenceFrame(snapshot bool, ps []*presencev1.Presence) []byte {
 	var b bytes.Buffer
 	b.WriteByte('[')

@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/codes"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 
 	eventsv1 "github.com/accordchat/accord/gen/accord/events/v1"
 	userv1 "github.com/accordchat/accord/gen/accord/user/v1"
@@ -392,4 +393,39 @@ func processCPU() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// raw receives a stream's messages as their encoding, as a client with a
+// codec of its own does (the gateway renders feed events from the bytes).
+type raw struct{ b []byte }
+
+func (r *raw) UnmarshalWire(b []byte) error {
+	r.b = append(r.b[:0], b...)
+	return nil
+}
+
+func TestWireMessageInProcess(t *testing.T) {
+	env, _, conn := start(t, true)
+	desc := &grpc.StreamDesc{ServerStreams: true}
+	st, err := conn.NewStream(env.Ctx(env.UserToken("u3")), desc, eventsv1.EventService_StreamEvents_FullMethodName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SendMsg(&eventsv1.StreamEventsRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.CloseSend(); err != nil {
+		t.Fatal(err)
+	}
+	// The first message is sent as a message, the next two pre-encoded.
+	for i, want := range []string{"user:u3", "server:s1", "server:s1"} {
+		var r raw
+		if err := st.RecvMsg(&r); err != nil {
+			t.Fatalf("message %d: %v", i, err)
+		}
+		var res eventsv1.StreamEventsResponse
+		if err := proto.Unmarshal(r.b, &res); err != nil || res.GetEvent().GetScope() != want {
+			t.Fatalf("message %d: %v, %v; want scope %s", i, &res, err, want)
+		}
+	}
 }

@@ -54,6 +54,13 @@ func (l *Local) NewStream(ctx context.Context, desc *grpc.StreamDesc, method str
 type cloner struct{}
 
 func (cloner) Copy(out, in any) error {
+	if w, ok := out.(WireMessage); ok {
+		b, err := wire(in)
+		if err != nil {
+			return err
+		}
+		return w.UnmarshalWire(b)
+	}
 	dst, ok := out.(proto.Message)
 	if !ok {
 		return fmt.Errorf("in-process call: %T is not a protobuf message", out)
@@ -68,6 +75,26 @@ func (cloner) Copy(out, in any) error {
 	proto.Reset(dst)
 	proto.Merge(dst, src)
 	return nil
+}
+
+// WireMessage is what a client receives into through a codec of its own
+// (grpc.ForceCodecV2) when that is not a protobuf message, such as a
+// gateway decoding a feed event straight into the frame it sends. No codec
+// runs on an in-process channel, so such a type is handed the message's
+// protobuf encoding instead, as its codec would be.
+type WireMessage interface {
+	UnmarshalWire(b []byte) error
+}
+
+// wire is the protobuf encoding of a message sent in process.
+func wire(in any) ([]byte, error) {
+	switch m := in.(type) {
+	case *Encoded:
+		return m.b, nil
+	case proto.Message:
+		return proto.Marshal(m)
+	}
+	return nil, fmt.Errorf("in-process call: %T is not a protobuf message", in)
 }
 
 func (cloner) Clone(in any) (any, error) {
