@@ -3,6 +3,7 @@ package grpcx_test
 import (
 	"context"
 	"errors"
+	"net"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -357,6 +358,19 @@ func TestLocalBeforeServing(t *testing.T) {
 	gs.Health.Shutdown()
 	if res, err := healthpb.NewHealthClient(l).Check(env.Ctx(""), &healthpb.HealthCheckRequest{}); err != nil || res.GetStatus() != healthpb.HealthCheckResponse_NOT_SERVING {
 		t.Fatalf("health after shutdown: %v, %v", res, err)
+	}
+	// Once Serve stops, new calls in process are refused as over TCP.
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if err := gs.Serve(ctx, lis, time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := healthpb.NewHealthClient(l).Check(env.Ctx(""), &healthpb.HealthCheckRequest{}); status.Code(err) != codes.Unavailable {
+		t.Fatalf("call after the server stopped: got %v, want UNAVAILABLE", err)
 	}
 }
 

@@ -21,8 +21,8 @@ import (
 // peers in other processes.
 //
 // A Local is usable at once; calls made before the server it stands for
-// serves (Server.ServeLocal) fail with UNAVAILABLE, as a call to a server
-// not yet listening does.
+// serves (Server.ServeLocal) or after it stopped fail with UNAVAILABLE, as
+// a call to a server not listening does.
 type Local struct {
 	ch atomic.Pointer[inprocgrpc.Channel]
 }
@@ -33,7 +33,7 @@ var _ grpc.ClientConnInterface = (*Local)(nil)
 func (l *Local) Invoke(ctx context.Context, method string, req, resp any, opts ...grpc.CallOption) error {
 	ch := l.ch.Load()
 	if ch == nil {
-		return status.Errorf(codes.Unavailable, "%s: the service is not serving yet", method)
+		return status.Errorf(codes.Unavailable, "%s: the service is not serving", method)
 	}
 	return ch.Invoke(ctx, method, req, resp, opts...)
 }
@@ -42,7 +42,7 @@ func (l *Local) Invoke(ctx context.Context, method string, req, resp any, opts .
 func (l *Local) NewStream(ctx context.Context, desc *grpc.StreamDesc, method string, opts ...grpc.CallOption) (grpc.ClientStream, error) {
 	ch := l.ch.Load()
 	if ch == nil {
-		return nil, status.Errorf(codes.Unavailable, "%s: the service is not serving yet", method)
+		return nil, status.Errorf(codes.Unavailable, "%s: the service is not serving", method)
 	}
 	return ch.NewStream(ctx, desc, method, opts...)
 }

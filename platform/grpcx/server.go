@@ -47,8 +47,9 @@ type Server struct {
 	log    *slog.Logger
 	drain  time.Duration
 	// local serves the same services, health included, to callers in
-	// this process (see Local).
-	local *inprocgrpc.Channel
+	// this process (see Local) through locals.
+	local  *inprocgrpc.Channel
+	locals []*Local
 }
 
 // NewServer builds a gRPC server with the Accord interceptor chain:
@@ -97,8 +98,13 @@ func (s *Server) RegisterService(desc *grpc.ServiceDesc, impl any) {
 	s.local.RegisterService(desc, impl)
 }
 
-// ServeLocal lets the calls through l reach this server's services.
-func (s *Server) ServeLocal(l *Local) { l.ch.Store(s.local) }
+// ServeLocal lets the calls through l reach this server's services, until
+// Serve stops: then they fail with UNAVAILABLE, as new calls over the
+// network do.
+func (s *Server) ServeLocal(l *Local) {
+	s.locals = append(s.locals, l)
+	l.ch.Store(s.local)
+}
 
 // Serve serves on lis until ctx is done, then drains: health turns
 // NOT_SERVING first (clients dialed with Dial, which watch it, send their
@@ -125,6 +131,9 @@ func (s *Server) Serve(ctx context.Context, lis net.Listener, grace time.Duratio
 			return err
 		case <-t.C:
 		}
+	}
+	for _, l := range s.locals {
+		l.ch.Store(nil)
 	}
 	done := make(chan struct{})
 	go func() {
