@@ -2,6 +2,9 @@ package redis_test
 
 import (
 	"context"
+	"log/slog"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -206,5 +209,79 @@ func testBatchCountsEachEntryOnce(t *testing.T) {
 	ttl, err := env.Redis.TTL(ctx, hourKey).Result()
 	if err != nil || ttl <= 0 {
 		t.Fatalf("ttl of %s: %v (%v), want one", hourKey, ttl, err)
+	}
+}
+
+// batchLog records the sizes of the batches a consumer logs applying.
+type batchLog struct {
+	mu    sync.Mutex
+	sizes []int64
+}
+
+func (b *batchLog) Enabled(context.Context, slog.Level) bool { return true }
+func (b *batchLog) WithAttrs([]slog.Attr) slog.Handler       { return b }
+func (b *batchLog) WithGroup(string) slog.Handler            { return b }
+func (b *batchLog) Handle(_ context.Context, r slog.Record) error {
+	if r.Message != "counted stream entries" {
+		return nil
+	}
+	r.Attrs(func(a slog.Attr) bool {
+		if a.Key == "entries" {
+			b.mu.Lock()
+			b.sizes = append(b.sizes, a.Value.Int64())
+			b.mu.Unlock()
+		}
+		return true
+	})
+	return nil
+}
+
+func (b *batchLog) get() []int64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return slices.Clone(b.sizes)
+}
+
+// After a small batch the consumer waits Linger, so entries that arrive
+// meanwhile are counted together, in one batch.
+func TestLingerGathersATrickleIntoOneBatch(t *testing.T) {
+	env := platformtest.New(t)
+	store := redis.New(env.Redis, env.Keys)
+	now := reports.DayStart(time.Now()).Add(12 * time.Hour)
+	log := &batchLog{}
+	c := redis.NewConsumer(store, slog.New(log), "c")
+	c.Block, c.Linger, c.Now = 10*time.Millisecond, 3*time.Second, func() time.Time { return now }
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+
+	user := platformtest.NewID()
+	send := func(n int) {
+		t.Helper()
+		for range n {
+			if err := events.AppendActivity(ctx, env.Redis, env.Keys, events.ActivityEntry{
+				Kind: redis.KindMessageCreated, UserID: user, ServerID: platformtest.NewID(), MessageID: platformtest.NewID(), Time: now,
+			}, 1000); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	counted := func(n int64) func() bool {
+		return func() bool {
+			top, err := store.TopUsers(ctx, reports.Messages, reports.All, "", now, 0, 1)
+			return err == nil && len(top) == 1 && top[0].Count == n
+		}
+	}
+	// The stream and group exist once Run has set them up.
+	platformtest.Eventually(t, 10*time.Second, func() bool {
+		return env.Redis.XInfoGroups(ctx, env.Keys.Key(events.Activity)).Err() == nil
+	})
+	send(1)
+	platformtest.Eventually(t, 10*time.Second, counted(1))
+	send(3)
+	platformtest.Eventually(t, 10*time.Second, counted(4))
+	if got := log.get(); !slices.Equal(got, []int64{1, 3}) {
+		t.Errorf("batches of %v entries, want [1 3] (the first entry, then the three that came during the linger)", got)
 	}
 }
