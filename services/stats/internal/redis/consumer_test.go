@@ -281,6 +281,8 @@ func TestLingerGathersATrickleIntoOneBatch(t *testing.T) {
 	platformtest.Eventually(t, 10*time.Second, counted(1))
 	send(3)
 	platformtest.Eventually(t, 10*time.Second, counted(4))
+	// The batch is logged after its script returns.
+	platformtest.Eventually(t, 10*time.Second, func() bool { return len(log.get()) >= 2 })
 	if got := log.get(); !slices.Equal(got, []int64{1, 3}) {
 		t.Errorf("batches of %v entries, want [1 3] (the first entry, then the three that came during the linger)", got)
 	}
