@@ -64,7 +64,7 @@ type Consumer struct {
 func NewConsumer(rdb redis.UniversalClient, l *events.Log, index search.Index, logger *slog.Logger, group string) *Consumer {
 	return &Consumer{
 		rdb: rdb, log: l, stream: l.Key(MessageLog), index: index, logger: logger,
-		Group: group, Block: time.Second, Batch: 500, Linger: 250 * time.Millisecond, MaxLinger: time.Second,
+		Group: group, Block: time.Second, Batch: 500, Linger: 250 * time.Millisecond, MaxLinger: 750 * time.Millisecond,
 	}
 }
 
