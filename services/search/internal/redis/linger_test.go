@@ -52,3 +52,28 @@ func TestLingerGathersATrickleIntoOneBatch(t *testing.T) {
 		t.Errorf("got %d batches, want 2 (the first entry, then the three that came during the linger)", got)
 	}
 }
+
+// The wait after a batch grows with the batch, by Linger per 25 entries,
+// up to MaxLinger; none after an empty or a full batch.
+func TestLingerGrowsWithTheBatch(t *testing.T) {
+	c := &redis.Consumer{Batch: 500, Linger: 250 * time.Millisecond, MaxLinger: time.Second}
+	for _, tc := range []struct {
+		n    int64
+		want time.Duration
+	}{
+		{0, 0}, {1, 250 * time.Millisecond}, {25, 250 * time.Millisecond}, {26, 500 * time.Millisecond},
+		{75, 750 * time.Millisecond}, {76, time.Second}, {499, time.Second}, {500, 0},
+	} {
+		if got := redis.LingerAfter(c, tc.n); got != tc.want {
+			t.Errorf("after %d entries: waits %v, want %v", tc.n, got, tc.want)
+		}
+	}
+	c.MaxLinger = 0 // no more than Linger
+	if got := redis.LingerAfter(c, 400); got != 250*time.Millisecond {
+		t.Errorf("with MaxLinger 0: waits %v, want 250ms", got)
+	}
+	c.Linger = 0
+	if got := redis.LingerAfter(c, 10); got != 0 {
+		t.Errorf("with Linger 0: waits %v, want none", got)
+	}
+}

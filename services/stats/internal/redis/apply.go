@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/accordchat/accord/platform/events"
 	"github.com/accordchat/accord/services/stats/internal/reports"
 )
@@ -85,17 +83,6 @@ func ops(e reports.Entry, now time.Time) []op {
 	return out
 }
 
-// applyArgs builds the arguments of applyScript.
-func (s *Store) applyArgs(group, id string, e reports.Entry, now time.Time) []any {
-	o := ops(e, now)
-	args := make([]any, 0, 4+4*len(o))
-	args = append(args, group, id, s.genBase(), e.Delta)
-	for _, x := range o {
-		args = append(args, x.typ, x.suffix, x.member, x.ttl)
-	}
-	return args
-}
-
 // StreamEntry is a pending entry of a stream read through a consumer group;
 // Entry is nil for a malformed entry, which is acknowledged and skipped.
 type StreamEntry struct {
@@ -104,35 +91,93 @@ type StreamEntry struct {
 	Entry  *reports.Entry
 }
 
+// maxApplyBatch bounds the entries of one script call, so that Redis,
+// which runs a script to its end before anything else, is never held for
+// long.
+const maxApplyBatch = 256
+
 // ApplyStream counts entries read through group and acknowledges them, in
-// one script per entry: an entry is counted only by the call that
-// acknowledges it, so a redelivery after a crash never counts twice. It
-// returns how many entries were counted now.
+// one script call per maxApplyBatch entries: an entry is counted only by
+// the call that acknowledges it, so a redelivery after a crash never
+// counts twice. It returns how many entries were counted now.
 func (s *Store) ApplyStream(ctx context.Context, group string, entries []StreamEntry, now time.Time) (int, error) {
-	if len(entries) == 0 {
-		return 0, nil
+	n := 0
+	for len(entries) > 0 {
+		k := min(len(entries), maxApplyBatch)
+		c, err := s.applyBatch(ctx, group, entries[:k], now)
+		n += c
+		if err != nil {
+			return n, fmt.Errorf("apply counters: %w", err)
+		}
+		entries = entries[k:]
 	}
-	// Scripts are loaded first because a pipeline cannot fall back from
-	// EVALSHA to EVAL by itself.
-	if err := applyScript.Load(ctx, s.rdb).Err(); err != nil {
-		return 0, fmt.Errorf("apply counters: %w", err)
-	}
-	pipe := s.rdb.Pipeline()
-	cmds := make([]*redis.Cmd, len(entries))
-	for i, se := range entries {
-		keys := []string{se.Stream, s.curKey()}
+	return n, nil
+}
+
+// opsKey identifies what ops computes for an entry (its time counts by the
+// hour), so that entries of the same sender, server and hour share them.
+type opsKey struct {
+	metric       reports.Metric
+	user, server string
+	hour         int64
+}
+
+// applyBatch applies entries in one call of applyScript. Each distinct
+// increment is sent once, and each entry names the increments it makes.
+func (s *Store) applyBatch(ctx context.Context, group string, entries []StreamEntry, now time.Time) (int, error) {
+	keys := []string{s.curKey()}
+	streams := map[string]int{}
+	opNum := map[op]int{}
+	var table []any // the ops, as quads
+	refs := map[opsKey][]int{}
+	var tail []any // the entries
+	for _, se := range entries {
+		ki, ok := streams[se.Stream]
+		if !ok {
+			keys = append(keys, se.Stream)
+			ki = len(keys)
+			streams[se.Stream] = ki
+		}
 		if se.Entry == nil {
-			cmds[i] = applyScript.EvalSha(ctx, pipe, keys, group, se.ID, s.genBase(), 0)
+			tail = append(tail, ki, se.ID, 0, 0)
 			continue
 		}
-		cmds[i] = applyScript.EvalSha(ctx, pipe, keys, s.applyArgs(group, se.ID, *se.Entry, now)...)
+		e := *se.Entry
+		k := opsKey{e.Metric, e.UserID, e.ServerID, reports.HourStart(e.Time).Unix()}
+		nums, ok := refs[k]
+		if !ok {
+			for _, o := range ops(e, now) {
+				i, seen := opNum[o]
+				if !seen {
+					table = append(table, o.typ, o.suffix, o.member, o.ttl)
+					i = len(opNum) + 1
+					opNum[o] = i
+				}
+				nums = append(nums, i)
+			}
+			refs[k] = nums
+		}
+		tail = append(tail, ki, se.ID, e.Delta, len(nums))
+		for _, i := range nums {
+			tail = append(tail, i)
+		}
 	}
-	if _, err := pipe.Exec(ctx); err != nil {
-		return 0, fmt.Errorf("apply counters: %w", err)
+	args := make([]any, 0, 3+len(table)+len(tail))
+	args = append(args, group, s.genBase(), len(opNum))
+	args = append(args, table...)
+	args = append(args, tail...)
+	// Run falls back from EVALSHA to EVAL (which loads the script) when
+	// Redis does not know it yet, so it is not loaded at every call.
+	acked, err := applyScript.Run(ctx, s.rdb, keys, args...).Int64Slice()
+	if err != nil {
+		return 0, err
+	}
+	if len(acked) != len(entries) {
+		return 0, fmt.Errorf("%d results for %d entries", len(acked), len(entries))
 	}
 	n := 0
-	for i, c := range cmds {
-		if v, _ := c.Int(); v == 1 && entries[i].Entry != nil {
+	for i, a := range acked {
+		if a == 1 && entries[i].Entry != nil {
 			n++
 		}
 	}

@@ -10,7 +10,7 @@ import (
 
 // Load adds entries to the current generation in bulk, summed in memory
 // first like a rebuild (the benchmark seeds a million entries this way;
-// the live path applies them one script at a time). There must be no
+// the live path applies them a script call per batch). There must be no
 // materialized windows yet.
 func (s *Store) Load(ctx context.Context, entries []reports.Entry, now time.Time) error {
 	gen, err := s.currentGen(ctx)
