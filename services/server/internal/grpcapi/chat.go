@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	eventsv1 "github.com/accordchat/accord/gen/accord/events/v1"
@@ -181,8 +182,9 @@ func (c *ChatAPI) StreamEvents(req *eventsv1.StreamEventsRequest, stream grpc.Se
 	}, func() error {
 		// The stream's header tells the gateway that the user's scopes are
 		// subscribed: its socket's ready goes out then, so every event
-		// logged after ready reaches the socket.
-		return stream.SendHeader(nil)
+		// logged after ready reaches the socket. It names the fact: an
+		// in-process channel sends no header that holds nothing.
+		return stream.SendHeader(metadata.Pairs("accord-subscribed", "1"))
 	})
 }
 
