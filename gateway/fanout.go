@@ -66,17 +66,24 @@ func newFanout(delay time.Duration) *fanout {
 // holds it when its last write (unix nanoseconds, 0 for none) was less
 // than the delay ago.
 func (p *fanout) submitAfter(ss *sharedSession, lastWrite int64) {
-	if p.delay == 0 || lastWrite == 0 {
+	if !p.hold(ss, lastWrite) {
 		p.submit(ss)
-		return
+	}
+}
+
+// hold holds ss, whose caller holds its token, until the delay after its
+// last write (unix nanoseconds, 0 for none), when that is still to come;
+// it reports whether it did (the token then goes with ss to a worker).
+func (p *fanout) hold(ss *sharedSession, lastWrite int64) bool {
+	if p.delay == 0 || lastWrite == 0 {
+		return false
 	}
 	p.mu.Lock()
+	defer p.mu.Unlock()
 	now := p.now()
 	due := lastWrite + p.delay
 	if due <= now {
-		p.mu.Unlock()
-		p.submit(ss)
-		return
+		return false
 	}
 	if p.heldHead > 0 && p.heldHead >= len(p.held)/2 {
 		n := copy(p.held, p.held[p.heldHead:])
@@ -88,7 +95,7 @@ func (p *fanout) submitAfter(ss *sharedSession, lastWrite int64) {
 		p.timerOn = true
 		p.setTimer(due - now)
 	}
-	p.mu.Unlock()
+	return true
 }
 
 // now is the time the delays are measured against, in unix nanoseconds;

@@ -161,6 +161,9 @@ func (ss *sharedSession) drainOn(w *fanWorker) {
 		if !ss.running.CompareAndSwap(false, true) {
 			return // a drain started by notify has it
 		}
+		if ss.hub.pool.hold(ss, ss.s.out.lastWrite.Load()) {
+			return // events came as it wrote: they wait out the write delay
+		}
 	}
 }
 
