@@ -198,7 +198,7 @@ type feedHub struct {
 
 func newFeedHub(client eventsv1.EventInternalServiceClient, creds grpc.CallOption, log *slog.Logger, o WSOptions, m *metrics) *feedHub {
 	return &feedHub{
-		client: client, creds: creds, log: log, o: o, m: m, pool: newFanout(),
+		client: client, creds: creds, log: log, o: o, m: m, pool: newFanout(o.WriteDelay),
 		scopes: map[string]*hubScope{}, upstream: map[string]bool{}, dirty: map[string]bool{}, unacked: map[string]int{},
 		kick: make(chan struct{}, 1),
 		subs: map[*hubSub]struct{}{}, watches: map[string]*hubWatch{}, watched: map[string]bool{}, dirtyWatch: map[string]bool{},

@@ -23,6 +23,7 @@ type metrics struct {
 	socketsClosed   *prometheus.CounterVec
 	eventsDelivered prometheus.Counter
 	framesSent      *prometheus.CounterVec
+	socketWrites    prometheus.Counter
 	upstreamErrors  *prometheus.CounterVec
 	deliveryLatency prometheus.Histogram
 	sharedCatchUps  prometheus.Counter
@@ -77,6 +78,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "accord_gateway_websocket_frames_sent_total",
 			Help: "Frames written to WebSockets by type.",
 		}, []string{"type"}),
+		socketWrites: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "accord_gateway_websocket_writes_total",
+			Help: "Batches of frames written to WebSockets, one system call each when the connection takes them at once: frames sent / writes is the coalescing.",
+		}),
 		upstreamErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "accord_gateway_upstream_errors_total",
 			Help: "Failed calls to the services (unavailable, internal, timeouts) by service and code.",
@@ -98,6 +103,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	m.socketsClosed = register(reg, m.socketsClosed)
 	m.eventsDelivered = register(reg, m.eventsDelivered)
 	m.framesSent = register(reg, m.framesSent)
+	m.socketWrites = register(reg, m.socketWrites)
 	m.upstreamErrors = register(reg, m.upstreamErrors)
 	m.sharedCatchUps = register(reg, m.sharedCatchUps)
 	m.frameCounters = map[string]prometheus.Counter{}

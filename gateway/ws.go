@@ -73,6 +73,14 @@ type WSOptions struct {
 	// Sessions are watched on the stream: a revoked session or an expired
 	// token closes the socket with 4001, as on the per-socket path.
 	SharedFeed bool
+	// WriteDelay coalesces the writes of busy sockets on the shared feed:
+	// a socket that wrote less than WriteDelay ago waits until WriteDelay
+	// after that write, and one write then carries the events that came
+	// meanwhile (fanout.go). A socket that did not write within it is
+	// written at once. 0 (or less): every drain writes at once. The
+	// commands take it from config (ACCORD_WS_WRITE_DELAY, default on), as
+	// they do SharedFeed.
+	WriteDelay time.Duration
 }
 
 func (o *WSOptions) defaults() {

@@ -35,6 +35,10 @@ type sendQueue struct {
 	room    chan struct{} // the queue got room
 
 	writeStart atomic.Int64 // unix nanoseconds the current write began, 0 when none
+	// lastWrite is when the last write began (unix nanoseconds, 0 before
+	// the first): the fan-out holds a socket that wrote within its write
+	// delay (fanout.go).
+	lastWrite atomic.Int64
 }
 
 func (q *sendQueue) init(c *wsConn, wg *sync.WaitGroup, limit int, grace time.Duration) {
@@ -92,6 +96,38 @@ func (q *sendQueue) queueFrame(f outFrame, write bool, w *fanWorker) bool {
 	return q.flush(w)
 }
 
+// stage queues a frame without writing it when nobody is writing the
+// queue: a later frame's write, or writeStaged, writes it. A fan-out
+// worker's drain stages the frames of the events it has yet to handle, so
+// that one write carries them all. When a goroutine is writing, or the
+// queue would be full, it is queueFrame.
+func (q *sendQueue) stage(f outFrame, w *fanWorker) bool {
+	if q.c.closing.Load() {
+		return false
+	}
+	q.mu.Lock()
+	if !q.writing && len(q.frames) < q.limit-1 {
+		q.frames = append(q.frames, f)
+		q.mu.Unlock()
+		return true
+	}
+	q.mu.Unlock()
+	return q.queueFrame(f, true, w)
+}
+
+// writeStaged writes the staged frames, if any and nobody is writing
+// them already; it reports false when the socket is no longer writable.
+func (q *sendQueue) writeStaged(w *fanWorker) bool {
+	q.mu.Lock()
+	if q.writing || len(q.frames) == 0 {
+		q.mu.Unlock()
+		return !q.c.closing.Load()
+	}
+	q.writing = true
+	q.mu.Unlock()
+	return q.flush(w)
+}
+
 // waitForRoom waits, with mu held, until the queue has room; on failure
 // it returns false with mu released.
 func (q *sendQueue) waitForRoom(w *fanWorker) bool {
@@ -145,7 +181,9 @@ func (q *sendQueue) flush(w *fanWorker) bool {
 		case q.room <- struct{}{}:
 		default:
 		}
-		q.writeStart.Store(time.Now().UnixNano())
+		now := time.Now().UnixNano()
+		q.writeStart.Store(now)
+		q.lastWrite.Store(now)
 		ok := q.writeFrames(batch, w)
 		q.writeStart.Store(0)
 		if !ok {
@@ -222,12 +260,16 @@ func (q *sendQueue) writeFrames(frames []outFrame, w *fanWorker) bool {
 		}
 		n, size = n+1, size+len(f.b)
 		if n == maxBatchFrames || size >= maxBatchBytes {
+			c.m.socketWrites.Inc()
 			if c.wire.uncorkFor(w) != nil {
 				return false
 			}
 			c.wire.cork()
 			n, size = 0, 0
 		}
+	}
+	if n > 0 {
+		c.m.socketWrites.Inc()
 	}
 	return c.wire.uncorkFor(w) == nil
 }

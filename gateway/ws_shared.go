@@ -132,7 +132,7 @@ func (ss *sharedSession) setUp(cursors map[string]string, ready outFrame) bool {
 // drain holds the token.
 func (ss *sharedSession) notify() {
 	if ss.running.CompareAndSwap(false, true) {
-		ss.hub.pool.submit(ss)
+		ss.hub.pool.submitAfter(ss, ss.s.out.lastWrite.Load())
 	}
 }
 
@@ -146,7 +146,7 @@ func (ss *sharedSession) drainOn(w *fanWorker) {
 	for {
 		ss.mu.Lock()
 		ss.w = w
-		ok := !ss.ended && ss.drainQueued()
+		ok := !ss.ended && ss.drainQueued() && ss.s.out.writeStaged(w)
 		ss.w = nil // the token may go to another goroutine below
 		ss.mu.Unlock()
 		if !ok {
@@ -160,6 +160,9 @@ func (ss *sharedSession) drainOn(w *fanWorker) {
 		}
 		if !ss.running.CompareAndSwap(false, true) {
 			return // a drain started by notify has it
+		}
+		if ss.hub.pool.hold(ss, ss.s.out.lastWrite.Load()) {
+			return // events came as it wrote: they wait out the write delay
 		}
 	}
 }
@@ -202,10 +205,21 @@ func (ss *sharedSession) end() {
 	ss.s.wg.Done()
 }
 
+// block is called before the drain may wait (an upstream call): the
+// frames staged so far are written, and a fan-out worker's slot is given
+// up.
+func (ss *sharedSession) block() {
+	if ss.w != nil && !ss.w.released {
+		// A socket that is closing fails what follows on its context.
+		_ = ss.s.out.writeStaged(ss.w)
+	}
+	ss.w.release()
+}
+
 // add registers the socket for scopes and waits until the feed follows
 // them; it closes the socket when the feed does not come back in time.
 func (ss *sharedSession) add(scopes ...string) bool {
-	ss.w.release()
+	ss.block()
 	ctx, cancel := context.WithTimeout(ss.s.ctx, ss.s.h.o.GiveUpAfter)
 	defer cancel()
 	from, err := ss.hub.add(ctx, ss.sub, scopes...)
@@ -271,7 +285,7 @@ func (ss *sharedSession) handle(ev *hubEvent, behind bool) bool {
 		}
 		// Trust the database, not the event: a join quickly undone must
 		// not open the server's feed.
-		ss.w.release()
+		ss.block()
 		ctx, cancel := context.WithTimeout(ss.s.ctx, ss.s.h.o.CallTimeout)
 		res, err := ss.s.h.internal.GetMemberRole(ctx, &serverv1.GetMemberRoleRequest{ServerId: ev.subject, UserId: ss.s.userID}, ss.s.h.creds)
 		cancel()
@@ -318,7 +332,14 @@ func (ss *sharedSession) deliver(ev *hubEvent, behind bool) bool {
 	if ev.frame == nil {
 		return true
 	}
-	return ss.s.out.queueFrame(outFrame{b: ev.frame, event: true, typ: "event"}, !behind, ss.w)
+	f := outFrame{b: ev.frame, event: true, typ: "event"}
+	if behind && ss.w != nil && !ss.w.released {
+		// More events are queued, and this drain handles them next: the
+		// frame waits for theirs, and one write carries them all (the
+		// drain writes what is staged before it ends or waits).
+		return ss.s.out.stage(f, ss.w)
+	}
+	return ss.s.out.queueFrame(f, !behind, ss.w)
 }
 
 // replay sends the scopes' events after the cursors, merged in log order,
@@ -327,7 +348,7 @@ func (ss *sharedSession) replay(cursors []*eventsv1.Cursor) bool {
 	if len(cursors) == 0 {
 		return true
 	}
-	ss.w.release()
+	ss.block()
 	for _, c := range cursors {
 		if from, ok := parseStreamID(c.Position); ok {
 			if last, ok := ss.last[c.Scope]; !ok || last.less(from) {

@@ -18,6 +18,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	eventsv1 "github.com/accordchat/accord/gen/accord/events/v1"
+	"github.com/accordchat/accord/platform/config"
 	"github.com/accordchat/accord/platform/platformtest"
 )
 
@@ -136,6 +137,9 @@ func (f *fakeFollow) takeDown() {
 func newSharedWorld(t *testing.T, o WSOptions, tweak ...func(*Options)) *fakeWorld {
 	t.Helper()
 	o.SharedFeed = true
+	if o.WriteDelay == 0 {
+		o.WriteDelay = config.DefaultWSWriteDelay // as the commands run it
+	}
 	fw := newFakeWorld(t, o, tweak...)
 	fw.server.mu.Lock()
 	fw.server.servers = []string{}

@@ -179,6 +179,7 @@ func Start(ctx context.Context, o Options) (s *Suite, err error) {
 	}
 	for i := range max(n, 0) {
 		gopts := gateway.Options{Log: log.With("service", "gateway"), Peers: s.Peers, WebDir: webDir, MaxUploadBytes: cfg.MaxUploadBytes, Blobs: s.blobs}
+		gopts.WS.WriteDelay = cfg.WSWriteDelay
 		if i == 0 {
 			gopts.Registry = shared.Registry
 		}

@@ -358,6 +358,7 @@ func runChild() error {
 	}
 	defer peers.Close()
 	gopts := gateway.Options{Log: log, Peers: peers, WebDir: os.TempDir()}
+	gopts.WS.WriteDelay = cfg.WSWriteDelay
 	if os.Getenv("ACCORD_BENCH_SHARED_FEED") == "1" {
 		signer, err := app.LoadServiceSigner(cfg, log)
 		if err != nil {

@@ -123,7 +123,17 @@ type Config struct {
 	// (ACCORD_LOCAL_PEERS, default on: 0 or false turns it off). Their TCP
 	// listeners serve grpcurl and other processes either way.
 	LocalPeers bool
+	// WSWriteDelay coalesces the writes of busy sockets on the shared feed
+	// (ACCORD_WS_WRITE_DELAY, default DefaultWSWriteDelay; 0 turns it off):
+	// a socket that wrote less than this ago waits until this long after
+	// that write, and one write carries the events that came meanwhile. An
+	// event waits at most this long, and only on a socket that wrote
+	// within it.
+	WSWriteDelay time.Duration
 }
+
+// DefaultWSWriteDelay is ACCORD_WS_WRITE_DELAY's default.
+const DefaultWSWriteDelay = 5 * time.Millisecond
 
 // Load reads the environment through getenv (os.Getenv when nil).
 func Load(getenv func(string) string) (Config, error) {
@@ -197,6 +207,15 @@ func Load(getenv func(string) string) (Config, error) {
 			} else {
 				*b.v = on
 			}
+		}
+	}
+	c.WSWriteDelay = DefaultWSWriteDelay
+	if v := strings.TrimSpace(getenv("ACCORD_WS_WRITE_DELAY")); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 || d > time.Second {
+			errs = append(errs, fmt.Sprintf("ACCORD_WS_WRITE_DELAY: want a duration from 0 to 1s such as 5ms, got %q", v))
+		} else {
+			c.WSWriteDelay = d
 		}
 	}
 	c.Store = strings.ToLower(str("ACCORD_STORE", ""))

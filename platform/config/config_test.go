@@ -137,3 +137,25 @@ func TestOnByDefaultSwitches(t *testing.T) {
 		}
 	}
 }
+
+func TestWSWriteDelay(t *testing.T) {
+	for _, tc := range []struct {
+		v    string
+		want time.Duration
+		ok   bool
+	}{{"", config.DefaultWSWriteDelay, true}, {"0", 0, true}, {"2ms", 2 * time.Millisecond, true}, {"1s", time.Second, true},
+		{"2s", 0, false}, {"-1ms", 0, false}, {"soon", 0, false}} {
+		c, err := config.Load(func(k string) string {
+			if k == "ACCORD_WS_WRITE_DELAY" {
+				return tc.v
+			}
+			return ""
+		})
+		if (err == nil) != tc.ok || tc.ok && c.WSWriteDelay != tc.want {
+			t.Errorf("ACCORD_WS_WRITE_DELAY=%q: got %v, %v; want %v, ok %v", tc.v, c.WSWriteDelay, err, tc.want, tc.ok)
+		}
+		if err != nil && !strings.Contains(err.Error(), "ACCORD_WS_WRITE_DELAY") {
+			t.Errorf("error %q does not name the variable", err)
+		}
+	}
+}

@@ -69,6 +69,7 @@ func run() error {
 	life, endLife := context.WithCancel(context.Background())
 	defer endLife()
 	gopts := gateway.Options{Log: log, Peers: conns, Registry: reg, WebDir: cfg.WebDir, MaxUploadBytes: cfg.MaxUploadBytes, Blobs: blobs}
+	gopts.WS.WriteDelay = cfg.WSWriteDelay
 	if cfg.WSSharedFeed {
 		// The shared feed (ACCORD_WS_SHARED_FEED, on by default) calls the
 		// server service's internal API with the service key, loaded as
