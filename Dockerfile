@@ -8,7 +8,7 @@
 #   docker build --target stats    -t accord/stats .
 #   docker build --target search   -t accord/search .
 #   docker build --target gateway  -t accord/gateway .    (with the web app)
-#   docker build --target accord   -t accord/accord .     (all-in-one, embedded FerretDB)
+#   docker build --target accord   -t accord/accord .     (all-in-one, embedded SQLite)
 #
 # docker-compose.yml builds the first six. Every Go binary is static
 # (CGO_ENABLED=0: the embedded FerretDB uses pure-Go SQLite), runs as the
