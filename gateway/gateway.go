@@ -144,24 +144,12 @@ func New(ctx context.Context, o Options) (*Gateway, error) {
 		conn grpc.ClientConnInterface
 		fn   func(context.Context, *runtime.ServeMux, grpc.ClientConnInterface) error
 	}{
-		{o.Peers.User, func(ctx context.Context, mux *runtime.ServeMux, c grpc.ClientConnInterface) error {
-			return userv1.RegisterUserServiceHandlerClient(ctx, mux, userv1.NewUserServiceClient(c))
-		}},
-		{o.Peers.Server, func(ctx context.Context, mux *runtime.ServeMux, c grpc.ClientConnInterface) error {
-			return serverv1.RegisterServerServiceHandlerClient(ctx, mux, serverv1.NewServerServiceClient(c))
-		}},
-		{o.Peers.Server, func(ctx context.Context, mux *runtime.ServeMux, c grpc.ClientConnInterface) error {
-			return eventsv1.RegisterEventServiceHandlerClient(ctx, mux, eventsv1.NewEventServiceClient(c))
-		}},
-		{o.Peers.Presence, func(ctx context.Context, mux *runtime.ServeMux, c grpc.ClientConnInterface) error {
-			return presencev1.RegisterPresenceServiceHandlerClient(ctx, mux, presencev1.NewPresenceServiceClient(c))
-		}},
-		{o.Peers.Stats, func(ctx context.Context, mux *runtime.ServeMux, c grpc.ClientConnInterface) error {
-			return statsv1.RegisterStatsServiceHandlerClient(ctx, mux, statsv1.NewStatsServiceClient(c))
-		}},
-		{o.Peers.Search, func(ctx context.Context, mux *runtime.ServeMux, c grpc.ClientConnInterface) error {
-			return searchv1.RegisterSearchServiceHandlerClient(ctx, mux, searchv1.NewSearchServiceClient(c))
-		}},
+		{o.Peers.User, handlers(userv1.RegisterUserServiceHandlerClient, userv1.NewUserServiceClient)},
+		{o.Peers.Server, handlers(serverv1.RegisterServerServiceHandlerClient, serverv1.NewServerServiceClient)},
+		{o.Peers.Server, handlers(eventsv1.RegisterEventServiceHandlerClient, eventsv1.NewEventServiceClient)},
+		{o.Peers.Presence, handlers(presencev1.RegisterPresenceServiceHandlerClient, presencev1.NewPresenceServiceClient)},
+		{o.Peers.Stats, handlers(statsv1.RegisterStatsServiceHandlerClient, statsv1.NewStatsServiceClient)},
+		{o.Peers.Search, handlers(searchv1.RegisterSearchServiceHandlerClient, searchv1.NewSearchServiceClient)},
 	}
 	for _, r := range regs {
 		if r.conn == nil {
@@ -245,4 +233,13 @@ func securityHeaders(webDir string, next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// handlers registers a service's REST handlers over a client of it built
+// on a connection (over the network or in process: grpc-gateway's
+// RegisterXHandler takes only the former).
+func handlers[C any](register func(context.Context, *runtime.ServeMux, C) error, client func(grpc.ClientConnInterface) C) func(context.Context, *runtime.ServeMux, grpc.ClientConnInterface) error {
+	return func(ctx context.Context, mux *runtime.ServeMux, conn grpc.ClientConnInterface) error {
+		return register(ctx, mux, client(conn))
+	}
 }
