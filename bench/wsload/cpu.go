@@ -9,28 +9,35 @@ import (
 	"time"
 )
 
-// cpuSample is the CPU time used so far by the gateway child, this
-// process (the services and the load generator) and the Redis server.
+// cpuSample is the CPU time used so far by the child (the gateway, or
+// with -product the whole product), this process (the services and the
+// load generator, or the load generator alone) and the Redis server.
 type cpuSample struct {
 	gateway, self, redis time.Duration
+	product              bool
 }
 
 // cpuUse is CPU cores used over a phase.
 type cpuUse struct {
 	gateway, self, redis float64
+	product              bool // gateway is the whole product's (-product)
 }
 
 func (c cpuUse) String() string {
+	if c.product {
+		return fmt.Sprintf("product %.2f, load %.2f, redis %.2f", c.gateway, c.self, c.redis)
+	}
 	return fmt.Sprintf("gateway %.2f, services+load %.2f, redis %.2f", c.gateway, c.self, c.redis)
 }
 
 func sampleCPU(sys *system) cpuSample {
-	return cpuSample{gateway: procCPU(sys.child.Process.Pid), self: cpuTime(), redis: redisCPU(sys)}
+	return cpuSample{gateway: procCPU(sys.child.Process.Pid), self: cpuTime(), redis: redisCPU(sys), product: sys.role == "product"}
 }
 
 func (c cpuSample) since(b cpuSample, wall time.Duration) cpuUse {
 	s := wall.Seconds()
 	return cpuUse{
+		product: c.product,
 		gateway: (c.gateway - b.gateway).Seconds() / s,
 		self:    (c.self - b.self).Seconds() / s,
 		redis:   (c.redis - b.redis).Seconds() / s,

@@ -7,10 +7,16 @@
 // by this process (the services and the load generator) and by Redis, and
 // the gateway's memory per idle socket.
 //
-// Everything runs on loopback: the four services in this process (embedded
-// FerretDB, the Redis at ACCORD_REDIS_URL under a fresh key prefix, removed
-// afterwards) and the gateway in a child process of its own, so that its
-// memory and CPU can be read from /proc.
+// Everything runs on loopback: the services in this process (their SQLite
+// stores in a fresh folder, or the MongoDB at ACCORD_MONGO_URI; the Redis at
+// ACCORD_REDIS_URL under a fresh key prefix, removed afterwards) and the
+// gateway in a child process of its own, so that its memory and CPU can be
+// read from /proc. With -product the whole product runs in the child
+// instead (the services and the gateway in one process, calling each other
+// in process, as the all-in-one `scripts/run` does) and this process is the
+// load generator alone: the CPU and memory reported are the product's, and
+// the product's goroutines do not share a scheduler with the sockets'
+// readers.
 //
 // Beside the sockets, in the same run and never open together with them,
 // run the baselines (-baseline):
@@ -29,6 +35,7 @@
 //
 // Usage:
 //
+//	go run ./wsload -n 1000 -rate 50 -messages 300 -reps 3 -product
 //	go run ./wsload -n 1000 -rate 50 -messages 300 -reps 3 -shared
 //	go run ./wsload -n 5000 -rate 10 -phases paced -shared
 //	go run ./wsload -n 10000 -rate 1 -messages 30 -phases paced -shared
@@ -60,12 +67,13 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/accordchat/accord/gateway"
 	"github.com/accordchat/accord/platform/app"
 	"github.com/accordchat/accord/platform/auth"
 	"github.com/accordchat/accord/platform/config"
-	"github.com/accordchat/accord/platform/devdb"
 	"github.com/accordchat/accord/platform/logging"
 	"github.com/accordchat/accord/platform/peers"
 	"github.com/accordchat/accord/platform/redisx"
@@ -74,9 +82,13 @@ import (
 )
 
 func main() {
-	if len(os.Args) > 1 && os.Args[1] == "gateway-child" {
-		if err := runChild(); err != nil {
-			fmt.Fprintln(os.Stderr, "wsload gateway:", err)
+	if len(os.Args) > 1 && (os.Args[1] == "gateway-child" || os.Args[1] == "product-child") {
+		run := runChild
+		if os.Args[1] == "product-child" {
+			run = runProduct
+		}
+		if err := run(); err != nil {
+			fmt.Fprintln(os.Stderr, "wsload "+os.Args[1]+":", err)
 			os.Exit(1)
 		}
 		return
@@ -95,6 +107,7 @@ func main() {
 	pprofAddr := flag.String("pprof", "", "serve this process's profiles (services and load generator) at this address")
 	flag.StringVar(&o.profiles, "profile", "", "write CPU profiles of each phase to this folder (<phase>-load.pprof for this process, <phase>-gateway.pprof)")
 	shared := flag.Bool("shared", false, "run the gateway on the shared event feed (one upstream stream per gateway)")
+	flag.BoolVar(&o.product, "product", false, "run the whole product (the services and the gateway, on the shared feed) in one child process, as the all-in-one does, and only the load generator in this one")
 	flag.Parse()
 	if err := o.parse(*phases, *baselines); err != nil {
 		fmt.Fprintln(os.Stderr, "wsload:", err)
@@ -127,6 +140,7 @@ type options struct {
 	baselines []string
 	tcpFloor  bool
 	hold      time.Duration
+	product   bool // the whole product in the child (-product)
 }
 
 func (o *options) parse(phases, baselines string) error {
@@ -178,12 +192,16 @@ func run(ctx context.Context, o options) error {
 	}
 	// Errors only: the services' own noise would drown the figures.
 	log := logging.New(os.Stderr, "text", "error")
-	sys, err := startSystem(ctx, log)
+	start := startSystem
+	if o.product {
+		start = startProduct
+	}
+	sys, err := start(ctx, log)
 	if err != nil {
 		return err
 	}
 	defer sys.close()
-	fmt.Printf("wsload: %d CPUs, gateway pid %d at %s\n", runtime.NumCPU(), sys.child.Process.Pid, sys.base)
+	fmt.Printf("wsload: %d CPUs, %s pid %d at %s\n", runtime.NumCPU(), sys.role, sys.child.Process.Pid, sys.base)
 
 	w, err := buildWorld(sys, o.senders)
 	if err != nil {
@@ -200,13 +218,18 @@ func run(ctx context.Context, o options) error {
 // system is the running services and gateway.
 type system struct {
 	base    string // gateway http://127.0.0.1:port
+	bench   string // the child's /bench and profile endpoints: base, or a port of their own (-product)
+	role    string // what the child runs: "gateway", or "product" (-product)
 	cfg     config.Config
 	peers   *peers.Conns
 	rest    *client.REST
 	child   *exec.Cmd
 	rdb     redis.UniversalClient // INFO: the Redis server's CPU time
 	keyFile string                // the service key, for the gateway child
-	cleanup []func()
+	env     []string              // the product child's settings (-product)
+	// serverAddr is the product child's server service (-product).
+	serverAddr string
+	cleanup    []func()
 }
 
 func (s *system) close() {
@@ -216,7 +239,7 @@ func (s *system) close() {
 }
 
 func startSystem(ctx context.Context, log *slog.Logger) (sys *system, err error) {
-	sys = &system{}
+	sys = &system{role: "gateway"}
 	started := sys // sys is nil by the time an error return reaches the defer
 	defer func() {
 		if err != nil {
@@ -233,14 +256,6 @@ func startSystem(ctx context.Context, log *slog.Logger) (sys *system, err error)
 	}
 	sys.cleanup = append(sys.cleanup, func() { _ = os.RemoveAll(dir) })
 	cfg.DataDir = dir
-	if os.Getenv("ACCORD_MONGO_URI") == "" {
-		db, err := devdb.Start(filepath.Join(dir, "db"), "127.0.0.1:0", log)
-		if err != nil {
-			return nil, err
-		}
-		sys.cleanup = append(sys.cleanup, db.Close)
-		cfg.MongoURI = db.URI()
-	}
 	if !redisx.Answers(cfg.RedisURL, 2*time.Second) {
 		return nil, fmt.Errorf("no Redis answers at %s (run scripts/redis.sh)", cfg.RedisURL)
 	}
@@ -280,26 +295,90 @@ func startSystem(ctx context.Context, log *slog.Logger) (sys *system, err error)
 		return nil, err
 	}
 	sys.cleanup = append(sys.cleanup, func() { _ = sys.rdb.Close() })
-	if err := sys.startChild(); err != nil {
+	if err := sys.startChild("gateway-child"); err != nil {
 		return nil, err
 	}
 	sys.rest.Base = sys.base
 	return sys, nil
 }
 
-// startChild runs the gateway in a child process (this binary, re-executed).
-func (s *system) startChild() error {
+// startProduct runs the whole product in a child process (runProduct): the
+// services and the gateway in one process, calling each other in process,
+// as the all-in-one does. This process is the load generator alone, so the
+// product's CPU and memory are the child's, and the product's goroutines
+// do not share a scheduler with the thousands of sockets' readers.
+func startProduct(ctx context.Context, _ *slog.Logger) (sys *system, err error) {
+	sys = &system{role: "product"}
+	started := sys
+	defer func() {
+		if err != nil {
+			started.close()
+		}
+	}()
+	cfg, err := config.Load(nil)
+	if err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", "wsload-")
+	if err != nil {
+		return nil, err
+	}
+	sys.cleanup = append(sys.cleanup, func() { _ = os.RemoveAll(dir) })
+	if !redisx.Answers(cfg.RedisURL, 2*time.Second) {
+		return nil, fmt.Errorf("no Redis answers at %s (run scripts/redis.sh)", cfg.RedisURL)
+	}
+	tag := strconv.FormatInt(time.Now().UnixNano(), 36)
+	cfg.RedisPrefix = "wsload:" + tag + ":"
+	cfg.MongoDB = "wsload_" + tag
+	sys.cfg = cfg
+	sys.cleanup = append(sys.cleanup, func() { dropData(cfg) })
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = 256
+	sys.rest = &client.REST{HTTP: &http.Client{Transport: tr}}
+	if sys.rdb, err = redisx.Connect(ctx, cfg.RedisURL, logging.Discard()); err != nil {
+		return nil, err
+	}
+	sys.cleanup = append(sys.cleanup, func() { _ = sys.rdb.Close() })
+	sys.env = []string{
+		"ACCORD_DATA_DIR=" + filepath.Join(dir, "data"),
+		"ACCORD_REDIS_PREFIX=" + cfg.RedisPrefix,
+		"ACCORD_MONGO_DB=" + cfg.MongoDB,
+		"ACCORD_WS_SHARED_FEED=1",
+		"ACCORD_LOG_LEVEL=error",
+	}
+	if err := sys.startChild("product-child"); err != nil {
+		return nil, err
+	}
+	// The gRPC baseline opens its streams on the child's server service.
+	conn, err := grpc.NewClient(sys.serverAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return nil, err
+	}
+	sys.cleanup = append(sys.cleanup, func() { _ = conn.Close() })
+	sys.peers = &peers.Conns{Server: conn}
+	sys.rest.Base = sys.base
+	return sys, nil
+}
+
+// startChild runs the child process (this binary, re-executed as mode:
+// gateway-child or product-child).
+func (s *system) startChild(mode string) error {
 	exe, err := os.Executable()
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command(exe, "gateway-child")
-	cmd.Env = append(os.Environ(),
-		"ACCORD_USER_ADDR="+s.cfg.UserAddr, "ACCORD_SERVER_ADDR="+s.cfg.ServerAddr,
-		"ACCORD_PRESENCE_ADDR="+s.cfg.PresenceAddr, "ACCORD_STATS_ADDR="+s.cfg.StatsAddr,
-		"ACCORD_SEARCH_ADDR="+s.cfg.SearchAddr,
-		"ACCORD_SERVICE_KEY_FILE="+s.keyFile,
-		"ACCORD_LOG_LEVEL=error")
+	cmd := exec.Command(exe, mode)
+	if mode == "product-child" {
+		cmd.Env = append(os.Environ(), s.env...)
+	} else {
+		s.role = "gateway"
+		cmd.Env = append(os.Environ(),
+			"ACCORD_USER_ADDR="+s.cfg.UserAddr, "ACCORD_SERVER_ADDR="+s.cfg.ServerAddr,
+			"ACCORD_PRESENCE_ADDR="+s.cfg.PresenceAddr, "ACCORD_STATS_ADDR="+s.cfg.StatsAddr,
+			"ACCORD_SEARCH_ADDR="+s.cfg.SearchAddr,
+			"ACCORD_SERVICE_KEY_FILE="+s.keyFile,
+			"ACCORD_LOG_LEVEL=error")
+	}
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -316,7 +395,7 @@ func (s *system) startChild() error {
 		select {
 		case <-stopping:
 		default:
-			fmt.Fprintln(os.Stderr, "wsload: the gateway child exited:", err, cmd.ProcessState)
+			fmt.Fprintln(os.Stderr, "wsload: the child exited:", err, cmd.ProcessState)
 		}
 		close(waited)
 	}()
@@ -332,10 +411,19 @@ func (s *system) startChild() error {
 	})
 	line, err := bufio.NewReader(out).ReadString('\n')
 	if err != nil {
-		return fmt.Errorf("gateway child: %w", err)
+		return fmt.Errorf("%s: %w", mode, err)
 	}
 	go func() { _, _ = io.Copy(io.Discard, out) }()
-	s.base = "http://" + strings.TrimSpace(line)
+	// "gateway [bench [server]]": the addresses the child listens on.
+	f := strings.Fields(line)
+	if len(f) == 0 {
+		return fmt.Errorf("%s printed %q, not its address", mode, line)
+	}
+	s.base = "http://" + f[0]
+	s.bench = s.base
+	if len(f) == 3 {
+		s.bench, s.serverAddr = "http://"+f[1], f[2]
+	}
 	return suite.WaitHealthy(context.Background(), s.base, 30*time.Second)
 }
 
@@ -371,8 +459,66 @@ func runChild() error {
 	if err != nil {
 		return err
 	}
-	mux := http.NewServeMux()
+	mux := benchMux()
 	mux.Handle("/", h)
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	fmt.Println(lis.Addr().String())
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	}()
+	if err := srv.Serve(lis); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// runProduct is the whole product's process (-product): the services and
+// one gateway, as the all-in-one runs them (in-process calls, the shared
+// feed), on SQLite under ACCORD_DATA_DIR unless ACCORD_MONGO_URI is set. It
+// prints "gateway bench server", the addresses of the gateway, of its own
+// /bench and profile endpoints, and of the server service.
+func runProduct() error {
+	if os.Getenv("WSLOAD_MEMPROFILE_ALL") == "1" {
+		runtime.MemProfileRate = 1
+	}
+	cfg, err := config.Load(nil)
+	if err != nil {
+		return err
+	}
+	// The per-user send limit would make the senders, not the fan-out, the
+	// bottleneck: it is off for the load run.
+	cfg.MessageRateLimit = 0
+	cfg.ShutdownTimeout = 2 * time.Second
+	log := logging.New(os.Stderr, cfg.LogFormat, cfg.LogLevel)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	st, err := suite.Start(ctx, suite.Options{Config: cfg, Log: log, Ephemeral: true, WebDir: os.TempDir()})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: benchMux(), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(lis) }()
+	defer srv.Close()
+	fmt.Println(strings.TrimPrefix(st.Gateways[0], "http://"), lis.Addr().String(), st.Config.ServerAddr)
+	<-ctx.Done()
+	return nil
+}
+
+// benchMux serves the child's profiles and memory figures.
+func benchMux() *http.ServeMux {
+	mux := http.NewServeMux()
 	// Profiles of the gateway under load: go tool pprof <base>/debug/pprof/profile
 	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
 	mux.Handle("GET /debug/pprof/heap", pprof.Handler("heap"))
@@ -398,22 +544,7 @@ func runChild() error {
 		runtime.ReadMemStats(&m)
 		fmt.Fprintf(w, "%d %d %d %d\n", m.HeapInuse+m.StackInuse, runtime.NumGoroutine(), m.Sys, m.StackInuse)
 	})
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return err
-	}
-	fmt.Println(lis.Addr().String())
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	go func() {
-		<-ctx.Done()
-		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(sctx)
-	}()
-	if err := srv.Serve(lis); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
+	return mux
 }
 
 var profileFile *os.File
@@ -456,7 +587,7 @@ func profilePhase(sys *system, o options, name string) (func(), error) {
 	if err := startProfile(filepath.Join(dir, name+"-load.pprof")); err != nil {
 		return nil, err
 	}
-	res, err := http.PostForm(sys.base+"/bench/profile/start", map[string][]string{"path": {filepath.Join(dir, name+"-gateway.pprof")}})
+	res, err := http.PostForm(sys.bench+"/bench/profile/start", map[string][]string{"path": {filepath.Join(dir, name+"-"+sys.role+".pprof")}})
 	if err != nil {
 		stopProfile()
 		return nil, err
@@ -464,7 +595,7 @@ func profilePhase(sys *system, o options, name string) (func(), error) {
 	res.Body.Close()
 	return func() {
 		stopProfile()
-		if res, err := http.Post(sys.base+"/bench/profile/stop", "", nil); err == nil {
+		if res, err := http.Post(sys.bench+"/bench/profile/stop", "", nil); err == nil {
 			res.Body.Close()
 		}
 	}, nil

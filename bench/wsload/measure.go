@@ -126,14 +126,14 @@ func measureSockets(ctx context.Context, sys *system, w *world, o options, n, re
 	}
 	// RSS is only meaningful on the first repetition: later ones reuse
 	// memory the runtime kept from the first.
-	fmt.Printf("#%d %d sockets open in %.1f s; gateway per idle socket: RSS %.1f KiB, heap+stacks %.1f KiB (stacks %.1f), %.1f goroutines; Redis memory %.1f KiB per socket (shared with other users of that Redis); gateway RSS %.0f MiB\n",
-		rep, n, opened.Seconds(),
+	fmt.Printf("#%d %d sockets open in %.1f s; %s per idle socket: RSS %.1f KiB, heap+stacks %.1f KiB (stacks %.1f), %.1f goroutines; Redis memory %.1f KiB per socket (shared with other users of that Redis); %s RSS %.0f MiB\n",
+		rep, n, opened.Seconds(), sys.role,
 		float64(after.rss-before.rss)/1024/float64(n), float64(after.heap-before.heap)/1024/float64(n),
 		float64(after.stacks-before.stacks)/1024/float64(n),
 		float64(after.goroutines-before.goroutines)/float64(n),
-		float64(redisMemory(sys)-redisBefore)/1024/float64(n), float64(after.rss)/(1<<20))
+		float64(redisMemory(sys)-redisBefore)/1024/float64(n), sys.role, float64(after.rss)/(1<<20))
 	if o.hold > 0 {
-		fmt.Printf("holding %d sockets open for %s: %s/debug/pprof/heap\n", n, o.hold, sys.base)
+		fmt.Printf("holding %d sockets open for %s: %s/debug/pprof/heap\n", n, o.hold, sys.bench)
 		time.Sleep(o.hold)
 	}
 	rs := make([]receiver, len(socks))
@@ -342,7 +342,7 @@ type memSample struct {
 // gatewayMem reads the child's RSS from /proc and its heap after a GC.
 func gatewayMem(sys *system) (memSample, error) {
 	var m memSample
-	res, err := http.Get(sys.base + "/bench/mem")
+	res, err := http.Get(sys.bench + "/bench/mem")
 	if err != nil {
 		return m, err
 	}
@@ -731,6 +731,9 @@ func dropData(cfg config.Config) {
 			keys = keys[k:]
 		}
 		_ = rdb.Close()
+	}
+	if cfg.MongoURI == "" {
+		return // SQLite: the folder is removed with the run's
 	}
 	if c, err := mongo.Connect(mongoopts.Client().ApplyURI(cfg.MongoURI)); err == nil {
 		_ = c.Database(cfg.MongoDB).Drop(ctx)
