@@ -238,6 +238,40 @@ func (s *system) close() {
 	}
 }
 
+// prepare is what both layouts need: the configuration, a fresh folder
+// (removed at the end), a fresh Redis key prefix (its keys removed at the
+// end), the REST client and the Redis client that reads Redis's CPU time.
+func (sys *system) prepare(ctx context.Context) (config.Config, string, error) {
+	cfg, err := config.Load(nil)
+	if err != nil {
+		return cfg, "", err
+	}
+	dir, err := os.MkdirTemp("", "wsload-")
+	if err != nil {
+		return cfg, "", err
+	}
+	sys.cleanup = append(sys.cleanup, func() { _ = os.RemoveAll(dir) })
+	if !redisx.Answers(cfg.RedisURL, 2*time.Second) {
+		return cfg, "", fmt.Errorf("no Redis answers at %s (run scripts/redis.sh)", cfg.RedisURL)
+	}
+	tag := strconv.FormatInt(time.Now().UnixNano(), 36)
+	cfg.RedisPrefix = "wsload:" + tag + ":"
+	cfg.MongoDB = "wsload_" + tag
+	sys.cfg = cfg
+	sys.cleanup = append(sys.cleanup, func() { dropData(cfg) })
+	// Enough idle connections for the concurrent senders: no reconnect per send.
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = 256
+	sys.rest = &client.REST{HTTP: &http.Client{Transport: tr}}
+	if sys.rdb, err = redisx.Connect(ctx, cfg.RedisURL, logging.Discard()); err != nil {
+		return cfg, "", err
+	}
+	sys.cleanup = append(sys.cleanup, func() { _ = sys.rdb.Close() })
+	return cfg, dir, nil
+}
+
+// startSystem runs the services in this process and the gateway in a
+// child process.
 func startSystem(ctx context.Context, log *slog.Logger) (sys *system, err error) {
 	sys = &system{role: "gateway"}
 	started := sys // sys is nil by the time an error return reaches the defer
@@ -246,22 +280,11 @@ func startSystem(ctx context.Context, log *slog.Logger) (sys *system, err error)
 			started.close()
 		}
 	}()
-	cfg, err := config.Load(nil)
+	cfg, dir, err := sys.prepare(ctx)
 	if err != nil {
 		return nil, err
 	}
-	dir, err := os.MkdirTemp("", "wsload-")
-	if err != nil {
-		return nil, err
-	}
-	sys.cleanup = append(sys.cleanup, func() { _ = os.RemoveAll(dir) })
 	cfg.DataDir = dir
-	if !redisx.Answers(cfg.RedisURL, 2*time.Second) {
-		return nil, fmt.Errorf("no Redis answers at %s (run scripts/redis.sh)", cfg.RedisURL)
-	}
-	tag := strconv.FormatInt(time.Now().UnixNano(), 36)
-	cfg.RedisPrefix = "wsload:" + tag + ":"
-	cfg.MongoDB = "wsload_" + tag
 	cfg.ShutdownTimeout = 2 * time.Second
 	// The per-user send limit would make the senders, not the fan-out, the
 	// bottleneck: it is off for the load run.
@@ -282,19 +305,8 @@ func startSystem(ctx context.Context, log *slog.Logger) (sys *system, err error)
 	if err != nil {
 		return nil, err
 	}
-	sys.cleanup = append(sys.cleanup, func() {
-		_ = st.Close()
-		dropData(st.Config)
-	})
+	sys.cleanup = append(sys.cleanup, func() { _ = st.Close() })
 	sys.cfg, sys.peers = st.Config, st.Peers
-	// Enough idle connections for the concurrent senders: no reconnect per send.
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.MaxIdleConnsPerHost = 256
-	sys.rest = &client.REST{HTTP: &http.Client{Transport: tr}}
-	if sys.rdb, err = redisx.Connect(ctx, cfg.RedisURL, logging.Discard()); err != nil {
-		return nil, err
-	}
-	sys.cleanup = append(sys.cleanup, func() { _ = sys.rdb.Close() })
 	if err := sys.startChild("gateway-child"); err != nil {
 		return nil, err
 	}
@@ -315,30 +327,10 @@ func startProduct(ctx context.Context, _ *slog.Logger) (sys *system, err error) 
 			started.close()
 		}
 	}()
-	cfg, err := config.Load(nil)
+	cfg, dir, err := sys.prepare(ctx)
 	if err != nil {
 		return nil, err
 	}
-	dir, err := os.MkdirTemp("", "wsload-")
-	if err != nil {
-		return nil, err
-	}
-	sys.cleanup = append(sys.cleanup, func() { _ = os.RemoveAll(dir) })
-	if !redisx.Answers(cfg.RedisURL, 2*time.Second) {
-		return nil, fmt.Errorf("no Redis answers at %s (run scripts/redis.sh)", cfg.RedisURL)
-	}
-	tag := strconv.FormatInt(time.Now().UnixNano(), 36)
-	cfg.RedisPrefix = "wsload:" + tag + ":"
-	cfg.MongoDB = "wsload_" + tag
-	sys.cfg = cfg
-	sys.cleanup = append(sys.cleanup, func() { dropData(cfg) })
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.MaxIdleConnsPerHost = 256
-	sys.rest = &client.REST{HTTP: &http.Client{Transport: tr}}
-	if sys.rdb, err = redisx.Connect(ctx, cfg.RedisURL, logging.Discard()); err != nil {
-		return nil, err
-	}
-	sys.cleanup = append(sys.cleanup, func() { _ = sys.rdb.Close() })
 	sys.env = []string{
 		"ACCORD_DATA_DIR=" + filepath.Join(dir, "data"),
 		"ACCORD_REDIS_PREFIX=" + cfg.RedisPrefix,
