@@ -173,3 +173,71 @@ func ids(hits []search.Hit) []string {
 	}
 	return out
 }
+
+// TestDirectSearchDuringWrites: searches answered from the segments
+// while batches, edits, deletions, new partitions and their compaction
+// change them (each search reads one snapshot of each partition) fail
+// never, and give each page newest first, below the page before, in the
+// server asked.
+func TestDirectSearchDuringWrites(t *testing.T) {
+	x, err := Open(filepath.Join(t.TempDir(), "index"), WithPartitionSize(50))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	ctx := context.Background()
+	done := make(chan error, 1)
+	go func() {
+		defer close(done)
+		for i := 1; i <= 300; i += 10 {
+			var cs []search.Change
+			for j := i; j < i+10; j++ {
+				id := fmt.Sprintf("%024x", j)
+				cs = append(cs, search.Change{ID: id, Doc: search.NewDoc(search.Doc{
+					ID: id, ServerID: fmt.Sprintf("s%d", j%2), ChannelID: "c1", AuthorID: "a",
+					Content: "deploy the release", Created: time.Unix(int64(j), 0),
+				})})
+				if j > 20 && j%7 == 0 {
+					cs = append(cs, search.Change{Delete: true, ID: fmt.Sprintf("%024x", j-20)})
+				}
+			}
+			if err := x.Apply(ctx, cs, fmt.Sprintf("%d-0", i)); err != nil {
+				done <- err
+				return
+			}
+		}
+	}()
+	texts := []string{"deploy", `"deploy the release"`, "from:a in:c1"}
+	for n := 0; ; n++ {
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n < 10 {
+				continue // at least a few searches, written or not
+			}
+			return
+		default:
+		}
+		q, _ := search.Parse(texts[n%len(texts)])
+		iq := search.IndexQuery{Query: q, Servers: []string{"s1"}, Size: 7}
+		var last string
+		for range 3 {
+			hits, _, err := x.Search(ctx, iq)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, h := range hits {
+				if h.ServerID != "s1" || (last != "" && h.ID >= last) {
+					t.Fatalf("%s: hit %s of %s after %s", texts[n%len(texts)], h.ID, h.ServerID, last)
+				}
+				last = h.ID
+			}
+			if len(hits) < iq.Size {
+				break
+			}
+			iq.After = hits[len(hits)-1].Sort
+		}
+	}
+}
