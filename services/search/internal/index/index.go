@@ -271,6 +271,9 @@ type part struct {
 	dir   string            // "" in memory
 	text  *textAnalyzer     // textName
 	plain analysis.Analyzer // plainName
+	// viaBleve asks every search of bleve's search requests, never
+	// straight from the segments (runDirect): tests compare the two.
+	viaBleve bool
 }
 
 // openPart opens the partition at dir, creating it when missing. An index of an
@@ -543,6 +546,12 @@ func (x *part) search(ctx context.Context, q search.IndexQuery, terms queryTerms
 // run asks bleve for q (with load, the hits, with their fields and
 // matches; without, only the total).
 func (x *part) run(ctx context.Context, q search.IndexQuery, terms queryTerms, load bool) ([]search.Hit, int64, error) {
+	if !x.viaBleve {
+		hits, total, ok, err := x.runDirect(ctx, q, terms, load)
+		if ok || err != nil {
+			return hits, total, err
+		}
+	}
 	size := q.Size
 	if !load {
 		size = 0
@@ -730,6 +739,12 @@ func (x *part) searchPhrases(ctx context.Context, q search.IndexQuery, t queryTe
 	// firstPhraseCandidates), and all of them (counted by then) only when
 	// there are more: a query asking every partition for a rare phrase
 	// sets aside a few matches in each, not a hundred.
+	if !x.viaBleve {
+		hits, total, ok, err = x.searchPhrasesDirect(ctx, q, t, scope)
+		if ok || err != nil {
+			return hits, total, ok, err
+		}
+	}
 	size := min(firstPhraseCandidates, max(q.Size, 1))
 	var res *bleve.SearchResult
 	for {
@@ -751,30 +766,50 @@ func (x *part) searchPhrases(ctx context.Context, q search.IndexQuery, t queryTe
 	if err != nil {
 		return nil, 0, false, err
 	}
-	var after string
-	if len(q.After) > 0 {
-		if len(q.After) != 1 {
-			return nil, 0, true, nil // a token of another order: fingerprinted away before
-		}
-		after = q.After[0]
+	after, ok := phraseAfter(q)
+	if !ok {
+		return nil, 0, true, nil // a token of another order: fingerprinted away before
 	}
 	hits = []search.Hit{}
 	for i, h := range res.Hits {
 		if docs[i].ID == "" {
 			continue // deleted since the search (load)
 		}
-		out := hit(h, docs[i], q.Order)
-		if (scope != nil && !slices.Contains(scope, out.ChannelID)) || !t.m.holdsPhrases(out.Content, t.phrases) {
-			continue
+		if h, ok := checkPhrases(q, t, scope, after, len(hits), hit(h, docs[i], q.Order)); ok {
+			total++
+			if h != nil {
+				hits = append(hits, *h)
+			}
 		}
-		total++
-		if (after != "" && h.ID >= after) || len(hits) == q.Size {
-			continue
-		}
-		out.Matches = t.m.matches(out.Content, t)
-		hits = append(hits, out)
 	}
 	return hits, total, true, nil
+}
+
+// phraseAfter is the id a page newest first starts below ("" for the
+// first page); ok is false for a token of another order.
+func phraseAfter(q search.IndexQuery) (after string, ok bool) {
+	switch len(q.After) {
+	case 0:
+		return "", true
+	case 1:
+		return q.After[0], true
+	}
+	return "", false
+}
+
+// checkPhrases checks a phrase candidate out, a message holding the
+// phrases' words: ok if it is in scope and holds each phrase (a match,
+// counted), with the hit to add to a page holding n hits so far, if it
+// belongs there.
+func checkPhrases(q search.IndexQuery, t queryTerms, scope []string, after string, n int, out search.Hit) (h *search.Hit, ok bool) {
+	if (scope != nil && !slices.Contains(scope, out.ChannelID)) || !t.m.holdsPhrases(out.Content, t.phrases) {
+		return nil, false
+	}
+	if (after != "" && out.ID >= after) || n == q.Size {
+		return nil, true
+	}
+	out.Matches = t.m.matches(out.Content, t)
+	return &out, true
 }
 
 // anyTerm matches documents whose field holds one of the values exactly.

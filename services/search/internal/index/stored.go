@@ -96,6 +96,12 @@ func (n *numbered) read(num uint64, want string, d *search.Doc) (ok bool, err er
 	if local >= seg.Segment().Count() || local > uint64(^uint32(0)) {
 		return false, nil
 	}
+	return readStored(seg, local, want, d)
+}
+
+// readStored reads the document local of seg into d if it is a live
+// document of the id want; ok is false otherwise.
+func readStored(seg *scorch.SegmentSnapshot, local uint64, want string, d *search.Doc) (ok bool, err error) {
 	if del := seg.Deleted(); del != nil && del.Contains(uint32(local)) {
 		return false, nil
 	}
