@@ -195,6 +195,15 @@ type SendDone interface {
 	SendDone(ctx context.Context, m Message, e OutboxEntry, remember time.Duration, closeTyping bool) SendDoneErrors
 }
 
+// SendDoneOnRelease is an optional side of a SendDone: it queues SendDone's
+// steps for m on held, to run in the round trip of Events.MessagesCreated
+// that announces m and releases held, right after the release and only if
+// the announcement is made, and reports whether it could (a failed step is
+// logged there). Send then skips SendDone.
+type SendDoneOnRelease interface {
+	SendDoneOnRelease(held ChannelLock, m Message, e OutboxEntry, remember time.Duration, closeTyping bool) bool
+}
+
 // SendDoneErrors are the failures of SendDone's steps.
 type SendDoneErrors struct {
 	Request, Outbox, Typing, Activity error

@@ -41,6 +41,8 @@ type sendJob struct {
 	// conflict: the store refused m for its (author, request id); the
 	// original is to be found after the batch.
 	conflict bool
+	// finishing: SendDone's steps are queued on the batch's lock.
+	finishing bool
 }
 
 // sendEnd is how a stored message's send ends.
@@ -50,6 +52,7 @@ const (
 	endAnnounced   sendEnd = iota // announced: sendDone
 	endRedelivered                // announced by a redelivery: remember, close typing
 	endPending                    // left in the outbox: remember
+	endFinished                   // announced, SendDone's steps done with it
 )
 
 // sendQueue is one channel's waiting sends; leading tells whether a
@@ -239,6 +242,14 @@ func (s *Service) runBatch(ctx context.Context, batch []*sendJob) {
 	for i, j := range stored {
 		j.v = vs[i]
 	}
+	// The steps that end each send go with the announcement when the
+	// lock can take them (SendDoneOnRelease), saving their round trip.
+	if r, ok := s.d.SendDone.(SendDoneOnRelease); ok {
+		for _, j := range stored {
+			e := OutboxEntry{ChannelID: j.m.ChannelID, MessageID: j.m.ID}
+			j.finishing = r.SendDoneOnRelease(lock, j.m, e, requestTTL, s.cfg.TypingEvery > 0)
+		}
+	}
 	// Once the events are in the log, in id order, the channel's next
 	// batch may go: Events releases the lock as part of the append.
 	if err := s.d.Events.MessagesCreated(ctx, vs, lock, last); err != nil {
@@ -261,6 +272,12 @@ func (s *Service) runBatch(ctx context.Context, batch []*sendJob) {
 		s.d.Log.ErrorContext(ctx, "event append failed after commit; left in the outbox", "err", err, "server_id", stored[0].m.ServerID)
 		for _, j := range stored {
 			j.end = endPending
+		}
+		return
+	}
+	for _, j := range stored {
+		if j.finishing {
+			j.end = endFinished
 		}
 	}
 }
