@@ -12,7 +12,7 @@ import (
 // Group commit. The sends of one channel queue up in the process; one of
 // their goroutines, the leader, takes the channel's lock once for a batch
 // of them: it allocates their ids in queue order, adds their outbox
-// entries in one step, inserts them in one store call (one transaction on
+// entries in one step (with the lock's, on a single Redis), inserts them in one store call (one transaction on
 // SQLite), and appends their events in the same order in the round trip
 // that releases the lock. Then it completes each send of the batch and
 // hands the lead to the first send that queued meanwhile, whose batch is
@@ -157,15 +157,50 @@ func (s *Service) runBatch(ctx context.Context, batch []*sendJob) {
 			}
 		}
 	}
-	lock, err := s.d.Locks.Lock(ctx, batch[0].m.ChannelID)
+	channelID := batch[0].m.ChannelID
+	allocate := func(last string) string {
+		for _, j := range batch {
+			last = ids.After(last)
+			j.m.ID, j.m.CreatedAt = last, now()
+		}
+		return last
+	}
+	var (
+		lock ChannelLock
+		err  error
+		// added: the batch's outbox entries went in with the lock.
+		added bool
+	)
+	if ol, ok := s.d.Locks.(OutboxLocks); ok {
+		// The ids are allocated before the lock so that their outbox
+		// entries go in with it (one round trip less). They stand when
+		// they follow the channel's last id, as they do unless another
+		// instance (or one with a faster clock) sent in the channel in
+		// between.
+		allocate("")
+		es := make([]OutboxEntry, len(batch))
+		for i, j := range batch {
+			es[i] = OutboxEntry{ChannelID: channelID, MessageID: j.m.ID}
+		}
+		lock, added, err = ol.LockAdding(ctx, channelID, es, time.Now())
+		if err == nil && added && batch[0].m.ID <= lock.LastID() {
+			// Too early after all: allocate again, and the entries of the
+			// first ids go (their messages are never stored).
+			for _, e := range es {
+				s.outboxDone(ctx, e)
+			}
+			added = false
+		}
+	} else {
+		lock, err = s.d.Locks.Lock(ctx, channelID)
+	}
 	if err != nil {
 		fail(batch, err)
 		return
 	}
-	last := lock.LastID()
-	for _, j := range batch {
-		last = ids.After(last)
-		j.m.ID, j.m.CreatedAt = last, now()
+	last := batch[len(batch)-1].m.ID
+	if !added {
+		last = allocate(lock.LastID())
 	}
 	// Whatever happens below, the ids count as allocated; Unlock after the
 	// announcement's own release does nothing.
@@ -177,6 +212,9 @@ func (s *Service) runBatch(ctx context.Context, batch []*sendJob) {
 	for _, j := range batch {
 		if err := s.attach(ctx, j.m, j.attachmentIDs); err != nil {
 			j.err = err
+			if added {
+				s.outboxDone(ctx, OutboxEntry{ChannelID: j.m.ChannelID, MessageID: j.m.ID})
+			}
 			continue
 		}
 		live = append(live, j)
@@ -189,13 +227,15 @@ func (s *Service) runBatch(ctx context.Context, batch []*sendJob) {
 	for i, j := range live {
 		entries[i], ms[i] = OutboxEntry{ChannelID: j.m.ChannelID, MessageID: j.m.ID}, j.m
 	}
-	if err := s.d.Outbox.AddAll(ctx, entries, time.Now()); err != nil {
-		s.d.Log.ErrorContext(ctx, "outbox add failed", "err", err)
-		for _, j := range live {
-			s.detach(ctx, j.m.ID, j.attachmentIDs)
+	if !added {
+		if err := s.d.Outbox.AddAll(ctx, entries, time.Now()); err != nil {
+			s.d.Log.ErrorContext(ctx, "outbox add failed", "err", err)
+			for _, j := range live {
+				s.detach(ctx, j.m.ID, j.attachmentIDs)
+			}
+			fail(live, errs.Unavailable("sending is unavailable; retry"))
+			return
 		}
-		fail(live, errs.Unavailable("sending is unavailable; retry"))
-		return
 	}
 	per, err := s.d.Messages.CreateMessages(ctx, ms)
 	if err != nil {

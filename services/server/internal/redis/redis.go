@@ -314,6 +314,16 @@ end
 return {0, ''}
 `)
 	unlockScript = goredis.NewScript(unlockSrc)
+	// lockAddingScript is lockScript that also adds outbox entries (KEYS[3]
+	// the outbox, ARGV from 3 on its score-member pairs) once the lock is
+	// taken, in the same step.
+	lockAddingScript = goredis.NewScript(`
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  redis.call('ZADD', KEYS[3], unpack(ARGV, 3))
+  return {1, redis.call('GET', KEYS[2]) or ''}
+end
+return {0, ''}
+`)
 )
 
 const unlockSrc = `
@@ -448,6 +458,25 @@ func (l *ChannelLock) Then(cmds ...Cmd) bool {
 
 // Lock implements chat.ChannelLocks.
 func (ls *Locks) Lock(ctx context.Context, channelID string) (chat.ChannelLock, error) {
+	return ls.lock(ctx, channelID, nil, time.Time{})
+}
+
+// LockAdding implements chat.OutboxLocks: on a single Redis server the
+// entries go into the outbox (NewOutbox's key) in the script that takes the
+// lock. On a cluster the outbox lives in another slot than the lock: it
+// takes the lock alone and reports false.
+func (ls *Locks) LockAdding(ctx context.Context, channelID string, es []chat.OutboxEntry, at time.Time) (chat.ChannelLock, bool, error) {
+	if _, single := ls.rdb.(*goredis.Client); !single || len(es) == 0 {
+		l, err := ls.lock(ctx, channelID, nil, time.Time{})
+		return l, false, err
+	}
+	l, err := ls.lock(ctx, channelID, es, at)
+	return l, err == nil, err
+}
+
+// lock takes the channel's lock, adding es to the outbox at at with it when
+// es is not empty.
+func (ls *Locks) lock(ctx context.Context, channelID string, es []chat.OutboxEntry, at time.Time) (chat.ChannelLock, error) {
 	h := fnv.New32a()
 	_, _ = h.Write([]byte(channelID))
 	scope, err := ls.scope(ctx, channelID)
@@ -466,10 +495,18 @@ func (ls *Locks) Lock(ctx context.Context, channelID string) (chat.ChannelLock, 
 		tok:   token(),
 		local: local,
 	}
+	script, keys, args := lockScript, l.keys, []any{l.tok, LockTTL.Milliseconds()}
+	if len(es) > 0 {
+		script, keys = lockAddingScript, []string{l.keys[0], l.keys[1], OutboxKey(ls.keys)}
+		score := at.UnixMilli()
+		for _, e := range es {
+			args = append(args, score, member(e))
+		}
+	}
 	deadline := time.Now().Add(LockTTL)
 	backoff := 100 * time.Microsecond
 	for {
-		res, err := lockScript.Run(ctx, ls.rdb, l.keys, l.tok, LockTTL.Milliseconds()).Slice()
+		res, err := script.Run(ctx, ls.rdb, keys, args...).Slice()
 		if err != nil {
 			local.Unlock()
 			if ctx.Err() != nil {

@@ -148,3 +148,46 @@ func TestSendDoneOnRelease(t *testing.T) {
 		}
 	})
 }
+
+// TestLockAdding: on a single Redis the outbox entries go in with the lock
+// (and the lock is taken as Lock takes it); on a cluster the lock is taken
+// alone and nothing is added.
+func TestLockAdding(t *testing.T) {
+	platformtest.EachRedis(t, func(t *testing.T) {
+		ctx := context.Background()
+		rdb, prefix := platformtest.Redis(t)
+		keys := redisx.NewKeyspace(prefix)
+		o := redis.NewOutbox(rdb, keys)
+		locks := redis.NewLocks(rdb, keys, platformtest.Logger(t), scopes)
+		es := []chat.OutboxEntry{{ChannelID: "c1", MessageID: "m1"}, {ChannelID: "c1", MessageID: "m2"}}
+		held, added, err := locks.LockAdding(ctx, "c1", es, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, single := rdb.(*goredis.Client)
+		if added != single {
+			t.Fatalf("added on a single Redis %v: got %v", single, added)
+		}
+		for _, e := range es {
+			if ok, err := o.Pending(ctx, e); err != nil || ok != single {
+				t.Fatalf("entry %v pending %v (err %v), want %v", e, ok, err, single)
+			}
+		}
+		// The lock is held: another instance waits for it.
+		wctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+		defer cancel()
+		if l, err := redis.NewLocks(rdb, keys, platformtest.Logger(t), scopes).Lock(wctx, "c1"); err == nil {
+			l.Unlock("")
+			t.Fatal("a second holder took the lock")
+		}
+		held.Unlock("m2")
+		next, err := locks.Lock(ctx, "c1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer next.Unlock("")
+		if next.LastID() != "m2" {
+			t.Fatalf("last id %q, want m2", next.LastID())
+		}
+	})
+}
