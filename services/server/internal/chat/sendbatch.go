@@ -12,9 +12,9 @@ import (
 // Group commit. The sends of one channel queue up in the process; one of
 // their goroutines, the leader, takes the channel's lock once for a batch
 // of them: it allocates their ids in queue order, adds their outbox
-// entries in one step (with the lock's, on a single Redis), inserts them in one store call (one transaction on
-// SQLite), and appends their events in the same order in the round trip
-// that releases the lock. Then it completes each send of the batch and
+// entries in one step (the lock's own, on a single Redis), inserts them in
+// one store call (one transaction on SQLite), and appends their events in
+// the same order in the round trip that releases the lock. Then it completes each send of the batch and
 // hands the lead to the first send that queued meanwhile, whose batch is
 // every send that came while this one held the lock. So a busy channel
 // pays the lock, the outbox and the append once per batch rather than once

@@ -442,12 +442,12 @@ func XAddCmd(args *goredis.XAddArgs) Cmd {
 
 // Then queues cmds to run, best effort, in the round trip of
 // AppendAllAndUnlock, right after it appended and released the lock (and
-// only if it did: a lost lock runs none). It is how the steps that follow a
-// send's announcement (the message log, SendDone's) cost no round trip of
-// their own. It only does so on a single Redis server: on a cluster their
-// keys live in other slots than the lock's, so it queues nothing and
-// returns false, and the caller runs them itself. A failure of one of them
-// is logged; it fails nothing.
+// only if it did: a lost lock, a failed append or a release by Unlock runs
+// none). It is how the steps that follow a send's announcement (the
+// message log, SendDone's) cost no round trip of their own. It only does so
+// on a single Redis server: on a cluster their keys live in other slots
+// than the lock's, so it queues nothing and returns false, and the caller
+// runs them itself. A failure of one of them is logged; it fails nothing.
 func (l *ChannelLock) Then(cmds ...Cmd) bool {
 	if _, single := l.l.rdb.(*goredis.Client); !single || l.released {
 		return false
@@ -752,11 +752,6 @@ func (l *ChannelLock) AppendAllAndUnlock(ctx context.Context, allocated string, 
 	args := make([]any, 0, n)
 	args = append(args, l.tok, allocated, es[0].MaxLen)
 	for _, e := range es {
-		if e.Stream != es[0].Stream || e.MaxLen != es[0].MaxLen {
-			// Never expected: release the lock, append nothing.
-			_ = unlockScript.Run(uctx, l.l.rdb, l.keys, l.tok, allocated).Err()
-			return nil, fmt.Errorf("append events: entries of streams %s and %s in one call", es[0].Stream, e.Stream)
-		}
 		args = append(args, len(e.Values))
 		args = append(args, e.Values...)
 	}
