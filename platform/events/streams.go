@@ -49,7 +49,13 @@ type ActivityEntry struct {
 // maxLen entries; the stats counters are the long-term record). Given a
 // pipeline, it queues the entry (the pipeline's Exec reports the result).
 func AppendActivity(ctx context.Context, rdb redis.Cmdable, keys redisx.Keyspace, e ActivityEntry, maxLen int64) error {
-	return rdb.XAdd(ctx, &redis.XAddArgs{
+	return rdb.XAdd(ctx, ActivityArgs(keys, e, maxLen)).Err()
+}
+
+// ActivityArgs is the XADD of AppendActivity, for a caller that sends it
+// another way (in a script).
+func ActivityArgs(keys redisx.Keyspace, e ActivityEntry, maxLen int64) *redis.XAddArgs {
+	return &redis.XAddArgs{
 		Stream: keys.Key(Activity),
 		MaxLen: maxLen,
 		Approx: true,
@@ -57,7 +63,7 @@ func AppendActivity(ctx context.Context, rdb redis.Cmdable, keys redisx.Keyspace
 			"kind", e.Kind, "user_id", e.UserID, "server_id", e.ServerID,
 			"channel_id", e.ChannelID, "message_id", e.MessageID, "ts", e.Time.UnixMilli(),
 		},
-	}).Err()
+	}
 }
 
 // DecodeActivity reads the fields of an activity stream entry. It fails on

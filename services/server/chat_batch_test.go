@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -17,6 +18,7 @@ import (
 	"github.com/accordchat/accord/platform/events"
 	"github.com/accordchat/accord/platform/platformtest"
 	"github.com/accordchat/accord/services/server"
+	"github.com/accordchat/accord/services/server/internal/ids"
 	iredis "github.com/accordchat/accord/services/server/internal/redis"
 )
 
@@ -122,7 +124,7 @@ func TestSendGroupCommit(t *testing.T) {
 }
 
 // failAppends fails every event append under a channel lock (the script
-// calls whose third key is the stream key) while on.
+// calls whose third key of three or more is the stream key) while on.
 type failAppends struct {
 	stream atomic.Value // string
 	on     atomic.Bool
@@ -138,8 +140,11 @@ func (f *failAppends) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.
 func (f *failAppends) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
 		args := cmd.Args()
+		// The append scripts' third key is the stream (more keys follow
+		// when commands run after the release: redis.ChannelLock.Then).
+		nkeys, _ := strconv.Atoi(fmt.Sprint(args[min(2, len(args)-1)]))
 		if f.on.Load() && (cmd.Name() == "evalsha" || cmd.Name() == "eval") && len(args) > 5 &&
-			fmt.Sprint(args[2]) == "3" && fmt.Sprint(args[5]) == f.stream.Load() {
+			nkeys >= 3 && fmt.Sprint(args[5]) == f.stream.Load() {
 			f.failed.Add(1)
 			err := errors.New("injected append failure")
 			cmd.SetErr(err)
@@ -213,5 +218,39 @@ func TestSendBatchAppendFailure(t *testing.T) {
 	}
 	if got := len(history(t, c, w.ctx(alice), cid)); got != senders*each {
 		t.Fatalf("history holds %d messages, want %d", got, senders*each)
+	}
+}
+
+// TestSendAfterALaterLastID: the channel's last id is ahead of this
+// instance's clock (another instance with a faster one sent there), so the
+// ids allocated before the lock (whose outbox entries went in with it) do
+// not stand: the send allocates after the last id, and the outbox keeps
+// nothing of the first ids.
+func TestSendAfterALaterLastID(t *testing.T) {
+	w := newWorld(t)
+	c := w.instance()
+	alice := w.user("alice")
+	sid := w.server(alice)
+	cid := w.channel(sid)
+	later := ids.At(time.Now().Add(time.Hour))
+	ctx := context.Background()
+	if err := w.env.Redis.Set(ctx, iredis.LastKey(w.env.Keys, events.ServerScope(sid), cid), later, time.Hour).Err(); err != nil {
+		t.Fatal(err)
+	}
+	for k := range 3 {
+		r, err := c.SendMessage(w.ctx(alice), &serverv1.SendMessageRequest{ChannelId: cid, Content: "x", RequestId: fmt.Sprint("r", k)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if id := r.GetMessage().GetId(); id <= later {
+			t.Fatalf("message id %s does not follow the channel's last id %s", id, later)
+		}
+		later = r.GetMessage().GetId()
+	}
+	if n, err := w.env.Redis.ZCard(ctx, iredis.OutboxKey(w.env.Keys)).Result(); err != nil || n != 0 {
+		t.Fatalf("outbox holds %d entries (err %v), want none", n, err)
+	}
+	if got := len(history(t, c, w.ctx(alice), cid)); got != 3 {
+		t.Fatalf("history holds %d messages, want 3", got)
 	}
 }

@@ -116,6 +116,8 @@ func (s *Service) Send(ctx context.Context, in SendInput) (View, error) {
 		s.typingDone(ctx, in.ChannelID, in.UserID)
 	case endPending:
 		s.remember(ctx, j.m)
+	case endFinished:
+		// Done with the announcement.
 	}
 	return j.v, nil
 }

@@ -158,6 +158,15 @@ type ChannelLocks interface {
 	Lock(ctx context.Context, channelID string) (ChannelLock, error)
 }
 
+// OutboxLocks is an optional side of ChannelLocks: LockAdding takes the
+// channel's lock as Lock does and, in the same step, adds es to the Outbox
+// at time at, reporting whether it did (when not, the caller adds them).
+// The entries' ids are allocated before the lock is taken, so the caller
+// checks them against the lock's LastID.
+type OutboxLocks interface {
+	LockAdding(ctx context.Context, channelID string, es []OutboxEntry, at time.Time) (ChannelLock, bool, error)
+}
+
 // ErrLockLost is returned by an append fenced by a channel lock that had
 // expired: nothing was appended.
 var ErrLockLost = errors.New("channel lock expired before the append")
@@ -193,6 +202,15 @@ type TypingWindows interface {
 // Send takes the steps one by one.
 type SendDone interface {
 	SendDone(ctx context.Context, m Message, e OutboxEntry, remember time.Duration, closeTyping bool) SendDoneErrors
+}
+
+// SendDoneOnRelease is an optional side of a SendDone: it queues SendDone's
+// steps for m on held, to run in the round trip of Events.MessagesCreated
+// that announces m and releases held, right after the release and only if
+// the announcement is made, and reports whether it could (a failed step is
+// logged there). Send then skips SendDone.
+type SendDoneOnRelease interface {
+	SendDoneOnRelease(held ChannelLock, m Message, e OutboxEntry, remember time.Duration, closeTyping bool) bool
 }
 
 // SendDoneErrors are the failures of SendDone's steps.

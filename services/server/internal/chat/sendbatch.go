@@ -12,9 +12,9 @@ import (
 // Group commit. The sends of one channel queue up in the process; one of
 // their goroutines, the leader, takes the channel's lock once for a batch
 // of them: it allocates their ids in queue order, adds their outbox
-// entries in one step, inserts them in one store call (one transaction on
-// SQLite), and appends their events in the same order in the round trip
-// that releases the lock. Then it completes each send of the batch and
+// entries in one step (the lock's own, on a single Redis), inserts them in
+// one store call (one transaction on SQLite), and appends their events in
+// the same order in the round trip that releases the lock. Then it completes each send of the batch and
 // hands the lead to the first send that queued meanwhile, whose batch is
 // every send that came while this one held the lock. So a busy channel
 // pays the lock, the outbox and the append once per batch rather than once
@@ -41,6 +41,8 @@ type sendJob struct {
 	// conflict: the store refused m for its (author, request id); the
 	// original is to be found after the batch.
 	conflict bool
+	// finishing: SendDone's steps are queued on the batch's lock.
+	finishing bool
 }
 
 // sendEnd is how a stored message's send ends.
@@ -50,6 +52,7 @@ const (
 	endAnnounced   sendEnd = iota // announced: sendDone
 	endRedelivered                // announced by a redelivery: remember, close typing
 	endPending                    // left in the outbox: remember
+	endFinished                   // announced, SendDone's steps done with it
 )
 
 // sendQueue is one channel's waiting sends; leading tells whether a
@@ -154,15 +157,50 @@ func (s *Service) runBatch(ctx context.Context, batch []*sendJob) {
 			}
 		}
 	}
-	lock, err := s.d.Locks.Lock(ctx, batch[0].m.ChannelID)
+	channelID := batch[0].m.ChannelID
+	allocate := func(last string) string {
+		for _, j := range batch {
+			last = ids.After(last)
+			j.m.ID, j.m.CreatedAt = last, now()
+		}
+		return last
+	}
+	var (
+		lock ChannelLock
+		err  error
+		// added: the batch's outbox entries went in with the lock.
+		added bool
+	)
+	if ol, ok := s.d.Locks.(OutboxLocks); ok {
+		// The ids are allocated before the lock so that their outbox
+		// entries go in with it (one round trip less). They stand when
+		// they follow the channel's last id, as they do unless another
+		// instance (or one with a faster clock) sent in the channel in
+		// between.
+		allocate("")
+		es := make([]OutboxEntry, len(batch))
+		for i, j := range batch {
+			es[i] = OutboxEntry{ChannelID: channelID, MessageID: j.m.ID}
+		}
+		lock, added, err = ol.LockAdding(ctx, channelID, es, time.Now())
+		if err == nil && added && batch[0].m.ID <= lock.LastID() {
+			// Too early after all: allocate again, and the entries of the
+			// first ids go (their messages are never stored).
+			for _, e := range es {
+				s.outboxDone(ctx, e)
+			}
+			added = false
+		}
+	} else {
+		lock, err = s.d.Locks.Lock(ctx, channelID)
+	}
 	if err != nil {
 		fail(batch, err)
 		return
 	}
-	last := lock.LastID()
-	for _, j := range batch {
-		last = ids.After(last)
-		j.m.ID, j.m.CreatedAt = last, now()
+	last := batch[len(batch)-1].m.ID
+	if !added {
+		last = allocate(lock.LastID())
 	}
 	// Whatever happens below, the ids count as allocated; Unlock after the
 	// announcement's own release does nothing.
@@ -174,6 +212,9 @@ func (s *Service) runBatch(ctx context.Context, batch []*sendJob) {
 	for _, j := range batch {
 		if err := s.attach(ctx, j.m, j.attachmentIDs); err != nil {
 			j.err = err
+			if added {
+				s.outboxDone(ctx, OutboxEntry{ChannelID: j.m.ChannelID, MessageID: j.m.ID})
+			}
 			continue
 		}
 		live = append(live, j)
@@ -186,13 +227,15 @@ func (s *Service) runBatch(ctx context.Context, batch []*sendJob) {
 	for i, j := range live {
 		entries[i], ms[i] = OutboxEntry{ChannelID: j.m.ChannelID, MessageID: j.m.ID}, j.m
 	}
-	if err := s.d.Outbox.AddAll(ctx, entries, time.Now()); err != nil {
-		s.d.Log.ErrorContext(ctx, "outbox add failed", "err", err)
-		for _, j := range live {
-			s.detach(ctx, j.m.ID, j.attachmentIDs)
+	if !added {
+		if err := s.d.Outbox.AddAll(ctx, entries, time.Now()); err != nil {
+			s.d.Log.ErrorContext(ctx, "outbox add failed", "err", err)
+			for _, j := range live {
+				s.detach(ctx, j.m.ID, j.attachmentIDs)
+			}
+			fail(live, errs.Unavailable("sending is unavailable; retry"))
+			return
 		}
-		fail(live, errs.Unavailable("sending is unavailable; retry"))
-		return
 	}
 	per, err := s.d.Messages.CreateMessages(ctx, ms)
 	if err != nil {
@@ -239,6 +282,14 @@ func (s *Service) runBatch(ctx context.Context, batch []*sendJob) {
 	for i, j := range stored {
 		j.v = vs[i]
 	}
+	// The steps that end each send go with the announcement when the
+	// lock can take them (SendDoneOnRelease), saving their round trip.
+	if r, ok := s.d.SendDone.(SendDoneOnRelease); ok {
+		for _, j := range stored {
+			e := OutboxEntry{ChannelID: j.m.ChannelID, MessageID: j.m.ID}
+			j.finishing = r.SendDoneOnRelease(lock, j.m, e, requestTTL, s.cfg.TypingEvery > 0)
+		}
+	}
 	// Once the events are in the log, in id order, the channel's next
 	// batch may go: Events releases the lock as part of the append.
 	if err := s.d.Events.MessagesCreated(ctx, vs, lock, last); err != nil {
@@ -261,6 +312,12 @@ func (s *Service) runBatch(ctx context.Context, batch []*sendJob) {
 		s.d.Log.ErrorContext(ctx, "event append failed after commit; left in the outbox", "err", err, "server_id", stored[0].m.ServerID)
 		for _, j := range stored {
 			j.end = endPending
+		}
+		return
+	}
+	for _, j := range stored {
+		if j.finishing {
+			j.end = endFinished
 		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/accordchat/accord/services/server/internal/chat"
 	"github.com/accordchat/accord/services/server/internal/guild"
+	"github.com/accordchat/accord/services/server/internal/redis"
 )
 
 // MessageLog is the event-log stream (key "<prefix>ev:messages") that every
@@ -50,14 +51,11 @@ func (e MessageLogged) MessageCreated(ctx context.Context, v chat.View, held cha
 }
 
 // MessagesCreated implements chat.Events: the message log gets the
-// batch in one pipelined round trip.
+// batch in the round trip of the announcement on a single Redis server
+// (redis.ChannelLock.Then), else in one pipelined round trip after it.
 func (e MessageLogged) MessagesCreated(ctx context.Context, vs []chat.View, held chat.ChannelLock, allocated string) error {
-	if err := e.Events.MessagesCreated(ctx, vs, held, allocated); err != nil {
-		return err
-	}
 	log := e.Log.WithMaxLen(MessageLogMaxLen)
-	ctx = context.WithoutCancel(ctx)
-	pipe := e.Redis.Pipeline()
+	xadds := make([]*goredis.XAddArgs, 0, len(vs))
 	for _, v := range vs {
 		m := MessageProto(v)
 		entry, err := log.Prepare(ctx, MessageLog, &eventsv1.Event{CreateTime: m.CreateTime, Payload: &eventsv1.Event_MessageCreated{MessageCreated: m}})
@@ -68,7 +66,24 @@ func (e MessageLogged) MessagesCreated(ctx context.Context, vs []chat.View, held
 		if entry.MaxLen > 0 {
 			args.MaxLen, args.Approx = entry.MaxLen, true
 		}
-		pipe.XAdd(ctx, args)
+		xadds = append(xadds, args)
+	}
+	if l, ok := held.(*redis.ChannelLock); ok && len(xadds) > 0 {
+		cmds := make([]redis.Cmd, len(xadds))
+		for i, a := range xadds {
+			cmds[i] = redis.XAddCmd(a)
+		}
+		if l.Then(cmds...) {
+			return e.Events.MessagesCreated(ctx, vs, held, allocated)
+		}
+	}
+	if err := e.Events.MessagesCreated(ctx, vs, held, allocated); err != nil {
+		return err
+	}
+	ctx = context.WithoutCancel(ctx)
+	pipe := e.Redis.Pipeline()
+	for _, a := range xadds {
+		pipe.XAdd(ctx, a)
 	}
 	_, _ = pipe.Exec(ctx)
 	return nil

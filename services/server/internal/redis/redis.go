@@ -283,6 +283,26 @@ func (d *SendDone) SendDone(ctx context.Context, m chat.Message, e chat.OutboxEn
 	return out
 }
 
+// SendDoneOnRelease implements chat.SendDoneOnRelease: on a Redis channel
+// lock of a single Redis server, SendDone's steps run in the script that
+// appends m's event and releases the lock (ChannelLock.Then).
+func (d *SendDone) SendDoneOnRelease(held chat.ChannelLock, m chat.Message, e chat.OutboxEntry, remember time.Duration, closeTyping bool) bool {
+	l, ok := held.(*ChannelLock)
+	if !ok {
+		return false
+	}
+	cmds := make([]Cmd, 0, 4)
+	if m.RequestID != "" && remember > 0 {
+		cmds = append(cmds, Cmd{Name: "SET", Key: d.requests.key(m.AuthorID, m.RequestID), Args: []any{m.ID, "PX", remember.Milliseconds()}})
+	}
+	cmds = append(cmds, Cmd{Name: "ZREM", Key: d.outbox.key, Args: []any{member(e)}})
+	if closeTyping {
+		cmds = append(cmds, Cmd{Name: "DEL", Key: d.typing.key(m.ChannelID, m.AuthorID)})
+	}
+	cmds = append(cmds, XAddCmd(events.ActivityArgs(d.activity.keys, activityEntry("message_created", m), d.activity.maxLen)))
+	return l.Then(cmds...)
+}
+
 // The channel lock orders a channel's writes (see chat.ChannelLocks). The
 // key next to it remembers the last id allocated so ids keep growing even
 // when instances' clocks disagree.
@@ -294,6 +314,16 @@ end
 return {0, ''}
 `)
 	unlockScript = goredis.NewScript(unlockSrc)
+	// lockAddingScript is lockScript that also adds outbox entries (KEYS[3]
+	// the outbox, ARGV from 3 on its score-member pairs) once the lock is
+	// taken, in the same step.
+	lockAddingScript = goredis.NewScript(`
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  redis.call('ZADD', KEYS[3], unpack(ARGV, 3))
+  return {1, redis.call('GET', KEYS[2]) or ''}
+end
+return {0, ''}
+`)
 )
 
 const unlockSrc = `
@@ -386,10 +416,67 @@ type ChannelLock struct {
 	local *sync.Mutex
 
 	released bool // Unlock was called (it may be called again)
+	// then are commands to run after the release in AppendAllAndUnlock's
+	// round trip (see Then).
+	then []Cmd
+}
+
+// Cmd is one Redis command: its name, its key, then its other arguments.
+type Cmd struct {
+	Name string
+	Key  string
+	Args []any
+}
+
+// XAddCmd is the Cmd of an XADD (with MAXLEN ~ when args.MaxLen > 0).
+func XAddCmd(args *goredis.XAddArgs) Cmd {
+	vs, _ := args.Values.([]any)
+	a := make([]any, 0, 4+len(vs))
+	if args.MaxLen > 0 {
+		a = append(a, "MAXLEN", "~", args.MaxLen)
+	}
+	a = append(a, "*")
+	a = append(a, vs...)
+	return Cmd{Name: "XADD", Key: args.Stream, Args: a}
+}
+
+// Then queues cmds to run, best effort, in the round trip of
+// AppendAllAndUnlock, right after it appended and released the lock (and
+// only if it did: a lost lock, a failed append or a release by Unlock runs
+// none). It is how the steps that follow a send's announcement (the
+// message log, SendDone's) cost no round trip of their own. It only does so
+// on a single Redis server: on a cluster their keys live in other slots
+// than the lock's, so it queues nothing and returns false, and the caller
+// runs them itself. A failure of one of them is logged; it fails nothing.
+func (l *ChannelLock) Then(cmds ...Cmd) bool {
+	if _, single := l.l.rdb.(*goredis.Client); !single || l.released {
+		return false
+	}
+	l.then = append(l.then, cmds...)
+	return true
 }
 
 // Lock implements chat.ChannelLocks.
 func (ls *Locks) Lock(ctx context.Context, channelID string) (chat.ChannelLock, error) {
+	return ls.lock(ctx, channelID, nil, time.Time{})
+}
+
+// LockAdding implements chat.OutboxLocks: on a single Redis server the
+// entries go into the outbox (NewOutbox's key) in the script that takes the
+// lock. On a cluster the outbox lives in another slot than the lock: it
+// takes the lock alone and reports false.
+func (ls *Locks) LockAdding(ctx context.Context, channelID string, es []chat.OutboxEntry, at time.Time) (chat.ChannelLock, bool, error) {
+	if _, single := ls.rdb.(*goredis.Client); !single || len(es) == 0 {
+		l, err := ls.lock(ctx, channelID, nil, time.Time{})
+		return l, false, err
+	}
+	l, err := ls.lock(ctx, channelID, es, at)
+	return l, err == nil, err
+}
+
+// lock takes the channel's lock, adding es to the outbox at at with it when
+// es is not empty.
+func (ls *Locks) lock(ctx context.Context, channelID string, es []chat.OutboxEntry, at time.Time) (chat.ChannelLock, error) {
 	h := fnv.New32a()
 	_, _ = h.Write([]byte(channelID))
 	scope, err := ls.scope(ctx, channelID)
@@ -408,10 +495,18 @@ func (ls *Locks) Lock(ctx context.Context, channelID string) (chat.ChannelLock, 
 		tok:   token(),
 		local: local,
 	}
+	script, keys, args := lockScript, l.keys, []any{l.tok, LockTTL.Milliseconds()}
+	if len(es) > 0 {
+		script, keys = lockAddingScript, []string{l.keys[0], l.keys[1], OutboxKey(ls.keys)}
+		score := at.UnixMilli()
+		for _, e := range es {
+			args = append(args, score, member(e))
+		}
+	}
 	deadline := time.Now().Add(LockTTL)
 	backoff := 100 * time.Microsecond
 	for {
-		res, err := lockScript.Run(ctx, ls.rdb, l.keys, l.tok, LockTTL.Milliseconds()).Slice()
+		res, err := script.Run(ctx, ls.rdb, keys, args...).Slice()
 		if err != nil {
 			local.Unlock()
 			if ctx.Err() != nil {
@@ -531,6 +626,89 @@ redis.call('DEL', KEYS[1])
 return ids
 `)
 
+// appendAllThenScript is appendAllScript followed by the commands Then
+// queued, each run with pcall after the release. KEYS: lock, last id,
+// stream, then each command's key. ARGV: token, allocated id, max length
+// (0: none), the number of entries, the entries as in appendAllScript,
+// then per command its name, its number of further arguments and them. It
+// returns the entries' ids followed by the number of commands that failed,
+// or nil when the lock was lost (nothing appended, no command run).
+var appendAllThenScript = goredis.NewScript(`
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return false end
+local ids = {}
+local i = 5
+for _ = 1, tonumber(ARGV[4]) do
+  local n = tonumber(ARGV[i])
+  local fields = {unpack(ARGV, i + 1, i + n)}
+  if ARGV[3] ~= '0' then
+    ids[#ids + 1] = redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[3], '*', unpack(fields))
+  else
+    ids[#ids + 1] = redis.call('XADD', KEYS[3], '*', unpack(fields))
+  end
+  i = i + n + 1
+end
+if ARGV[2] ~= '' then redis.call('SET', KEYS[2], ARGV[2], 'EX', 86400) end
+redis.call('DEL', KEYS[1])
+local failed, k = 0, 4
+while i <= #ARGV do
+  local n = tonumber(ARGV[i + 1])
+  local r = redis.pcall(ARGV[i], KEYS[k], unpack(ARGV, i + 2, i + 1 + n))
+  if type(r) == 'table' and r.err then failed = failed + 1 end
+  k, i = k + 1, i + n + 2
+end
+ids[#ids + 1] = tostring(failed)
+return ids
+`)
+
+// appendAllThen is AppendAllAndUnlock's round trip when commands are
+// queued (Then).
+func (l *ChannelLock) appendAllThen(ctx context.Context, allocated string, es []events.Entry) ([]string, error) {
+	stream, maxLen := "", int64(0)
+	if len(es) > 0 {
+		stream, maxLen = es[0].Stream, es[0].MaxLen
+	}
+	n, nkeys := 4, 3+len(l.then)
+	for _, e := range es {
+		n += 1 + len(e.Values)
+	}
+	for _, c := range l.then {
+		n += 2 + len(c.Args)
+	}
+	keys := make([]string, 0, nkeys)
+	keys = append(keys, l.keys[0], l.keys[1], stream)
+	args := make([]any, 0, n)
+	args = append(args, l.tok, allocated, maxLen, len(es))
+	for _, e := range es {
+		args = append(args, len(e.Values))
+		args = append(args, e.Values...)
+	}
+	for _, c := range l.then {
+		keys = append(keys, c.Key)
+		args = append(args, c.Name, len(c.Args))
+		args = append(args, c.Args...)
+	}
+	l.then = nil
+	if stream == "" {
+		// No entry: the stream key is never touched; any key of the lock's
+		// slot does.
+		keys[2] = l.keys[1]
+	}
+	res, err := appendAllThenScript.Run(ctx, l.l.rdb, keys, args...).StringSlice()
+	if errors.Is(err, goredis.Nil) {
+		return nil, chat.ErrLockLost
+	}
+	if err != nil {
+		return nil, err
+	}
+	if len(res) != len(es)+1 {
+		return nil, fmt.Errorf("append events: %d results for %d entries", len(res), len(es))
+	}
+	if failed := res[len(es)]; failed != "0" {
+		l.l.log.Warn("commands after a send's announcement failed", "failed", failed)
+	}
+	return res[:len(es)], nil
+}
+
 // AppendAllAndUnlock is AppendAndUnlock for several prepared entries of one
 // stream (one channel's sends of a batch), appended in order in the same
 // round trip that releases the lock. It returns their ids.
@@ -538,7 +716,7 @@ func (l *ChannelLock) AppendAllAndUnlock(ctx context.Context, allocated string, 
 	if l.released {
 		return nil, chat.ErrLockLost
 	}
-	if len(es) == 0 {
+	if len(es) == 0 && len(l.then) == 0 {
 		l.Unlock(allocated)
 		return nil, nil
 	}
@@ -546,6 +724,27 @@ func (l *ChannelLock) AppendAllAndUnlock(ctx context.Context, allocated string, 
 	defer l.local.Unlock()
 	uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 	defer cancel()
+	for _, e := range es {
+		if e.Stream != es[0].Stream || e.MaxLen != es[0].MaxLen {
+			// Never expected: release the lock, append nothing.
+			_ = unlockScript.Run(uctx, l.l.rdb, l.keys, l.tok, allocated).Err()
+			return nil, fmt.Errorf("append events: entries of streams %s and %s in one call", es[0].Stream, e.Stream)
+		}
+	}
+	if len(l.then) > 0 {
+		ids, err := l.appendAllThen(uctx, allocated, es)
+		if errors.Is(err, chat.ErrLockLost) {
+			return nil, err
+		}
+		if err != nil {
+			l.releaseAfterFailedAppend(uctx, allocated)
+			return nil, fmt.Errorf("append events: %w", err)
+		}
+		for i, e := range es {
+			e.Appended(ids[i])
+		}
+		return ids, nil
+	}
 	n := 3
 	for _, e := range es {
 		n += 1 + len(e.Values)
@@ -553,11 +752,6 @@ func (l *ChannelLock) AppendAllAndUnlock(ctx context.Context, allocated string, 
 	args := make([]any, 0, n)
 	args = append(args, l.tok, allocated, es[0].MaxLen)
 	for _, e := range es {
-		if e.Stream != es[0].Stream || e.MaxLen != es[0].MaxLen {
-			// Never expected: release the lock, append nothing.
-			_ = unlockScript.Run(uctx, l.l.rdb, l.keys, l.tok, allocated).Err()
-			return nil, fmt.Errorf("append events: entries of streams %s and %s in one call", es[0].Stream, e.Stream)
-		}
 		args = append(args, len(e.Values))
 		args = append(args, e.Values...)
 	}
