@@ -30,7 +30,9 @@
 // stopped: one insert per message through the store, what a send writes),
 // and the process's RSS. Beside the rates it reports CPU time per message:
 // the all-in-one process's (user+system, from /proc) per send of the
-// 8-sender run, and the tool's own per raw insert, a cost that a busy
+// 8-sender run, counting what the sends leave to do after them (search
+// indexing and stats counters run behind the log: the process's CPU until
+// it is idle again), and the tool's own per raw insert, a cost that a busy
 // machine does not distort as it does rates.
 //
 // The instance runs on its SQLite stores (ACCORD_STORE=sqlite) unless
@@ -464,12 +466,17 @@ func measure(ctx context.Context, p *proc, w *world, o options, n int) (row, err
 		profiled = make(chan error, 1)
 		go func() { profiled <- p.profile(o.profile, 5) }()
 	}
+	// Each run starts on an idle process, and its CPU per call counts
+	// what it left to do after its calls (search indexing, stats counters:
+	// the read models run behind the log), up to when the process is idle
+	// again.
+	p.settle()
 	cpu0 := p.cpu()
 	rate, sent, err := sendRate(p, tok, spread, o.sends, profiled)
 	if err != nil {
 		return r, err
 	}
-	r.sendRate, r.sendCPU = rate, (p.cpu()-cpu0)/time.Duration(sent)
+	r.sendRate, r.sendCPU = rate, (p.cpu()-cpu0+p.settle())/time.Duration(sent)
 	// Then the 8 senders write to one busy channel: its sends share the
 	// channel's lock (in batches, see docs/architecture.md).
 	one := slices.Repeat([]string{spread[0]}, len(spread))
@@ -478,7 +485,7 @@ func measure(ctx context.Context, p *proc, w *world, o options, n int) (row, err
 	if err != nil {
 		return r, err
 	}
-	r.oneRate, r.oneCPU = rate, (p.cpu()-cpu0)/time.Duration(sent)
+	r.oneRate, r.oneCPU = rate, (p.cpu()-cpu0+p.settle())/time.Duration(sent)
 	// The floor of any send's rate: 8 callers of the cheapest authenticated
 	// call (GET /v1/me: HTTP, the gateway's auth, one gRPC call, one read
 	// of the user by id), as many calls as sends.
@@ -487,7 +494,7 @@ func measure(ctx context.Context, p *proc, w *world, o options, n int) (row, err
 	if err != nil {
 		return r, err
 	}
-	r.floorRate, r.floorCPU = rate, (p.cpu()-cpu0)/time.Duration(sent)
+	r.floorRate, r.floorCPU = rate, (p.cpu()-cpu0+p.settle())/time.Duration(sent)
 	r.rss = p.rss()
 	return r, nil
 }
@@ -764,6 +771,23 @@ func (p *proc) rss() int64 {
 
 // cpu is the process's user+system CPU time so far (/proc/<pid>/stat,
 // in clock ticks of 1/100 s, the Linux USER_HZ).
+// settle waits until the process is idle (at most one clock tick of CPU,
+// 10 ms, in half a second; 30 s at most) and returns the CPU it used
+// meanwhile beyond that idle rate: the work left behind by what came
+// before.
+func (p *proc) settle() time.Duration {
+	start, t0 := p.cpu(), time.Now()
+	for {
+		c0 := p.cpu()
+		time.Sleep(500 * time.Millisecond)
+		used := p.cpu() - c0
+		if used <= 10*time.Millisecond || time.Since(t0) > 30*time.Second {
+			idle := time.Duration(float64(used) * time.Since(t0).Seconds() / 0.5)
+			return max(p.cpu()-start-idle, 0)
+		}
+	}
+}
+
 func (p *proc) cpu() time.Duration {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.cmd.Process.Pid))
 	if err != nil {
