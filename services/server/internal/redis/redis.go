@@ -612,7 +612,17 @@ if redis.call('GET', KEYS[1]) ~= ARGV[1] then return false end
 local ids = {}
 local i = 4
 while i <= #ARGV do
-  local n = tonumber(ARGV[i])
+` + appendEntriesAndRelease + `
+return ids
+`)
+
+// appendEntriesAndRelease ends the loop of appendAllScript and
+// appendAllThenScript, whose header names the entries: it appends the
+// entry at ARGV[i] (its number of field-value arguments, then them) to
+// KEYS[3], trimmed to ARGV[3] unless 0, and moves i past it; after the loop
+// it records the allocated id ARGV[2] in KEYS[2], unless empty, and
+// releases the lock KEYS[1].
+const appendEntriesAndRelease = `  local n = tonumber(ARGV[i])
   local fields = {unpack(ARGV, i + 1, i + n)}
   if ARGV[3] ~= '0' then
     ids[#ids + 1] = redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[3], '*', unpack(fields))
@@ -622,9 +632,7 @@ while i <= #ARGV do
   i = i + n + 1
 end
 if ARGV[2] ~= '' then redis.call('SET', KEYS[2], ARGV[2], 'EX', 86400) end
-redis.call('DEL', KEYS[1])
-return ids
-`)
+redis.call('DEL', KEYS[1])`
 
 // appendAllThenScript is appendAllScript followed by the commands Then
 // queued, each run with pcall after the release. KEYS: lock, last id,
@@ -638,17 +646,7 @@ if redis.call('GET', KEYS[1]) ~= ARGV[1] then return false end
 local ids = {}
 local i = 5
 for _ = 1, tonumber(ARGV[4]) do
-  local n = tonumber(ARGV[i])
-  local fields = {unpack(ARGV, i + 1, i + n)}
-  if ARGV[3] ~= '0' then
-    ids[#ids + 1] = redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[3], '*', unpack(fields))
-  else
-    ids[#ids + 1] = redis.call('XADD', KEYS[3], '*', unpack(fields))
-  end
-  i = i + n + 1
-end
-if ARGV[2] ~= '' then redis.call('SET', KEYS[2], ARGV[2], 'EX', 86400) end
-redis.call('DEL', KEYS[1])
+` + appendEntriesAndRelease + `
 local failed, k = 0, 4
 while i <= #ARGV do
   local n = tonumber(ARGV[i + 1])
