@@ -604,25 +604,19 @@ func (l *ChannelLock) AppendAndUnlock(ctx context.Context, allocated string, e e
 }
 
 // appendAllScript is appendScript for several entries of one stream, in
-// order. ARGV: token, allocated id, max length (0: none), then per entry
-// its number of field-value arguments followed by them. It returns the
-// entries' ids, or nil when the lock was lost (nothing appended).
+// order, followed by the commands Then queued, each run with pcall after
+// the release. KEYS: lock, last id, stream, then each command's key. ARGV:
+// token, allocated id, max length (0: none), the number of entries, per
+// entry its number of field-value arguments followed by them, then per
+// command its name, its number of further arguments and them. It returns
+// the entries' ids followed by the number of commands that failed, or nil
+// when the lock was lost (nothing appended, no command run).
 var appendAllScript = goredis.NewScript(`
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return false end
 local ids = {}
-local i = 4
-while i <= #ARGV do
-` + appendEntriesAndRelease + `
-return ids
-`)
-
-// appendEntriesAndRelease ends the loop of appendAllScript and
-// appendAllThenScript, whose header names the entries: it appends the
-// entry at ARGV[i] (its number of field-value arguments, then them) to
-// KEYS[3], trimmed to ARGV[3] unless 0, and moves i past it; after the loop
-// it records the allocated id ARGV[2] in KEYS[2], unless empty, and
-// releases the lock KEYS[1].
-const appendEntriesAndRelease = `  local n = tonumber(ARGV[i])
+local i = 5
+for _ = 1, tonumber(ARGV[4]) do
+  local n = tonumber(ARGV[i])
   local fields = {unpack(ARGV, i + 1, i + n)}
   if ARGV[3] ~= '0' then
     ids[#ids + 1] = redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[3], '*', unpack(fields))
@@ -632,21 +626,7 @@ const appendEntriesAndRelease = `  local n = tonumber(ARGV[i])
   i = i + n + 1
 end
 if ARGV[2] ~= '' then redis.call('SET', KEYS[2], ARGV[2], 'EX', 86400) end
-redis.call('DEL', KEYS[1])`
-
-// appendAllThenScript is appendAllScript followed by the commands Then
-// queued, each run with pcall after the release. KEYS: lock, last id,
-// stream, then each command's key. ARGV: token, allocated id, max length
-// (0: none), the number of entries, the entries as in appendAllScript,
-// then per command its name, its number of further arguments and them. It
-// returns the entries' ids followed by the number of commands that failed,
-// or nil when the lock was lost (nothing appended, no command run).
-var appendAllThenScript = goredis.NewScript(`
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return false end
-local ids = {}
-local i = 5
-for _ = 1, tonumber(ARGV[4]) do
-` + appendEntriesAndRelease + `
+redis.call('DEL', KEYS[1])
 local failed, k = 0, 4
 while i <= #ARGV do
   local n = tonumber(ARGV[i + 1])
@@ -658,9 +638,9 @@ ids[#ids + 1] = tostring(failed)
 return ids
 `)
 
-// appendAllThen is AppendAllAndUnlock's round trip when commands are
-// queued (Then).
-func (l *ChannelLock) appendAllThen(ctx context.Context, allocated string, es []events.Entry) ([]string, error) {
+// appendAll is AppendAllAndUnlock's round trip: the entries, the release
+// and the commands queued (Then).
+func (l *ChannelLock) appendAll(ctx context.Context, allocated string, es []events.Entry) ([]string, error) {
 	stream, maxLen := "", int64(0)
 	if len(es) > 0 {
 		stream, maxLen = es[0].Stream, es[0].MaxLen
@@ -691,7 +671,7 @@ func (l *ChannelLock) appendAllThen(ctx context.Context, allocated string, es []
 		// slot does.
 		keys[2] = l.keys[1]
 	}
-	res, err := appendAllThenScript.Run(ctx, l.l.rdb, keys, args...).StringSlice()
+	res, err := appendAllScript.Run(ctx, l.l.rdb, keys, args...).StringSlice()
 	if errors.Is(err, goredis.Nil) {
 		return nil, chat.ErrLockLost
 	}
@@ -729,42 +709,16 @@ func (l *ChannelLock) AppendAllAndUnlock(ctx context.Context, allocated string, 
 			return nil, fmt.Errorf("append events: entries of streams %s and %s in one call", es[0].Stream, e.Stream)
 		}
 	}
-	if len(l.then) > 0 {
-		ids, err := l.appendAllThen(uctx, allocated, es)
-		if errors.Is(err, chat.ErrLockLost) {
-			return nil, err
-		}
-		if err != nil {
-			l.releaseAfterFailedAppend(uctx, allocated)
-			return nil, fmt.Errorf("append events: %w", err)
-		}
-		for i, e := range es {
-			e.Appended(ids[i])
-		}
-		return ids, nil
-	}
-	n := 3
-	for _, e := range es {
-		n += 1 + len(e.Values)
-	}
-	args := make([]any, 0, n)
-	args = append(args, l.tok, allocated, es[0].MaxLen)
-	for _, e := range es {
-		args = append(args, len(e.Values))
-		args = append(args, e.Values...)
-	}
-	ids, err := appendAllScript.Run(uctx, l.l.rdb, []string{l.keys[0], l.keys[1], es[0].Stream}, args...).StringSlice()
-	if errors.Is(err, goredis.Nil) {
-		return nil, chat.ErrLockLost
+	ids, err := l.appendAll(uctx, allocated, es)
+	if errors.Is(err, chat.ErrLockLost) {
+		return nil, err
 	}
 	if err != nil {
 		l.releaseAfterFailedAppend(uctx, allocated)
-		return nil, fmt.Errorf("append events to %s: %w", es[0].Stream, err)
+		return nil, fmt.Errorf("append events: %w", err)
 	}
 	for i, e := range es {
-		if i < len(ids) {
-			e.Appended(ids[i])
-		}
+		e.Appended(ids[i])
 	}
 	return ids, nil
 }
