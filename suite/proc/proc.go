@@ -97,17 +97,6 @@ func Build(t testing.TB, o BuildOptions, pkgs ...string) map[string]string {
 	return out
 }
 
-// FreeAddr returns a loopback address with a port nobody listens on now.
-func FreeAddr(t testing.TB) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
 // logBuffer keeps the tail of a process's output.
 type logBuffer struct {
 	mu  sync.Mutex
