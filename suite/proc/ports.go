@@ -35,9 +35,12 @@ func FreeAddr(t testing.TB) string {
 	return addr
 }
 
-var ports struct {
+// held keeps the lock files of the ports handed out open for the
+// process's life. A port is handed once: a second lock on its file fails in
+// this process as in any other (flock locks belong to the open file).
+var held struct {
 	sync.Mutex
-	held map[int]*os.File // port -> its lock file, open for the process's life
+	files []*os.File
 }
 
 // portRange is where FreeAddr looks: from 20000 to just below the kernel's
@@ -58,11 +61,8 @@ func portRange() (lo, hi int) {
 }
 
 func reservePort() (string, error) {
-	ports.Lock()
-	defer ports.Unlock()
-	if ports.held == nil {
-		ports.held = map[int]*os.File{}
-	}
+	held.Lock()
+	defer held.Unlock()
 	lo, hi := portRange()
 	dir := filepath.Join(os.TempDir(), "accord-test-ports")
 	if hi-lo < 1000 || os.MkdirAll(dir, 0o777) != nil {
@@ -79,15 +79,12 @@ func reservePort() (string, error) {
 	start := rand.IntN(n)
 	for i := range n {
 		port := lo + (start+i)%n
-		if ports.held[port] != nil {
-			continue
-		}
 		f, err := os.OpenFile(filepath.Join(dir, strconv.Itoa(port)), os.O_CREATE|os.O_RDWR, 0o666)
 		if err != nil {
 			continue
 		}
 		if syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) != nil {
-			f.Close() // another test process holds it
+			f.Close() // handed out already, here or in another test process
 			continue
 		}
 		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
@@ -97,7 +94,7 @@ func reservePort() (string, error) {
 			continue
 		}
 		l.Close()
-		ports.held[port] = f
+		held.files = append(held.files, f)
 		return addr, nil
 	}
 	return "", fmt.Errorf("no free port in %d-%d", lo, hi)
